@@ -1,0 +1,297 @@
+"""The NetworkX graph schema of a model (SPEC section 3), validated.
+
+A model is an undirected ``networkx.Graph``. Nodes are battery sites (spins) or
+auxiliary boson modes; edges carry couplings. Every attribute has a default, and
+every value is checked: errors name the node, edge and attribute at fault.
+
+Node attributes
+---------------
+``kind``      "spin" (default) or "boson".
+Spin nodes:
+``spin``      S, a positive half-integer (0.5, 1, "3/2", ...; default 1/2).
+``omega``     Zeeman splitting: single-site term omega S^z (= (omega/2) sigma_z at S = 1/2).
+``D``, ``E``  single-ion anisotropy D (S^z)^2 + E ((S^x)^2 - (S^y)^2) (default 0).
+``B40``, ``B44``  fourth-order Stevens terms B4^0 O4^0 + B4^4 O4^4 (default 0).
+``weight``    drive weight w_i in V = sum_i w_i 2 S^x_i (default 1).
+``gamma``     dephasing rate, jump sqrt(gamma) 2 S^z_i (default: the run's uniform value).
+``kappa``     relaxation rate, jump sqrt(kappa) S^-_i (default: the run's uniform value).
+``sites``     number of battery sites this node stands for (default 1); a collective
+              spin j = N/2 of N permutation-symmetric spin-1/2 sites has ``sites = N``.
+Boson nodes:
+``omega``     mode frequency omega_c (H_aux = omega_c a^dag a).
+``n_max``     Fock cutoff (required, >= 1).
+``kappa``     cavity loss rate, jump sqrt(kappa) a (default 0).
+``photons``   initial Fock state (default 0).
+
+Edge attributes
+---------------
+Spin-spin bonds, written with *Pauli-normalised* operators s^a = 2 S^a (so they are
+Pauli matrices at S = 1/2):  Jx s^x s^x + Jy s^y s^y + Jz s^z s^z.
+Give ``Jx``, ``Jy``, ``Jz`` directly, or ``J`` and ``Delta`` (Jx = Jy = J, Jz = J Delta;
+Delta defaults to 1, i.e. isotropic). Models written with spin operators (J S.S) convert:
+J S_i.S_j = (J/4) s_i.s_j.
+Spin-boson edges (charger couplings): ``g`` (default 1); the charger term is
+lambda f(t) g 2 S^x_i (a + a^dag), or g (S^+_i a + S^-_i a^dag) for rotating-wave modes
+(boson node attribute ``rwa = True``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from .errors import InputError
+
+SPIN_KEYS = {"kind", "spin", "omega", "D", "E", "B40", "B44", "weight", "gamma", "kappa", "sites"}
+BOSON_KEYS = {"kind", "omega", "n_max", "kappa", "photons", "rwa"}
+BOND_KEYS = {"J", "Delta", "Jx", "Jy", "Jz"}
+CAVITY_EDGE_KEYS = {"g"}
+# attributes that layout tools or file formats add; ignored
+IGNORED_KEYS = {"pos", "label", "id", "name", "weight_label", "color"}
+
+
+@dataclass(frozen=True)
+class SpinSite:
+    """A validated spin node."""
+
+    node: object
+    spin: float = 0.5
+    omega: float = 1.0
+    D: float = 0.0
+    E: float = 0.0
+    B40: float = 0.0
+    B44: float = 0.0
+    weight: float = 1.0
+    gamma: float | None = None
+    kappa: float | None = None
+    sites: int = 1
+
+    @property
+    def dim(self) -> int:
+        return int(round(2 * self.spin)) + 1
+
+
+@dataclass(frozen=True)
+class BosonMode:
+    """A validated boson node (cavity mode)."""
+
+    node: object
+    omega: float = 1.0
+    n_max: int = 1
+    kappa: float = 0.0
+    photons: int = 0
+    rwa: bool = False
+
+    @property
+    def dim(self) -> int:
+        return self.n_max + 1
+
+
+@dataclass(frozen=True)
+class Bond:
+    """A validated spin-spin bond (Pauli-normalised couplings)."""
+
+    i: int
+    j: int
+    Jx: float
+    Jy: float
+    Jz: float
+
+
+@dataclass(frozen=True)
+class CavityCoupling:
+    """A validated spin-boson charger edge: spin index, mode index, weight g."""
+
+    spin: int
+    mode: int
+    g: float
+
+
+@dataclass
+class ModelGraph:
+    """The validated content of a model graph, in a fixed site order.
+
+    Spins are ordered as ``graph.nodes`` lists them (QuSpin site index = position);
+    boson modes likewise after the spins.
+    """
+
+    spins: list[SpinSite]
+    modes: list[BosonMode]
+    bonds: list[Bond]
+    couplings: list[CavityCoupling]
+    graph: nx.Graph = field(repr=False, default=None)
+
+    @property
+    def n_sites(self) -> int:
+        """Number of battery sites N (a collective spin counts its ``sites``)."""
+        return sum(s.sites for s in self.spins)
+
+    @property
+    def dim(self) -> int:
+        d = 1
+        for s in self.spins:
+            d *= s.dim
+        for m in self.modes:
+            d *= m.dim
+        return d
+
+
+def _number(value, where: str, *, nonneg=False, positive=False, integer=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise InputError(f"{where} must be a number, got {value!r}") from None
+        else:
+            raise InputError(f"{where} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InputError(f"{where} must be finite, got {value}")
+    if nonneg and value < 0:
+        raise InputError(f"{where} must be >= 0, got {value}")
+    if positive and value <= 0:
+        raise InputError(f"{where} must be > 0, got {value}")
+    if integer:
+        if value != int(value):
+            raise InputError(f"{where} must be an integer, got {value}")
+        return int(value)
+    return value
+
+
+def parse_spin(value, where: str = "spin") -> float:
+    """Parse a spin length (0.5, 1, "3/2", "10") into a float half-integer."""
+    if isinstance(value, str) and "/" in value:
+        num, _, den = value.partition("/")
+        try:
+            value = float(num) / float(den)
+        except (ValueError, ZeroDivisionError):
+            raise InputError(f"{where} must be a half-integer like 1/2 or 3/2, got {value!r}") from None
+    s = _number(value, where, positive=True)
+    if abs(2 * s - round(2 * s)) > 1e-12:
+        raise InputError(f"{where} must be a positive half-integer, got {s}")
+    return round(2 * s) / 2
+
+
+def spin_string(s: float) -> str:
+    """QuSpin's spin label: 0.5 -> '1/2', 1.0 -> '1', 1.5 -> '3/2'."""
+    two_s = int(round(2 * s))
+    return f"{two_s}/2" if two_s % 2 else str(two_s // 2)
+
+
+def validate_graph(graph) -> ModelGraph:
+    """Check a model graph against the schema and return its validated content.
+
+    Raises
+    ------
+    InputError
+        Naming the node, edge or attribute at fault.
+    """
+    if not isinstance(graph, nx.Graph):
+        raise InputError(f"a model graph must be a networkx.Graph, got {type(graph).__name__}")
+    if graph.is_directed() or graph.is_multigraph():
+        raise InputError("a model graph must be an undirected simple nx.Graph")
+    nodes = list(graph.nodes)
+    if not nodes:
+        raise InputError("the model graph has no nodes")
+    spins: list[SpinSite] = []
+    modes: list[BosonMode] = []
+    index: dict[object, tuple[str, int]] = {}
+    for node in nodes:
+        attrs = dict(graph.nodes[node])
+        kind = attrs.get("kind", "spin")
+        if kind not in ("spin", "boson"):
+            raise InputError(f"node {node!r}: attribute 'kind' must be 'spin' or 'boson', got {kind!r}")
+        allowed = SPIN_KEYS if kind == "spin" else BOSON_KEYS
+        for key in attrs:
+            if key not in allowed and key not in IGNORED_KEYS:
+                raise InputError(
+                    f"node {node!r}: unknown {kind} attribute {key!r} (allowed: {', '.join(sorted(allowed))})"
+                )
+        w = f"node {node!r}: attribute"
+        if kind == "spin":
+            site = SpinSite(
+                node=node,
+                spin=parse_spin(attrs.get("spin", 0.5), f"{w} 'spin'"),
+                omega=_number(attrs.get("omega", 1.0), f"{w} 'omega'"),
+                D=_number(attrs.get("D", 0.0), f"{w} 'D'"),
+                E=_number(attrs.get("E", 0.0), f"{w} 'E'"),
+                B40=_number(attrs.get("B40", 0.0), f"{w} 'B40'"),
+                B44=_number(attrs.get("B44", 0.0), f"{w} 'B44'"),
+                weight=_number(attrs.get("weight", 1.0), f"{w} 'weight'"),
+                gamma=None if attrs.get("gamma") is None else _number(attrs["gamma"], f"{w} 'gamma'", nonneg=True),
+                kappa=None if attrs.get("kappa") is None else _number(attrs["kappa"], f"{w} 'kappa'", nonneg=True),
+                sites=_number(attrs.get("sites", 1), f"{w} 'sites'", positive=True, integer=True),
+            )
+            if site.sites > 1 and abs(site.spin - 0.5 * site.sites) > 1e-12:
+                raise InputError(
+                    f"node {node!r}: a collective spin of {site.sites} sites must have spin = {site.sites / 2}"
+                )
+            index[node] = ("spin", len(spins))
+            spins.append(site)
+        else:
+            if "n_max" not in attrs:
+                raise InputError(f"node {node!r}: boson mode needs a Fock cutoff 'n_max'")
+            mode = BosonMode(
+                node=node,
+                omega=_number(attrs.get("omega", 1.0), f"{w} 'omega'"),
+                n_max=_number(attrs["n_max"], f"{w} 'n_max'", positive=True, integer=True),
+                kappa=_number(attrs.get("kappa", 0.0), f"{w} 'kappa'", nonneg=True),
+                photons=_number(attrs.get("photons", 0), f"{w} 'photons'", nonneg=True, integer=True),
+                rwa=bool(attrs.get("rwa", False)),
+            )
+            if mode.photons > mode.n_max:
+                raise InputError(
+                    f"node {node!r}: initial 'photons' = {mode.photons} exceeds the cutoff n_max = {mode.n_max}"
+                )
+            index[node] = ("boson", len(modes))
+            modes.append(mode)
+    if not spins:
+        raise InputError("the model graph has no spin (battery) sites")
+    if any(s.sites > 1 for s in spins) and len(spins) > 1:
+        raise InputError("a collective spin node (sites > 1) must be the only spin node of its graph")
+    if len({s.spin for s in spins}) > 1:
+        raise InputError(
+            "mixed spin lengths in one graph are not supported yet "
+            f"(found S = {sorted({s.spin for s in spins})})"
+        )
+
+    bonds: list[Bond] = []
+    couplings: list[CavityCoupling] = []
+    for u, v, attrs in graph.edges(data=True):
+        if u == v:
+            raise InputError(f"edge ({u!r}, {v!r}): self-loops are not allowed (use node attributes)")
+        ku, iu = index[u]
+        kv, iv = index[v]
+        where = f"edge ({u!r}, {v!r}): attribute"
+        if ku == "spin" and kv == "spin":
+            for key in attrs:
+                if key not in BOND_KEYS and key not in IGNORED_KEYS and key != "weight":
+                    raise InputError(
+                        f"edge ({u!r}, {v!r}): unknown bond attribute {key!r} "
+                        f"(allowed: {', '.join(sorted(BOND_KEYS))})"
+                    )
+            if any(k in attrs for k in ("Jx", "Jy", "Jz")):
+                if "J" in attrs or "Delta" in attrs:
+                    raise InputError(f"edge ({u!r}, {v!r}): give either Jx/Jy/Jz or J/Delta, not both")
+                jx = _number(attrs.get("Jx", 0.0), f"{where} 'Jx'")
+                jy = _number(attrs.get("Jy", 0.0), f"{where} 'Jy'")
+                jz = _number(attrs.get("Jz", 0.0), f"{where} 'Jz'")
+            else:
+                # 'weight' is accepted as J for plain weighted graphs (e.g. GraphML exports)
+                J = _number(attrs.get("J", attrs.get("weight", 0.0)), f"{where} 'J'")
+                delta = _number(attrs.get("Delta", 1.0), f"{where} 'Delta'")
+                jx, jy, jz = J, J, J * delta
+            bonds.append(Bond(min(iu, iv), max(iu, iv), jx, jy, jz))
+        elif ku == "boson" and kv == "boson":
+            raise InputError(f"edge ({u!r}, {v!r}): boson-boson couplings are not supported")
+        else:
+            for key in attrs:
+                if key not in CAVITY_EDGE_KEYS and key not in IGNORED_KEYS:
+                    raise InputError(f"edge ({u!r}, {v!r}): unknown spin-boson attribute {key!r} (allowed: g)")
+            s_idx, m_idx = (iu, iv) if ku == "spin" else (iv, iu)
+            couplings.append(CavityCoupling(s_idx, m_idx, _number(attrs.get("g", 1.0), f"{where} 'g'")))
+    return ModelGraph(spins=spins, modes=modes, bonds=bonds, couplings=couplings, graph=graph)

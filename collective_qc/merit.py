@@ -1,0 +1,121 @@
+"""Figures of merit from E(t), P(t), C_Q(t) (SPEC section 4).
+
+- tau_c: time of the first maximum of E(t), i.e. the first + -> - sign change of
+  P = dE/dt, refined between samples: by root finding on an exact evaluator when
+  the solver provides one (solver precision), else by cubic Hermite interpolation
+  of the sampled (E, P) pairs. Undefined (None) if E has no maximum in the window.
+- E_max = E(tau_c), C_Q* = C_Q(tau_c), P_max = max_t P(t),
+  average power max_t E(t)/t (the quantum-battery literature's convention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.optimize import brentq
+
+__all__ = ["Merit", "first_maximum_bracket", "figures_of_merit"]
+
+
+@dataclass
+class Merit:
+    """Figures of merit of one run (totals, not per site)."""
+
+    tau_c: float | None
+    energy_max: float | None
+    capacitance_at_tau_c: float | None
+    power_max: float
+    average_power_max: float
+    time_of_average_power_max: float | None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def first_maximum_bracket(times, power, energy=None):
+    """Index k such that P changes sign + -> - in [t_k, t_{k+1}] (first time), or None.
+
+    Samples with |P| below a small tolerance count as zero; the bracket starts at the
+    last sample with P > 0 before the first sample with P < 0.
+    """
+    p = np.asarray(power, dtype=float)
+    scale = max(np.max(np.abs(p)), 1e-300)
+    tol = 1e-12 * scale
+    seen_pos = None
+    for k in range(len(p)):
+        if p[k] > tol:
+            seen_pos = k
+        elif p[k] < -tol and seen_pos is not None:
+            return seen_pos, k
+    return None
+
+
+def _hermite(t0, t1, e0, e1, p0, p1):
+    """Cubic Hermite interpolant of E on [t0, t1] and its derivative."""
+    h = t1 - t0
+
+    def e(t):
+        s = (t - t0) / h
+        h00 = 2 * s**3 - 3 * s**2 + 1
+        h10 = s**3 - 2 * s**2 + s
+        h01 = -2 * s**3 + 3 * s**2
+        h11 = s**3 - s**2
+        return h00 * e0 + h10 * h * p0 + h01 * e1 + h11 * h * p1
+
+    def de(t):
+        s = (t - t0) / h
+        return ((6 * s**2 - 6 * s) * e0 + (3 * s**2 - 4 * s + 1) * h * p0
+                + (-6 * s**2 + 6 * s) * e1 + (3 * s**2 - 2 * s) * h * p1) / h
+
+    return e, de
+
+
+def figures_of_merit(
+    times,
+    energy,
+    power,
+    capacitance,
+    evaluate: Callable[[int, float], tuple[float, float, float]] | None = None,
+) -> Merit:
+    """Compute the figures of merit.
+
+    Parameters
+    ----------
+    times, energy, power, capacitance : arrays (n_times,)
+        Samples of E(t), P(t), C_Q(t) (totals).
+    evaluate : callable (k, t) -> (E, P, C), optional
+        Exact evaluation at time t in [times[k], times[k+1]] (e.g. by propagating the
+        stored state from times[k]); used to refine tau_c to solver precision.
+    """
+    t = np.asarray(times, dtype=float)
+    e = np.asarray(energy, dtype=float)
+    p = np.asarray(power, dtype=float)
+    c = np.asarray(capacitance, dtype=float)
+    power_max = float(np.max(p))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        avg = np.where(t > 0, e / np.where(t > 0, t, 1.0), -np.inf)
+    k_avg = int(np.argmax(avg))
+    avg_max = float(avg[k_avg]) if np.isfinite(avg[k_avg]) else 0.0
+    t_avg = float(t[k_avg]) if np.isfinite(avg[k_avg]) else None
+
+    bracket = first_maximum_bracket(t, p)
+    if bracket is None:
+        return Merit(None, None, None, power_max, avg_max, t_avg)
+    k0, k1 = bracket
+    if evaluate is not None and k1 == k0 + 1:
+        tau = brentq(lambda s: evaluate(k0, s)[1], t[k0], t[k1], xtol=1e-13, rtol=4e-16, maxiter=200)
+        e_tau, _, c_tau = evaluate(k0, tau)
+    else:
+        # Hermite interpolation on the sign-change interval (between samples k1-1 and k1)
+        a, b = k1 - 1, k1
+        ef, def_ = _hermite(t[a], t[b], e[a], e[b], p[a], p[b])
+        if def_(t[a]) > 0 > def_(t[b]):
+            tau = brentq(def_, t[a], t[b], xtol=1e-14)
+        else:
+            tau = t[a] if e[a] >= e[b] else t[b]
+        e_tau = float(ef(tau))
+        s = (tau - t[a]) / (t[b] - t[a])
+        c_tau = float((1 - s) * c[a] + s * c[b])
+    return Merit(float(tau), float(e_tau), float(c_tau), power_max, avg_max, t_avg)

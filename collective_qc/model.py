@@ -1,0 +1,196 @@
+"""Model base class: declared, typed parameters and one fixed build path.
+
+A catalog model only declares its parameters and writes :meth:`Model.graph`; the
+base class parses and checks parameters (unknown names and wrong types are
+reported with the model's name), and the rest of the data path
+(graph -> operators -> solvers) is shared by all models.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import networkx as nx
+
+from .errors import InputError
+
+__all__ = ["Param", "Model", "GraphModel"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared model parameter.
+
+    Parameters
+    ----------
+    name : str
+    type : type  int, float, bool or str
+    default : value
+    doc : str  one line, with units
+    check : str  "" | "positive" | "nonneg"
+    """
+
+    name: str
+    type: type
+    default: Any
+    doc: str = ""
+    check: str = ""
+
+    def parse(self, value, model: str):
+        where = f"parameter {self.name!r} of model {model!r}"
+        if self.type is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                return value.lower() in ("1", "true", "yes", "on")
+            raise InputError(f"{where} must be true or false, got {value!r}")
+        if self.type is str:
+            if not isinstance(value, str):
+                raise InputError(f"{where} must be a string, got {value!r}")
+            return value
+        if isinstance(value, bool):
+            raise InputError(f"{where} must be {self.type.__name__}, got {value!r}")
+        try:
+            if self.type is int:
+                f = float(value)
+                if not math.isfinite(f) or f != int(f):
+                    raise ValueError
+                out = int(f)
+            else:
+                out = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"{where} must be {'an integer' if self.type is int else 'a number'}, got {value!r}") from None
+        if self.type is float and not math.isfinite(out):
+            raise InputError(f"{where} must be finite, got {value!r}")
+        if self.check == "positive" and out <= 0:
+            raise InputError(f"{where} must be > 0, got {value!r}")
+        if self.check == "nonneg" and out < 0:
+            raise InputError(f"{where} must be >= 0, got {value!r}")
+        return out
+
+
+class Model:
+    """Base class of catalog models.
+
+    Subclasses set ``name``, ``params`` (tuple of :class:`Param`), a docstring that
+    writes the Hamiltonian with the parameter names, and implement :meth:`graph`.
+    Optional: ``energy_unit``/``time_unit`` (physical units carried into results),
+    :meth:`ring_order` (site order of a translation-invariant ring, enables QuSpin
+    momentum/parity blocks for closed runs), and :meth:`single_site` (the
+    single-site version used as the collective-advantage baseline).
+    """
+
+    name: str = ""
+    params: tuple[Param, ...] = ()
+    energy_unit: str = "omega0"
+    time_unit: str = "1/omega0"
+    size_param: str | None = "N"  # parameter that sets the number of sites (for `compare`)
+
+    def __init__(self, **params):
+        self.values = self.resolve(params)
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        return [p.name for p in cls.params]
+
+    @classmethod
+    def resolve(cls, given: dict | None) -> dict:
+        """Defaults overlaid with `given`; unknown names and bad values raise InputError."""
+        given = dict(given or {})
+        known = {p.name: p for p in cls.params}
+        for key in given:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=2)
+                hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+                names = ", ".join(known) or "none"
+                raise InputError(f"unknown parameter {key!r} for model {cls.name!r} (parameters: {names}){hint}")
+        out = {}
+        for p in cls.params:
+            out[p.name] = p.parse(given[p.name], cls.name) if p.name in given else p.default
+        cls.check(out)
+        return out
+
+    @classmethod
+    def check(cls, values: dict) -> None:
+        """Extra cross-parameter checks (override); raise InputError."""
+
+    def graph(self) -> nx.Graph:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def ring_order(self) -> list | None:
+        """Site order of a translation- and parity-invariant ring, else None."""
+        return None
+
+    def single_site(self) -> Model:
+        """The model's single-site version (SPEC section 5 baseline)."""
+        if self.size_param is None:
+            raise InputError(f"model {self.name!r} has no size parameter; no single-site baseline")
+        return type(self)(**{**self.values, self.size_param: 1})
+
+    def with_size(self, n: int) -> Model:
+        if self.size_param is None:
+            raise InputError(f"model {self.name!r} has no size parameter to sweep")
+        return type(self)(**{**self.values, self.size_param: n})
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = (cls.__doc__ or "").strip().splitlines()
+        return doc[0] if doc else ""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"{type(self).__name__}({args})"
+
+
+class GraphModel(Model):
+    """A user graph (``nx.Graph`` or a GraphML / node-link JSON file), used as given."""
+
+    name = "graph"
+    params = ()
+    size_param = None
+
+    def __init__(self, graph: nx.Graph, source: str = "<nx.Graph>", single: Callable | None = None):
+        self.values = {}
+        self._graph = graph
+        self.source = source
+
+    def graph(self) -> nx.Graph:
+        return self._graph
+
+    def single_site(self) -> Model:
+        """One site with the first spin node's attributes and no bonds."""
+        g = nx.Graph()
+        for node, attrs in self._graph.nodes(data=True):
+            if attrs.get("kind", "spin") == "spin":
+                g.add_node(0, **attrs)
+                break
+        return GraphModel(g, source=f"single site of {self.source}")
+
+
+def load_graph_file(path: str) -> nx.Graph:
+    """Read a GraphML (.graphml) or node-link JSON (.json) model graph."""
+    import json
+    import os
+
+    if not os.path.exists(path):
+        raise InputError(f"graph file {path!r} does not exist")
+    try:
+        if path.endswith(".graphml") or path.endswith(".xml"):
+            g = nx.read_graphml(path)
+        elif path.endswith(".json"):
+            with open(path) as fh:
+                data = json.load(fh)
+            try:
+                g = nx.node_link_graph(data, edges="links")
+            except TypeError:  # networkx < 3.4
+                g = nx.node_link_graph(data)
+        else:
+            raise InputError(f"graph file {path!r}: use .graphml or node-link .json")
+    except InputError:
+        raise
+    except Exception as exc:  # parse errors from networkx / json
+        raise InputError(f"graph file {path!r} could not be read: {exc}") from None
+    return nx.Graph(g)

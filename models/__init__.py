@@ -1,0 +1,6 @@
+"""The model catalog (installed as ``collective_qc.models``).
+
+One short module per family; importing this package registers every entry.
+"""
+
+from . import spin_lattices  # noqa: F401

@@ -1,0 +1,160 @@
+"""Spin-1/2 lattice models: two-level capacitor, chains, rings, square lattice, complete graph.
+
+All in the paper's Pauli convention (SPEC sections 1, 3), hbar = 1, energies in
+units of omega0 and times in 1/omega0. Charger V = sum_i sigma^x_i (drive weight 1),
+so H(lambda, t) = H_B + lambda f(t) V.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from collective_qc.errors import InputError
+from collective_qc.model import Model, Param
+from collective_qc.registry import register_model
+
+_N = Param("N", int, 6, "number of spin-1/2 sites", "positive")
+_OMEGA = Param("omega", float, 1.0, "level splitting omega0 (energy unit)")
+_J = Param("J", float, 0.3, "exchange coupling (Pauli convention), energy units")
+_DELTA = Param("Delta", float, 0.5, "zz anisotropy (Delta = 1: isotropic Heisenberg)")
+
+
+def _spin_graph(graph: nx.Graph, omega: float, **bond) -> nx.Graph:
+    g = nx.Graph()
+    for node in graph.nodes:
+        g.add_node(node, omega=omega)
+    for u, v in graph.edges:
+        g.add_edge(u, v, **bond)
+    return g
+
+
+@register_model
+class TwoLevel(Model):
+    """The paper's single two-level capacitor: H_B = (omega/2) sigma_z, V = sigma_x.
+
+    Parameters: omega (splitting). Closed forms in :mod:`collective_qc.baseline`
+    (paper Eqs. 7-27).
+    """
+
+    name = "two-level"
+    params = (_OMEGA,)
+    size_param = None
+
+    def graph(self) -> nx.Graph:
+        g = nx.Graph()
+        g.add_node(0, omega=self.values["omega"])
+        return g
+
+    def single_site(self) -> Model:
+        return self
+
+
+def _ring_check(values):
+    if values["N"] < 3:
+        raise InputError(f"parameter 'N' of a ring must be >= 3, got {values['N']}")
+
+
+@register_model
+class XXZChain(Model):
+    """Open XXZ chain: H_B = sum_i (omega/2) sz_i + J sum_<ij> (sx sx + sy sy + Delta sz sz).
+
+    Pauli operators; bonds between nearest neighbours of an open chain of N sites.
+    """
+
+    name = "xxz-chain"
+    params = (_N, _OMEGA, _J, _DELTA)
+
+    def graph(self) -> nx.Graph:
+        v = self.values
+        return _spin_graph(nx.path_graph(v["N"]), v["omega"], J=v["J"], Delta=v["Delta"])
+
+
+@register_model
+class XXZRing(XXZChain):
+    """Periodic XXZ ring: H_B = sum_i (omega/2) sz_i + J sum_i (sx sx + sy sy + Delta sz sz)_{i,i+1}.
+
+    Pauli operators, N >= 3 sites with periodic boundary. Translation and parity
+    invariant: closed runs use QuSpin momentum/parity blocks when they can.
+    """
+
+    name = "xxz-ring"
+    check = classmethod(lambda cls, v: _ring_check(v))
+
+    def graph(self) -> nx.Graph:
+        v = self.values
+        return _spin_graph(nx.cycle_graph(v["N"]), v["omega"], J=v["J"], Delta=v["Delta"])
+
+    def ring_order(self):
+        return list(range(self.values["N"]))
+
+
+@register_model
+class IsingChain(Model):
+    """Open Ising chain: H_B = sum_i (omega/2) sz_i + J sum_<ij> sz_i sz_j (Pauli operators)."""
+
+    name = "ising-chain"
+    params = (_N, _OMEGA, _J)
+
+    def graph(self) -> nx.Graph:
+        v = self.values
+        return _spin_graph(nx.path_graph(v["N"]), v["omega"], Jz=v["J"])
+
+
+@register_model
+class IsingRing(IsingChain):
+    """Periodic Ising ring: H_B = sum_i (omega/2) sz_i + J sum_i sz_i sz_{i+1} (Pauli operators)."""
+
+    name = "ising-ring"
+    check = classmethod(lambda cls, v: _ring_check(v))
+
+    def graph(self) -> nx.Graph:
+        v = self.values
+        return _spin_graph(nx.cycle_graph(v["N"]), v["omega"], Jz=v["J"])
+
+    def ring_order(self):
+        return list(range(self.values["N"]))
+
+
+@register_model
+class SquareLattice(Model):
+    """Square-lattice XXZ: H_B = sum_i (omega/2) sz_i + J sum_<ij> (sx sx + sy sy + Delta sz sz).
+
+    Lx x Ly sites (N = Lx Ly), nearest-neighbour bonds, open or periodic boundaries
+    (``periodic``; a periodic side of length 2 gives a single bond, not a double one).
+    """
+
+    name = "square-lattice"
+    params = (
+        Param("Lx", int, 2, "sites along x", "positive"),
+        Param("Ly", int, 2, "sites along y", "positive"),
+        _OMEGA,
+        _J,
+        _DELTA,
+        Param("periodic", bool, False, "periodic boundary conditions"),
+    )
+    size_param = None
+
+    def graph(self) -> nx.Graph:
+        v = self.values
+        lat = nx.grid_2d_graph(v["Lx"], v["Ly"], periodic=v["periodic"])
+        lat = nx.Graph(lat)  # collapse multi-edges of periodic 2-sides
+        lat = nx.convert_node_labels_to_integers(lat, ordering="sorted")
+        return _spin_graph(lat, v["omega"], J=v["J"], Delta=v["Delta"])
+
+    def single_site(self) -> Model:
+        return type(self)(**{**self.values, "Lx": 1, "Ly": 1})
+
+
+@register_model
+class AllToAll(Model):
+    """Complete graph: H_B = sum_i (omega/2) sz_i + J sum_{i<j} (sx sx + sy sy + Delta sz sz).
+
+    Pauli operators; every pair coupled with the same J (no 1/N scaling).
+    """
+
+    name = "all-to-all"
+    params = (_N, _OMEGA, _J, _DELTA)
+
+    def graph(self) -> nx.Graph:
+        v = self.values
+        return _spin_graph(nx.complete_graph(v["N"]), v["omega"], J=v["J"], Delta=v["Delta"])
