@@ -105,7 +105,7 @@ def figures_of_merit(
         return Merit(None, None, None, power_max, avg_max, t_avg)
     k0, k1 = bracket
     if evaluate is not None and k1 == k0 + 1:
-        tau = brentq(lambda s: evaluate(k0, s)[1], t[k0], t[k1], xtol=1e-13, rtol=4e-16, maxiter=200)
+        tau = brentq(lambda s: evaluate(k0, s)[1], t[k0], t[k1], xtol=1e-13, maxiter=200)
         e_tau, _, c_tau = evaluate(k0, tau)
     else:
         # Hermite interpolation on the sign-change interval (between samples k1-1 and k1)

@@ -1,0 +1,114 @@
+"""Command line: ``cqc models`` and ``cqc charge MODEL ...``.
+
+Bad input ends with a one-line ``cqc: error: ...`` message and exit code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import InputError
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2
+        sys.stderr.write(f"cqc: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _kv(items):
+    out = {}
+    for item in items or []:
+        key, sep, val = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--param expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = val.strip()
+    return out
+
+
+def _float(name):
+    def conv(s):
+        try:
+            return float(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {s!r}") from None
+
+    return conv
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cqc", description="collective quantum capacitors")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("models", help="list the registered models, their parameters and defaults")
+
+    c = sub.add_parser("charge", help="charge one model and report its figures of merit")
+    c.add_argument("model", help="catalog name (see `cqc models`) or a .graphml / node-link .json graph")
+    c.add_argument("--param", "-p", action="append", metavar="KEY=VALUE", help="model parameter")
+    c.add_argument("--drive", type=_float("--drive"), default=0.5, help="charging amplitude lambda")
+    c.add_argument("--t-max", type=_float("--t-max"), default=20.0, help="final time (1/omega0)")
+    c.add_argument("--n-times", type=int, default=201, help="number of sample times")
+    c.add_argument("--method", default="auto", help="auto | closed")
+    c.add_argument("--initial", default="ground", help="ground | product")
+    c.add_argument("--protocol", default="constant", help="constant | on-off:TAU")
+    c.add_argument("--dephasing", type=_float("--dephasing"), default=0.0, help="rate gamma of sqrt(gamma) 2S^z_i")
+    c.add_argument("--relaxation", type=_float("--relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
+    c.add_argument("--json", metavar="FILE", help="write the result as JSON")
+    return p
+
+
+def _cmd_models() -> int:
+    from .registry import MODELS, model_names
+
+    for name in model_names():
+        cls = MODELS[name]
+        params = " ".join(f"{q.name}={q.default}" for q in cls.params) or "(none)"
+        print(f"{name:16s} {params:48s} {cls.summary()}")
+    return 0
+
+
+def _cmd_charge(args) -> int:
+    from .api import charge
+
+    if args.t_max is not None and not args.t_max > 0:
+        raise InputError(f"--t-max must be > 0, got {args.t_max}")
+    res = charge(
+        args.model, drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
+        method=args.method, initial=args.initial, protocol=args.protocol,
+        dephasing=args.dephasing, relaxation=args.relaxation,
+    )
+    print(res.summary())
+    if args.json:
+        d = res.to_dict()
+        keep = {k: d[k] for k in ("times", "energy", "power", "capacitance", "n_sites", "tau_c", "energy_max",
+                                  "power_max", "average_power_max", "capacitance_at_tau_c", "model",
+                                  "params", "method", "drive", "energy_stderr", "power_stderr",
+                                  "capacitance_stderr", "metadata")}
+        with open(args.json, "w") as fh:
+            json.dump(keep, fh, indent=1, default=str)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "models":
+            return _cmd_models()
+        if args.command == "charge":
+            return _cmd_charge(args)
+    except InputError as exc:
+        sys.stderr.write(f"cqc: error: {exc}\n")
+        return 2
+    except MemoryError:
+        sys.stderr.write("cqc: error: out of memory\n")
+        return 2
+    return 1  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Result object of a charging run: arrays, figures of merit, metadata, JSON I/O."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["ChargeResult"]
+
+
+@dataclass
+class ChargeResult:
+    """Totals (not per site) of one charging run; ``per_site`` gives the /N view.
+
+    Attributes
+    ----------
+    times, energy, power, capacitance : ndarray (n_times,)
+        t (time unit), E(t) (energy unit), P(t), C_Q(t) = dE/dlambda.
+    *_stderr : ndarray or None
+        Standard errors (trajectory runs); None for exact methods.
+    tau_c, energy_max, capacitance_at_tau_c : float or None
+        None when E(t) has no maximum inside the window.
+    """
+
+    times: np.ndarray
+    energy: np.ndarray
+    power: np.ndarray
+    capacitance: np.ndarray
+    n_sites: int
+    tau_c: float | None
+    energy_max: float | None
+    power_max: float
+    average_power_max: float
+    capacitance_at_tau_c: float | None
+    model: str
+    params: dict
+    method: str
+    drive: float
+    energy_stderr: np.ndarray | None = None
+    power_stderr: np.ndarray | None = None
+    capacitance_stderr: np.ndarray | None = None
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def per_site(self) -> dict:
+        """Per-site arrays and figures (divided by N)."""
+        n = self.n_sites
+
+        def d(x):
+            return None if x is None else x / n
+
+        return {
+            "times": self.times, "energy": self.energy / n, "power": self.power / n,
+            "capacitance": self.capacitance / n, "tau_c": self.tau_c, "energy_max": d(self.energy_max),
+            "power_max": self.power_max / n, "average_power_max": self.average_power_max / n,
+            "capacitance_at_tau_c": d(self.capacitance_at_tau_c),
+        }
+
+    def to_dict(self) -> dict:
+        out = {}
+        for key, val in self.__dict__.items():
+            if isinstance(val, np.ndarray):
+                val = val.tolist()
+            out[key] = val
+        return out
+
+    def to_json(self, path) -> None:
+        with open(path, "w") as fh:
+            json.dump(self.to_dict(), fh, indent=1, default=_default)
+
+    def summary(self) -> str:
+        u = self.metadata.get("units", {})
+        eu, tu = u.get("energy", "omega0"), u.get("time", "1/omega0")
+
+        def f(x):
+            return "undefined (no maximum in window)" if x is None else f"{x:.6g}"
+
+        lines = [
+            f"model {self.model} {self.params}  N = {self.n_sites}  method = {self.method}  drive = {self.drive}",
+            f"  tau_c            = {f(self.tau_c)} [{tu}]",
+            f"  E_max            = {f(self.energy_max)} [{eu}]   per site {f(None if self.energy_max is None else self.energy_max / self.n_sites)}",
+            f"  P_max            = {self.power_max:.6g} [{eu}/{tu}]",
+            f"  max E(t)/t       = {self.average_power_max:.6g}",
+            f"  C_Q(tau_c)       = {f(self.capacitance_at_tau_c)}",
+        ]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"ChargeResult(model={self.model!r}, N={self.n_sites}, method={self.method!r}, n_times={len(self.times)}, tau_c={self.tau_c})"
+
+
+def _default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
