@@ -40,9 +40,9 @@ def _load() -> None:
     if _loaded:
         return
     _loaded = True
-    import collective_qc.models  # noqa: F401  (the catalog registers itself)
-
     from importlib.metadata import entry_points
+
+    import collective_qc.models  # noqa: F401  (the catalog registers itself)
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         obj = ep.load()
