@@ -163,7 +163,7 @@ class GraphModel(Model):
     def single_site(self) -> Model:
         """One site with the first spin node's attributes and no bonds."""
         g = nx.Graph()
-        for node, attrs in self._graph.nodes(data=True):
+        for _node, attrs in self._graph.nodes(data=True):
             if attrs.get("kind", "spin") == "spin":
                 g.add_node(0, **attrs)
                 break

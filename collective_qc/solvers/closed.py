@@ -66,7 +66,7 @@ class _Propagator:
 
 def _propagate(prop: _Propagator, protocol: Protocol, y, t0: float, t1: float):
     pts = [t0, *protocol.breakpoints(t0, t1), t1]
-    for a, b in zip(pts[:-1], pts[1:]):
+    for a, b in zip(pts[:-1], pts[1:], strict=False):
         y = prop.step(y, protocol.value(0.5 * (a + b)), b - a)
     return y
 
