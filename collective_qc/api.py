@@ -8,7 +8,7 @@ import time as _time
 import numpy as np
 
 from . import __version__
-from .errors import InputError, ResourceError, format_bytes
+from .errors import InputError, format_bytes
 from .graph import validate_graph
 from .merit import figures_of_merit
 from .operators import build_operators, check_memory, estimate_nnz_per_row
@@ -19,7 +19,8 @@ from .states import initial_state
 
 __all__ = ["charge", "METHODS"]
 
-METHODS = ("auto", "closed")
+METHODS = ("auto", "closed", "exact")
+EXACT_AUTO_MAX_DIM = 256  # auto picks the density-matrix solver up to this Hilbert-space dimension
 
 
 def _finite(name, value, *, positive=False, nonneg=False):
@@ -105,20 +106,29 @@ def charge(
     mg = validate_graph(m.graph())
     noisy = dephasing > 0 or relaxation > 0 or any(
         (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
-    if noisy:
-        raise InputError("open-system runs (dephasing/relaxation) need --method exact or trajectories, "
-                         "which this version does not provide yet")
-    used = "closed"
-    need = estimate_memory(mg, used)
-    try:
-        check_memory(need, f"model {m.name!r} (Hilbert space dimension {mg.dim:,})")
-    except ResourceError:
-        raise
-    ops = build_operators(mg)
-    init = initial_state(ops, initial)
-    from .solvers.closed import solve_closed
+    if method == "closed" and noisy:
+        raise InputError("method 'closed' is for noise-free runs; use --method exact (or auto) with noise")
+    if method == "auto":
+        used = "exact" if noisy else "closed"
+        if noisy and mg.dim > EXACT_AUTO_MAX_DIM:
+            raise InputError(f"Hilbert space dimension {mg.dim} is too large for the exact density-matrix "
+                             "solver and the trajectory solver is not available yet")
+    else:
+        used = method
+    if used == "exact":
+        from .solvers.lindblad import estimate_lindblad_memory
 
-    sol = solve_closed(ops, init.vectors, init.weights, drive, proto, t, progress=progress)
+        need = estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
+    else:
+        need = estimate_memory(mg, used)
+    check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})")
+    ops = build_operators(mg, dephasing=dephasing, relaxation=relaxation)
+    init = initial_state(ops, initial)
+    if used == "exact":
+        from .solvers.lindblad import solve_lindblad as solver
+    else:
+        from .solvers.closed import solve_closed as solver
+    sol = solver(ops, init.vectors, init.weights, drive, proto, t, progress=progress)
     merit = figures_of_merit(sol.times, sol.energy, sol.power, sol.capacitance, evaluate=sol.evaluate)
     meta = {
         "version": __version__,
@@ -126,6 +136,7 @@ def charge(
         "initial": init.describe(),
         "protocol": proto.describe(),
         "units": {"energy": m.energy_unit, "time": m.time_unit},
+        "noise": {"dephasing": dephasing, "relaxation": relaxation},
         "E0": sol.e0,
         "memory_estimate": format_bytes(need),
         "wall_time_s": _time.perf_counter() - t_start,

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--drive", type=_float("--drive"), default=0.5, help="charging amplitude lambda")
     c.add_argument("--t-max", type=_float("--t-max"), default=20.0, help="final time (1/omega0)")
     c.add_argument("--n-times", type=int, default=201, help="number of sample times")
-    c.add_argument("--method", default="auto", help="auto | closed")
+    c.add_argument("--method", default="auto", help="auto | closed | exact")
     c.add_argument("--initial", default="ground", help="ground | product")
     c.add_argument("--protocol", default="constant", help="constant | on-off:TAU")
     c.add_argument("--dephasing", type=_float("--dephasing"), default=0.0, help="rate gamma of sqrt(gamma) 2S^z_i")

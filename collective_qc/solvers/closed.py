@@ -28,33 +28,29 @@ from ..protocols import Protocol
 __all__ = ["ClosedSolution", "solve_closed"]
 
 
-class _Propagator:
-    def __init__(self, ops: Operators, drive: float):
-        self.ops = ops
-        self.drive = drive
-        self.H0 = ops.H0
+class Propagator:
+    """Exact exponential propagation of y' = G(f) y for piecewise-constant f.
+
+    ``make_generator(f)`` returns the sparse generator G(f) (already multiplied by -i for
+    Schroedinger dynamics); steps use QuSpin's ``expm_multiply_parallel`` (OpenMP).
+    """
+
+    def __init__(self, make_generator):
+        self.make_generator = make_generator
         self._gen = {}
         self._cache = {}
-
-    def generator(self, f: float):
-        if f not in self._gen:
-            H = (self.H0 + (self.drive * f) * self.ops.V).tocsr()
-            if f == 0.0:
-                gen = sp.block_diag([H, H], format="csr")
-            else:
-                gen = sp.bmat([[H, None], [f * self.ops.V, H]], format="csr")
-            self._gen[f] = gen
-        return self._gen[f]
 
     def step(self, y: np.ndarray, f: float, dt: float) -> np.ndarray:
         from quspin.tools.evolution import expm_multiply_parallel
 
         if dt <= 0:
             return y
+        if f not in self._gen:
+            self._gen[f] = self.make_generator(f).astype(np.complex128).tocsr()
         key = (f, round(dt, 15))
         prop = self._cache.get(key)
         if prop is None:
-            prop = expm_multiply_parallel(self.generator(f), a=-1j * dt, dtype=np.complex128)
+            prop = expm_multiply_parallel(self._gen[f], a=dt, dtype=np.complex128)
             if len(self._cache) > 8:
                 self._cache.clear()
             self._cache[key] = prop
@@ -64,7 +60,20 @@ class _Propagator:
         return out
 
 
-def _propagate(prop: _Propagator, protocol: Protocol, y, t0: float, t1: float):
+def schroedinger_generator(ops: Operators, drive: float):
+    """f -> -i [[H(f), 0], [f V, H(f)]] for the state and its lambda-tangent."""
+    H0 = ops.H0
+
+    def make(f: float):
+        H = (H0 + (drive * f) * ops.V).tocsr()
+        if f == 0.0:
+            return -1j * sp.block_diag([H, H], format="csr")
+        return -1j * sp.bmat([[H, None], [f * ops.V, H]], format="csr")
+
+    return make
+
+
+def propagate(prop: Propagator, protocol: Protocol, y, t0: float, t1: float):
     pts = [t0, *protocol.breakpoints(t0, t1), t1]
     for a, b in zip(pts[:-1], pts[1:], strict=False):
         y = prop.step(y, protocol.value(0.5 * (a + b)), b - a)
@@ -105,7 +114,7 @@ def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: f
     times : increasing array starting at >= 0 (units of 1/omega0)
     """
     dim = ops.dim
-    prop = _Propagator(ops, drive)
+    prop = Propagator(schroedinger_generator(ops, drive))
     y = np.zeros((2 * dim, psi0.shape[1]), dtype=np.complex128)
     y[:dim] = psi0
     e0 = float(weights @ np.real(np.einsum("im,im->m", psi0.conj(), ops.H_B @ psi0)))
@@ -115,7 +124,7 @@ def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: f
     saved = {}
     first_max_found = False
     for k, t in enumerate(times):
-        y = _propagate(prop, protocol, y, t_prev, float(t))
+        y = propagate(prop, protocol, y, t_prev, float(t))
         t_prev = float(t)
         e, p, c = _observables(ops, y, weights, drive, protocol.value(float(t)))
         E[k], P[k], C[k] = e - e0, p, c
@@ -130,8 +139,8 @@ def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: f
     def evaluate(k: int, t: float):
         yk = saved.get(k)
         if yk is None:  # re-propagate from the start (rare: bracket not at the first maximum)
-            yk = _propagate(prop, protocol, np.vstack([psi0, np.zeros_like(psi0)]).astype(complex), 0.0, times[k])
-        yt = _propagate(prop, protocol, yk, float(times[k]), float(t))
+            yk = propagate(prop, protocol, np.vstack([psi0, np.zeros_like(psi0)]).astype(complex), 0.0, times[k])
+        yt = propagate(prop, protocol, yk, float(times[k]), float(t))
         e, p, c = _observables(ops, yt, weights, drive, protocol.value(float(t)))
         return e - e0, p, c
 
