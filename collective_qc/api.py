@@ -16,6 +16,7 @@ from .protocols import parse_protocol
 from .registry import make_model
 from .results import ChargeResult
 from .states import initial_state
+from .symmetry import choose_block, is_uniform_ring
 
 __all__ = ["charge", "METHODS"]
 
@@ -71,6 +72,7 @@ def charge(
     protocol=None,
     dephasing: float = 0.0,
     relaxation: float = 0.0,
+    symmetry: bool = True,
     progress=None,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
@@ -89,6 +91,8 @@ def charge(
     protocol : None | "constant" | "on-off:TAU" | Protocol
     dephasing, relaxation : float
         Uniform per-site rates gamma, kappa (>= 0).
+    symmetry : bool
+        Use QuSpin momentum/parity blocks for closed runs on uniform rings (default True).
 
     Returns
     -------
@@ -121,8 +125,13 @@ def charge(
         need = estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
     else:
         need = estimate_memory(mg, used)
+        if used == "closed" and symmetry and is_uniform_ring(mg, m.ring_order()):
+            need /= len(mg.spins)  # a momentum block holds about 1/N of the states
     check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})")
-    ops = build_operators(mg, dephasing=dephasing, relaxation=relaxation)
+    block = None
+    if used == "closed" and symmetry and is_uniform_ring(mg, m.ring_order()):
+        block = choose_block(mg, initial)
+    ops = build_operators(mg, dephasing=dephasing, relaxation=relaxation, symmetry=block)
     init = initial_state(ops, initial)
     if used == "exact":
         from .solvers.lindblad import solve_lindblad as solver
@@ -133,6 +142,7 @@ def charge(
     meta = {
         "version": __version__,
         "dim": ops.dim,
+        "symmetry_block": block,
         "initial": init.describe(),
         "protocol": proto.describe(),
         "units": {"energy": m.energy_unit, "time": m.time_unit},

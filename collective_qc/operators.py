@@ -252,13 +252,13 @@ def build_operators(
     H_B = _matrix(hb, basis, dtype)
     V = _matrix(v, basis, dtype)
     H_aux = _matrix(aux, basis, dtype) if has_b else None
-    sz_diag = _matrix(sz, basis, np.float64).diagonal().copy()
+    sz_diag = _matrix(sz, basis, dtype).diagonal().real.copy()
     n_diag = None
     if has_b:
         nt = _Terms(True)
         for m_idx in range(len(mg.modes)):
             nt.add("", [], 1.0, "n", [m_idx])
-        n_diag = _matrix(nt, basis, np.float64).diagonal().copy()
+        n_diag = _matrix(nt, basis, dtype).diagonal().real.copy()
 
     jumps: list[Jump] = []
     if not symmetry:

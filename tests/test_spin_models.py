@@ -108,3 +108,16 @@ def test_per_site_view_and_json(tmp_path):
     for key in ("times", "energy", "power", "capacitance", "n_sites", "tau_c", "energy_max",
                 "power_max", "average_power_max", "capacitance_at_tau_c", "model", "params", "method"):
         assert key in d
+
+
+@pytest.mark.parametrize("n,initial", [(6, "ground"), (8, "ground"), (7, "product"), (8, "product")])
+def test_symmetry_blocks_reproduce_full_basis(n, initial):
+    kw = dict(drive=0.5, params={"N": n}, t_max=10, n_times=41, initial=initial)
+    full = cqc.charge("xxz-ring", symmetry=False, **kw)
+    blk = cqc.charge("xxz-ring", **kw)
+    assert blk.metadata["symmetry_block"] is not None
+    assert blk.metadata["dim"] < full.metadata["dim"] // n + n
+    np.testing.assert_allclose(blk.energy, full.energy, atol=1e-10)
+    np.testing.assert_allclose(blk.capacitance, full.capacitance, atol=1e-10)
+    np.testing.assert_allclose(blk.power, full.power, atol=1e-10)
+    assert blk.tau_c == pytest.approx(full.tau_c, abs=1e-10)
