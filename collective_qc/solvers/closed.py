@@ -35,8 +35,9 @@ class Propagator:
     Schroedinger dynamics); steps use QuSpin's ``expm_multiply_parallel`` (OpenMP).
     """
 
-    def __init__(self, make_generator):
+    def __init__(self, make_generator, factor: complex = 1.0):
         self.make_generator = make_generator
+        self.factor = factor  # y' = factor * G(f) y; -1j keeps real Hamiltonians real (half the bandwidth)
         self._gen = {}
         self._cache = {}
 
@@ -46,11 +47,11 @@ class Propagator:
         if dt <= 0:
             return y
         if f not in self._gen:
-            self._gen[f] = self.make_generator(f).astype(np.complex128).tocsr()
+            self._gen[f] = self.make_generator(f).tocsr()
         key = (f, round(dt, 15))
         prop = self._cache.get(key)
         if prop is None:
-            prop = expm_multiply_parallel(self._gen[f], a=dt, dtype=np.complex128)
+            prop = expm_multiply_parallel(self._gen[f], a=self.factor * dt, dtype=np.complex128)
             if len(self._cache) > 8:
                 self._cache.clear()
             self._cache[key] = prop
@@ -61,14 +62,14 @@ class Propagator:
 
 
 def schroedinger_generator(ops: Operators, drive: float):
-    """f -> -i [[H(f), 0], [f V, H(f)]] for the state and its lambda-tangent."""
+    """f -> [[H(f), 0], [f V, H(f)]] (use with factor -i) for the state and its lambda-tangent."""
     H0 = ops.H0
 
     def make(f: float):
         H = (H0 + (drive * f) * ops.V).tocsr()
         if f == 0.0:
-            return -1j * sp.block_diag([H, H], format="csr")
-        return -1j * sp.bmat([[H, None], [f * ops.V, H]], format="csr")
+            return sp.block_diag([H, H], format="csr")
+        return sp.bmat([[H, None], [f * ops.V, H]], format="csr")
 
     return make
 
@@ -114,7 +115,7 @@ def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: f
     times : increasing array starting at >= 0 (units of 1/omega0)
     """
     dim = ops.dim
-    prop = Propagator(schroedinger_generator(ops, drive))
+    prop = Propagator(schroedinger_generator(ops, drive), factor=-1j)
     y = np.zeros((2 * dim, psi0.shape[1]), dtype=np.complex128)
     y[:dim] = psi0
     e0 = float(weights @ np.real(np.einsum("im,im->m", psi0.conj(), ops.H_B @ psi0)))
