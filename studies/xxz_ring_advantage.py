@@ -1,7 +1,7 @@
 """Default collective-advantage study: XXZ ring (J = 0.3, Delta = 0.5) vs two-level capacitors.
 
 Closed dynamics, drive lambda = 0.5, ground state of H_B, t in [0, 20] with 201 samples.
-Prints the per-site figures and the Gamma ratios for N = 1..10 and writes
+Prints the per-site figures and the Gamma ratios for N = 3..10 (rings) and writes
 ``studies/out/xxz_ring_advantage.{json,png}``.
 Usage: python studies/xxz_ring_advantage.py [--sizes 1,2,...] [--drive 0.5]
 """
