@@ -20,7 +20,7 @@ from .symmetry import choose_block, is_uniform_ring
 
 __all__ = ["charge", "METHODS"]
 
-METHODS = ("auto", "closed", "exact")
+METHODS = ("auto", "closed", "exact", "trajectories")
 EXACT_AUTO_MAX_DIM = 256  # auto picks the density-matrix solver up to this Hilbert-space dimension
 
 
@@ -73,6 +73,8 @@ def charge(
     dephasing: float = 0.0,
     relaxation: float = 0.0,
     symmetry: bool = True,
+    ntraj: int = 500,
+    seed: int = 0,
     progress=None,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
@@ -86,11 +88,14 @@ def charge(
         Sample times (default ``linspace(0, t_max, n_times)``).
     params : dict
         Model parameters (``cqc models`` lists them).
-    method : "auto" | "closed"
+    method : "auto" | "closed" | "exact" | "trajectories"
+        auto: closed without noise, exact density matrix up to dimension 256, trajectories beyond.
     initial : "ground" (zero-temperature state of H_B, default) | "product" (|g...g>)
     protocol : None | "constant" | "on-off:TAU" | Protocol
     dephasing, relaxation : float
         Uniform per-site rates gamma, kappa (>= 0).
+    ntraj, seed : int
+        Trajectory count and seed (trajectory i uses the stream of (seed, i) only).
     symmetry : bool
         Use QuSpin momentum/parity blocks for closed runs on uniform rings (default True).
 
@@ -115,11 +120,17 @@ def charge(
     if method == "auto":
         used = "exact" if noisy else "closed"
         if noisy and mg.dim > EXACT_AUTO_MAX_DIM:
-            raise InputError(f"Hilbert space dimension {mg.dim} is too large for the exact density-matrix "
-                             "solver and the trajectory solver is not available yet")
+            used = "trajectories"
     else:
         used = method
-    if used == "exact":
+    if used == "trajectories":
+        if isinstance(ntraj, bool) or int(ntraj) != ntraj or ntraj < 2:
+            raise InputError(f"ntraj must be an integer >= 2, got {ntraj!r}")
+        if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+        n_ch = 2 * len(mg.spins) + len(mg.modes)
+        need = estimate_memory(mg, used) * 2 + n_ch * mg.dim * 24 + 3 * ntraj * len(t) * 8
+    elif used == "exact":
         from .solvers.lindblad import estimate_lindblad_memory
 
         need = estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
@@ -133,16 +144,25 @@ def charge(
         block = choose_block(mg, initial)
     ops = build_operators(mg, dephasing=dephasing, relaxation=relaxation, symmetry=block)
     init = initial_state(ops, initial)
-    if used == "exact":
-        from .solvers.lindblad import solve_lindblad as solver
+    if used == "trajectories":
+        from .solvers.trajectories import solve_trajectories
+
+        sol = solve_trajectories(ops, init.vectors, init.weights, drive, proto, t, ntraj=int(ntraj),
+                                 seed=int(seed), progress=progress)
     else:
-        from .solvers.closed import solve_closed as solver
-    sol = solver(ops, init.vectors, init.weights, drive, proto, t, progress=progress)
+        if used == "exact":
+            from .solvers.lindblad import solve_lindblad as solver
+        else:
+            from .solvers.closed import solve_closed as solver
+        sol = solver(ops, init.vectors, init.weights, drive, proto, t, progress=progress)
     merit = figures_of_merit(sol.times, sol.energy, sol.power, sol.capacitance, evaluate=sol.evaluate)
     meta = {
         "version": __version__,
         "dim": ops.dim,
         "symmetry_block": block,
+        "trajectories": {"ntraj": int(ntraj), "seed": int(seed), "mean_jumps": sol.mean_jumps,
+                         "tau_c_refinement": "cubic Hermite interpolation of averaged E, P"}
+        if used == "trajectories" else None,
         "initial": init.describe(),
         "protocol": proto.describe(),
         "units": {"energy": m.energy_unit, "time": m.time_unit},
@@ -156,4 +176,6 @@ def charge(
         n_sites=mg.n_sites, tau_c=merit.tau_c, energy_max=merit.energy_max, power_max=merit.power_max,
         average_power_max=merit.average_power_max, capacitance_at_tau_c=merit.capacitance_at_tau_c,
         model=m.name, params=dict(m.values), method=used, drive=drive, metadata=meta,
+        energy_stderr=getattr(sol, "energy_stderr", None), power_stderr=getattr(sol, "power_stderr", None),
+        capacitance_stderr=getattr(sol, "capacitance_stderr", None),
     )

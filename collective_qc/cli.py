@@ -51,11 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--drive", type=_float("--drive"), default=0.5, help="charging amplitude lambda")
     c.add_argument("--t-max", type=_float("--t-max"), default=20.0, help="final time (1/omega0)")
     c.add_argument("--n-times", type=int, default=201, help="number of sample times")
-    c.add_argument("--method", default="auto", help="auto | closed | exact")
+    c.add_argument("--method", default="auto", help="auto | closed | exact | trajectories")
     c.add_argument("--initial", default="ground", help="ground | product")
     c.add_argument("--protocol", default="constant", help="constant | on-off:TAU")
     c.add_argument("--dephasing", type=_float("--dephasing"), default=0.0, help="rate gamma of sqrt(gamma) 2S^z_i")
     c.add_argument("--relaxation", type=_float("--relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
+    c.add_argument("--ntraj", type=int, default=500, help="number of trajectories (method trajectories)")
+    c.add_argument("--seed", type=int, default=0, help="seed (trajectory i uses (seed, i) only)")
     c.add_argument("--json", metavar="FILE", help="write the result as JSON")
     return p
 
@@ -78,7 +80,7 @@ def _cmd_charge(args) -> int:
     res = charge(
         args.model, drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
         method=args.method, initial=args.initial, protocol=args.protocol,
-        dephasing=args.dephasing, relaxation=args.relaxation,
+        dephasing=args.dephasing, relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed,
     )
     print(res.summary())
     if args.json:
