@@ -77,3 +77,14 @@ def test_trajectory_run_too_large_for_memory(capsys):
     rc = main(["charge", "xxz-ring", "-p", "N=40", "--dephasing", "0.1", "--method", "trajectories"])
     assert rc == 2
     assert "memory" in capsys.readouterr().err
+
+
+def test_dephasing_only_uses_state_independent_decay_and_agrees_with_exact():
+    kw = dict(drive=0.5, params={"N": 3}, t_max=6, n_times=13, dephasing=0.1)
+    exact = cqc.charge("xxz-ring", method="exact", **kw)
+    traj = cqc.charge("xxz-ring", method="trajectories", ntraj=1000, seed=5, **kw)
+    mean_jumps = traj.metadata["trajectories"]["mean_jumps"]
+    assert mean_jumps == pytest.approx(3 * 0.1 * 6, rel=0.1)  # Poisson: rate sum_i gamma (sigma_z^2 = 1) = 0.3
+    for qty in ("energy", "capacitance", "power"):
+        z = np.abs(getattr(traj, qty)[1:] - getattr(exact, qty)[1:]) / getattr(traj, f"{qty}_stderr")[1:]
+        assert np.max(z) < 4.0, (qty, z)

@@ -99,15 +99,44 @@ def _expect(d, i, p, x, y, dim, tmp):
     return s
 
 
+@njit(cache=True)
+def _locate_jump(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, yt, dt, t0, n_a, n_b, r, dim, k1, k2, k3, k4, tmp):
+    """Jump inside [t0, t0 + dt]: bisection on the cubic Hermite dense output of ||psi||^2
+    (end-point derivatives -<psi|Gamma|psi> exact); y is advanced to the jump time, returned."""
+    d_a = _decay(y, gam, dim)
+    d_b = _decay(yt, gam, dim)
+    lo = 0.0
+    hi = 1.0
+    for _ in range(60):
+        x = 0.5 * (lo + hi)
+        h00 = 2 * x**3 - 3 * x**2 + 1
+        h10 = x**3 - 2 * x**2 + x
+        h01 = -2 * x**3 + 3 * x**2
+        h11 = x**3 - x**2
+        val = h00 * n_a + h10 * dt * d_a + h01 * n_b + h11 * dt * d_b
+        if val > r:
+            lo = x
+        else:
+            hi = x
+    tj = 0.5 * (lo + hi) * dt
+    _rk4(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, tj, dim, k1, k2, k3, k4, yt, tmp)
+    for k in range(2 * dim):
+        y[k] = yt[k]
+    return t0 + tj
+
+
 @njit(cache=True, parallel=True)
 def run_trajectories(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k0_i, k0_p, kv_d, kv_i, kv_p,
                      gam, jt, jv, psi0s, p0cum, lam, grid, fgrid, sample_at, keys, e0, out_e, out_p, out_c,
-                     out_jumps):
+                     out_jumps, uniform_rate):
     """Integrate ntraj = len(keys) trajectories of the state and its lambda-tangent.
 
     grid : internal time grid (sample times and protocol switches, sub-divided); fgrid[s] is f
     on (grid[s], grid[s+1]); sample_at[s] = index of the sample time equal to grid[s] or -1.
     Outputs (ntraj, n_samples): E - e0, P, C estimates per trajectory.
+    uniform_rate > 0: sum_k L_k^dag L_k = uniform_rate * 1 (then gam must be all zero): the
+    no-jump norm decays as exp(-uniform_rate t) whatever the state, so jump times are drawn
+    directly and the evolution between jumps is unitary.
     """
     ntraj = keys.shape[0]
     dim = gam.shape[0]
@@ -131,6 +160,7 @@ def run_trajectories(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k0_i, k0
         state, r = _splitmix(state)
         r = 1.0 - r  # in (0, 1]
         njump = 0
+        t_next = grid[0] - np.log(r) / uniform_rate if uniform_rate > 0.0 else np.inf
         for s in range(grid.shape[0]):
             if sample_at[s] >= 0:
                 n2 = _norm2(y, dim)
@@ -149,36 +179,29 @@ def run_trajectories(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k0_i, k0
             t1 = grid[s + 1]
             f = fgrid[s]
             while t0 < t1:
-                dt = t1 - t0
-                n_a = _norm2(y, dim)
-                _rk4(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, dt, dim, k1, k2, k3, k4, yt, tmp)
-                n_b = _norm2(yt, dim)
-                if n_b > r:
+                if uniform_rate > 0.0:
+                    if t_next >= t1:
+                        _rk4(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, t1 - t0, dim, k1, k2, k3, k4, yt, tmp)
+                        for k in range(2 * dim):
+                            y[k] = yt[k]
+                        t0 = t1
+                        continue
+                    _rk4(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, t_next - t0, dim, k1, k2, k3, k4, yt, tmp)
                     for k in range(2 * dim):
                         y[k] = yt[k]
-                    t0 = t1
-                    continue
-                # jump inside: cubic Hermite of ||psi||^2 on [t0, t1], bisection for ||psi||^2 = r
-                d_a = _decay(y, gam, dim)
-                d_b = _decay(yt, gam, dim)
-                lo = 0.0
-                hi = 1.0
-                for _ in range(60):
-                    x = 0.5 * (lo + hi)
-                    h00 = 2 * x**3 - 3 * x**2 + 1
-                    h10 = x**3 - 2 * x**2 + x
-                    h01 = -2 * x**3 + 3 * x**2
-                    h11 = x**3 - x**2
-                    val = h00 * n_a + h10 * dt * d_a + h01 * n_b + h11 * dt * d_b
-                    if val > r:
-                        lo = x
-                    else:
-                        hi = x
-                tj = 0.5 * (lo + hi) * dt
-                _rk4(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, tj, dim, k1, k2, k3, k4, yt, tmp)
-                for k in range(2 * dim):
-                    y[k] = yt[k]
-                t0 = t0 + tj
+                    t0 = t_next
+                else:
+                    dt = t1 - t0
+                    n_a = _norm2(y, dim)
+                    _rk4(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, dt, dim, k1, k2, k3, k4, yt, tmp)
+                    n_b = _norm2(yt, dim)
+                    if n_b > r:
+                        for k in range(2 * dim):
+                            y[k] = yt[k]
+                        t0 = t1
+                        continue
+                    t0 = _locate_jump(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, yt, dt, t0, n_a, n_b, r,
+                                      dim, k1, k2, k3, k4, tmp)
                 # channel with probability proportional to ||L_c psi||^2
                 tot = 0.0
                 for c in range(nch):
@@ -209,4 +232,6 @@ def run_trajectories(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k0_i, k0
                 njump += 1
                 state, r = _splitmix(state)
                 r = 1.0 - r
+                if uniform_rate > 0.0:
+                    t_next = t0 - np.log(r) / uniform_rate
         out_jumps[tr] = njump

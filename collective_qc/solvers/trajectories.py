@@ -98,12 +98,16 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     if off.count_nonzero() and np.max(np.abs(off.data)) > 1e-12:
         raise InputError("sum_k L_k^dag L_k is not diagonal in the basis; use --method exact")
     gam = gam_op.diagonal().real.copy()
+    uniform_rate = 0.0
+    if len(ops.jumps) and np.ptp(gam) <= 1e-12 * max(1.0, gam.max()):
+        uniform_rate = float(gam[0])  # e.g. spin-1/2 dephasing alone: state-independent norm decay
+        gam = np.zeros_like(gam)
     HB = ops.H_B.astype(np.complex128)
     K0 = _adjoint_dissipator(ops, HB)
     KV = (1j * (ops.V @ HB - HB @ ops.V)).tocsr()
     tgt, val = _monomial(ops)
     if dt_max is None:
-        norm = abs(H0).sum(axis=1).max() + abs(drive) * abs(ops.V).sum(axis=1).max() + 0.5 * gam.max()
+        norm = abs(H0).sum(axis=1).max() + abs(drive) * abs(ops.V).sum(axis=1).max() + 0.5 * gam_op.diagonal().real.max()
         dt_max = 0.05 / max(float(norm), 1e-12)
     grid, fgrid, sample_at = _grid(np.asarray(times, float), protocol, dt_max)
     psi0s = np.ascontiguousarray(psi0.astype(np.complex128))
@@ -122,7 +126,7 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
         sl = slice(start, min(ntraj, start + batch))
         run_trajectories(*_csr(H0), *_csr(ops.V), *_csr(HB), *_csr(K0), *_csr(KV), gam, tgt, val, psi0s, p0cum,
                          float(drive), grid, fgrid, sample_at, keys[sl], e0, out_e[sl], out_p[sl], out_c[sl],
-                         jumps[sl])
+                         jumps[sl], uniform_rate)
         if progress is not None:
             progress(sl.stop, ntraj)
 
