@@ -62,7 +62,8 @@ class Param:
             else:
                 out = float(value)
         except (TypeError, ValueError):
-            raise InputError(f"{where} must be {'an integer' if self.type is int else 'a number'}, got {value!r}") from None
+            kind = "an integer" if self.type is int else "a number"
+            raise InputError(f"{where} must be {kind}, got {value!r}") from None
         if self.type is float and not math.isfinite(out):
             raise InputError(f"{where} must be finite, got {value!r}")
         if self.check == "positive" and out <= 0:

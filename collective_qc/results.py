@@ -80,7 +80,7 @@ class ChargeResult:
         lines = [
             f"model {self.model} {self.params}  N = {self.n_sites}  method = {self.method}  drive = {self.drive}",
             f"  tau_c            = {f(self.tau_c)} [{tu}]",
-            f"  E_max            = {f(self.energy_max)} [{eu}]   per site {f(None if self.energy_max is None else self.energy_max / self.n_sites)}",
+            f"  E_max            = {f(self.energy_max)} [{eu}]   per site {f(self.per_site['energy_max'])}",
             f"  P_max            = {self.power_max:.6g} [{eu}/{tu}]",
             f"  max E(t)/t       = {self.average_power_max:.6g}",
             f"  C_Q(tau_c)       = {f(self.capacitance_at_tau_c)}",
@@ -88,7 +88,8 @@ class ChargeResult:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"ChargeResult(model={self.model!r}, N={self.n_sites}, method={self.method!r}, n_times={len(self.times)}, tau_c={self.tau_c})"
+        return (f"ChargeResult(model={self.model!r}, N={self.n_sites}, method={self.method!r}, "
+                f"n_times={len(self.times)}, tau_c={self.tau_c})")
 
 
 def _default(o):

@@ -25,7 +25,8 @@ def test_xxz_ring_n6_against_dense_reference():
     np.testing.assert_allclose(res.capacitance, c_ref, rtol=0, atol=1e-6 * np.max(np.abs(c_ref)))
     # P = dE/dt against a time finite difference of the reference
     dt = 1e-5
-    p_ref = (evolve_energy(hb, v, lam, times + dt, psi0) - evolve_energy(hb, v, lam, np.abs(times - dt), psi0)) / (2 * dt)
+    p_ref = (evolve_energy(hb, v, lam, times + dt, psi0)
+             - evolve_energy(hb, v, lam, np.abs(times - dt), psi0)) / (2 * dt)
     np.testing.assert_allclose(res.power[1:], p_ref[1:], atol=1e-6 * np.max(np.abs(p_ref)))
 
 

@@ -20,7 +20,7 @@ def test_closed_solver_matches_closed_forms(drive):
     assert res.tau_c == pytest.approx(bl.charging_time(drive), rel=1e-6)
     assert res.capacitance_at_tau_c == pytest.approx(bl.capacitance_at_tau_c(drive), rel=1e-6)
     assert res.energy_max == pytest.approx(bl.energy_max(drive), rel=1e-6)
-    assert res.power_max == pytest.approx(bl.power_max(drive), rel=5e-3)  # sampled maximum (grid: 100 points per Rabi period)
+    assert res.power_max == pytest.approx(bl.power_max(drive), rel=5e-3)  # sampled max, 100 points/period
 
 
 def test_capacitance_is_derivative_of_energy():
@@ -36,7 +36,8 @@ def test_capacitance_is_derivative_of_energy():
 def test_weak_drive_limits():
     t = np.linspace(0, 20, 101)
     om = 1e-3
-    np.testing.assert_allclose(bl.energy(t, om), bl.weak_drive_energy(t, om), rtol=0, atol=1e-4 * 4 * om**2)  # relative corrections O(om^2 t)
+    # relative corrections are O(om^2 t)
+    np.testing.assert_allclose(bl.energy(t, om), bl.weak_drive_energy(t, om), rtol=0, atol=1e-4 * 4 * om**2)
     np.testing.assert_allclose(bl.capacitance(t, om), bl.weak_drive_capacitance(t, om), atol=1e-4 * 8 * om)
     assert bl.charging_time(om) == pytest.approx(bl.weak_drive_charging_time(om), rel=1e-5)
     assert bl.rabi_frequency(om) == pytest.approx(bl.weak_drive_rabi_frequency(om), rel=1e-5)

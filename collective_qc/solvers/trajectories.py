@@ -107,7 +107,8 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     KV = (1j * (ops.V @ HB - HB @ ops.V)).tocsr()
     tgt, val = _monomial(ops)
     if dt_max is None:
-        norm = abs(H0).sum(axis=1).max() + abs(drive) * abs(ops.V).sum(axis=1).max() + 0.5 * gam_op.diagonal().real.max()
+        norm = (abs(H0).sum(axis=1).max() + abs(drive) * abs(ops.V).sum(axis=1).max()
+                + 0.5 * gam_op.diagonal().real.max())
         dt_max = 0.05 / max(float(norm), 1e-12)
     grid, fgrid, sample_at = _grid(np.asarray(times, float), protocol, dt_max)
     psi0s = np.ascontiguousarray(psi0.astype(np.complex128))
