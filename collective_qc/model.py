@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 
@@ -153,7 +153,7 @@ class GraphModel(Model):
     params = ()
     size_param = None
 
-    def __init__(self, graph: nx.Graph, source: str = "<nx.Graph>", single: Callable | None = None):
+    def __init__(self, graph: nx.Graph, source: str = "<nx.Graph>"):
         self.values = {}
         self._graph = graph
         self.source = source

@@ -37,8 +37,7 @@ def test_exact_equals_closed_without_noise():
 
 def _qutip_xxz_ring(n, J, delta, lam, gamma, kappa, times):
     qt = pytest.importorskip("qutip")
-    sx, sy, sz, sm = qt.sigmax(), qt.sigmay(), qt.sigmaz(), qt.destroy(2)  # destroy(2): |0> -> basis 0
-
+    sx, sy, sz = qt.sigmax(), qt.sigmay(), qt.sigmaz()
     # QuTiP basis(2,0) is |e> for sigmaz = diag(1,-1); sigma_- = |g><e| = |1><0|
     sm = qt.Qobj(np.array([[0, 0], [1, 0]]))
 

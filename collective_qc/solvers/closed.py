@@ -126,30 +126,43 @@ def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: f
     y = np.zeros((2 * dim, psi0.shape[1]), dtype=np.complex128)
     y[:dim] = psi0
     e0 = float(weights @ np.real(np.einsum("im,im->m", psi0.conj(), ops.H_B @ psi0)))
+
+    def observables(yy, f):
+        return _observables(ops, yy, weights, drive, f)
+
+    return sample(prop, protocol, y, times, observables, e0, progress)
+
+
+def sample(prop: Propagator, protocol: Protocol, y0, times, observables, e0: float, progress=None):
+    """Propagate y0 through `times`, sampling (E - e0, P, C) from ``observables(y, f)``.
+
+    Keeps the states at the two samples around the first + -> - sign change of P, so
+    that tau_c can be refined by exact re-propagation (``evaluate(k, t)``).
+    """
     n = len(times)
     E, P, C = np.empty(n), np.empty(n), np.empty(n)
+    y = y0
     t_prev = 0.0
     saved = {}
-    first_max_found = False
+    found = False
     for k, t in enumerate(times):
         y = propagate(prop, protocol, y, t_prev, float(t))
         t_prev = float(t)
-        e, p, c = _observables(ops, y, weights, drive, protocol.value(float(t)))
+        e, p, c = observables(y, protocol.value(float(t)))
         E[k], P[k], C[k] = e - e0, p, c
-        if not first_max_found:
+        if not found:
             saved[k] = y.copy()
             saved.pop(k - 2, None)
-            if k > 0 and P[k - 1] > 0 and P[k] < 0:
-                first_max_found = True
+            found = k > 0 and P[k - 1] > 0 and P[k] < 0
         if progress is not None:
             progress(k + 1, n)
 
     def evaluate(k: int, t: float):
         yk = saved.get(k)
-        if yk is None:  # re-propagate from the start (rare: bracket not at the first maximum)
-            yk = propagate(prop, protocol, np.vstack([psi0, np.zeros_like(psi0)]).astype(complex), 0.0, times[k])
+        if yk is None:  # re-propagate from the start (bracket not at the first sign change)
+            yk = propagate(prop, protocol, y0, 0.0, float(times[k]))
         yt = propagate(prop, protocol, yk, float(times[k]), float(t))
-        e, p, c = _observables(ops, yt, weights, drive, protocol.value(float(t)))
+        e, p, c = observables(yt, protocol.value(float(t)))
         return e - e0, p, c
 
     return ClosedSolution(np.asarray(times, float), E, P, C, evaluate, e0)

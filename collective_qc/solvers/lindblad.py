@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from ..operators import Operators
 from ..protocols import Protocol
-from .closed import ClosedSolution, Propagator, propagate
+from .closed import ClosedSolution, Propagator, sample
 
 __all__ = ["liouvillian_parts", "solve_lindblad", "estimate_lindblad_memory"]
 
@@ -102,31 +102,4 @@ def solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive:
         return e, p, c
 
     e0 = observables(y, 0.0)[0]
-    n = len(times)
-    E, P, C = np.empty(n), np.empty(n), np.empty(n)
-    saved = {}
-    t_prev = 0.0
-    found = False
-    for k, t in enumerate(times):
-        y = propagate(prop, protocol, y, t_prev, float(t))
-        t_prev = float(t)
-        e, p, c = observables(y, protocol.value(float(t)))
-        E[k], P[k], C[k] = e - e0, p, c
-        if not found:
-            saved[k] = y.copy()
-            saved.pop(k - 2, None)
-            found = k > 0 and P[k - 1] > 0 and P[k] < 0
-        if progress is not None:
-            progress(k + 1, n)
-    y_init = np.zeros_like(y)
-    y_init[:d2, 0] = rho0.reshape(-1, order="F")
-
-    def evaluate(k: int, t: float):
-        yk = saved.get(k)
-        if yk is None:
-            yk = propagate(prop, protocol, y_init, 0.0, float(times[k]))
-        yt = propagate(prop, protocol, yk, float(times[k]), float(t))
-        e, p, c = observables(yt, protocol.value(float(t)))
-        return e - e0, p, c
-
-    return ClosedSolution(np.asarray(times, float), E, P, C, evaluate, e0)
+    return sample(prop, protocol, y, times, observables, e0, progress)

@@ -122,10 +122,11 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     jumps = np.zeros(ntraj, dtype=np.int64)
     from ._kernels import run_trajectories
 
+    mats = (*_csr(H0), *_csr(ops.V), *_csr(HB), *_csr(K0), *_csr(KV))
     batch = max(1, min(ntraj, 64))
     for start in range(0, ntraj, batch):
         sl = slice(start, min(ntraj, start + batch))
-        run_trajectories(*_csr(H0), *_csr(ops.V), *_csr(HB), *_csr(K0), *_csr(KV), gam, tgt, val, psi0s, p0cum,
+        run_trajectories(*mats, gam, tgt, val, psi0s, p0cum,
                          float(drive), grid, fgrid, sample_at, keys[sl], e0, out_e[sl], out_p[sl], out_c[sl],
                          jumps[sl], uniform_rate)
         if progress is not None:
