@@ -144,22 +144,47 @@ def charge(
         block = choose_block(mg, initial)
     ops = build_operators(mg, dephasing=dephasing, relaxation=relaxation, symmetry=block)
     init = initial_state(ops, initial)
+    sector = None
+    if used == "closed":
+        from .sectors import conserved_sector, restrict
+
+        sector = conserved_sector(ops, init)
+        if sector is not None:
+            ops, init = restrict(ops, init, sector[2])
+    names, diag = _diagonal_observables(ops)
     if used == "trajectories":
         from .solvers.trajectories import solve_trajectories
 
         sol = solve_trajectories(ops, init.vectors, init.weights, drive, proto, t, ntraj=int(ntraj),
-                                 seed=int(seed), progress=progress)
+                                 seed=int(seed), progress=progress, diagonals=diag)
+        extras, extras_err = sol.diagonals, sol.diagonals_stderr
     else:
         if used == "exact":
             from .solvers.lindblad import solve_lindblad as solver
         else:
             from .solvers.closed import solve_closed as solver
-        sol = solver(ops, init.vectors, init.weights, drive, proto, t, progress=progress)
+        sol = solver(ops, init.vectors, init.weights, drive, proto, t, progress=progress, diagonals=diag)
+        extras, extras_err = sol.extras, None
+    observables = {n: extras[k] for k, n in enumerate(names)} if names else {}
+    observables_err = {n: extras_err[k] for k, n in enumerate(names)} if names and extras_err is not None else None
+    cutoff = _cutoff_report(ops, init, observables, observables_err)
+    if cutoff and not all(r["converged"] for r in cutoff.values()) and hasattr(m, "refine_cutoff"):
+        finer = m.refine_cutoff()  # automatic cutoff: double n_max and run again
+        if finer is not None:
+            res = charge(finer, drive, t, method=method, initial=initial, protocol=proto,
+                         dephasing=dephasing, relaxation=relaxation, symmetry=symmetry, ntraj=ntraj, seed=seed,
+                         progress=progress)
+            res.metadata["cutoff_history"] = [{k: v["n_max"] for k, v in cutoff.items()},
+                                              *res.metadata.get("cutoff_history", [])]
+            res.metadata["wall_time_s"] = _time.perf_counter() - t_start
+            return res
+    _warn_cutoff(cutoff)
     merit = figures_of_merit(sol.times, sol.energy, sol.power, sol.capacitance, evaluate=sol.evaluate)
     meta = {
         "version": __version__,
         "dim": ops.dim,
         "symmetry_block": block,
+        "sector": None if sector is None else {"label": sector[0], "value": sector[1], "dim": len(sector[2])},
         "trajectories": {"ntraj": int(ntraj), "seed": int(seed), "mean_jumps": sol.mean_jumps,
                          "tau_c_refinement": "cubic Hermite interpolation of averaged E, P"}
         if used == "trajectories" else None,
@@ -168,6 +193,7 @@ def charge(
         "units": {"energy": m.energy_unit, "time": m.time_unit},
         "noise": {"dephasing": dephasing, "relaxation": relaxation},
         "E0": sol.e0,
+        "cutoff": cutoff,
         "memory_estimate": format_bytes(need),
         "wall_time_s": _time.perf_counter() - t_start,
     }
@@ -178,4 +204,67 @@ def charge(
         model=m.name, params=dict(m.values), method=used, drive=drive, metadata=meta,
         energy_stderr=getattr(sol, "energy_stderr", None), power_stderr=getattr(sol, "power_stderr", None),
         capacitance_stderr=getattr(sol, "capacitance_stderr", None),
+        observables=observables, observables_stderr=observables_err,
     )
+
+
+CUTOFF_TOLERANCE = 1e-6  # largest tolerated population of the two top Fock levels
+
+
+def _diagonal_observables(ops):
+    """Names and (n_obs, dim) diagonals sampled in every run: per mode, its photon number
+    and the population of its two top Fock levels (the cutoff check)."""
+    names, rows = [], []
+    for occ, m in zip(ops.mode_occupation, ops.model_graph.modes, strict=True):
+        names += [f"photons[{m.node}]", f"top_fock_population[{m.node}]"]
+        rows += [occ, (occ >= m.n_max - 1 - 1e-9).astype(float)]
+    return names, (np.array(rows) if rows else None)
+
+
+def _excitations_conserved(ops) -> np.ndarray | None:
+    """Diagonal of N_exc = sum_c a_c^dag a_c + sum_i (S^z_i + S_i) when H_0 and V conserve it, else None."""
+    mg = ops.model_graph
+    nexc = np.sum(ops.mode_occupation, axis=0) + ops.sz_total + sum(s.spin for s in mg.spins)
+    for A in (ops.H0, ops.V):
+        coo = A.tocoo()
+        if np.any(np.abs(nexc[coo.row] - nexc[coo.col]) > 1e-9):
+            return None
+    return nexc
+
+
+def _cutoff_report(ops, init, observables, errors):
+    """Per mode: n_max, the largest top-level population over the run, and a verdict.
+
+    When H_0 and V conserve the excitation number N_exc (rotating-wave couplings), no mode
+    can hold more than max N_exc of the initial state photons; a cutoff at or above it is
+    exact, whatever the top-level population.
+    """
+    if not ops.model_graph.modes:
+        return None
+    nexc = _excitations_conserved(ops)
+    bound = None
+    if nexc is not None:
+        support = np.any(np.abs(init.vectors) > 1e-14, axis=1)
+        bound = float(np.max(nexc[support]))
+    report = {}
+    for m in ops.model_graph.modes:
+        key = f"top_fock_population[{m.node}]"
+        top = observables[key]
+        worst = float(np.max(top))
+        if errors is not None:  # trajectories: allow for the sampling error
+            worst = float(np.max(top + 2.0 * errors[key]))
+        exact = bound is not None and m.n_max >= bound - 1e-9
+        ok = exact or worst <= CUTOFF_TOLERANCE
+        report[str(m.node)] = {"n_max": m.n_max, "top_population_max": worst, "tolerance": CUTOFF_TOLERANCE,
+                               "converged": ok, "exact_by_conservation": exact}
+    return report
+
+
+def _warn_cutoff(report):
+    import warnings
+
+    for node, r in (report or {}).items():
+        if not r["converged"]:
+            warnings.warn(f"boson mode {node!r}: the two top Fock levels (n_max = {r['n_max']}) reach a "
+                          f"population of {r['top_population_max']:.2e} > {CUTOFF_TOLERANCE:g}; raise n_max",
+                          stacklevel=3)

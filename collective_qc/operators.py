@@ -71,6 +71,7 @@ class Operators:
     photon_number: np.ndarray | None
     model_graph: ModelGraph = field(repr=False)
     symmetry: dict | None = None
+    mode_occupation: list = field(default_factory=list)  # diagonal of a_c^dag a_c per mode
 
     @property
     def dim(self) -> int:
@@ -254,11 +255,13 @@ def build_operators(
     H_aux = _matrix(aux, basis, dtype) if has_b else None
     sz_diag = _matrix(sz, basis, dtype).diagonal().real.copy()
     n_diag = None
-    if has_b:
+    occupation = []
+    for m_idx in range(len(mg.modes)):
         nt = _Terms(True)
-        for m_idx in range(len(mg.modes)):
-            nt.add("", [], 1.0, "n", [m_idx])
-        n_diag = _matrix(nt, basis, dtype).diagonal().real.copy()
+        nt.add("", [], 1.0, "n", [m_idx])
+        occupation.append(_matrix(nt, basis, dtype).diagonal().real.copy())
+    if has_b:
+        n_diag = np.sum(occupation, axis=0)
 
     jumps: list[Jump] = []
     if not symmetry:
@@ -297,4 +300,5 @@ def build_operators(
         photon_number=n_diag,
         model_graph=mg,
         symmetry=dict(symmetry) if symmetry else None,
+        mode_occupation=occupation,
     )

@@ -42,6 +42,8 @@ class ChargeResult:
     power_stderr: np.ndarray | None = None
     capacitance_stderr: np.ndarray | None = None
     metadata: dict = field(default_factory=dict)
+    observables: dict = field(default_factory=dict)  # further time series, name -> (n_times,) array
+    observables_stderr: dict | None = None
 
     @property
     def per_site(self) -> dict:
@@ -85,6 +87,11 @@ class ChargeResult:
             f"  max E(t)/t       = {self.average_power_max:.6g}",
             f"  C_Q(tau_c)       = {f(self.capacitance_at_tau_c)}",
         ]
+        for node, rep in (self.metadata.get("cutoff") or {}).items():
+            verdict = ("exact: excitation number conserved" if rep.get("exact_by_conservation") else
+                       "converged" if rep["converged"] else "NOT converged: raise n_max")
+            lines.append(f"  cutoff [{node}]    n_max = {rep['n_max']}, top-level population <= "
+                         f"{rep['top_population_max']:.2e} ({verdict})")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -66,19 +66,25 @@ def ground_manifold(H: sp.spmatrix, rtol: float = 1e-9, k0: int = 6):
     return float(w[0]), vecs
 
 
+def _fock_mask(ops: Operators) -> np.ndarray:
+    """Basis states with every mode c in its initial Fock state |photons_c>."""
+    mask = np.ones(ops.dim, dtype=bool)
+    for occ, m in zip(ops.mode_occupation, ops.model_graph.modes, strict=True):
+        mask &= np.isclose(occ, m.photons)
+    return mask
+
+
 def product_state(ops: Operators) -> np.ndarray:
     """|g...g> (all spins m = -S) times the cavity Fock state of each mode's ``photons``."""
     mg = ops.model_graph
     s_min = -sum(s.spin for s in mg.spins)
     mask = np.isclose(ops.sz_total, s_min)
-    if ops.photon_number is not None:
-        mask &= np.isclose(ops.photon_number, sum(m.photons for m in mg.modes))
-        # several modes: also require each mode's own occupation
+    mask &= _fock_mask(ops)
     idx = np.flatnonzero(mask)
     if len(idx) != 1:
         if ops.symmetry:
             raise InputError("the product state is not in the chosen symmetry block")
-        raise InputError("cannot locate the product state |g...g> in the basis (several modes?)")
+        raise InputError("cannot locate the product state |g...g> in the basis")
     psi = np.zeros(ops.dim)
     psi[idx[0]] = 1.0
     return psi
@@ -96,9 +102,8 @@ def initial_state(ops: Operators, kind: str = "ground") -> InitialState:
         raise InputError(f"unknown initial state {kind!r} (use 'ground' or 'product')")
     H = ops.H_B
     if ops.photon_number is not None:
-        # restrict to the cavity's initial Fock sector: H_B is diagonal in photon number
-        n0 = sum(m.photons for m in ops.model_graph.modes)
-        sector = np.flatnonzero(np.isclose(ops.photon_number, n0))
+        # restrict to the cavities' initial Fock states: H_B is diagonal in photon number
+        sector = np.flatnonzero(_fock_mask(ops))
         e0, sub = ground_manifold(H[sector][:, sector])
         vecs = np.zeros((ops.dim, sub.shape[1]), dtype=sub.dtype)
         vecs[sector] = sub

@@ -3,4 +3,4 @@
 One short module per family; importing this package registers every entry.
 """
 
-from . import spin_clusters, spin_lattices  # noqa: F401
+from . import cavity, nanomagnets, spin_clusters, spin_lattices  # noqa: F401

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import expm
 
 from ..operators import Operators
 from ..protocols import Protocol
 
 __all__ = ["ClosedSolution", "solve_closed"]
+
+
+DENSE_MAX = 256  # generators up to this size (repeated steps) are exponentiated densely: no OpenMP overhead
 
 
 class Propagator:
@@ -40,6 +44,7 @@ class Propagator:
         self.factor = factor  # y' = factor * G(f) y; -1j keeps real Hamiltonians real (half the bandwidth)
         self._gen = {}
         self._cache = {}
+        self._seen = {}
 
     def step(self, y: np.ndarray, f: float, dt: float) -> np.ndarray:
         from quspin.tools.evolution import expm_multiply_parallel
@@ -58,13 +63,22 @@ class Propagator:
         prop = self._cache.get(key)
         if prop is None:
             G, mu = self._gen[f]
-            prop = (expm_multiply_parallel(G, a=self.factor * dt, dtype=np.complex128), np.exp(self.factor * dt * mu))
-            if len(self._cache) > 8:
-                self._cache.clear()
-            self._cache[key] = prop
+            scale = np.exp(self.factor * dt * mu)
+            self._seen[key] = self._seen.get(key, 0) + 1
+            if G.shape[0] <= DENSE_MAX and self._seen[key] > 1:
+                # small generators and a repeated step: one dense exponential, then matrix products
+                prop = ("dense", scale * expm((self.factor * dt) * G.toarray().astype(np.complex128)))
+            else:
+                prop = ("taylor", expm_multiply_parallel(G, a=self.factor * dt, dtype=np.complex128), scale)
+            if prop[0] == "dense" or G.shape[0] > DENSE_MAX:
+                if len(self._cache) > 8:
+                    self._cache.clear()
+                self._cache[key] = prop
+        if prop[0] == "dense":
+            return prop[1] @ y
         out = np.empty_like(y)
         for m in range(y.shape[1]):
-            out[:, m] = prop[1] * prop[0].dot(np.ascontiguousarray(y[:, m]))
+            out[:, m] = prop[2] * prop[1].dot(np.ascontiguousarray(y[:, m]))
         return out
 
 
@@ -91,7 +105,8 @@ def propagate(prop: Propagator, protocol: Protocol, y, t0: float, t1: float):
 class ClosedSolution:
     """Samples of E, P, C_Q and an exact evaluator for refining tau_c."""
 
-    def __init__(self, times, energy, power, capacitance, evaluate, e0):
+    def __init__(self, times, energy, power, capacitance, evaluate, e0, extras=None):
+        self.extras = extras  # (n_extra, n_times) values of the solver's extra observables, or None
         self.times = times
         self.energy = energy
         self.power = power
@@ -112,7 +127,8 @@ def _observables(ops: Operators, y, weights, drive, f):
 
 
 def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
-                 protocol: Protocol, times: np.ndarray, progress=None) -> ClosedSolution:
+                 protocol: Protocol, times: np.ndarray, progress=None, diagonals=None,
+                 extras=None) -> ClosedSolution:
     """Evolve the (mixture of) initial states and sample E, P, C_Q at `times`.
 
     Parameters
@@ -120,6 +136,10 @@ def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: f
     psi0 : (dim, n_members) array, weights : (n_members,)
     drive : float  lambda (the paper's Omega)
     times : increasing array starting at >= 0 (units of 1/omega0)
+    diagonals : (n_obs, dim) real array, optional
+        Diagonal observables, averaged over the mixture at each sample (``solution.extras``).
+    extras : callable (psi (dim, n_members), weights) -> 1-d array, optional
+        Further observables of the evolved members, appended after the diagonals.
     """
     dim = ops.dim
     prop = Propagator(schroedinger_generator(ops, drive), factor=-1j)
@@ -130,11 +150,23 @@ def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: f
     def observables(yy, f):
         return _observables(ops, yy, weights, drive, f)
 
-    return sample(prop, protocol, y, times, observables, e0, progress)
+    extra = None
+    if diagonals is not None or extras is not None:
+        D = np.zeros((0, dim)) if diagonals is None else np.asarray(diagonals, float)
+
+        def extra(yy):
+            psi = yy[:dim]
+            out = D @ ((np.abs(psi) ** 2) @ weights)
+            if extras is not None:
+                out = np.concatenate([out, np.atleast_1d(extras(psi, weights))])
+            return out
+
+    return sample(prop, protocol, y, times, observables, e0, progress, extra)
 
 
-def sample(prop: Propagator, protocol: Protocol, y0, times, observables, e0: float, progress=None):
-    """Propagate y0 through `times`, sampling (E - e0, P, C) from ``observables(y, f)``.
+def sample(prop: Propagator, protocol: Protocol, y0, times, observables, e0: float, progress=None, extra=None):
+    """Propagate y0 through `times`, sampling (E - e0, P, C) from ``observables(y, f)``
+    (and ``extra(y)``, a 1-d array, when given).
 
     Keeps the states at the two samples around the first + -> - sign change of P, so
     that tau_c can be refined by exact re-propagation (``evaluate(k, t)``).
@@ -145,11 +177,14 @@ def sample(prop: Propagator, protocol: Protocol, y0, times, observables, e0: flo
     t_prev = 0.0
     saved = {}
     found = False
+    rows = []
     for k, t in enumerate(times):
         y = propagate(prop, protocol, y, t_prev, float(t))
         t_prev = float(t)
         e, p, c = observables(y, protocol.value(float(t)))
         E[k], P[k], C[k] = e - e0, p, c
+        if extra is not None:
+            rows.append(np.asarray(extra(y), dtype=float))
         if not found:
             saved[k] = y.copy()
             saved.pop(k - 2, None)
@@ -165,4 +200,5 @@ def sample(prop: Propagator, protocol: Protocol, y0, times, observables, e0: flo
         e, p, c = observables(yt, protocol.value(float(t)))
         return e - e0, p, c
 
-    return ClosedSolution(np.asarray(times, float), E, P, C, evaluate, e0)
+    extras = np.array(rows).T if extra is not None else None
+    return ClosedSolution(np.asarray(times, float), E, P, C, evaluate, e0, extras)

@@ -68,10 +68,13 @@ def _adjoint_dissipator(ops: Operators, A):
 
 
 def solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
-                   protocol: Protocol, times: np.ndarray, progress=None) -> ClosedSolution:
+                   protocol: Protocol, times: np.ndarray, progress=None, diagonals=None,
+                   extras=None) -> ClosedSolution:
     """Exact density-matrix evolution of the mixture sum_k w_k |psi_k><psi_k|.
 
-    Returns the same sample/evaluator structure as the closed solver.
+    Returns the same sample/evaluator structure as the closed solver. ``diagonals``
+    (n_obs, dim): diagonal observables Tr[D rho]; ``extras(rho)`` -> 1-d array: further
+    observables of the density matrix; both sampled into ``solution.extras``.
     """
     dim = ops.dim
     L0, LV = liouvillian_parts(ops)
@@ -101,5 +104,16 @@ def solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive:
         p = np.real(k0_vec @ r + drive * f * (kv_vec @ r))
         return e, p, c
 
+    extra = None
+    if diagonals is not None or extras is not None:
+        D = np.zeros((0, dim)) if diagonals is None else np.asarray(diagonals, float)
+
+        def extra(yy):
+            rho = yy[:d2, 0].reshape(dim, dim, order="F")
+            out = D @ np.real(np.diagonal(rho))
+            if extras is not None:
+                out = np.concatenate([out, np.atleast_1d(extras(rho))])
+            return out
+
     e0 = observables(y, 0.0)[0]
-    return sample(prop, protocol, y, times, observables, e0, progress)
+    return sample(prop, protocol, y, times, observables, e0, progress, extra)

@@ -31,10 +31,12 @@ __all__ = ["TrajectorySolution", "solve_trajectories", "trajectory_keys"]
 
 
 class TrajectorySolution:
-    def __init__(self, times, energy, power, capacitance, e_err, p_err, c_err, e0, ntraj, jumps):
+    def __init__(self, times, energy, power, capacitance, e_err, p_err, c_err, e0, ntraj, jumps,
+                 diagonals=None, diagonals_stderr=None):
         self.times, self.energy, self.power, self.capacitance = times, energy, power, capacitance
         self.energy_stderr, self.power_stderr, self.capacitance_stderr = e_err, p_err, c_err
         self.e0, self.ntraj, self.mean_jumps = e0, ntraj, jumps
+        self.diagonals, self.diagonals_stderr = diagonals, diagonals_stderr
         self.evaluate = None
 
 
@@ -85,9 +87,14 @@ def _grid(times, protocol: Protocol, dt_max):
 
 def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
                        protocol: Protocol, times: np.ndarray, *, ntraj: int = 500, seed: int = 0,
-                       dt_max: float | None = None, progress=None) -> TrajectorySolution:
-    """Average `ntraj` trajectories; returns means and standard errors of E, P, C_Q."""
+                       dt_max: float | None = None, progress=None, diagonals=None) -> TrajectorySolution:
+    """Average `ntraj` trajectories; returns means and standard errors of E, P, C_Q.
+
+    diagonals : (n_obs, dim) real array, optional
+        Diagonal observables (e.g. Fock-level populations) averaged alongside, with errors.
+    """
     dim = ops.dim
+    dobs = np.zeros((0, dim)) if diagonals is None else np.ascontiguousarray(diagonals, dtype=float)
     H0 = ops.H0.astype(np.complex128)
     gam_op = sp.csr_matrix((dim, dim), dtype=np.complex128)
     for j in ops.jumps:
@@ -120,6 +127,7 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     out_p = np.zeros((ntraj, nt))
     out_c = np.zeros((ntraj, nt))
     jumps = np.zeros(ntraj, dtype=np.int64)
+    out_d = np.zeros((ntraj, dobs.shape[0], nt))
     from ._kernels import run_trajectories
 
     mats = (*_csr(H0), *_csr(ops.V), *_csr(HB), *_csr(K0), *_csr(KV))
@@ -128,7 +136,7 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
         sl = slice(start, min(ntraj, start + batch))
         run_trajectories(*mats, gam, tgt, val, psi0s, p0cum,
                          float(drive), grid, fgrid, sample_at, keys[sl], e0, out_e[sl], out_p[sl], out_c[sl],
-                         jumps[sl], uniform_rate)
+                         jumps[sl], uniform_rate, dobs, out_d[sl])
         if progress is not None:
             progress(sl.stop, ntraj)
 
@@ -136,4 +144,6 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
         return a.mean(axis=0), (a.std(axis=0, ddof=1) / np.sqrt(ntraj) if ntraj > 1 else np.full(nt, np.inf))
 
     (e, ee), (p, pe), (c, ce) = stats(out_e), stats(out_p), stats(out_c)
-    return TrajectorySolution(np.asarray(times, float), e, p, c, ee, pe, ce, e0, ntraj, float(jumps.mean()))
+    d, de = stats(out_d)
+    return TrajectorySolution(np.asarray(times, float), e, p, c, ee, pe, ce, e0, ntraj, float(jumps.mean()),
+                              d, de)
