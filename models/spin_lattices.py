@@ -87,6 +87,10 @@ class XXZRing(XXZChain):
     def ring_order(self):
         return list(range(self.values["N"]))
 
+    def single_site(self) -> Model:
+        """One site of the ring (no bonds): the open chain with N = 1."""
+        return XXZChain(**{**self.values, "N": 1})
+
 
 @register_model
 class IsingChain(Model):
@@ -113,6 +117,10 @@ class IsingRing(IsingChain):
 
     def ring_order(self):
         return list(range(self.values["N"]))
+
+    def single_site(self) -> Model:
+        """One site of the ring (no bonds): the open chain with N = 1."""
+        return IsingChain(**{**self.values, "N": 1})
 
 
 @register_model

@@ -1,0 +1,213 @@
+"""Collective advantage over a range of sizes: ``compare(model, sizes, ...)`` (SPEC section 5).
+
+Each size N is charged with the same drive, noise, protocol and method options as the
+model's single-site version (:meth:`Model.single_site`), which is run once. A row holds
+the per-site figures of merit and the ratios Gamma_P, Gamma_tau, Gamma_C, Gamma_E (and
+Gamma with the average-power convention). Trajectory runs carry standard errors on the
+figures and on every Gamma (first-order propagation; the N-site and single-site runs
+are independent estimates).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .advantage import gammas
+from .errors import InputError
+from .registry import make_model
+from .results import ChargeResult
+
+__all__ = ["compare", "Comparison", "figure_errors", "parse_sizes"]
+
+FIGURES = ("tau_c", "energy_max", "power_max", "average_power_max", "capacitance_at_tau_c")
+GAMMA_OF = {  # Gamma key -> (figure, inverse ratio?)
+    "gamma_power": ("power_max", False),
+    "gamma_tau": ("tau_c", True),
+    "gamma_capacitance": ("capacitance_at_tau_c", False),
+    "gamma_energy": ("energy_max", False),
+    "gamma_average_power": ("average_power_max", False),
+}
+
+
+def parse_sizes(sizes) -> list[int]:
+    """'1,2,4' or an iterable of ints -> sorted unique positive ints."""
+    if isinstance(sizes, str):
+        parts = [s for s in sizes.replace(" ", "").split(",") if s]
+        try:
+            sizes = [int(s) for s in parts]
+        except ValueError:
+            raise InputError(f"sizes must be comma-separated integers, got {sizes!r}") from None
+    try:
+        out = sorted({int(n) for n in sizes})
+    except (TypeError, ValueError):
+        raise InputError(f"sizes must be integers, got {sizes!r}") from None
+    if not out or out[0] < 1:
+        raise InputError(f"sizes must be positive integers, got {sizes!r}")
+    return out
+
+
+def _interp(t, y, x):
+    return float(np.interp(x, t, y))
+
+
+def figure_errors(res: ChargeResult) -> dict:
+    """Standard errors of the figures of merit of a trajectory run (zeros for exact runs).
+
+    E_max and C_Q* take the error of E and C_Q at tau_c; P_max and max E/t the error at
+    their sample; tau_c: delta P(tau_c) / |dP/dt| (first order, dP/dt from the samples).
+    """
+    if res.energy_stderr is None:
+        return {k: 0.0 for k in FIGURES}
+    t = res.times
+    out = {"power_max": float(res.power_stderr[int(np.argmax(res.power))])}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        avg = np.where(t > 0, res.energy / np.where(t > 0, t, 1.0), -np.inf)
+    k = int(np.argmax(avg))
+    out["average_power_max"] = float(res.energy_stderr[k] / t[k]) if t[k] > 0 else 0.0
+    if res.tau_c is None:
+        out.update(tau_c=None, energy_max=None, capacitance_at_tau_c=None)
+        return out
+    tau = res.tau_c
+    out["energy_max"] = _interp(t, res.energy_stderr, tau)
+    out["capacitance_at_tau_c"] = _interp(t, res.capacitance_stderr, tau)
+    dp = np.gradient(res.power, t)
+    slope = abs(_interp(t, dp, tau))
+    out["tau_c"] = _interp(t, res.power_stderr, tau) / slope if slope > 0 else math.inf
+    return out
+
+
+def _gamma_errors(row_gamma: dict, res_n, err_n, res_1, err_1) -> dict:
+    out = {}
+    for key, (fig, _inverse) in GAMMA_OF.items():
+        g = row_gamma.get(key)
+        a, b = getattr(res_n, fig), getattr(res_1, fig)
+        ea, eb = err_n.get(fig), err_1.get(fig)
+        if g is None or ea is None or eb is None or not a or not b:
+            out[key + "_stderr"] = None
+            continue
+        out[key + "_stderr"] = abs(g) * math.hypot(ea / a, eb / b)
+    return out
+
+
+@dataclass
+class Comparison:
+    """Rows (one per size), the baseline run and the N-site runs."""
+
+    model: str
+    params: dict
+    options: dict
+    rows: list[dict]
+    baseline: ChargeResult
+    results: dict = field(default_factory=dict)  # n -> ChargeResult
+
+    def to_dict(self) -> dict:
+        base = {k: getattr(self.baseline, k) for k in ("n_sites", *FIGURES)}
+        return {"model": self.model, "params": self.params, "options": self.options, "baseline": base,
+                "rows": self.rows}
+
+    def to_json(self, path) -> None:
+        with open(path, "w") as fh:
+            json.dump(self.to_dict(), fh, indent=1, default=_json_default)
+
+    def table(self) -> str:
+        """A printable advantage table (per-site figures and Gamma)."""
+        head = (f"{'N':>4} {'tau_c':>9} {'E_max/N':>9} {'P_max/N':>9} {'C_Q*/N':>9} "
+                f"{'G_P':>7} {'G_tau':>7} {'G_C':>7} {'G_E':>7} {'G_avgP':>7}")
+        lines = [head]
+
+        def f(x, w=9, p=4):
+            return f"{'-':>{w}}" if x is None else f"{x:{w}.{p}g}"
+
+        errors = any("gamma_power_stderr" in r for r in self.rows)
+        if errors:
+            lines[0] += "   (+- standard errors of G_P, G_tau, G_E)"
+
+        for r in self.rows:
+            lines.append(f"{r['n_sites']:4d} {f(r['tau_c'])} {f(r['energy_max_per_site'])} "
+                         f"{f(r['power_max_per_site'])} {f(r['capacitance_at_tau_c_per_site'])} "
+                         f"{f(r['gamma_power'], 7)} {f(r['gamma_tau'], 7)} {f(r['gamma_capacitance'], 7)} "
+                         f"{f(r['gamma_energy'], 7)} {f(r['gamma_average_power'], 7)}"
+                         + (f"   +-{f(r.get('gamma_power_stderr'), 6, 2)} +-{f(r.get('gamma_tau_stderr'), 6, 2)}"
+                            f" +-{f(r.get('gamma_energy_stderr'), 6, 2)}" if errors else ""))
+        return "\n".join(lines)
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def make_row(res_n: ChargeResult, res_1: ChargeResult) -> dict:
+    """One comparison row from an N-site run and its single-site baseline run."""
+    n = res_n.n_sites
+    row = {"n_sites": n, "method": res_n.method}
+    for fig in FIGURES:
+        val = getattr(res_n, fig)
+        row[fig] = val
+        if fig != "tau_c":
+            row[fig + "_per_site"] = None if val is None else val / n
+    row.update(gammas(res_n, res_1))
+    row["n_sites"] = n
+    if res_n.energy_stderr is not None or res_1.energy_stderr is not None:
+        err_n, err_1 = figure_errors(res_n), figure_errors(res_1)
+        for fig in FIGURES:
+            e = err_n.get(fig)
+            row[fig + "_stderr"] = e
+            if fig != "tau_c":
+                row[fig + "_per_site_stderr"] = None if e is None else e / n
+        row.update(_gamma_errors(row, res_n, err_n, res_1, err_1))
+    return row
+
+
+def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, progress=None,
+            **options) -> Comparison:
+    """Charge `model` at every size and its single-site version; rows of per-site figures and Gamma.
+
+    Parameters
+    ----------
+    model : catalog name, Model or Model class (must have a size parameter, e.g. N)
+    sizes : "1,2,4" or iterable of int
+        Numbers of sites N (the model's ``size_param``).
+    drive : float
+        Charging amplitude lambda (energy units), the same for every size and the baseline.
+    params : dict
+        Model parameters (the size parameter is set per row).
+    progress : callable (done, total) -> None, optional
+    **options
+        Passed to :func:`collective_qc.charge`: times, t_max, n_times, method, initial,
+        protocol, dephasing, relaxation, symmetry, ntraj, seed.
+
+    Returns
+    -------
+    Comparison
+    """
+    from .api import charge
+
+    sizes = parse_sizes(sizes)
+    m = make_model(model, params)
+    if m.size_param is None:
+        raise InputError(f"model {m.name!r} has no size parameter; compare needs one (e.g. N)")
+    for bad in ("params", "drive"):
+        options.pop(bad, None)
+    single = m.single_site()
+    total = len(sizes) + 1
+    res_1 = charge(single, drive, **options)
+    if progress is not None:
+        progress(1, total)
+    rows, results = [], {}
+    for k, n in enumerate(sizes):
+        res_n = res_1 if (n == 1 and type(single) is type(m) and single.values == m.with_size(1).values) \
+            else charge(m.with_size(n), drive, **options)
+        results[n] = res_n
+        rows.append(make_row(res_n, res_1))
+        if progress is not None:
+            progress(k + 2, total)
+    opts = {k: v for k, v in options.items() if k not in ("times", "progress")}
+    return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results)
