@@ -75,6 +75,7 @@ def charge(
     symmetry: bool = True,
     ntraj: int = 500,
     seed: int = 0,
+    quantities=None,
     progress=None,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
@@ -98,6 +99,9 @@ def charge(
         Trajectory count and seed (trajectory i uses the stream of (seed, i) only).
     symmetry : bool
         Use QuSpin momentum/parity blocks for closed runs on uniform rings (default True).
+    quantities : None | "all" | list of "ergotropy", "coherence", "entropy"
+        State quantities sampled as time series into ``result.observables`` (closed and exact
+        methods; see :mod:`collective_qc.state_measures` for definitions and limits).
 
     Returns
     -------
@@ -111,6 +115,9 @@ def charge(
     proto = parse_protocol(protocol)
     if method not in METHODS:
         raise InputError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+    from .state_measures import StateMeasures, parse_quantities
+
+    which = parse_quantities(quantities)
     m = make_model(model, params)
     mg = validate_graph(m.graph())
     noisy = dephasing > 0 or relaxation > 0 or any(
@@ -123,6 +130,9 @@ def charge(
             used = "trajectories"
     else:
         used = method
+    if used == "trajectories" and which:
+        raise InputError(f"state quantities ({', '.join(which)}) are nonlinear in rho and not available from "
+                         "trajectories; use method 'exact' (or drop them)")
     if used == "trajectories":
         if isinstance(ntraj, bool) or int(ntraj) != ntraj or ntraj < 2:
             raise InputError(f"ntraj must be an integer >= 2, got {ntraj!r}")
@@ -140,17 +150,20 @@ def charge(
             need /= len(mg.spins)  # a momentum block holds about 1/N of the states
     check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})")
     block = None
-    if used == "closed" and symmetry and is_uniform_ring(mg, m.ring_order()):
+    if used == "closed" and symmetry and not which and is_uniform_ring(mg, m.ring_order()):
         block = choose_block(mg, initial)
     ops = build_operators(mg, dephasing=dephasing, relaxation=relaxation, symmetry=block)
     init = initial_state(ops, initial)
     sector = None
+    full_ops = ops
     if used == "closed":
         from .sectors import conserved_sector, restrict
 
         sector = conserved_sector(ops, init)
         if sector is not None:
             ops, init = restrict(ops, init, sector[2])
+    measures = StateMeasures(full_ops, which, init.vectors.shape[1], None if sector is None else sector[2]) \
+        if which else None
     names, diag = _diagonal_observables(ops)
     if used == "trajectories":
         from .solvers.trajectories import solve_trajectories
@@ -163,8 +176,12 @@ def charge(
             from .solvers.lindblad import solve_lindblad as solver
         else:
             from .solvers.closed import solve_closed as solver
-        sol = solver(ops, init.vectors, init.weights, drive, proto, t, progress=progress, diagonals=diag)
+        hook = None if measures is None else (measures.density if used == "exact" else measures.closed)
+        sol = solver(ops, init.vectors, init.weights, drive, proto, t, progress=progress, diagonals=diag,
+                     extras=hook)
         extras, extras_err = sol.extras, None
+        if measures is not None:
+            names = names + measures.names
     observables = {n: extras[k] for k, n in enumerate(names)} if names else {}
     observables_err = {n: extras_err[k] for k, n in enumerate(names)} if names and extras_err is not None else None
     cutoff = _cutoff_report(ops, init, observables, observables_err)
@@ -173,7 +190,7 @@ def charge(
         if finer is not None:
             res = charge(finer, drive, t, method=method, initial=initial, protocol=proto,
                          dephasing=dephasing, relaxation=relaxation, symmetry=symmetry, ntraj=ntraj, seed=seed,
-                         progress=progress)
+                         quantities=quantities, progress=progress)
             res.metadata["cutoff_history"] = [{k: v["n_max"] for k, v in cutoff.items()},
                                               *res.metadata.get("cutoff_history", [])]
             res.metadata["wall_time_s"] = _time.perf_counter() - t_start
@@ -194,6 +211,7 @@ def charge(
         "noise": {"dephasing": dephasing, "relaxation": relaxation},
         "E0": sol.e0,
         "cutoff": cutoff,
+        "quantities": None if measures is None else {"computed": measures.names, "notes": measures.notes},
         "memory_estimate": format_bytes(need),
         "wall_time_s": _time.perf_counter() - t_start,
     }

@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("charge", help="charge one model and report its figures of merit")
     c.add_argument("model", help="catalog name (see `cqc models`) or a .graphml / node-link .json graph")
     _run_options(c)
+    c.add_argument("--quantities", default="", help="ergotropy,coherence,entropy or all (closed/exact methods)")
     c.add_argument("--json", metavar="FILE", help="write the result as JSON")
 
     k = sub.add_parser("compare", help="collective advantage: per-site figures and Gamma over sizes N")
@@ -91,6 +92,7 @@ def _cmd_charge(args) -> int:
         args.model, drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
         method=args.method, initial=args.initial, protocol=args.protocol,
         dephasing=args.dephasing, relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed,
+        quantities=args.quantities or None,
     )
     print(res.summary())
     if args.json:
@@ -98,7 +100,7 @@ def _cmd_charge(args) -> int:
         keep = {k: d[k] for k in ("times", "energy", "power", "capacitance", "n_sites", "tau_c", "energy_max",
                                   "power_max", "average_power_max", "capacitance_at_tau_c", "model",
                                   "params", "method", "drive", "energy_stderr", "power_stderr",
-                                  "capacitance_stderr", "metadata")}
+                                  "capacitance_stderr", "metadata", "observables")}
         with open(args.json, "w") as fh:
             json.dump(keep, fh, indent=1, default=str)
         print(f"wrote {args.json}")

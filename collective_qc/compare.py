@@ -162,7 +162,10 @@ def make_row(res_n: ChargeResult, res_1: ChargeResult) -> dict:
             row[fig + "_stderr"] = e
             if fig != "tau_c":
                 row[fig + "_per_site_stderr"] = None if e is None else e / n
-        row.update(_gamma_errors(row, res_n, err_n, res_1, err_1))
+        if res_n is res_1:  # the baseline itself: Gamma = 1 exactly
+            row.update({key + "_stderr": 0.0 for key in GAMMA_OF})
+        else:
+            row.update(_gamma_errors(row, res_n, err_n, res_1, err_1))
     return row
 
 

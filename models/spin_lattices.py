@@ -140,7 +140,14 @@ class SquareLattice(Model):
         _DELTA,
         Param("periodic", bool, False, "periodic boundary conditions"),
     )
-    size_param = None
+    size_param = "Lx"  # sweeps of N = Lx * Ly keep Ly fixed
+
+    def with_size(self, n: int) -> Model:
+        """N = n sites as an (n / Ly) x Ly lattice (Ly fixed)."""
+        ly = self.values["Ly"]
+        if n % ly:
+            raise InputError(f"model 'square-lattice': N = {n} is not a multiple of Ly = {ly}")
+        return type(self)(**{**self.values, "Lx": n // ly})
 
     def graph(self) -> nx.Graph:
         v = self.values
