@@ -77,6 +77,7 @@ def charge(
     seed: int = 0,
     quantities=None,
     progress=None,
+    client=None,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
 
@@ -102,6 +103,9 @@ def charge(
     quantities : None | "all" | list of "ergotropy", "coherence", "entropy"
         State quantities sampled as time series into ``result.observables`` (closed and exact
         methods; see :mod:`collective_qc.state_measures` for definitions and limits).
+    client : dask.distributed.Client, optional
+        Trajectory runs: batches of trajectories on its workers (bitwise identical results);
+        see :func:`collective_qc.parallel.open_client`.
 
     Returns
     -------
@@ -169,7 +173,7 @@ def charge(
         from .solvers.trajectories import solve_trajectories
 
         sol = solve_trajectories(ops, init.vectors, init.weights, drive, proto, t, ntraj=int(ntraj),
-                                 seed=int(seed), progress=progress, diagonals=diag)
+                                 seed=int(seed), progress=progress, diagonals=diag, client=client)
         extras, extras_err = sol.diagonals, sol.diagonals_stderr
     else:
         if used == "exact":
@@ -190,7 +194,7 @@ def charge(
         if finer is not None:
             res = charge(finer, drive, t, method=method, initial=initial, protocol=proto,
                          dephasing=dephasing, relaxation=relaxation, symmetry=symmetry, ntraj=ntraj, seed=seed,
-                         quantities=quantities, progress=progress)
+                         quantities=quantities, progress=progress, client=client)
             res.metadata["cutoff_history"] = [{k: v["n_max"] for k, v in cutoff.items()},
                                               *res.metadata.get("cutoff_history", [])]
             res.metadata["wall_time_s"] = _time.perf_counter() - t_start

@@ -71,6 +71,12 @@ def _run_options(c) -> None:
     c.add_argument("--relaxation", type=_float("--relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
     c.add_argument("--ntraj", type=int, default=500, help="number of trajectories (method trajectories)")
     c.add_argument("--seed", type=int, default=0, help="seed (trajectory i uses (seed, i) only)")
+    _dask_options(c)
+
+
+def _dask_options(c) -> None:
+    c.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (tcp://host:8786)")
+    c.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster with N worker processes")
 
 
 def _cmd_models() -> int:
@@ -88,12 +94,15 @@ def _cmd_charge(args) -> int:
 
     if args.t_max is not None and not args.t_max > 0:
         raise InputError(f"--t-max must be > 0, got {args.t_max}")
-    res = charge(
-        args.model, drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
-        method=args.method, initial=args.initial, protocol=args.protocol,
-        dephasing=args.dephasing, relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed,
-        quantities=args.quantities or None,
-    )
+    from .parallel import open_client
+
+    with open_client(args.scheduler, args.workers) as client:
+        res = charge(
+            args.model, drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
+            method=args.method, initial=args.initial, protocol=args.protocol,
+            dephasing=args.dephasing, relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed,
+            quantities=args.quantities or None, client=client,
+        )
     print(res.summary())
     if args.json:
         d = res.to_dict()
@@ -112,12 +121,15 @@ def _cmd_compare(args) -> int:
 
     if args.t_max is not None and not args.t_max > 0:
         raise InputError(f"--t-max must be > 0, got {args.t_max}")
-    cmp = compare(
-        args.model, args.sizes, drive=args.drive, params=_kv(args.param), t_max=args.t_max,
-        n_times=args.n_times, method=args.method, initial=args.initial, protocol=args.protocol,
-        dephasing=args.dephasing, relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed,
-        progress=_progress("compare"),
-    )
+    from .parallel import open_client
+
+    with open_client(args.scheduler, args.workers) as client:
+        cmp = compare(
+            args.model, args.sizes, drive=args.drive, params=_kv(args.param), t_max=args.t_max,
+            n_times=args.n_times, method=args.method, initial=args.initial, protocol=args.protocol,
+            dephasing=args.dephasing, relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed,
+            progress=_progress("compare"), client=client,
+        )
     print(f"model {cmp.model} {cmp.params}  drive = {args.drive}  (Gamma > 1: collective advantage)")
     print(cmp.table())
     if args.json:

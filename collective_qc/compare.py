@@ -212,5 +212,5 @@ def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, pro
         rows.append(make_row(res_n, res_1))
         if progress is not None:
             progress(k + 2, total)
-    opts = {k: v for k, v in options.items() if k not in ("times", "progress")}
+    opts = {k: v for k, v in options.items() if k not in ("times", "progress", "client")}
     return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results)

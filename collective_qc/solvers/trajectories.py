@@ -27,7 +27,7 @@ from ..operators import Operators
 from ..protocols import Protocol
 from .lindblad import _adjoint_dissipator
 
-__all__ = ["TrajectorySolution", "solve_trajectories", "trajectory_keys"]
+__all__ = ["TrajectorySolution", "solve_trajectories", "trajectory_keys", "run_batch"]
 
 
 class TrajectorySolution:
@@ -85,10 +85,33 @@ def _grid(times, protocol: Protocol, dt_max):
     return grid, fgrid, sample_at
 
 
+def run_batch(payload: dict, keys: np.ndarray):
+    """Integrate the trajectories with stream keys `keys` (plain arrays in, plain arrays out).
+
+    Top level and pure, so it runs on Dask workers: results depend only on the keys.
+    """
+    from ._kernels import run_trajectories
+
+    n, nt = len(keys), payload["nt"]
+    e, p, c = np.zeros((n, nt)), np.zeros((n, nt)), np.zeros((n, nt))
+    jumps = np.zeros(n, dtype=np.int64)
+    d = np.zeros((n, payload["dobs"].shape[0], nt))
+    run_trajectories(*payload["mats"], payload["gam"], payload["tgt"], payload["val"], payload["psi0s"],
+                     payload["p0cum"], payload["drive"], payload["grid"], payload["fgrid"], payload["sample_at"],
+                     np.ascontiguousarray(keys), payload["e0"], e, p, c, jumps, payload["uniform_rate"],
+                     payload["dobs"], d)
+    return e, p, c, jumps, d
+
+
 def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
                        protocol: Protocol, times: np.ndarray, *, ntraj: int = 500, seed: int = 0,
-                       dt_max: float | None = None, progress=None, diagonals=None) -> TrajectorySolution:
+                       dt_max: float | None = None, progress=None, diagonals=None,
+                       client=None) -> TrajectorySolution:
     """Average `ntraj` trajectories; returns means and standard errors of E, P, C_Q.
+
+    client : dask.distributed.Client, optional
+        Run batches of trajectories on its workers. Trajectory i uses the stream of (seed, i)
+        only, so the result is bitwise identical to the in-process run.
 
     diagonals : (n_obs, dim) real array, optional
         Diagonal observables (e.g. Fock-level populations) averaged alongside, with errors.
@@ -123,22 +146,45 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     e0 = float(weights @ np.real(np.einsum("im,im->m", psi0.conj(), ops.H_B @ psi0)))
     keys = trajectory_keys(seed, ntraj)
     nt = len(times)
+    payload = {
+        "mats": (*_csr(H0), *_csr(ops.V), *_csr(HB), *_csr(K0), *_csr(KV)), "gam": gam, "tgt": tgt, "val": val,
+        "psi0s": psi0s, "p0cum": p0cum, "drive": float(drive), "grid": grid, "fgrid": fgrid,
+        "sample_at": sample_at, "e0": e0, "uniform_rate": uniform_rate, "dobs": dobs, "nt": nt,
+    }
     out_e = np.zeros((ntraj, nt))
     out_p = np.zeros((ntraj, nt))
     out_c = np.zeros((ntraj, nt))
     jumps = np.zeros(ntraj, dtype=np.int64)
     out_d = np.zeros((ntraj, dobs.shape[0], nt))
-    from ._kernels import run_trajectories
 
-    mats = (*_csr(H0), *_csr(ops.V), *_csr(HB), *_csr(K0), *_csr(KV))
-    batch = max(1, min(ntraj, 64))
-    for start in range(0, ntraj, batch):
-        sl = slice(start, min(ntraj, start + batch))
-        run_trajectories(*mats, gam, tgt, val, psi0s, p0cum,
-                         float(drive), grid, fgrid, sample_at, keys[sl], e0, out_e[sl], out_p[sl], out_c[sl],
-                         jumps[sl], uniform_rate, dobs, out_d[sl])
-        if progress is not None:
-            progress(sl.stop, ntraj)
+    def store(sl, parts):
+        out_e[sl], out_p[sl], out_c[sl], jumps[sl], out_d[sl] = parts
+
+    if client is None:
+        batch = max(1, min(ntraj, 64))
+        for start in range(0, ntraj, batch):
+            sl = slice(start, min(ntraj, start + batch))
+            store(sl, run_batch(payload, keys[sl]))
+            if progress is not None:
+                progress(sl.stop, ntraj)
+    else:
+        # Dask: the operators travel once per worker (scatter), each task carries only its keys
+        from distributed import as_completed
+
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        batch = max(8, int(np.ceil(ntraj / (4 * n_workers))))
+        shared = client.scatter(payload, broadcast=True)
+        futures = {}
+        for start in range(0, ntraj, batch):
+            sl = slice(start, min(ntraj, start + batch))
+            futures[client.submit(run_batch, shared, keys[sl], pure=False)] = sl
+        done = 0
+        for fut in as_completed(futures):
+            sl = futures[fut]
+            store(sl, fut.result())
+            done += sl.stop - sl.start
+            if progress is not None:
+                progress(done, ntraj)
 
     def stats(a):
         return a.mean(axis=0), (a.std(axis=0, ddof=1) / np.sqrt(ntraj) if ntraj > 1 else np.full(nt, np.inf))

@@ -1,0 +1,51 @@
+"""Dask distributed: a real LocalCluster (2 worker processes, loopback) gives bitwise the in-process results."""
+
+import numpy as np
+import pytest
+
+import collective_qc as cqc
+
+pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    from collective_qc.parallel import open_client
+
+    with open_client(workers=2) as c:
+        yield c
+
+
+def test_trajectories_on_cluster_are_bitwise_identical(client):
+    kw = dict(drive=0.5, params={"N": 4}, method="trajectories", dephasing=0.05, relaxation=0.02, ntraj=90,
+              t_max=4, n_times=41, seed=11)
+    local = cqc.charge("xxz-chain", **kw)
+    remote = cqc.charge("xxz-chain", client=client, **kw)
+    for key in ("energy", "power", "capacitance", "energy_stderr", "power_stderr", "capacitance_stderr"):
+        assert np.array_equal(getattr(local, key), getattr(remote, key)), key
+    assert local.tau_c == remote.tau_c
+
+
+def test_compare_on_cluster_matches_in_process(client):
+    kw = dict(method="trajectories", dephasing=0.05, ntraj=40, t_max=4, n_times=41, seed=5)
+    a = cqc.compare("ising-chain", [1, 2], 0.5, **kw)
+    b = cqc.compare("ising-chain", [1, 2], 0.5, client=client, **kw)
+    assert a.rows == b.rows
+
+
+def test_workers_are_warm(client):
+    from collective_qc.parallel import warm_workers
+
+    assert set(warm_workers(client).values()) == {"warm"}
+    assert len(client.scheduler_info()["workers"]) == 2
+
+
+def test_bad_cluster_options():
+    from collective_qc.parallel import open_client
+
+    with pytest.raises(cqc.InputError, match="not both"):
+        with open_client(scheduler="tcp://127.0.0.1:1", workers=2):
+            pass
+    with pytest.raises(cqc.InputError, match="workers"):
+        with open_client(workers=-1):
+            pass
