@@ -166,3 +166,26 @@ def test_cavity_parameters_are_checked():
         cqc.charge("dicke", params={"representation": "both"})
     with pytest.raises(cqc.InputError, match="n_max"):
         cqc.charge("dicke", params={"N": 4, "n_max": 2})
+
+
+@pytest.mark.filterwarnings("ignore:boson mode")  # same truncation on both sides
+@pytest.mark.parametrize("model,params,noise", [
+    ("dicke", {"N": 2, "n_max": 6, "photons": 2, "kappa_c": 0.3, "representation": "explicit"}, {}),
+    ("giant-spin", {"S": "1", "D": 0.2}, {"relaxation": 0.2, "dephasing": 0.05}),
+])
+def test_trajectories_with_cavity_loss_and_spin_s_jumps_match_exact(model, params, noise):
+    times = np.linspace(0, 4, 21)
+    ex = cqc.charge(model, 0.3, times=times, params=params, method="exact", **noise)
+    tr = cqc.charge(model, 0.3, times=times, params=params, method="trajectories", ntraj=600, seed=2, **noise)
+    for key in ("energy", "capacitance", "power"):
+        a, b = getattr(tr, key), getattr(ex, key)
+        err = getattr(tr, key + "_stderr")
+        # floor on sigma: before the first jump all trajectories agree (stderr 0) while rare jump
+        # records still contribute O(p_jump) to the mean
+        z = np.abs(a - b)[1:] / np.maximum(err[1:], 1e-4 * np.max(np.abs(b)))
+        assert np.all(z < 4.5), (key, z.max())
+    if model == "dicke":
+        # photon number from trajectories (with error) against the exact value
+        z = np.abs(tr.observables["photons[cavity]"] - ex.observables["photons[cavity]"])[1:] / \
+            np.maximum(tr.observables_stderr["photons[cavity]"][1:], 1e-12)
+        assert np.all(z < 4.5)

@@ -166,7 +166,12 @@ def run_trajectories(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k0_i, k0
             if sample_at[s] >= 0:
                 n2 = _norm2(y, dim)
                 eb = _expect(b_d, b_i, b_p, y[:dim], y[:dim], dim, tmp).real / n2
-                cb = 2.0 * _expect(b_d, b_i, b_p, y[:dim], y[dim:], dim, tmp).real / n2
+                # control variate: (H_B - E(0)) instead of H_B; unbiased because Tr rho = 1 for every
+                # lambda, and it removes the heavy tail of rare jump records (score ~ 1/lambda)
+                ov = 0.0
+                for k in range(dim):
+                    ov += (np.conj(y[k]) * y[dim + k]).real
+                cb = 2.0 * (_expect(b_d, b_i, b_p, y[:dim], y[dim:], dim, tmp).real - e0 * ov) / n2
                 pk = _expect(k0_d, k0_i, k0_p, y[:dim], y[:dim], dim, tmp).real
                 f_here = fgrid[s] if s < fgrid.shape[0] else fgrid[fgrid.shape[0] - 1]
                 if f_here != 0.0:
