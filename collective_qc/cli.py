@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .errors import InputError
@@ -56,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--sizes", required=True, help="comma-separated numbers of sites, e.g. 1,2,4,8")
     _run_options(k)
     k.add_argument("--json", metavar="FILE", help='write {"rows": [...], ...} as JSON')
+
+    s = sub.add_parser("study", help="resumable sweep from a TOML config: table.csv, timeseries.h5, plots")
+    s.add_argument("config", help="TOML study config (schema: collective_qc/study.py)")
+    s.add_argument("--out", required=True, metavar="DIR", help="study directory (rerun to resume)")
+    s.add_argument("--force", action="store_true",
+                   help="discard an existing study in DIR made with another config or with corrupted files")
+    _dask_options(s)
     return p
 
 
@@ -138,6 +146,23 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_study(args) -> int:
+    from .study import Study, format_table
+
+    st = Study(args.config, args.out, overwrite=args.force, progress=True,
+               log=lambda msg: sys.stderr.write(msg + "\n"))
+    from .parallel import open_client
+
+    with open_client(args.scheduler, args.workers) as client:
+        rows = st.run(executor=client)
+    print(f"study {st.spec.name!r}: model {st.spec.model}, {len(rows)} points ({st.loaded} loaded, "
+          f"{st.computed} computed)  (Gamma > 1: collective advantage)")
+    print(format_table(rows, st.spec.size_param))
+    print(f"wrote {st.out_dir}: table.csv, timings.csv, timeseries.h5, "
+          f"plots/{{{','.join(os.path.basename(f) for f in st.plot_files)}}}")
+    return 0
+
+
 def _progress(label: str):
     """A tqdm progress callback (done, total) on stderr; silent when stderr is not a terminal."""
     from tqdm import tqdm
@@ -166,6 +191,8 @@ def main(argv=None) -> int:
             return _cmd_charge(args)
         if args.command == "compare":
             return _cmd_compare(args)
+        if args.command == "study":
+            return _cmd_study(args)
     except InputError as exc:
         sys.stderr.write(f"cqc: error: {exc}\n")
         return 2
