@@ -89,8 +89,8 @@ class ChargeResult:
         ]
         init = self.metadata.get("initial") or {}
         if init.get("members", 1) > 1:
-            lines.append(f"  initial state    zero-temperature state: uniform mixture over the {init['degeneracy']}-fold "
-                         "degenerate ground level of H_B")
+            lines.append("  initial state    zero-temperature state: uniform mixture over the "
+                         f"{init['degeneracy']}-fold degenerate ground level of H_B")
         for node, rep in (self.metadata.get("cutoff") or {}).items():
             verdict = ("exact: excitation number conserved" if rep.get("exact_by_conservation") else
                        "converged" if rep["converged"] else "NOT converged: raise n_max")
