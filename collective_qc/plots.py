@@ -153,7 +153,8 @@ def gammas_vs_n(groups: list[dict], path: str, title: str = "") -> str:
         if drawn:
             ax.legend(fontsize="x-small", title=f"{lab} ~ N^b", title_fontsize="x-small")
         else:
-            ax.text(0.5, 0.5, "undefined", transform=ax.transAxes, ha="center")
+            ax.text(0.5, 0.5, "no positive finite values\n(undefined, or a negative ratio: see table.csv)",
+                    transform=ax.transAxes, ha="center", va="center", fontsize="small")
     fig.suptitle(f"{title}: collective advantage (Gamma > 1: advantage)")
     return _save(fig, path)
 
