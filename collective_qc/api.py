@@ -134,9 +134,6 @@ def charge(
             used = "trajectories"
     else:
         used = method
-    if used == "trajectories" and which:
-        raise InputError(f"state quantities ({', '.join(which)}) are nonlinear in rho and not available from "
-                         "trajectories; use method 'exact' (or drop them)")
     if used == "trajectories":
         if isinstance(ntraj, bool) or int(ntraj) != ntraj or ntraj < 2:
             raise InputError(f"ntraj must be an integer >= 2, got {ntraj!r}")
@@ -173,8 +170,11 @@ def charge(
         from .solvers.trajectories import solve_trajectories
 
         sol = solve_trajectories(ops, init.vectors, init.weights, drive, proto, t, ntraj=int(ntraj),
-                                 seed=int(seed), progress=progress, diagonals=diag, client=client)
+                                 seed=int(seed), progress=progress, diagonals=diag, client=client,
+                                 state_measure=None if measures is None else measures.density)
         extras, extras_err = sol.diagonals, sol.diagonals_stderr
+        if measures is not None:
+            names = names + measures.names
     else:
         if used == "exact":
             from .solvers.lindblad import solve_lindblad as solver

@@ -35,7 +35,7 @@ def _warm() -> str:
                      np.ones((dim, 1), dtype=np.complex128) / np.sqrt(2), np.ones(1), 0.1, np.array([0.0, 0.1]),
                      np.array([1.0]), np.array([0, 1], dtype=np.int64), np.array([1], dtype=np.uint64), 0.0,
                      out, out.copy(), out.copy(), np.zeros(1, dtype=np.int64), 0.0, np.zeros((0, dim)),
-                     np.zeros((1, 0, 2)))
+                     np.zeros((1, 0, 2)), np.zeros((1, 0, 0), dtype=np.complex128))
     return "warm"
 
 

@@ -18,10 +18,14 @@ Computed at every sample time from the solver's state (SPEC section 4):
   for cavity models. NaN for mixed states (exact Lindblad runs, degenerate ground manifolds),
   where von Neumann entropy of a part is not an entanglement measure.
 
-Limitations: not computed for trajectory runs (these are nonlinear functions of rho and the
-trajectory average of the per-trajectory value is biased; use the exact solver); symmetry
-blocks are switched off when any of these is requested (the ergotropy minimises over all
-unitaries of the full space, and the entropy needs the full basis).
+Trajectory runs: the quantities are nonlinear in rho, so they are evaluated on the
+trajectory-averaged density matrix (stored per group of trajectories; needs
+G x n_times x dim^2 complex numbers, G <= 8 groups within 1 GiB), with delete-one-group
+jackknife standard errors. These estimates are consistent but biased at O(1/ntraj): the
+l1 coherence of a noisy estimate of rho is biased upwards (sampling noise adds off-diagonal
+magnitude); use the exact solver where it fits. Symmetry blocks are switched off when any
+quantity is requested (the ergotropy minimises over all unitaries of the full space, and the
+entropy needs the full basis).
 """
 
 from __future__ import annotations

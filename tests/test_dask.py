@@ -49,3 +49,12 @@ def test_bad_cluster_options():
     with pytest.raises(cqc.InputError, match="workers"):
         with open_client(workers=-1):
             pass
+
+
+def test_trajectory_state_quantities_on_cluster_are_bitwise_identical(client):
+    kw = dict(drive=0.5, params={"N": 2}, method="trajectories", dephasing=0.05, relaxation=0.05, ntraj=60,
+              t_max=3, n_times=7, seed=2, quantities="ergotropy")
+    local = cqc.charge("xxz-chain", **kw)
+    remote = cqc.charge("xxz-chain", client=client, **kw)
+    assert np.array_equal(local.observables["ergotropy"], remote.observables["ergotropy"])
+    assert np.array_equal(local.observables_stderr["ergotropy"], remote.observables_stderr["ergotropy"])

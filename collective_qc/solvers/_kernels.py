@@ -128,13 +128,14 @@ def _locate_jump(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, yt, dt, t0, n_a, 
 @njit(cache=True, parallel=True)
 def run_trajectories(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k0_i, k0_p, kv_d, kv_i, kv_p,
                      gam, jt, jv, psi0s, p0cum, lam, grid, fgrid, sample_at, keys, e0, out_e, out_p, out_c,
-                     out_jumps, uniform_rate, dobs, out_d):
+                     out_jumps, uniform_rate, dobs, out_d, out_psi):
     """Integrate ntraj = len(keys) trajectories of the state and its lambda-tangent.
 
     grid : internal time grid (sample times and protocol switches, sub-divided); fgrid[s] is f
     on (grid[s], grid[s+1]); sample_at[s] = index of the sample time equal to grid[s] or -1.
     Outputs (ntraj, n_samples): E - e0, P, C estimates per trajectory; out_d (ntraj, n_obs,
-    n_samples): <psi|D_o|psi>/||psi||^2 for the diagonal observables dobs (n_obs, dim).
+    n_samples): <psi|D_o|psi>/||psi||^2 for the diagonal observables dobs (n_obs, dim);
+    out_psi (ntraj, n_samples, dim) or (ntraj, 0, 0): the normalised states, when stored.
     uniform_rate > 0: sum_k L_k^dag L_k = uniform_rate * 1 (then gam must be all zero): the
     no-jump norm decays as exp(-uniform_rate t) whatever the state, so jump times are drawn
     directly and the evolution between jumps is unitary.
@@ -184,6 +185,10 @@ def run_trajectories(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k0_i, k0
                     for k in range(dim):
                         acc_d += dobs[o, k] * (y[k].real ** 2 + y[k].imag ** 2)
                     out_d[tr, o, sample_at[s]] = acc_d / n2
+                if out_psi.shape[1] > 0:
+                    nrm_s = np.sqrt(n2)
+                    for k in range(dim):
+                        out_psi[tr, sample_at[s], k] = y[k] / nrm_s
             if s == grid.shape[0] - 1:
                 break
             t0 = grid[s]

@@ -85,10 +85,11 @@ def _grid(times, protocol: Protocol, dt_max):
     return grid, fgrid, sample_at
 
 
-def run_batch(payload: dict, keys: np.ndarray):
+def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
     """Integrate the trajectories with stream keys `keys` (plain arrays in, plain arrays out).
 
-    Top level and pure, so it runs on Dask workers: results depend only on the keys.
+    Top level and pure, so it runs on Dask workers: results depend only on the keys (and, for
+    stored states, on the global index ``start + j`` of trajectory j, which picks its group).
     """
     from ._kernels import run_trajectories
 
@@ -96,22 +97,35 @@ def run_batch(payload: dict, keys: np.ndarray):
     e, p, c = np.zeros((n, nt)), np.zeros((n, nt)), np.zeros((n, nt))
     jumps = np.zeros(n, dtype=np.int64)
     d = np.zeros((n, payload["dobs"].shape[0], nt))
+    store = payload.get("store_states", False)
+    psi = np.zeros((n, nt, len(payload["gam"])) if store else (n, 0, 0), dtype=np.complex128)
     run_trajectories(*payload["mats"], payload["gam"], payload["tgt"], payload["val"], payload["psi0s"],
                      payload["p0cum"], payload["drive"], payload["grid"], payload["fgrid"], payload["sample_at"],
                      np.ascontiguousarray(keys), payload["e0"], e, p, c, jumps, payload["uniform_rate"],
-                     payload["dobs"], d)
+                     payload["dobs"], d, psi)
+    if store:  # per-group sums of |psi><psi| at every sample (groups: trajectory index mod n_groups)
+        groups = payload["groups"]
+        g_of = (start + np.arange(n)) % groups
+        rho = np.zeros((groups, nt, psi.shape[2], psi.shape[2]), dtype=np.complex128)
+        for j in range(n):  # element-wise accumulation: no BLAS reductions, same bits on any machine
+            rho[g_of[j]] += psi[j][:, :, None] * psi[j].conj()[:, None, :]
+        return e, p, c, jumps, d, rho
     return e, p, c, jumps, d
 
 
 def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
                        protocol: Protocol, times: np.ndarray, *, ntraj: int = 500, seed: int = 0,
                        dt_max: float | None = None, progress=None, diagonals=None,
-                       client=None) -> TrajectorySolution:
+                       client=None, state_measure=None) -> TrajectorySolution:
     """Average `ntraj` trajectories; returns means and standard errors of E, P, C_Q.
 
     client : dask.distributed.Client, optional
         Run batches of trajectories on its workers. Trajectory i uses the stream of (seed, i)
         only, so the result is bitwise identical to the in-process run.
+    state_measure : callable rho (dim, dim) -> 1-d array, optional
+        Nonlinear state quantities (ergotropy, ...) evaluated on the trajectory-averaged density
+        matrix at each sample (consistent, bias O(1/ntraj)); standard errors by a delete-one-group
+        jackknife over groups of trajectories (index mod G). Needs G n_times dim^2 complex numbers.
 
     diagonals : (n_obs, dim) real array, optional
         Diagonal observables (e.g. Fock-level populations) averaged alongside, with errors.
@@ -151,20 +165,36 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
         "psi0s": psi0s, "p0cum": p0cum, "drive": float(drive), "grid": grid, "fgrid": fgrid,
         "sample_at": sample_at, "e0": e0, "uniform_rate": uniform_rate, "dobs": dobs, "nt": nt,
     }
+    rho_groups = None
+    if state_measure is not None:
+        per_group = nt * dim * dim * 16
+        groups = int(min(8, STATE_MEMORY // max(per_group, 1)))
+        if groups < 2:
+            raise InputError(f"state quantities from trajectories need 2 x {nt} x {dim}^2 complex numbers "
+                             f"(more than {STATE_MEMORY / 2**30:.0f} GiB); use fewer sample times or method 'exact'")
+        payload.update(store_states=True, groups=groups)
+        rho_groups = np.zeros((groups, nt, dim, dim), dtype=np.complex128)
     out_e = np.zeros((ntraj, nt))
     out_p = np.zeros((ntraj, nt))
     out_c = np.zeros((ntraj, nt))
     jumps = np.zeros(ntraj, dtype=np.int64)
     out_d = np.zeros((ntraj, dobs.shape[0], nt))
 
+    pending, order = {}, []  # density-matrix sums are added in batch order (bitwise reproducible)
+
     def store(sl, parts):
-        out_e[sl], out_p[sl], out_c[sl], jumps[sl], out_d[sl] = parts
+        out_e[sl], out_p[sl], out_c[sl], jumps[sl], out_d[sl] = parts[:5]
+        if rho_groups is not None:
+            pending[sl.start] = parts[5]
+            while order and order[0] in pending:
+                rho_groups[...] += pending.pop(order.pop(0))
 
     if client is None:
-        batch = max(1, min(ntraj, 64))
+        batch = STATE_BATCH if rho_groups is not None else max(1, min(ntraj, 64))
+        order.extend(range(0, ntraj, batch))
         for start in range(0, ntraj, batch):
             sl = slice(start, min(ntraj, start + batch))
-            store(sl, run_batch(payload, keys[sl]))
+            store(sl, run_batch(payload, keys[sl], sl.start))
             if progress is not None:
                 progress(sl.stop, ntraj)
     else:
@@ -172,12 +202,13 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
         from distributed import as_completed
 
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        batch = max(8, int(np.ceil(ntraj / (4 * n_workers))))
+        batch = STATE_BATCH if rho_groups is not None else max(8, int(np.ceil(ntraj / (4 * n_workers))))
+        order.extend(range(0, ntraj, batch))
         shared = client.scatter(payload, broadcast=True)
         futures = {}
         for start in range(0, ntraj, batch):
             sl = slice(start, min(ntraj, start + batch))
-            futures[client.submit(run_batch, shared, keys[sl], pure=False)] = sl
+            futures[client.submit(run_batch, shared, keys[sl], sl.start, pure=False)] = sl
         done = 0
         for fut in as_completed(futures):
             sl = futures[fut]
@@ -191,5 +222,26 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
 
     (e, ee), (p, pe), (c, ce) = stats(out_e), stats(out_p), stats(out_c)
     d, de = stats(out_d)
+    if rho_groups is not None:
+        q, qe = _jackknife_states(rho_groups, ntraj, state_measure)
+        d = np.concatenate([d, q]) if d.size else q
+        de = np.concatenate([de, qe]) if de.size else qe
     return TrajectorySolution(np.asarray(times, float), e, p, c, ee, pe, ce, e0, ntraj, float(jumps.mean()),
                               d, de)
+
+
+STATE_MEMORY = 1 << 30  # bytes for the per-group density matrices of trajectory state quantities
+STATE_BATCH = 32  # fixed batch boundaries when states are stored: sums associate the same way everywhere
+
+
+def _jackknife_states(rho_groups, ntraj, measure):
+    """Quantities of the averaged state and their delete-one-group jackknife standard errors."""
+    groups, nt = rho_groups.shape[:2]
+    counts = np.array([len(range(g, ntraj, groups)) for g in range(groups)], dtype=float)
+    total = rho_groups.sum(axis=0)
+    full = np.array([measure(total[k] / ntraj) for k in range(nt)]).T  # (n_q, nt)
+    loo = np.array([[measure((total[k] - rho_groups[g, k]) / (ntraj - counts[g])) for k in range(nt)]
+                    for g in range(groups)])  # (groups, nt, n_q)
+    loo = loo.transpose(0, 2, 1)
+    err = np.sqrt((groups - 1) / groups * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+    return full, err
