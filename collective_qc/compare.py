@@ -107,7 +107,7 @@ class Comparison:
     def to_dict(self) -> dict:
         base = {k: getattr(self.baseline, k) for k in ("n_sites", *FIGURES)}
         return {"model": self.model, "params": self.params, "options": self.options, "baseline": base,
-                "rows": self.rows}
+                "units": self.baseline.metadata.get("units"), "rows": self.rows}
 
     def to_json(self, path) -> None:
         with open(path, "w") as fh:

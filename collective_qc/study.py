@@ -641,7 +641,9 @@ class Study:
                     row[col] = r.get(col) if (p["size"] is not None or col in FIG_COLS) else None
                     if errs:
                         row[col + "_stderr"] = r.get(col + "_stderr") if row[col] is not None else None
-                row.update(method=r["method"], seed=p["seed"], wall_time_s=records[pid]["wall_time_s"])
+                units = records[pid]["metadata"].get("units") or {}
+                row.update(method=r["method"], energy_unit=units.get("energy"), time_unit=units.get("time"),
+                           seed=p["seed"], wall_time_s=records[pid]["wall_time_s"])
                 rows.append(row)
         self.timings = {r["point"]: r["wall_time_s"] for r in rows}
         return rows
