@@ -735,7 +735,8 @@ def _as_completed(futures):
 
 def format_table(rows: list[dict], size_param: str = "N") -> str:
     """A printable advantage table of study rows (per-site figures and Gamma; +- standard errors)."""
-    skip = {"point", "role", "n_sites", "method", "seed", "wall_time_s", size_param, *FIG_COLS, *GAMMA_COLS}
+    skip = {"point", "role", "n_sites", "method", "seed", "wall_time_s", "energy_unit", "time_unit", size_param,
+            *FIG_COLS, *GAMMA_COLS}
     swept = [c for c in rows[0] if c not in skip and not c.endswith("_stderr")] if rows else []
 
     def f(x, w=9):
@@ -754,4 +755,7 @@ def format_table(rows: list[dict], size_param: str = "N") -> str:
         if r.get("gamma_power_stderr") is not None:
             cells.append("  +-" + " ".join(f(r.get(c + "_stderr"), 7) for c in GAMMA_COLS[:4]))
         lines.append(" ".join(cells))
+    units = sorted({(r.get("energy_unit"), r.get("time_unit")) for r in rows if r.get("energy_unit")})
+    if units:
+        lines.append("units: " + "; ".join(f"energy {e}, time {t}" for e, t in units))
     return "\n".join(lines)
