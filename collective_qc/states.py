@@ -40,30 +40,100 @@ class InitialState:
                 "mixture": "uniform over the ground manifold" if self.vectors.shape[1] > 1 else "pure"}
 
 
-def ground_manifold(H: sp.spmatrix, rtol: float = 1e-9, k0: int = 6):
+def ground_manifold_sectors(H: sp.spmatrix, labels: np.ndarray, rtol: float = 1e-9):
+    """Ground manifold of H that conserves a diagonal quantity (e.g. total S^z): sector by sector.
+
+    Each sector is diagonalised on its own (densely when small), so large degeneracies spread over
+    sectors (e.g. total-spin multiplets) are resolved exactly.
+    """
+    H = sp.csr_matrix(H)
+    found = []
+    for lab in np.unique(labels):
+        idx = np.flatnonzero(labels == lab)
+        e, v = ground_manifold(H[idx][:, idx], rtol=rtol, dense_limit=800)
+        found.append((e, idx, v))
+    energies = np.array([f[0] for f in found])
+    e0 = float(energies.min())
+    tol = rtol * max(1.0, abs(e0), abs(energies.max() - e0) * 1e-3)
+    cols = []
+    for e, idx, v in found:
+        if e - e0 < tol:
+            full = np.zeros((H.shape[0], v.shape[1]), dtype=v.dtype)
+            full[idx] = v
+            cols.append(full)
+    dtype = np.result_type(*[c.dtype for c in cols])
+    return e0, np.concatenate([c.astype(dtype) for c in cols], axis=1)
+
+
+def _conserved(H: sp.spmatrix, labels: np.ndarray) -> bool:
+    coo = sp.coo_matrix(H)
+    return not np.any(np.abs(labels[coo.row] - labels[coo.col]) > 1e-9)
+
+
+def ground_manifold(H: sp.spmatrix, rtol: float = 1e-9, k0: int = 6, dense_limit: int = DENSE_LIMIT):
     """Lowest eigenvalue of a Hermitian matrix and an orthonormal basis of its eigenspace.
 
     Degeneracy is decided with tolerance rtol * max(1, |E0|, spread of computed levels).
+    Dense diagonalisation up to DENSE_LIMIT; a diagonal matrix is read off directly; otherwise
+    Lanczos (eigsh) followed by deflation checks: the found ground vectors are shifted up and the
+    lowest level of the deflated operator is computed again, until it lies above E0 (Lanczos alone
+    can return fewer copies of a degenerate level than there are).
     """
     dim = H.shape[0]
-    if dim <= DENSE_LIMIT:
+    if dim <= dense_limit:
         w, v = np.linalg.eigh(H.toarray())
-    else:
-        k = min(k0, dim - 2)
-        while True:
-            w, v = spla.eigsh(H, k=k, which="SA", tol=1e-12)
-            order = np.argsort(w)
-            w, v = w[order], v[:, order]
-            tol = rtol * max(1.0, abs(w[0]))
-            if np.count_nonzero(w - w[0] < tol) < k or k >= dim - 2:
-                break
-            k = min(2 * k, dim - 2)
-    tol = rtol * max(1.0, abs(w[0]), abs(w[-1] - w[0]) * 1e-3)
-    mask = w - w[0] < tol
-    vecs = v[:, mask]
+        tol = rtol * max(1.0, abs(w[0]), abs(w[-1] - w[0]) * 1e-3)
+        vecs = v[:, w - w[0] < tol]
+        return float(w[0]), _real_if_possible(vecs)
+    H = sp.csr_matrix(H)
+    off = H - sp.diags(H.diagonal())
+    if off.count_nonzero() == 0 or np.max(np.abs(off.data), initial=0.0) == 0.0:
+        d = H.diagonal().real
+        e0 = float(d.min())
+        tol = rtol * max(1.0, abs(e0), abs(d.max() - e0) * 1e-3)
+        idx = np.flatnonzero(d - e0 < tol)
+        vecs = np.zeros((dim, len(idx)))
+        vecs[idx, np.arange(len(idx))] = 1.0
+        return e0, vecs
+    k = min(k0, dim - 2)
+    w, v = spla.eigsh(H, k=k, which="SA", tol=1e-12)
+    order = np.argsort(w)
+    w, v = w[order], v[:, order]
+    e0 = float(w[0])
+    spread = abs(w[-1] - w[0])
+    tol = rtol * max(1.0, abs(e0), spread * 1e-3)
+    vecs = v[:, w - e0 < tol]
+    shift = 2.0 * (spla.eigsh(H, k=1, which="LA", tol=1e-6, return_eigenvectors=False)[0] - e0) + 1.0
+    for _ in range(64):  # deflation: look for ground vectors outside span(vecs)
+        Q, _r = np.linalg.qr(vecs)
+
+        def mv(x, Q=Q):
+            x = np.asarray(x).reshape(-1)
+            return H @ x + shift * (Q @ (Q.conj().T @ x))
+
+        op = spla.LinearOperator((dim, dim), matvec=mv, dtype=np.result_type(H.dtype, Q.dtype))
+        wd, vd = spla.eigsh(op, k=min(4, dim - 2), which="SA", tol=1e-12)
+        new = vd[:, wd - e0 < tol]
+        if new.shape[1] == 0:
+            vecs = Q
+            break
+        vecs = np.concatenate([Q, new], axis=1)
+    return e0, _real_if_possible(np.linalg.qr(vecs)[0])
+
+
+def _ground(H, sz):
+    """Ground manifold, by total-S^z sectors when H conserves it and is too large for one dense solve."""
+    H = sp.csr_matrix(H)
+    diagonal = (H - sp.diags(H.diagonal())).count_nonzero() == 0
+    if H.shape[0] > DENSE_LIMIT and not diagonal and len(np.unique(np.round(sz, 6))) > 1 and _conserved(H, sz):
+        return ground_manifold_sectors(H, np.round(sz, 6))
+    return ground_manifold(H)
+
+
+def _real_if_possible(vecs):
     if np.isrealobj(vecs) or np.allclose(vecs.imag, 0):
-        vecs = np.ascontiguousarray(vecs.real)
-    return float(w[0]), vecs
+        return np.ascontiguousarray(vecs.real)
+    return vecs
 
 
 def _fock_mask(ops: Operators) -> np.ndarray:
@@ -104,10 +174,10 @@ def initial_state(ops: Operators, kind: str = "ground") -> InitialState:
     if ops.photon_number is not None:
         # restrict to the cavities' initial Fock states: H_B is diagonal in photon number
         sector = np.flatnonzero(_fock_mask(ops))
-        e0, sub = ground_manifold(H[sector][:, sector])
+        e0, sub = _ground(H[sector][:, sector], ops.sz_total[sector])
         vecs = np.zeros((ops.dim, sub.shape[1]), dtype=sub.dtype)
         vecs[sector] = sub
     else:
-        e0, vecs = ground_manifold(H)
+        e0, vecs = _ground(H, ops.sz_total)
     g = vecs.shape[1]
     return InitialState(vecs, np.full(g, 1.0 / g), "ground" if g == 1 else "ground-manifold", degeneracy=g)
