@@ -6,6 +6,13 @@ Conventions: hbar = 1, energies in units of omega0, times in 1/omega0 (SPEC.md).
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# Idle OpenMP threads (QuSpin's parallel Taylor steps) sleep instead of spinning: on a loaded
+# machine, spinning threads slow small runs down by an order of magnitude. Set before QuSpin loads;
+# an explicit setting in the environment wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from .api import charge  # noqa: E402
 from .compare import compare  # noqa: E402
 from .errors import InputError, ResourceError  # noqa: E402

@@ -59,7 +59,13 @@ def estimate_memory(mg, method: str) -> float:
     return ops_bytes + vec_bytes
 
 
-def charge(
+def charge(model, drive: float = 0.5, times=None, **kwargs) -> ChargeResult:
+    """Charge a model; see :func:`_charge` for the parameters (documented there in full)."""
+    with _thread_limit(model, kwargs.get("params"), kwargs.get("method", "auto")):
+        return _charge(model, drive, times, **kwargs)
+
+
+def _charge(
     model,
     drive: float = 0.5,
     times=None,
@@ -230,6 +236,24 @@ def charge(
     )
 
 
+THREADS_MIN_SIZE = 1 << 15  # smaller problems run with one OpenMP/BLAS thread (threads cost more than they save)
+
+
+def _thread_limit(model, params, method):
+    """One OpenMP/BLAS thread for small problems (Numba's trajectory threads are not affected)."""
+    import contextlib
+
+    try:
+        dim = validate_graph(make_model(model, params).graph()).dim
+    except Exception:  # noqa: BLE001 - the run itself reports bad input
+        return contextlib.nullcontext()
+    if dim * (dim if method == "exact" else 1) >= THREADS_MIN_SIZE:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
+
+
 CUTOFF_TOLERANCE = 1e-6  # largest tolerated population of the two top Fock levels
 
 
@@ -290,3 +314,6 @@ def _warn_cutoff(report):
             warnings.warn(f"boson mode {node!r}: the two top Fock levels (n_max = {r['n_max']}) reach a "
                           f"population of {r['top_population_max']:.2e} > {CUTOFF_TOLERANCE:g}; raise n_max",
                           stacklevel=3)
+
+
+charge.__doc__ = _charge.__doc__
