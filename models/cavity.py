@@ -106,9 +106,9 @@ class _CavityBattery(Model):
 
     def refine_cutoff(self) -> Model | None:
         """With an automatic cutoff (``n_max = 0``): the same model with n_max doubled, at most
-        three times; None for a user-given cutoff (the run then warns instead)."""
+        four times; None for a user-given cutoff (the run then warns instead)."""
         level = getattr(self, "_auto_level", 0)
-        if (self.values["n_max"] and level == 0) or level >= 3:
+        if (self.values["n_max"] and level == 0) or level >= 4:
             return None
         finer = type(self)(**{**self.values, "n_max": 2 * self.cutoff})
         finer._auto_level = level + 1
