@@ -20,22 +20,11 @@ __all__ = ["open_client", "warm_workers"]
 
 
 def _warm() -> str:
-    """Compile / load the Numba kernel on this process with a tiny trajectory run."""
-    import numpy as np
+    """Compile / load the Numba trajectory kernels on this process with a tiny trajectory run."""
+    from .api import charge
 
-    from .solvers._kernels import run_trajectories
-
-    dim = 2
-    eye_d = np.array([1.0 + 0j, 1.0 + 0j])
-    idx = np.array([0, 1], dtype=np.int64)
-    ptr = np.array([0, 1, 2], dtype=np.int64)
-    mats = (eye_d, idx, ptr) * 5
-    out = np.zeros((1, 2))
-    run_trajectories(*mats, np.zeros(dim), np.zeros((1, dim), dtype=np.int64), np.zeros((1, dim), dtype=np.complex128),
-                     np.ones((dim, 1), dtype=np.complex128) / np.sqrt(2), np.ones(1), 0.1, np.array([0.0, 0.1]),
-                     np.array([1.0]), np.array([0, 1], dtype=np.int64), np.array([1], dtype=np.uint64), 0.0,
-                     out, out.copy(), out.copy(), np.zeros(1, dtype=np.int64), 0.0, np.zeros((0, dim)),
-                     np.zeros((1, 0, 2)), np.zeros((1, 0, 0), dtype=np.complex128))
+    charge("two-level", 0.1, t_max=0.2, n_times=3, method="trajectories", dephasing=0.1, relaxation=0.1,
+           ntraj=2, seed=0)
     return "warm"
 
 

@@ -3,10 +3,9 @@
 Between jumps the unnormalised state obeys i d psi/dt = H_eff psi with
 H_eff = H_0 + lambda f(t) V - (i/2) sum_k L_k^dag L_k, and its lambda-tangent
 i d phi/dt = H_eff phi + f(t) V psi. A jump happens when ||psi||^2 reaches a uniform
-random threshold; the time is located by root finding on the cubic Hermite dense
-output of ||psi||^2 inside the RK4 step (its time derivative -<psi|Gamma|psi> is exact),
-the channel is drawn with probability ~ ||L_c psi||^2, and psi, phi -> L_c psi, L_c phi
-with one common normalisation factor. Per trajectory
+random threshold; the time is located by root finding on a dense output of ||psi||^2
+inside the integration step (see Integrators below), the channel is drawn with probability
+~ ||L_c psi||^2, and psi, phi -> L_c psi, L_c phi with one common normalisation factor. Per trajectory
 
     E  = <psi|H_B|psi>/||psi||^2 - E(0),   C_Q = 2 Re <psi|H_B|phi>/||psi||^2,
     P  = <psi|lambda f i[V, H_B] + D^dag(H_B)|psi>/||psi||^2,
@@ -15,6 +14,25 @@ which are unbiased for E, dE/dlambda and Tr[L(rho) H_B] (the record density is
 ||psi||^2 and the jump operators do not depend on lambda). Averages carry standard errors.
 Requires sum_k L_k^dag L_k diagonal in the basis and monomial jump operators (all local
 sigma_z, sigma_-, S^z, S^-, a of this package are).
+
+Integrators (``integrator=``; error control on the augmented vector (psi, phi): per step the
+error of psi is held below (atol + rtol) ||psi|| and that of phi below atol ||psi|| + rtol ||phi||):
+
+* "taylor" (default): the generator is constant between protocol switches, so each step is
+  exp(h A) y as a truncated Taylor series whose length is chosen a posteriori (two consecutive
+  terms below tolerance, as in Al-Mohy & Higham's expmv); the step cap adapts towards ~24
+  terms. The series is its own dense output: the state at a sample time or at the jump time
+  inside a step is the series at theta = (t - t_step) / h, which is exactly a Taylor step of
+  that length from the step start (error below the accepted step's). The jump time solves
+  ||psi(theta)||^2 = r on that polynomial (Gram matrix of the terms, bisection). Steps end on
+  protocol switches and on drawn jump times (state-independent decay).
+* "dopri5": adaptive Dormand-Prince 5(4) (FSAL, PI step control), steps landing exactly on
+  sample times, switches and drawn jump times; a jump inside an accepted step is located by
+  bisection on the DOPRI5 dense output of ||psi||^2, then the state is re-integrated from the
+  step start to the jump time.
+* "rk4": the former fixed-step classical Runge-Kutta (step dt_max, default 0.05 / ||H_eff||),
+  jump time on the cubic Hermite dense output of ||psi||^2 (exact end derivatives
+  -<psi|Gamma|psi>).
 """
 
 from __future__ import annotations
@@ -91,7 +109,7 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
     Top level and pure, so it runs on Dask workers: results depend only on the keys (and, for
     stored states, on the global index ``start + j`` of trajectory j, which picks its group).
     """
-    from ._kernels import run_trajectories
+    from ._kernels import run_trajectories, run_trajectories_adaptive, run_trajectories_taylor
 
     n, nt = len(keys), payload["nt"]
     e, p, c = np.zeros((n, nt)), np.zeros((n, nt)), np.zeros((n, nt))
@@ -99,10 +117,17 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
     d = np.zeros((n, payload["dobs"].shape[0], nt))
     store = payload.get("store_states", False)
     psi = np.zeros((n, nt, len(payload["gam"])) if store else (n, 0, 0), dtype=np.complex128)
-    run_trajectories(*payload["mats"], payload["gam"], payload["tgt"], payload["val"], payload["psi0s"],
-                     payload["p0cum"], payload["drive"], payload["grid"], payload["fgrid"], payload["sample_at"],
-                     np.ascontiguousarray(keys), payload["e0"], e, p, c, jumps, payload["uniform_rate"],
-                     payload["dobs"], d, psi)
+    args = (*payload["mats"], payload["gam"], payload["tgt"], payload["val"], payload["psi0s"],
+            payload["p0cum"], payload["drive"], payload["grid"], payload["fgrid"], payload["sample_at"],
+            np.ascontiguousarray(keys), payload["e0"], e, p, c, jumps, payload["uniform_rate"],
+            payload["dobs"], d, psi)
+    adaptive = payload.get("adaptive")
+    if adaptive is None:  # fixed-step RK4 on the sub-divided grid
+        run_trajectories(*args)
+    else:
+        nfev = np.zeros(n, dtype=np.int64)
+        kernel = run_trajectories_taylor if payload.get("integrator") == "taylor" else run_trajectories_adaptive
+        kernel(*args, *adaptive, nfev)
     if store:  # per-group sums of |psi><psi| at every sample (groups: trajectory index mod n_groups)
         groups = payload["groups"]
         g_of = (start + np.arange(n)) % groups
@@ -116,7 +141,8 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
 def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
                        protocol: Protocol, times: np.ndarray, *, ntraj: int = 500, seed: int = 0,
                        dt_max: float | None = None, progress=None, diagonals=None,
-                       client=None, state_measure=None) -> TrajectorySolution:
+                       client=None, state_measure=None, rtol: float = 1e-8, atol: float = 1e-8,
+                       integrator: str | None = None) -> TrajectorySolution:
     """Average `ntraj` trajectories; returns means and standard errors of E, P, C_Q.
 
     client : dask.distributed.Client, optional
@@ -129,7 +155,22 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
 
     diagonals : (n_obs, dim) real array, optional
         Diagonal observables (e.g. Fock-level populations) averaged alongside, with errors.
+    rtol, atol : float
+        Per-step error tolerances of the adaptive integrator, relative to the state norm (see
+        the module docstring).
+    integrator : "taylor" | "dopri5" | "rk4", optional
+        Default: module variable ``INTEGRATOR`` ("taylor"; "dopri5" where the per-thread Taylor
+        terms would exceed TAYLOR_BUFFER_MAX bytes, i.e. dim above ~200,000). dt_max is the fixed RK4 step, or
+        the largest adaptive step (default: unlimited for piecewise-constant protocols).
     """
+    if integrator is None:
+        integrator = INTEGRATOR
+        if integrator == "taylor" and _taylor_buffer_bytes(ops.dim) > TAYLOR_BUFFER_MAX:
+            integrator = "dopri5"  # large spaces: 10 vectors per thread instead of the series terms
+    if integrator not in INTEGRATORS:
+        raise InputError(f"integrator must be one of {INTEGRATORS}, got {integrator!r}")
+    if not (rtol > 0 and atol >= 0):
+        raise InputError(f"need rtol > 0 and atol >= 0, got rtol={rtol!r}, atol={atol!r}")
     dim = ops.dim
     dobs = np.zeros((0, dim)) if diagonals is None else np.ascontiguousarray(diagonals, dtype=float)
     H0 = ops.H0.astype(np.complex128)
@@ -150,11 +191,23 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     K0 = _adjoint_dissipator(ops, HB)
     KV = (1j * (ops.V @ HB - HB @ ops.V)).tocsr()
     tgt, val = _monomial(ops)
-    if dt_max is None:
-        norm = (abs(H0).sum(axis=1).max() + abs(drive) * abs(ops.V).sum(axis=1).max()
-                + 0.5 * gam_op.diagonal().real.max())
-        dt_max = 0.05 / max(float(norm), 1e-12)
-    grid, fgrid, sample_at = _grid(np.asarray(times, float), protocol, dt_max)
+    norm = max(float(abs(H0).sum(axis=1).max() + abs(drive) * abs(ops.V).sum(axis=1).max()
+                     + 0.5 * gam_op.diagonal().real.max()), 1e-12)
+    adaptive = None
+    if integrator == "rk4":
+        if dt_max is None:
+            dt_max = 0.05 / norm
+        grid_step = dt_max
+    else:
+        h_max = np.inf if dt_max is None else float(dt_max)
+        # only sample times and switches: smooth envelopes (none yet) keep the RK4 sub-division
+        grid_step = np.inf if getattr(protocol, "piecewise_constant", True) else 0.05 / norm
+        if integrator == "taylor":  # step cap: h ||A|| <= 2 at first, adapted per trajectory
+            h_init = 2.0 / norm
+        else:
+            h_init = min(2.0 * max(rtol, atol) ** 0.2, 0.5) / norm
+        adaptive = (float(rtol), float(atol), float(min(h_init, h_max)), h_max)
+    grid, fgrid, sample_at = _grid(np.asarray(times, float), protocol, grid_step)
     psi0s = np.ascontiguousarray(psi0.astype(np.complex128))
     p0cum = np.cumsum(weights) / np.sum(weights)
     e0 = float(weights @ np.real(np.einsum("im,im->m", psi0.conj(), ops.H_B @ psi0)))
@@ -164,6 +217,7 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
         "mats": (*_csr(H0), *_csr(ops.V), *_csr(HB), *_csr(K0), *_csr(KV)), "gam": gam, "tgt": tgt, "val": val,
         "psi0s": psi0s, "p0cum": p0cum, "drive": float(drive), "grid": grid, "fgrid": fgrid,
         "sample_at": sample_at, "e0": e0, "uniform_rate": uniform_rate, "dobs": dobs, "nt": nt,
+        "adaptive": adaptive, "integrator": integrator,
     }
     rho_groups = None
     if state_measure is not None:
@@ -228,6 +282,17 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
         de = np.concatenate([de, qe]) if de.size else qe
     return TrajectorySolution(np.asarray(times, float), e, p, c, ee, pe, ce, e0, ntraj, float(jumps.mean()),
                               d, de)
+
+
+INTEGRATORS = ("taylor", "dopri5", "rk4")
+INTEGRATOR = "taylor"  # default of solve_trajectories(integrator=None); "rk4": the fixed-step kernel
+TAYLOR_BUFFER_MAX = 256 << 20  # bytes of Taylor terms per thread before the default falls back to dopri5
+
+
+def _taylor_buffer_bytes(dim: int) -> int:
+    from ._kernels import TAYLOR_M_MAX
+
+    return (TAYLOR_M_MAX + 1) * 2 * dim * 16
 
 
 STATE_MEMORY = 1 << 30  # bytes for the per-group density matrices of trajectory state quantities
