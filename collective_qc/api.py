@@ -84,6 +84,7 @@ def _charge(
     quantities=None,
     progress=None,
     client=None,
+    tolerance: float = 1e-8,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
 
@@ -109,6 +110,9 @@ def _charge(
     quantities : None | "all" | list of "ergotropy", "coherence", "entropy"
         State quantities sampled as time series into ``result.observables`` (closed and exact
         methods; see :mod:`collective_qc.state_measures` for definitions and limits).
+    tolerance : float
+        Trajectory runs: relative and absolute per-step error tolerance of the adaptive
+        integrator (default 1e-8).
     client : dask.distributed.Client, optional
         Trajectory runs: batches of trajectories on its workers (bitwise identical results);
         see :func:`collective_qc.parallel.open_client`.
@@ -119,6 +123,9 @@ def _charge(
     """
     t_start = _time.perf_counter()
     drive = _finite("drive", drive)
+    tol = _finite("tolerance", tolerance, positive=True)
+    if tol >= 1e-2:
+        raise InputError(f"tolerance must be < 1e-2, got {tolerance!r}")
     dephasing = _finite("dephasing", dephasing, nonneg=True)
     relaxation = _finite("relaxation", relaxation, nonneg=True)
     t = _times(times, t_max, n_times)
@@ -177,7 +184,8 @@ def _charge(
 
         sol = solve_trajectories(ops, init.vectors, init.weights, drive, proto, t, ntraj=int(ntraj),
                                  seed=int(seed), progress=progress, diagonals=diag, client=client,
-                                 state_measure=None if measures is None else measures.density)
+                                 state_measure=None if measures is None else measures.density,
+                                 rtol=tol, atol=tol)
         extras, extras_err = sol.diagonals, sol.diagonals_stderr
         if measures is not None:
             names = names + measures.names
@@ -200,7 +208,7 @@ def _charge(
         if finer is not None:
             res = charge(finer, drive, t, method=method, initial=initial, protocol=proto,
                          dephasing=dephasing, relaxation=relaxation, symmetry=symmetry, ntraj=ntraj, seed=seed,
-                         quantities=quantities, progress=progress, client=client)
+                         quantities=quantities, progress=progress, client=client, tolerance=tolerance)
             res.metadata["cutoff_history"] = [{k: v["n_max"] for k, v in cutoff.items()},
                                               *res.metadata.get("cutoff_history", [])]
             res.metadata["wall_time_s"] = _time.perf_counter() - t_start

@@ -79,6 +79,8 @@ def _run_options(c) -> None:
     c.add_argument("--relaxation", type=_float("--relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
     c.add_argument("--ntraj", type=int, default=500, help="number of trajectories (method trajectories)")
     c.add_argument("--seed", type=int, default=0, help="seed (trajectory i uses (seed, i) only)")
+    c.add_argument("--tolerance", type=_float("--tolerance"), default=1e-8,
+                   help="per-step error tolerance of the adaptive trajectory integrator")
     _dask_options(c)
 
 
@@ -109,7 +111,7 @@ def _cmd_charge(args) -> int:
             args.model, drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
             method=args.method, initial=args.initial, protocol=args.protocol,
             dephasing=args.dephasing, relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed,
-            quantities=args.quantities or None, client=client,
+            quantities=args.quantities or None, client=client, tolerance=args.tolerance,
         )
     print(res.summary())
     if args.json:
@@ -136,7 +138,7 @@ def _cmd_compare(args) -> int:
             args.model, args.sizes, drive=args.drive, params=_kv(args.param), t_max=args.t_max,
             n_times=args.n_times, method=args.method, initial=args.initial, protocol=args.protocol,
             dephasing=args.dephasing, relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed,
-            progress=_progress("compare"), client=client,
+            progress=_progress("compare"), client=client, tolerance=args.tolerance,
         )
     print(f"model {cmp.model} {cmp.params}  drive = {args.drive}  (Gamma > 1: collective advantage)")
     print(cmp.table())

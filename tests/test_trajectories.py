@@ -88,3 +88,14 @@ def test_dephasing_only_uses_state_independent_decay_and_agrees_with_exact():
     for qty in ("energy", "capacitance", "power"):
         z = np.abs(getattr(traj, qty)[1:] - getattr(exact, qty)[1:]) / getattr(traj, f"{qty}_stderr")[1:]
         assert np.max(z) < 4.0, (qty, z)
+
+
+def test_integrator_tolerance_changes_only_the_integration_error():
+    kw = dict(params={"N": 4}, method="trajectories", dephasing=0.05, relaxation=0.02, ntraj=40, seed=3,
+              t_max=8, n_times=41)
+    tight = cqc.charge("xxz-chain", 0.5, tolerance=1e-10, **kw)
+    loose = cqc.charge("xxz-chain", 0.5, tolerance=1e-6, **kw)
+    # same seeds, same jump records: the averages differ by integration error only, far below sigma
+    assert np.max(np.abs(tight.energy - loose.energy)) < 1e-3 * np.max(tight.energy_stderr[1:])
+    with pytest.raises(cqc.InputError, match="tolerance"):
+        cqc.charge("xxz-chain", 0.5, tolerance=0.5, **kw)
