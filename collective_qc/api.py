@@ -11,10 +11,11 @@ from . import __version__
 from .errors import InputError, format_bytes
 from .graph import validate_graph
 from .merit import figures_of_merit
-from .operators import build_operators, check_memory, estimate_nnz_per_row
+from .operators import build_operators, check_memory, conserves, estimate_nnz_per_row
 from .protocols import parse_protocol
 from .registry import make_model
 from .results import ChargeResult
+from .sectors import excitation_number
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
@@ -275,17 +276,6 @@ def _diagonal_observables(ops):
     return names, (np.array(rows) if rows else None)
 
 
-def _excitations_conserved(ops) -> np.ndarray | None:
-    """Diagonal of N_exc = sum_c a_c^dag a_c + sum_i (S^z_i + S_i) when H_0 and V conserve it, else None."""
-    mg = ops.model_graph
-    nexc = np.sum(ops.mode_occupation, axis=0) + ops.sz_total + sum(s.spin for s in mg.spins)
-    for A in (ops.H0, ops.V):
-        coo = A.tocoo()
-        if np.any(np.abs(nexc[coo.row] - nexc[coo.col]) > 1e-9):
-            return None
-    return nexc
-
-
 def _cutoff_report(ops, init, observables, errors):
     """Per mode: n_max, the largest top-level population over the run, and a verdict.
 
@@ -295,9 +285,9 @@ def _cutoff_report(ops, init, observables, errors):
     """
     if not ops.model_graph.modes:
         return None
-    nexc = _excitations_conserved(ops)
+    nexc = excitation_number(ops)
     bound = None
-    if nexc is not None:
+    if conserves(nexc, ops.H0, ops.V):
         support = np.any(np.abs(init.vectors) > 1e-14, axis=1)
         bound = float(np.max(nexc[support]))
     report = {}

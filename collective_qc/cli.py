@@ -99,27 +99,30 @@ def _cmd_models() -> int:
     return 0
 
 
-def _cmd_charge(args) -> int:
-    from .api import charge
-
+def _run_kwargs(args) -> dict:
+    """The options shared by charge and compare (see _run_options), checked."""
     if args.t_max is not None and not args.t_max > 0:
         raise InputError(f"--t-max must be > 0, got {args.t_max}")
+    return dict(drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
+                method=args.method, initial=args.initial, protocol=args.protocol, dephasing=args.dephasing,
+                relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed, tolerance=args.tolerance)
+
+
+def _cmd_charge(args) -> int:
+    from .api import charge
     from .parallel import open_client
 
+    kwargs = _run_kwargs(args)
     with open_client(args.scheduler, args.workers) as client:
-        res = charge(
-            args.model, drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
-            method=args.method, initial=args.initial, protocol=args.protocol,
-            dephasing=args.dephasing, relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed,
-            quantities=args.quantities or None, client=client, tolerance=args.tolerance,
-        )
+        res = charge(args.model, quantities=args.quantities or None, client=client, **kwargs)
     print(res.summary())
     if args.json:
         d = res.to_dict()
         keep = {k: d[k] for k in ("times", "energy", "power", "capacitance", "n_sites", "tau_c", "energy_max",
                                   "power_max", "average_power_max", "capacitance_at_tau_c", "model",
                                   "params", "method", "drive", "energy_stderr", "power_stderr",
-                                  "capacitance_stderr", "metadata", "observables")}
+                                  "capacitance_stderr", "metadata", "observables",
+                                  "observables_stderr")}
         with open(args.json, "w") as fh:
             json.dump(keep, fh, indent=1, default=str)
         print(f"wrote {args.json}")
@@ -128,18 +131,11 @@ def _cmd_charge(args) -> int:
 
 def _cmd_compare(args) -> int:
     from .compare import compare
-
-    if args.t_max is not None and not args.t_max > 0:
-        raise InputError(f"--t-max must be > 0, got {args.t_max}")
     from .parallel import open_client
 
+    kwargs = _run_kwargs(args)
     with open_client(args.scheduler, args.workers) as client:
-        cmp = compare(
-            args.model, args.sizes, drive=args.drive, params=_kv(args.param), t_max=args.t_max,
-            n_times=args.n_times, method=args.method, initial=args.initial, protocol=args.protocol,
-            dephasing=args.dephasing, relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed,
-            progress=_progress("compare"), client=client, tolerance=args.tolerance,
-        )
+        cmp = compare(args.model, args.sizes, progress=_progress("compare"), client=client, **kwargs)
     print(f"model {cmp.model} {cmp.params}  drive = {args.drive}  (Gamma > 1: collective advantage)")
     print(cmp.table())
     if args.json:

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from .errors import InputError, ResourceError, format_bytes
 from .graph import ModelGraph, spin_string
 
-__all__ = ["Jump", "Operators", "build_operators", "estimate_nnz_per_row", "available_memory"]
+__all__ = ["Jump", "Operators", "build_operators", "conserves", "estimate_nnz_per_row", "available_memory"]
 
 _QUSPIN_FLAGS = dict(check_symm=False, check_herm=False, check_pcon=False)
 
@@ -121,6 +121,16 @@ def _matrix(terms: _Terms, basis, dtype) -> sp.csr_matrix:
         return sp.csr_matrix((basis.Ns, basis.Ns), dtype=dtype)
     H = hamiltonian(static, [], basis=basis, dtype=dtype, **_QUSPIN_FLAGS)
     return H.tocsr().astype(dtype)
+
+
+def conserves(label: np.ndarray, *matrices) -> bool:
+    """True when every matrix connects only basis states with equal values of the diagonal `label`
+    (i.e. commutes with it), e.g. total S^z or the excitation number."""
+    for A in matrices:
+        coo = sp.coo_matrix(A)
+        if np.any(np.abs(label[coo.row] - label[coo.col]) > 1e-9):
+            return False
+    return True
 
 
 def estimate_nnz_per_row(mg: ModelGraph) -> int:

@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from .operators import Operators
+from .operators import Operators, conserves
 from .states import InitialState
 
 __all__ = ["excitation_number", "conserved_sector", "restrict"]
@@ -25,14 +25,6 @@ def excitation_number(ops: Operators) -> np.ndarray:
     mg = ops.model_graph
     occ = np.sum(ops.mode_occupation, axis=0) if ops.mode_occupation else 0.0
     return occ + ops.sz_total + sum(s.spin for s in mg.spins)
-
-
-def _conserves(ops: Operators, label: np.ndarray) -> bool:
-    for A in (ops.H0, ops.V):
-        coo = A.tocoo()
-        if np.any(np.abs(label[coo.row] - label[coo.col]) > 1e-9):
-            return False
-    return True
 
 
 def conserved_sector(ops: Operators, init: InitialState):
@@ -46,7 +38,7 @@ def conserved_sector(ops: Operators, init: InitialState):
     support = np.any(np.abs(init.vectors) > 0, axis=1)
     for name, label in (("N_exc", nexc), ("parity", np.mod(np.rint(nexc), 2))):
         values = np.unique(label[support])
-        if len(values) == 1 and _conserves(ops, label):
+        if len(values) == 1 and conserves(label, ops.H0, ops.V):
             idx = np.flatnonzero(label == values[0])
             if len(idx) < ops.dim:
                 return name, float(values[0]), idx

@@ -86,9 +86,10 @@ class StateMeasures:
         # battery Hamiltonian on the spins: H_B = H_spin (x) 1_cavity
         rows = np.arange(self.ns) * self.nb
         self.H_spin = ops.H_B[rows][:, rows].tocsr()
-        self.U = None
+        self.U = self.H_dense = None
         if self.ns <= DENSE_EIG:
-            self.eps, self.U = np.linalg.eigh(self.H_spin.toarray())
+            self.H_dense = self.H_spin.toarray()
+            self.eps, self.U = np.linalg.eigh(self.H_dense)
         elif "coherence" in self.which or self.nb > 1:
             raise InputError(f"state quantities need a battery dimension <= {DENSE_EIG} "
                              f"(this model has {self.ns}); request only 'ergotropy' or 'entropy'")
@@ -164,7 +165,7 @@ class StateMeasures:
     def _of_rho(self, q, rho):
         rho = 0.5 * (rho + rho.conj().T)
         if q == "ergotropy":
-            energy = float(np.real(np.trace(rho @ self.H_spin.toarray())))
+            energy = float(np.real(np.sum(rho * self.H_dense.T)))  # Tr[rho H_B], O(dim^2)
             populations = np.clip(np.linalg.eigvalsh(rho), 0.0, None)
             return max(energy - passive_energy(populations, self.eps_passive, tol=1e-6), 0.0)
         if self.ns > COHERENCE_MIXED:

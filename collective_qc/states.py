@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .errors import InputError
-from .operators import Operators
+from .operators import Operators, conserves
 
 __all__ = ["InitialState", "initial_state", "ground_manifold", "product_state"]
 
@@ -63,11 +63,6 @@ def ground_manifold_sectors(H: sp.spmatrix, labels: np.ndarray, rtol: float = 1e
             cols.append(full)
     dtype = np.result_type(*[c.dtype for c in cols])
     return e0, np.concatenate([c.astype(dtype) for c in cols], axis=1)
-
-
-def _conserved(H: sp.spmatrix, labels: np.ndarray) -> bool:
-    coo = sp.coo_matrix(H)
-    return not np.any(np.abs(labels[coo.row] - labels[coo.col]) > 1e-9)
 
 
 def ground_manifold(H: sp.spmatrix, rtol: float = 1e-9, k0: int = 6, dense_limit: int = DENSE_LIMIT):
@@ -125,7 +120,7 @@ def _ground(H, sz):
     """Ground manifold, by total-S^z sectors when H conserves it and is too large for one dense solve."""
     H = sp.csr_matrix(H)
     diagonal = (H - sp.diags(H.diagonal())).count_nonzero() == 0
-    if H.shape[0] > DENSE_LIMIT and not diagonal and len(np.unique(np.round(sz, 6))) > 1 and _conserved(H, sz):
+    if H.shape[0] > DENSE_LIMIT and not diagonal and len(np.unique(np.round(sz, 6))) > 1 and conserves(sz, H):
         return ground_manifold_sectors(H, np.round(sz, 6))
     return ground_manifold(H)
 

@@ -125,6 +125,80 @@ def _locate_jump(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, yt, dt, t0, n_a, 
     return t0 + tj
 
 
+@njit(cache=True)
+def _record(y, dim, tr, j, f_here, lam, e0, b_d, b_i, b_p, k0_d, k0_i, k0_p, kv_d, kv_i, kv_p, out_e, out_p,
+            out_c, dobs, out_d, out_psi, tmp):
+    """Estimators of sample j from the unnormalised (psi, phi) = y: E - e0, P, C_Q (the C_Q estimator
+    uses the control variate H_B - e0: unbiased because Tr rho = 1 for every lambda, and free of the
+    heavy tail of rare jump records), diagonal observables, and the normalised state if stored."""
+    n2 = _norm2(y, dim)
+    eb = _expect(b_d, b_i, b_p, y[:dim], y[:dim], dim, tmp).real / n2
+    ov = 0.0
+    for k in range(dim):
+        ov += (np.conj(y[k]) * y[dim + k]).real
+    cb = 2.0 * (_expect(b_d, b_i, b_p, y[:dim], y[dim:], dim, tmp).real - e0 * ov) / n2
+    pk = _expect(k0_d, k0_i, k0_p, y[:dim], y[:dim], dim, tmp).real
+    if f_here != 0.0:
+        pk += lam * f_here * _expect(kv_d, kv_i, kv_p, y[:dim], y[:dim], dim, tmp).real
+    out_e[tr, j] = eb - e0
+    out_c[tr, j] = cb
+    out_p[tr, j] = pk / n2
+    for o in range(dobs.shape[0]):
+        acc_d = 0.0
+        for k in range(dim):
+            acc_d += dobs[o, k] * (y[k].real ** 2 + y[k].imag ** 2)
+        out_d[tr, o, j] = acc_d / n2
+    if out_psi.shape[1] > 0:
+        nrm_s = np.sqrt(n2)
+        for k in range(dim):
+            out_psi[tr, j, k] = y[k] / nrm_s
+
+
+@njit(cache=True)
+def _draw_member(state, p0cum, psi0s, y, dim):
+    """Pick the initial mixture member with the cumulative weights p0cum; y[:dim] = that member."""
+    state, u = _splitmix(state)
+    m = 0
+    while m < p0cum.shape[0] - 1 and u > p0cum[m]:
+        m += 1
+    for k in range(dim):
+        y[k] = psi0s[k, m]
+    return state
+
+
+@njit(cache=True)
+def _jump(state, y, yt, w, jt, jv, dim):
+    """Quantum jump: channel c with probability ~ ||L_c psi||^2; psi, phi -> L_c psi, L_c phi, both
+    divided by ||L_c psi|| (the same linear map and factor for the state and its tangent)."""
+    nch = jt.shape[0]
+    tot = 0.0
+    for c in range(nch):
+        sc = 0.0
+        for k in range(dim):
+            a = jv[c, k] * y[k]
+            sc += a.real ** 2 + a.imag ** 2
+        w[c] = sc
+        tot += sc
+    state, u = _splitmix(state)
+    u *= tot
+    ch = 0
+    acc = w[0]
+    while ch < nch - 1 and u > acc:
+        ch += 1
+        acc += w[ch]
+    for k in range(2 * dim):
+        yt[k] = 0.0
+    for k in range(dim):
+        val = jv[ch, k]
+        if val != 0.0:
+            yt[jt[ch, k]] += val * y[k]
+            yt[dim + jt[ch, k]] += val * y[dim + k]
+    nrm = np.sqrt(_norm2(yt, dim))
+    for k in range(2 * dim):
+        y[k] = yt[k] / nrm
+    return state
+
+
 @njit(cache=True, parallel=True)
 def run_trajectories(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k0_i, k0_p, kv_d, kv_i, kv_p,
                      gam, jt, jv, psi0s, p0cum, lam, grid, fgrid, sample_at, keys, e0, out_e, out_p, out_c,
@@ -153,42 +227,16 @@ def run_trajectories(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k0_i, k0
         yt = np.empty_like(y)
         tmp = np.empty(dim, dtype=np.complex128)
         w = np.empty(nch)
-        state, u = _splitmix(state)
-        m = 0
-        while m < p0cum.shape[0] - 1 and u > p0cum[m]:
-            m += 1
-        for k in range(dim):
-            y[k] = psi0s[k, m]
+        state = _draw_member(state, p0cum, psi0s, y, dim)
         state, r = _splitmix(state)
         r = 1.0 - r  # in (0, 1]
         njump = 0
         t_next = grid[0] - np.log(r) / uniform_rate if uniform_rate > 0.0 else np.inf
         for s in range(grid.shape[0]):
             if sample_at[s] >= 0:
-                n2 = _norm2(y, dim)
-                eb = _expect(b_d, b_i, b_p, y[:dim], y[:dim], dim, tmp).real / n2
-                # control variate: (H_B - E(0)) instead of H_B; unbiased because Tr rho = 1 for every
-                # lambda, and it removes the heavy tail of rare jump records (score ~ 1/lambda)
-                ov = 0.0
-                for k in range(dim):
-                    ov += (np.conj(y[k]) * y[dim + k]).real
-                cb = 2.0 * (_expect(b_d, b_i, b_p, y[:dim], y[dim:], dim, tmp).real - e0 * ov) / n2
-                pk = _expect(k0_d, k0_i, k0_p, y[:dim], y[:dim], dim, tmp).real
                 f_here = fgrid[s] if s < fgrid.shape[0] else fgrid[fgrid.shape[0] - 1]
-                if f_here != 0.0:
-                    pk += lam * f_here * _expect(kv_d, kv_i, kv_p, y[:dim], y[:dim], dim, tmp).real
-                out_e[tr, sample_at[s]] = eb - e0
-                out_c[tr, sample_at[s]] = cb
-                out_p[tr, sample_at[s]] = pk / n2
-                for o in range(dobs.shape[0]):
-                    acc_d = 0.0
-                    for k in range(dim):
-                        acc_d += dobs[o, k] * (y[k].real ** 2 + y[k].imag ** 2)
-                    out_d[tr, o, sample_at[s]] = acc_d / n2
-                if out_psi.shape[1] > 0:
-                    nrm_s = np.sqrt(n2)
-                    for k in range(dim):
-                        out_psi[tr, sample_at[s], k] = y[k] / nrm_s
+                _record(y, dim, tr, sample_at[s], f_here, lam, e0, b_d, b_i, b_p, k0_d, k0_i, k0_p, kv_d, kv_i,
+                        kv_p, out_e, out_p, out_c, dobs, out_d, out_psi, tmp)
             if s == grid.shape[0] - 1:
                 break
             t0 = grid[s]
@@ -218,33 +266,7 @@ def run_trajectories(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k0_i, k0
                         continue
                     t0 = _locate_jump(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, yt, dt, t0, n_a, n_b, r,
                                       dim, k1, k2, k3, k4, tmp)
-                # channel with probability proportional to ||L_c psi||^2
-                tot = 0.0
-                for c in range(nch):
-                    sc = 0.0
-                    for k in range(dim):
-                        a = jv[c, k] * y[k]
-                        sc += a.real ** 2 + a.imag ** 2
-                    w[c] = sc
-                    tot += sc
-                state, u = _splitmix(state)
-                u *= tot
-                ch = 0
-                acc = w[0]
-                while ch < nch - 1 and u > acc:
-                    ch += 1
-                    acc += w[ch]
-                # apply L_c to psi and phi (same linear map), renormalise both by the same factor
-                for k in range(2 * dim):
-                    yt[k] = 0.0
-                for k in range(dim):
-                    val = jv[ch, k]
-                    if val != 0.0:
-                        yt[jt[ch, k]] += val * y[k]
-                        yt[dim + jt[ch, k]] += val * y[dim + k]
-                nrm = np.sqrt(_norm2(yt, dim))
-                for k in range(2 * dim):
-                    y[k] = yt[k] / nrm
+                state = _jump(state, y, yt, w, jt, jv, dim)
                 njump += 1
                 state, r = _splitmix(state)
                 r = 1.0 - r
@@ -432,41 +454,16 @@ def run_trajectories_adaptive(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d,
         err_old = 1e-4
         k1_ok = False
         f_k1 = 0.0
-        state, u = _splitmix(state)
-        m = 0
-        while m < p0cum.shape[0] - 1 and u > p0cum[m]:
-            m += 1
-        for k in range(dim):
-            y[k] = psi0s[k, m]
+        state = _draw_member(state, p0cum, psi0s, y, dim)
         state, r = _splitmix(state)
         r = 1.0 - r  # in (0, 1]
         njump = 0
         t_next = grid[0] - np.log(r) / uniform_rate if uniform_rate > 0.0 else np.inf
         for s in range(grid.shape[0]):
             if sample_at[s] >= 0:
-                n2 = _norm2(y, dim)
-                eb = _expect(b_d, b_i, b_p, y[:dim], y[:dim], dim, tmp).real / n2
-                # control variate (H_B - E(0)): see run_trajectories
-                ov = 0.0
-                for k in range(dim):
-                    ov += (np.conj(y[k]) * y[dim + k]).real
-                cb = 2.0 * (_expect(b_d, b_i, b_p, y[:dim], y[dim:], dim, tmp).real - e0 * ov) / n2
-                pk = _expect(k0_d, k0_i, k0_p, y[:dim], y[:dim], dim, tmp).real
                 f_here = fgrid[s] if s < fgrid.shape[0] else fgrid[fgrid.shape[0] - 1]
-                if f_here != 0.0:
-                    pk += lam * f_here * _expect(kv_d, kv_i, kv_p, y[:dim], y[:dim], dim, tmp).real
-                out_e[tr, sample_at[s]] = eb - e0
-                out_c[tr, sample_at[s]] = cb
-                out_p[tr, sample_at[s]] = pk / n2
-                for o in range(dobs.shape[0]):
-                    acc_d = 0.0
-                    for k in range(dim):
-                        acc_d += dobs[o, k] * (y[k].real ** 2 + y[k].imag ** 2)
-                    out_d[tr, o, sample_at[s]] = acc_d / n2
-                if out_psi.shape[1] > 0:
-                    nrm_s = np.sqrt(n2)
-                    for k in range(dim):
-                        out_psi[tr, sample_at[s], k] = y[k] / nrm_s
+                _record(y, dim, tr, sample_at[s], f_here, lam, e0, b_d, b_i, b_p, k0_d, k0_i, k0_p, kv_d, kv_i,
+                        kv_p, out_e, out_p, out_c, dobs, out_d, out_psi, tmp)
             if s == grid.shape[0] - 1:
                 break
             t0 = grid[s]
@@ -528,33 +525,7 @@ def run_trajectories_adaptive(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d,
                     jumped = True
                 if not jumped:
                     break  # reached t1
-                # channel with probability proportional to ||L_c psi||^2
-                tot = 0.0
-                for c in range(nch):
-                    sc = 0.0
-                    for k in range(dim):
-                        a = jv[c, k] * y[k]
-                        sc += a.real ** 2 + a.imag ** 2
-                    w[c] = sc
-                    tot += sc
-                state, u = _splitmix(state)
-                u *= tot
-                ch = 0
-                acc = w[0]
-                while ch < nch - 1 and u > acc:
-                    ch += 1
-                    acc += w[ch]
-                # apply L_c to psi and phi (same linear map), renormalise both by the same factor
-                for k in range(2 * dim):
-                    yt[k] = 0.0
-                for k in range(dim):
-                    val = jv[ch, k]
-                    if val != 0.0:
-                        yt[jt[ch, k]] += val * y[k]
-                        yt[dim + jt[ch, k]] += val * y[dim + k]
-                nrm = np.sqrt(_norm2(yt, dim))
-                for k in range(2 * dim):
-                    y[k] = yt[k] / nrm
+                state = _jump(state, y, yt, w, jt, jv, dim)
                 _deriv_fused(h_d, h_i, h_p, v_d, v_i, v_p, gam, lam, f, y, k1, dim)
                 nfev += 1
                 njump += 1
@@ -689,33 +660,6 @@ def _taylor_eval(terms, m, th, out, n):
         out[k] = acc
 
 
-@njit(cache=True)
-def _record(y, dim, tr, j, f_here, lam, e0, b_d, b_i, b_p, k0_d, k0_i, k0_p, kv_d, kv_i, kv_p, out_e, out_p,
-            out_c, dobs, out_d, out_psi, tmp):
-    """Estimators of sample j from the unnormalised (psi, phi) = y (see run_trajectories)."""
-    n2 = _norm2(y, dim)
-    eb = _expect(b_d, b_i, b_p, y[:dim], y[:dim], dim, tmp).real / n2
-    ov = 0.0
-    for k in range(dim):
-        ov += (np.conj(y[k]) * y[dim + k]).real
-    cb = 2.0 * (_expect(b_d, b_i, b_p, y[:dim], y[dim:], dim, tmp).real - e0 * ov) / n2
-    pk = _expect(k0_d, k0_i, k0_p, y[:dim], y[:dim], dim, tmp).real
-    if f_here != 0.0:
-        pk += lam * f_here * _expect(kv_d, kv_i, kv_p, y[:dim], y[:dim], dim, tmp).real
-    out_e[tr, j] = eb - e0
-    out_c[tr, j] = cb
-    out_p[tr, j] = pk / n2
-    for o in range(dobs.shape[0]):
-        acc_d = 0.0
-        for k in range(dim):
-            acc_d += dobs[o, k] * (y[k].real ** 2 + y[k].imag ** 2)
-        out_d[tr, o, j] = acc_d / n2
-    if out_psi.shape[1] > 0:
-        nrm_s = np.sqrt(n2)
-        for k in range(dim):
-            out_psi[tr, j, k] = y[k] / nrm_s
-
-
 TAYLOR_M_MAX = 40  # most terms of one Taylor step
 TAYLOR_M_TARGET = 24  # the step cap adapts towards this many terms
 
@@ -750,12 +694,7 @@ def run_trajectories_taylor(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k
         w = np.empty(nch)
         nfev = 0
         hcap = h_init
-        state, u = _splitmix(state)
-        m = 0
-        while m < p0cum.shape[0] - 1 and u > p0cum[m]:
-            m += 1
-        for k in range(dim):
-            y[k] = psi0s[k, m]
+        state = _draw_member(state, p0cum, psi0s, y, dim)
         state, r = _splitmix(state)
         r = 1.0 - r  # in (0, 1]
         njump = 0
@@ -825,32 +764,7 @@ def run_trajectories_taylor(h_d, h_i, h_p, v_d, v_i, v_p, b_d, b_i, b_p, k0_d, k
                     for k in range(2 * dim):
                         y[k] = yn[k]
                 t = t_jump
-                # channel with probability proportional to ||L_c psi||^2
-                tot = 0.0
-                for c in range(nch):
-                    sc = 0.0
-                    for k in range(dim):
-                        a = jv[c, k] * y[k]
-                        sc += a.real ** 2 + a.imag ** 2
-                    w[c] = sc
-                    tot += sc
-                state, u = _splitmix(state)
-                u *= tot
-                ch = 0
-                acc = w[0]
-                while ch < nch - 1 and u > acc:
-                    ch += 1
-                    acc += w[ch]
-                for k in range(2 * dim):
-                    yt[k] = 0.0
-                for k in range(dim):
-                    val = jv[ch, k]
-                    if val != 0.0:
-                        yt[jt[ch, k]] += val * y[k]
-                        yt[dim + jt[ch, k]] += val * y[dim + k]
-                nrm = np.sqrt(_norm2(yt, dim))
-                for k in range(2 * dim):
-                    y[k] = yt[k] / nrm
+                state = _jump(state, y, yt, w, jt, jv, dim)
                 njump += 1
                 state, r = _splitmix(state)
                 r = 1.0 - r
