@@ -15,6 +15,7 @@ from .operators import build_operators, check_memory, conserves, estimate_nnz_pe
 from .protocols import parse_protocol
 from .registry import make_model
 from .results import ChargeResult
+from .runtime import thread_limit
 from .sectors import excitation_number
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
@@ -245,9 +246,6 @@ def _charge(
     )
 
 
-THREADS_MIN_SIZE = 1 << 15  # smaller problems run with one OpenMP/BLAS thread (threads cost more than they save)
-
-
 def _thread_limit(model, params, method):
     """One OpenMP/BLAS thread for small problems (Numba's trajectory threads are not affected)."""
     import contextlib
@@ -256,11 +254,7 @@ def _thread_limit(model, params, method):
         dim = validate_graph(make_model(model, params).graph()).dim
     except Exception:  # noqa: BLE001 - the run itself reports bad input
         return contextlib.nullcontext()
-    if dim * (dim if method == "exact" else 1) >= THREADS_MIN_SIZE:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(1)
+    return thread_limit(dim * (dim if method == "exact" else 1))
 
 
 CUTOFF_TOLERANCE = 1e-6  # largest tolerated population of the two top Fock levels

@@ -180,6 +180,9 @@ def _progress(label: str):
 
 
 def main(argv=None) -> int:
+    from .runtime import apply_process_policy
+
+    apply_process_policy()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
