@@ -58,7 +58,7 @@ def test_every_option_is_a_cli_flag_or_says_why_not():
 
 
 def test_charge_takes_every_option():
-    from collective_qc.api import _charge
+    from collective_qc.api import charge as _charge
 
     params = inspect.signature(_charge).parameters
     missing = [name for name in OPTIONS if name not in params]
