@@ -151,7 +151,7 @@ class Store:
                           f"moved aside to {os.path.basename(path)}.unverified")
             for pid, exc in plan.repairs:
                 mine = [f"points/{pid}.{e}" for e in ("json", "npz")]
-                self.warn(f"point {pid}: file {exc.file!r} {exc.reason}; recomputing that point alone")
+                self.warn(f"point file {exc.file!r} is corrupted ({exc.reason}); recomputing point {pid} alone")
                 self._remove([f for f in mine if f in plan.own], None)
                 for f in mine:  # not provably ours: kept under another name
                     if f not in plan.own and os.path.exists(self.path(f)):
