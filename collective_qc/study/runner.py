@@ -90,14 +90,14 @@ class Study:
             os.makedirs(d, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create study directory {d!r}: {exc.strerror}") from None
-        try:
-            with DirLock(d, wait=self.wait, log=self.log) as lock:
+        with DirLock(d, wait=self.wait, log=self.log) as lock:
+            try:
                 yield lock, Store(d, log=self.log, warn=self._warn)
-        except BaseException:
-            if created:
-                with contextlib.suppress(OSError):
-                    os.rmdir(d)  # only if still empty
-            raise
+            except BaseException:
+                if created:  # refused before writing anything: leave no trace (under the lock)
+                    with contextlib.suppress(OSError):
+                        os.rmdir(d)  # only if still empty
+                raise
 
     def run(self, executor=None, *, plots_only: bool = False) -> list[dict]:
         """Compute the unfinished points, then write table.csv, timings.csv, timeseries.h5 and plots.
@@ -116,7 +116,7 @@ class Study:
             The table rows (canonical order); the same as table.csv plus ``wall_time_s``.
         """
         with self._open() as (lock, store):
-            plan = store.plan(self.family_hash, force=self.overwrite, adopt=self.adopt)
+            plan = store.plan(self.family_hash, set(self.spec.by_id), force=self.overwrite, adopt=self.adopt)
             records = store.load(self.points, plan)
             todo = [p for p in self.points if records[p["id"]] is None]
             if plots_only and todo:
@@ -134,11 +134,20 @@ class Study:
                 self._compute(store, todo, executor, records)
             rows = table_rows(self.spec, records)
             self.timings = {r["point"]: r["wall_time_s"] for r in rows}
+            self._write_outputs(store, rows, records, plots_only)
+        return rows
+
+    def _write_outputs(self, store: Store, rows: list, records: dict, plots_only: bool) -> None:
+        try:
             if not plots_only:
                 write_tables(self.out_dir, rows)
                 write_h5(self.out_dir, self.spec, self.config, self.config_hash, records)
             self.plot_files = write_plots(self.out_dir, self.spec, rows, records)
-        return rows
+            stale = sorted(f for f in store.own if f.startswith("plots/") and f not in plot_names(self.spec))
+            store.remove(stale, "removed plots of an earlier config that this config does not draw")
+        except OSError as exc:
+            raise InputError(f"cannot write the outputs of study {self.spec.name!r} ({exc.strerror}: "
+                             f"{exc.filename}); the computed points are saved, rerun to write them") from None
 
     def _compute(self, store: Store, todo: list, executor, records: dict) -> None:
         prog = StudyProgress(self.spec.name, len(self.points), self.loaded, enabled=self.progress,

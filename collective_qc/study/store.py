@@ -71,7 +71,7 @@ class Store:
             return None, "is corrupted (does not match its checksum)"
         return man, None
 
-    def plan(self, family_hash: str, *, force: bool, adopt: bool) -> Plan:
+    def plan(self, family_hash: str, ids: set, *, force: bool, adopt: bool) -> Plan:
         """Inspect the directory (no writes); refuse with an InputError, or say what to do."""
         entries = sorted(os.listdir(self.dir)) if os.path.isdir(self.dir) else []
         if not entries:
@@ -87,6 +87,8 @@ class Store:
             if force:
                 return Plan("discard", own=own, remove=sorted(own), previous=man)
             return Plan("resume", own=own, previous=man)
+        if force and bad is not None and bad.startswith("has format"):
+            return Plan("discard", own=self._format1_files(), remove=sorted(self._format1_files()))
         if bad is not None and not (force or adopt):
             raise InputError(f"study manifest {where!r} {bad}; rerun with --adopt to rebuild it from the "
                              f"intact point files, --force to start over, or use another directory")
@@ -100,11 +102,25 @@ class Store:
             raise InputError(f"{self.dir!r} has no {MANIFEST}; {len(verified)} point files verify but "
                              f"{unverified[0][0]!r} does not ({unverified[0][1]}); rerun with --adopt to "
                              f"adopt the intact ones, or use another directory")
+        if bad is None and not (force or adopt) and not ids & set(verified):
+            raise InputError(f"{self.dir!r} has no {MANIFEST}, and none of its {len(verified)} intact point files "
+                             f"belongs to this config (another study?); rerun with --adopt to keep them here "
+                             f"anyway, or use another directory")
         own = {f"points/{pid}.{ext}" for pid in verified for ext in ("json", "npz")}
         own |= {MANIFEST} if bad else set()
         if force:
             return Plan("discard", own=own, remove=sorted(own), set_aside=unverified)
         return Plan("adopt", own=own, set_aside=unverified)
+
+    def _format1_files(self) -> set:
+        """The files a format-1 study (collective_qc <= 0.1) wrote: its listed points and outputs."""
+        with open(self.path(MANIFEST), "rb") as fh:
+            man = json.loads(fh.read())
+        pts = {f"points/{p['id']}.{e}" for p in man.get("points", []) for e in ("json", "npz")}
+        folder = self.path("plots")
+        figs = {f"plots/{n}" for n in (os.listdir(folder) if os.path.isdir(folder) else [])
+                if n in ("per_site.png", "gammas.png") or (n.startswith("timeseries") and n.endswith(".png"))}
+        return pts | figs | set(OUTPUTS) | {MANIFEST}
 
     def survey(self) -> tuple[list, list]:
         """Point ids whose files verify, and (path, reason) of point-named files that do not."""
@@ -143,7 +159,7 @@ class Store:
         try:
             os.makedirs(self.path("points"), exist_ok=True)
             if plan.remove:
-                self._remove(plan.remove, "--force: removed the study's own files")
+                self.remove(plan.remove, "--force: removed the study's own files")
                 plan.own -= set(plan.remove)
             for path, reason in plan.set_aside:
                 os.replace(path, path + ".unverified")
@@ -152,7 +168,7 @@ class Store:
             for pid, exc in plan.repairs:
                 mine = [f"points/{pid}.{e}" for e in ("json", "npz")]
                 self.warn(f"point file {exc.file!r} is corrupted ({exc.reason}); recomputing point {pid} alone")
-                self._remove([f for f in mine if f in plan.own], None)
+                self.remove([f for f in mine if f in plan.own], None)
                 for f in mine:  # not provably ours: kept under another name
                     if f not in plan.own and os.path.exists(self.path(f)):
                         os.replace(self.path(f), self.path(f) + ".unverified")
@@ -160,11 +176,11 @@ class Store:
             self.clean_tmp()
             self.own = set(plan.own) | set(files) | {MANIFEST}
             self.write_manifest(manifest)
-        except PermissionError as exc:
+        except OSError as exc:
             raise InputError(f"study directory {self.dir!r} is not writable ({exc.strerror}: "
                              f"{exc.filename}); nothing was computed") from None
 
-    def _remove(self, rel: list, headline: str | None) -> None:
+    def remove(self, rel: list, headline: str | None) -> None:
         gone = []
         for f in rel:
             try:
@@ -194,15 +210,6 @@ class Store:
         man = {**manifest, "format": FORMAT, "kind": "collective_qc.study", "files": sorted(self.own)}
         man["sha256"] = sha256(canon(man))
         write_atomic(self.path(MANIFEST), json.dumps(man, indent=1, sort_keys=True).encode())
-
-    def register(self, rel: list[str]) -> None:
-        """Record files before writing them (a kill after the record and before the file is harmless)."""
-        if not set(rel) <= self.own:
-            self.own |= set(rel)
-            with open(self.path(MANIFEST), "rb") as fh:
-                man = json.loads(fh.read())
-            man.pop("sha256", None)
-            self.write_manifest(man)
 
     def persist(self, point: dict, out: dict, provenance: dict) -> None:
         """Write a finished point: its .npz, then its record (the record marks it finished)."""

@@ -187,6 +187,10 @@ def test_adopt_from_intact_points(tmp_path, capsys):
     assert "adopted 5 intact point(s)" in err and f"{victim.name}.unverified" in err
     assert (d / "points" / f"{victim.name}.unverified").exists()  # not provably ours: kept aside
     assert (d / "table.csv").read_bytes() == table
+    (d / "study.json").unlink()
+    other = {**SMALL, "run": {"t_max": 6, "n_times": 21}}
+    with pytest.raises(InputError, match="none of its 6 intact point files belongs to this config"):
+        Study(other, d).run()
 
 
 def test_unwritable_directory_one_line_before_any_work(tmp_path, monkeypatch, capsys):
