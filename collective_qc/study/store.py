@@ -183,6 +183,8 @@ class Store:
     def remove(self, rel: list, headline: str | None) -> None:
         gone = []
         for f in rel:
+            if os.path.isabs(f) or ".." in f.split("/"):
+                continue  # never outside the study directory
             try:
                 os.remove(self.path(f))
                 gone.append(f)
