@@ -93,6 +93,7 @@ def point_memory(point: dict) -> tuple[float, str]:
         need = api.estimate_memory(mg, used)
         if run.get("symmetry", True) and is_uniform_ring(mg, m.ring_order()):
             need /= len(mg.spins)
+    need += run.get("n_times", 201) * (16 + 2 * len(mg.modes)) * 8  # sampled series (and their errors)
     return need, f"point {point['id']}: method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})"
 
 

@@ -125,3 +125,11 @@ def test_two_runs_on_one_directory(tmp_path):
     assert "40 points (0 loaded, 40 computed)" in so1
     assert "40 points (40 loaded, 0 computed)" in so3  # no point computed twice
     assert len(point_files(out)) == 40 and not (out / ".cqc-lock").exists()
+
+
+def test_huge_sample_count_refused_before_any_point(tmp_path):
+    cfg = {**SMALL, "run": {"t_max": 5, "n_times": 10**10}}
+    t0 = time.monotonic()
+    with pytest.raises(ResourceError, match=r"point base-\w+: .*needs about .*\(and 5 more points\); nothing was computed"):
+        Study(cfg, tmp_path / "s").run()
+    assert time.monotonic() - t0 < 5 and not (tmp_path / "s").exists()
