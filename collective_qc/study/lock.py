@@ -57,6 +57,7 @@ class DirLock:
         self.path, self.wait, self.log = path, wait, log or (lambda msg: None)
         self.fd = None
         self.noted = False
+        self.file_lock = False  # True: the fallback lock on the note file
 
     def holder(self) -> str:
         pid = _proc_locks_pid(self.fd) if self.fd is not None else None
@@ -72,7 +73,7 @@ class DirLock:
 
         self.fd = os.open(self.path, os.O_RDONLY)
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._take(fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             who = self.holder()
             if not self.wait:
@@ -81,8 +82,25 @@ class DirLock:
                 raise InputError(f"study directory {self.path!r} is in use by another run ({who}); wait for it "
                                  f"to finish, or rerun with --wait to queue behind it") from None
             self.log(f"study directory {self.path} is in use by another run ({who}); waiting for it to finish")
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self._take(fcntl.LOCK_EX)
         return self
+
+    def _take(self, how: int) -> None:
+        """flock the directory; where directories cannot be locked (some network file systems),
+        lock the note file instead (kept afterwards, so that every run locks the same file)."""
+        import fcntl
+
+        try:
+            fcntl.flock(self.fd, how)
+        except BlockingIOError:
+            raise
+        except OSError:
+            if self.file_lock:
+                raise
+            os.close(self.fd)
+            self.fd = os.open(os.path.join(self.path, NOTE), os.O_RDWR | os.O_CREAT, 0o644)
+            self.file_lock = True
+            fcntl.flock(self.fd, how)
 
     def note(self) -> None:
         """Write the holder note (after the directory has been accepted as a study directory)."""
@@ -97,7 +115,10 @@ class DirLock:
 
         if self.noted:
             with contextlib.suppress(OSError):
-                os.remove(os.path.join(self.path, NOTE))
+                if self.file_lock:
+                    os.truncate(os.path.join(self.path, NOTE), 0)
+                else:
+                    os.remove(os.path.join(self.path, NOTE))
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)

@@ -21,6 +21,7 @@ import os
 
 from ..errors import InputError
 from .files import FORMAT, POINT_NAME, TMP_NAME, Corrupt, point_record, read_point, write_atomic
+from .lock import NOTE
 from .points import canon, sha256
 
 __all__ = ["Store", "Plan", "MANIFEST", "OUTPUTS"]
@@ -73,7 +74,7 @@ class Store:
 
     def plan(self, family_hash: str, ids: set, *, force: bool, adopt: bool) -> Plan:
         """Inspect the directory (no writes); refuse with an InputError, or say what to do."""
-        entries = sorted(os.listdir(self.dir)) if os.path.isdir(self.dir) else []
+        entries = sorted(set(os.listdir(self.dir)) - {NOTE}) if os.path.isdir(self.dir) else []
         if not entries:
             return Plan("new")
         man, bad = self._manifest()

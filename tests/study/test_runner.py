@@ -130,6 +130,31 @@ def test_two_runs_on_one_directory(tmp_path):
 def test_huge_sample_count_refused_before_any_point(tmp_path):
     cfg = {**SMALL, "run": {"t_max": 5, "n_times": 10**10}}
     t0 = time.monotonic()
-    with pytest.raises(ResourceError, match=r"point base-\w+: .*needs about .*\(and 5 more points\); nothing was computed"):
+    match = r"point base-\w+: .*needs about .*\(and 5 more points\); nothing was computed"
+    with pytest.raises(ResourceError, match=match):
         Study(cfg, tmp_path / "s").run()
     assert time.monotonic() - t0 < 5 and not (tmp_path / "s").exists()
+
+
+def test_lock_falls_back_to_a_file_where_directories_cannot_be_locked(tmp_path, monkeypatch):
+    import errno
+    import fcntl
+    import stat
+
+    from collective_qc.study.lock import NOTE, DirLock
+
+    real = fcntl.flock
+
+    def flock(fd, how):  # like NFS: no flock on a directory
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        return real(fd, how)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    d = tmp_path / "s"
+    Study(SMALL, d).run()
+    assert (d / NOTE).exists() and (d / NOTE).read_text() == ""
+    with DirLock(str(d)) as held:
+        held.note()
+        with pytest.raises(InputError, match=rf"in use by another run \(PID {os.getpid()}@"), DirLock(str(d)):
+            pass
