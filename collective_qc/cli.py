@@ -59,10 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--json", metavar="FILE", help='write {"rows": [...], ...} as JSON')
 
     s = sub.add_parser("study", help="resumable sweep from a TOML config: table.csv, timeseries.h5, plots")
-    s.add_argument("config", help="TOML study config (schema: collective_qc/study.py)")
-    s.add_argument("--out", required=True, metavar="DIR", help="study directory (rerun to resume)")
+    s.add_argument("config", help="TOML study config (schema: `python -m pydoc collective_qc.study`)")
+    s.add_argument("--out", required=True, metavar="DIR",
+                   help="study directory (rerun to resume; more sizes or new [plots] reuse finished points)")
     s.add_argument("--force", action="store_true",
-                   help="discard an existing study in DIR made with another config or with corrupted files")
+                   help="remove the files this study wrote in DIR (only those; it says which) and start over")
+    s.add_argument("--adopt", action="store_true",
+                   help="rebuild a missing or damaged study.json from the intact point files in DIR")
+    s.add_argument("--plots-only", action="store_true", help="redraw the plots from the stored points alone")
+    s.add_argument("--wait", action="store_true",
+                   help="if another run holds DIR, wait for it to finish (default: refuse, naming its PID)")
     _dask_options(s)
     return p
 
@@ -145,14 +151,26 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_study(args) -> int:
+    import warnings
+
+    from .parallel import open_client
     from .study import Study, format_table
 
-    st = Study(args.config, args.out, overwrite=args.force, progress=True,
-               log=lambda msg: sys.stderr.write(msg + "\n"))
-    from .parallel import open_client
-
-    with open_client(args.scheduler, args.workers) as client:
-        rows = st.run(executor=client)
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be >= 1 (or left out for in-process work), got {args.workers}")
+    note = lambda msg: sys.stderr.write(msg + "\n")  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda msg, *a, **k: note(f"cqc: warning: {msg}")
+        st = Study(args.config, args.out, overwrite=args.force, adopt=args.adopt, wait=args.wait, progress=True,
+                   log=note)
+        if args.plots_only:
+            rows = st.run(plots_only=True)
+            print(f"redrew {len(st.plot_files)} plots of study {st.spec.name!r} from {len(rows)} stored points: "
+                  f"{st.out_dir}/plots/{{{','.join(os.path.basename(f) for f in st.plot_files)}}}")
+            return 0
+        with open_client(args.scheduler, args.workers) as client:
+            rows = st.run(executor=client)
     print(f"study {st.spec.name!r}: model {st.spec.model}, {len(rows)} points ({st.loaded} loaded, "
           f"{st.computed} computed)  (Gamma > 1: collective advantage)")
     print(format_table(rows, st.spec.size_param))
