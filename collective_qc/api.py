@@ -18,6 +18,7 @@ from .results import ChargeResult
 from .sectors import excitation_number
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
+from .units import Units
 
 __all__ = ["charge", "METHODS"]
 
@@ -207,6 +208,9 @@ def _charge(
     if cutoff and not all(r["converged"] for r in cutoff.values()) and hasattr(m, "refine_cutoff"):
         finer = m.refine_cutoff()  # automatic cutoff: double n_max and run again
         if finer is not None:
+            if hasattr(progress, "note"):
+                progress.note(f"Fock cutoff n_max = {[r['n_max'] for r in cutoff.values()]} not converged; "
+                              f"rerunning with n_max doubled")
             res = charge(finer, drive, t, method=method, initial=initial, protocol=proto,
                          dephasing=dephasing, relaxation=relaxation, symmetry=symmetry, ntraj=ntraj, seed=seed,
                          quantities=quantities, progress=progress, client=client, tolerance=tolerance)
@@ -226,8 +230,9 @@ def _charge(
         if used == "trajectories" else None,
         "initial": init.describe(),
         "protocol": proto.describe(),
-        "units": {"energy": m.energy_unit, "time": m.time_unit},
-        "noise": {"dephasing": dephasing, "relaxation": relaxation},
+        "units": Units(m.energy_unit, m.time_unit).as_dict(),
+        "noise": noise_provenance(mg, dephasing, relaxation),
+        "graph_file": getattr(m, "path", None),
         "E0": sol.e0,
         "cutoff": cutoff,
         "quantities": None if measures is None else {"computed": measures.names, "notes": measures.notes},
@@ -243,6 +248,22 @@ def _charge(
         capacitance_stderr=getattr(sol, "capacitance_stderr", None),
         observables=observables, observables_stderr=observables_err,
     )
+
+
+def noise_provenance(mg, dephasing: float, relaxation: float) -> dict:
+    """The noise a run actually used: uniform rates, and the per-site rates that graph node
+    attributes (``gamma``, ``kappa`` on spins, ``kappa`` on boson modes) set instead."""
+    per_g = {str(s.node): s.gamma for s in mg.spins if s.gamma is not None}
+    per_k = {str(s.node): s.kappa for s in mg.spins if s.kappa is not None}
+    cav = {str(md.node): md.kappa for md in mg.modes if md.kappa > 0}
+    out = {"dephasing": dephasing, "relaxation": relaxation}
+    if per_g:
+        out["per_site_gamma"] = per_g
+    if per_k:
+        out["per_site_kappa"] = per_k
+    if cav:
+        out["cavity_kappa"] = cav
+    return out
 
 
 THREADS_MIN_SIZE = 1 << 15  # smaller problems run with one OpenMP/BLAS thread (threads cost more than they save)
