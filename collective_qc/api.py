@@ -118,6 +118,10 @@ def _charge(
     client : dask.distributed.Client, optional
         Trajectory runs: batches of trajectories on its workers (bitwise identical results);
         see :func:`collective_qc.parallel.open_client`.
+    progress : None, True or callable (done, total) -> None
+        Progress of the run: True for a :class:`collective_qc.progress.Progress` (a bar on a
+        terminal, status lines when piped); a callable receives (samples or trajectories
+        done, total).
 
     Returns
     -------
@@ -149,6 +153,12 @@ def _charge(
             used = "trajectories"
     else:
         used = method
+    if progress is True:  # a default reporter: bar on a terminal, status lines when piped
+        from .progress import Progress
+
+        progress = Progress(f"charge {m.name}")
+    if hasattr(progress, "unit"):
+        progress.unit = "trajectories" if used == "trajectories" else "time samples"
     if used == "trajectories":
         if isinstance(ntraj, bool) or int(ntraj) != ntraj or ntraj < 2:
             raise InputError(f"ntraj must be an integer >= 2, got {ntraj!r}")

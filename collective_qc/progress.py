@@ -31,6 +31,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _count(x) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
+
+
 class Progress:
     """A progress callback ``(done, total) -> None``.
 
@@ -64,6 +68,7 @@ class Progress:
         self.start = clock()
         self.last_line = None  # time of the last status line (line mode)
         self.shown = False
+        self.last_done = None
         self.done, self.total = 0, None
         self._bar = None
 
@@ -71,14 +76,14 @@ class Progress:
     def __call__(self, done: int, total: int) -> None:
         if self.total is not None and (done < self.done or total != self.total):
             self._restart()
-        self.done, self.total = int(done), int(total)
+        self.done, self.total = done, int(total)
         now = self.clock()
         if now - self.start < self.delay and done < total:
             return
         if self.tty:
             self._draw_bar()
         elif done >= total:
-            if self.shown:
+            if self.shown and self.last_done != (done, total):
                 self._line(now)
         elif self.last_line is None or now - self.last_line >= self.interval:
             self._line(now)
@@ -118,7 +123,7 @@ class Progress:
     def _line(self, now: float) -> None:
         elapsed = now - self.start
         frac = self.done / self.total if self.total else 1.0
-        text = f"{self.label}: {self.done}/{self.total} {self.unit} ({100 * frac:.0f}%), {_duration(elapsed)}"
+        text = f"{self.label}: {_count(self.done)}/{self.total} {self.unit} ({100 * frac:.0f}%), {_duration(elapsed)}"
         if self.done >= self.total:
             text += " (done)"
         elif frac > 0:
@@ -126,6 +131,7 @@ class Progress:
         self.stream.write(text + "\n")
         self.stream.flush()
         self.last_line, self.shown = now, True
+        self.last_done = (self.done, self.total)
 
     def __enter__(self):
         return self
