@@ -43,6 +43,12 @@ def _origin(cls: type) -> str:
     return f"{kind} {cls.__qualname__} in {mod}"
 
 
+def _source(cls: type) -> tuple:
+    """(module file, qualname): the same class imported twice (a reload, another import path) matches."""
+    mod = sys.modules.get(cls.__module__)
+    return (os.path.realpath(mod.__file__) if getattr(mod, "__file__", None) else cls.__module__), cls.__qualname__
+
+
 def register_model(cls: type[Model]) -> type[Model]:
     """Class decorator: add a Model subclass to the registry under ``cls.name``.
 
@@ -58,8 +64,8 @@ def register_model(cls: type[Model]) -> type[Model]:
         raise TypeError(f"{cls.__name__} needs a non-empty `name`")
     _load()  # built-ins first, so that a plug-in can never shadow one
     prev = MODELS.get(cls.name)
-    same = prev is not None and (prev is cls or (prev.__module__, prev.__qualname__) == (cls.__module__,
-                                                                                          cls.__qualname__))
+    same = prev is not None and (prev is cls or (prev.__qualname__ == cls.__qualname__
+                                                 and _source(prev) == _source(cls)))
     if prev is not None and not same:
         raise InputError(f"model name {cls.name!r} of {_origin(cls)} is already taken by {_origin(prev)}; "
                          "choose another name")

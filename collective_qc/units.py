@@ -91,7 +91,8 @@ class Units:
             return self.energy
         if key in ("power", "power_max", "average_power_max"):
             return self.power
-        if key.startswith("gamma") or key in ("capacitance", "capacitance_at_tau_c", "coherence", "entropy"):
+        if key.startswith("gamma") or key in ("capacitance", "capacitance_at_tau_c", "coherence_l1",
+                                              "entanglement_entropy"):
             return DIMENSIONLESS
         return ""
 
