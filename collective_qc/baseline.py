@@ -1,6 +1,6 @@
 r"""The single two-level quantum capacitor: the paper's closed forms.
 
-H = (omega0/2) sigma_z + Omega sigma_x, rho(0) = |g><g| (SPEC section 2). hbar = 1;
+H = (omega0/2) sigma_z + Omega sigma_x, rho(0) = |g><g| (paper Secs. II-V). hbar = 1;
 energies and rates in units of omega0 when omega0 = 1, times in 1/omega0.
 
 Exact closed forms (paper equation numbers in brackets):
@@ -107,7 +107,7 @@ def charging_time(drive, omega0=1.0):
 
 
 def capacitance_at_tau_c(drive, omega0=1.0):
-    """C_Q* = C_Q(tau_c) = omega0^3 Omega / (2 Omega_R^4) (SPEC section 2).
+    """C_Q* = C_Q(tau_c) = omega0^3 Omega / (2 Omega_R^4) (from Eqs. 14 and 25).
 
     At tau_c, dE/dt = 0, so C_Q(tau_c) = d E_max / d Omega.
     """

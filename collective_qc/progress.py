@@ -126,7 +126,7 @@ class Progress:
         text = f"{self.label}: {_count(self.done)}/{self.total} {self.unit} ({100 * frac:.0f}%), {_duration(elapsed)}"
         if self.done >= self.total:
             text += " (done)"
-        elif frac > 0:
+        elif frac >= 0.05:  # earlier estimates are dominated by start-up (compilation, set-up)
             text += f", about {_duration(elapsed * (1 - frac) / frac)} left"
         self.stream.write(text + "\n")
         self.stream.flush()

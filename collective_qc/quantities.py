@@ -15,7 +15,7 @@ energy unit H_B is given in (the package uses units of the site splitting,
 hbar = 1). Populations, coherences and entropies are dimensionless; entropies
 are in nats.
 
-Tensor-product convention (QuSpin / QuTiP order, SPEC section 4): a state on
+Tensor-product convention (QuSpin / QuTiP order): a state on
 sites 0..N-1 with local dimensions ``dims`` is the vector ``psi`` of length
 ``prod(dims)`` whose reshape to ``dims`` (C order) has site 0 as the first
 (leftmost, most significant) axis. For spins-1/2 this is the order of QuSpin's
