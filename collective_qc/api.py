@@ -110,8 +110,10 @@ def _charge(
     symmetry : bool
         Use QuSpin momentum/parity blocks for closed runs on uniform rings (default True).
     quantities : None | "all" | list of "ergotropy", "coherence", "entropy"
-        State quantities sampled as time series into ``result.observables`` (closed and exact
-        methods; see :mod:`collective_qc.state_measures` for definitions and limits).
+        State quantities sampled as time series into ``result.observables`` (every method;
+        trajectory runs evaluate them on the trajectory-averaged density matrix, with jackknife
+        errors in ``observables_stderr``; see :mod:`collective_qc.state_measures` for
+        definitions and limits).
     tolerance : float
         Trajectory runs: relative and absolute per-step error tolerance of the adaptive
         integrator (default 1e-8).
