@@ -309,3 +309,16 @@ def test_heisenberg_lattices_offered_all_work():
         m = cls(N=3, lattice=lat)
         assert m.graph().number_of_nodes() == 3
     assert cls(N=1).graph().number_of_edges() == 0  # the single-site version has no self-bond
+
+
+def test_progress_bar_on_a_terminal():
+    now = [0.0]
+    out = io.StringIO()
+    prog = Progress("charge y", stream=out, tty=True, delay=1, clock=lambda: now[0])
+    prog(0, 10)
+    now[0] = 5.0
+    prog(5, 10)
+    assert "charge y" in out.getvalue() and "\r" in out.getvalue()  # a tqdm bar, redrawn in place
+    prog.note("Fock cutoff doubled")
+    prog(10, 10)
+    assert "charge y: Fock cutoff doubled\n" in out.getvalue() and prog._bar is None
