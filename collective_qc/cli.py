@@ -128,7 +128,8 @@ def _cmd_models(name=None) -> int:
         return 0
     for n in model_names():
         cls = MODELS[n]
-        params = " ".join(f"{q.name}={q.default}" for q in cls.params) or "(none)"
+        params = " ".join(f"{q.name}={q.default}" + (f"({q.default_doc.split(':')[0].split(',')[0]})"
+                                                      if q.default_doc else "") for q in cls.params) or "(none)"
         print(f"{n:16s} {params:48s} {cls.summary()}")
     print("\n`cqc models NAME` shows each parameter with its type, default, unit and meaning.")
     return 0
