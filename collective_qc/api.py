@@ -18,7 +18,6 @@ from .results import ChargeResult
 from .sectors import excitation_number
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
-from .units import Units
 
 __all__ = ["charge", "METHODS"]
 
@@ -242,7 +241,7 @@ def _charge(
         if used == "trajectories" else None,
         "initial": init.describe(),
         "protocol": proto.describe(),
-        "units": Units(m.energy_unit, m.time_unit).as_dict(),
+        "units": {"energy": m.energy_unit, "time": m.time_unit},  # derived units: ChargeResult.units
         "noise": noise_provenance(mg, dephasing, relaxation),
         "graph_file": getattr(m, "path", None),
         "E0": sol.e0,
