@@ -322,3 +322,16 @@ def test_progress_bar_on_a_terminal():
     prog.note("Fock cutoff doubled")
     prog(10, 10)
     assert "charge y: Fock cutoff doubled\n" in out.getvalue() and prog._bar is None
+
+
+def test_charge_and_compare_report_progress():
+    out = io.StringIO()
+    prog = Progress("charge t", stream=out, delay=0, interval=0)
+    cqc.charge("xxz-chain", params={"N": 3}, t_max=2, n_times=11, progress=prog)
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == lines[-1].strip() and "11/11 time samples (100%)" in lines[-1] and "(done)" in lines[-1]
+    out = io.StringIO()
+    prog = Progress("compare t", unit="runs", stream=out, delay=0, interval=0)
+    cqc.compare("xxz-chain", [2, 3], t_max=2, n_times=11, progress=prog)
+    lines = out.getvalue().splitlines()
+    assert "3/3 runs (100%)" in lines[-1] and any("/3 runs" in ln and "(done)" not in ln for ln in lines)
