@@ -165,19 +165,35 @@ def per_site_vs_n(groups: list[dict], path: str, title: str = "") -> str:
                 bases.setdefault(float(base), []).append((g["label"], c))
         for base, owners in bases.items():
             shared = len(bases) == 1
-            ax.axhline(base, color="k" if shared else owners[0][1], ls="--", lw=1,
+            color = "k" if shared else owners[0][1]
+            ax.axhline(base, color=color, ls="--", lw=1,
                        label="single site" + ("" if shared else f" ({', '.join(o[0] for o in owners)})"))
+            err = next((_num(g["baseline"].get(key + "_stderr")) for g in groups
+                        if (g.get("baseline") or {}).get(key) == base), math.nan)
+            if math.isfinite(err) and err > 0:  # +-1 standard error of a trajectory baseline
+                ax.axhspan(base - err, base + err, color=color, alpha=0.12, lw=0)
         vals = [v for g in groups for v in _xy(g["rows"], key)[1]] + list(bases)
         if vals and min(vals) < 0 < max(vals):
             ax.axhline(0.0, color="k", lw=0.6)
         if not drawn:
             _no_data(ax, [r for g in groups for r in g["rows"]], key)
+        _integer_sizes(ax, sorted({r["n_sites"] for g in groups for r in g["rows"]}))
         ax.set_xlabel("N (sites)")
         ax.set_ylabel(f"{lab} [{u.of(key)}]")
         ax.grid(alpha=0.3)
     axes.flat[0].legend(fontsize="x-small")
     fig.suptitle(f"{title}: per-site figures of merit (dashed: single-site baseline)")
     return _save(fig, path)
+
+
+def _integer_sizes(ax, sizes) -> None:
+    """x ticks at the sizes (N is an integer), or integer ticks when there are many sizes."""
+    import matplotlib.ticker as mt
+
+    if 0 < len(sizes) <= 12:
+        ax.set_xticks(sizes)
+    else:
+        ax.xaxis.set_major_locator(mt.MaxNLocator(integer=True))
 
 
 def _no_data(ax, rows, key) -> None:
@@ -261,6 +277,7 @@ def _gamma_panel(ax, groups, colors, key, lab, figure, sizes) -> None:
         if span > 100:
             ax.set_yscale("symlog", linthresh=float(np.min(np.abs(ys[ys != 0]))))
         ax.axhline(0.0, color="k", lw=0.6)
+        _integer_sizes(ax, sizes)
         title = f"signed values, linear axis; {_baseline_sign_note(groups, figure)}"
     ax.set_xlabel("N (sites)")
     ax.set_ylabel(f"{lab} [{DIMENSIONLESS}]")
