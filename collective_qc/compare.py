@@ -150,6 +150,11 @@ class Comparison:
             notes.append("x(e): value with one standard error e in its last digits (trajectory averages)")
         if any(r.get("tau_c") is None for r in self.rows) or self.baseline.tau_c is None:
             notes.append("-: undefined (E(t) has no maximum in the time window; extend --t-max)")
+        dark = [n for n, r in sorted(self.results.items()) if r.not_charged]
+        if dark or self.baseline.not_charged:
+            who = ", ".join(map(str, dark)) + (" and the single site" if self.baseline.not_charged else "")
+            notes.append(f"NOT CHARGED at N = {who}: E(t) stays at round-off level, so those figures and "
+                         "Gammas are not results")
         if (self.baseline.capacitance_at_tau_c or 0) < 0:
             notes.append("the single-site C_Q* is negative: G_C < 0 means C_Q*/N has the opposite sign")
         return "\n".join(lines + [f"({n})" for n in notes])

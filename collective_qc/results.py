@@ -10,7 +10,9 @@ import numpy as np
 
 from .units import units_of
 
-__all__ = ["ChargeResult", "format_value", "jsonable"]
+__all__ = ["ChargeResult", "format_value", "jsonable", "ROUNDOFF"]
+
+ROUNDOFF = 1e-10  # E(t) below this (times the run's energy scale) everywhere: nothing was charged
 
 
 @dataclass
@@ -76,6 +78,13 @@ class ChargeResult:
         """The run's :class:`collective_qc.units.Units`."""
         return units_of(self)
 
+    @property
+    def not_charged(self) -> bool:
+        """True when E(t) never leaves round-off level (e.g. a dark state of the charger, such as a
+        total-spin singlet under a uniform field): tau_c, E_max and C_Q* are then not results."""
+        scale = max(1.0, abs(self.metadata.get("E0") or 0.0), abs(self.drive) * self.n_sites)
+        return bool(np.max(np.abs(self.energy)) <= ROUNDOFF * scale)
+
     def figure_errors(self) -> dict:
         """Standard errors of the figures of merit (zeros for exact methods); see
         :func:`collective_qc.compare.figure_errors`."""
@@ -124,6 +133,10 @@ class ChargeResult:
         ]
         if err:
             lines.append("  (+- one standard error of the trajectory average)")
+        if self.not_charged:
+            lines.append(f"  NOT CHARGED: max |E(t)| = {np.max(np.abs(self.energy)):.1e} [{u.energy}] is round-off; "
+                         "tau_c, E_max, P_max and C_Q* above are not results (is the initial state dark to the "
+                         "charger?)")
         for node, rep in (self.metadata.get("cutoff") or {}).items():
             verdict = ("exact: excitation number conserved" if rep.get("exact_by_conservation") else
                        "converged" if rep["converged"] else "NOT converged: raise n_max")

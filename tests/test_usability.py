@@ -335,3 +335,16 @@ def test_charge_and_compare_report_progress():
     cqc.compare("xxz-chain", [2, 3], t_max=2, n_times=11, progress=prog)
     lines = out.getvalue().splitlines()
     assert "3/3 runs (100%)" in lines[-1] and any("/3 runs" in ln and "(done)" not in ln for ln in lines)
+
+
+def test_dark_state_reported_as_not_charged(tmp_path):
+    g = nx.cycle_graph(4)  # isotropic Heisenberg ring: singlet ground state, annihilated by sum_i sx_i
+    nx.set_edge_attributes(g, 0.3, "J")
+    res = cqc.charge(g, t_max=5, n_times=51)
+    assert np.max(np.abs(res.energy)) < 1e-12 and res.not_charged
+    assert "NOT CHARGED" in res.summary()
+    assert not cqc.charge("xxz-ring", params={"N": 4}, t_max=5, n_times=51).not_charged
+    path = tmp_path / "ring.graphml"
+    nx.write_graphml(g, path)
+    cmp = cqc.compare(str(path), t_max=5, n_times=51)
+    assert "NOT CHARGED at N = 4" in cmp.table()
