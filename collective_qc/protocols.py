@@ -1,4 +1,4 @@
-"""Drive envelopes f(t): H(lambda, t) = H_B + H_aux + lambda f(t) V (SPEC section 3).
+"""Drive envelopes f(t): H(lambda, t) = H_B + H_aux + lambda f(t) V.
 
 A protocol is piecewise constant when it lists its ``breakpoints``; solvers then
 propagate each constant piece exactly (Krylov / Taylor exponentials). Smooth
