@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import time as _time
 
 import numpy as np
 
 from . import __version__
 from .errors import InputError, format_bytes
-from .graph import validate_graph
+from .guard import EXACT_AUTO_MAX_DIM, METHODS, estimate_memory, plan_run
 from .merit import figures_of_merit
-from .operators import build_operators, check_memory, conserves, estimate_nnz_per_row
-from .protocols import parse_protocol
-from .registry import make_model
+from .operators import build_operators, conserves
 from .results import ChargeResult
 from .sectors import excitation_number
 from .states import initial_state
@@ -21,49 +18,32 @@ from .symmetry import choose_block, is_uniform_ring
 
 __all__ = ["charge", "METHODS"]
 
-METHODS = ("auto", "closed", "exact", "trajectories")
-EXACT_AUTO_MAX_DIM = 256  # auto picks the density-matrix solver up to this Hilbert-space dimension
-
-
-def _finite(name, value, *, positive=False, nonneg=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise InputError(f"{name} must be finite, got {value!r}")
-    if positive and v <= 0:
-        raise InputError(f"{name} must be > 0, got {value!r}")
-    if nonneg and v < 0:
-        raise InputError(f"{name} must be >= 0, got {value!r}")
-    return v
-
-
-def _times(times, t_max, n_times):
-    if times is None:
-        t_max = _finite("t_max", 20.0 if t_max is None else t_max, positive=True)
-        if isinstance(n_times, bool) or int(n_times) != n_times or n_times < 2:
-            raise InputError(f"n_times must be an integer >= 2, got {n_times!r}")
-        return np.linspace(0.0, t_max, int(n_times))
-    t = np.asarray(times, dtype=float)
-    if t.ndim != 1 or len(t) < 2 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
-        raise InputError("times must be a finite, strictly increasing 1-d array starting at t >= 0")
-    return t
-
-
-def estimate_memory(mg, method: str) -> float:
-    """Bytes needed by a run (operators + vectors), estimated before building anything."""
-    dim = mg.dim
-    nnz = dim * estimate_nnz_per_row(mg)
-    ops_bytes = 3 * nnz * 12 + 2 * nnz * 12  # H_B, V, H0 + augmented generator
-    vec_bytes = 2 * dim * 16 * 30  # augmented vectors and Taylor work space
-    return ops_bytes + vec_bytes
+__all__ += ["EXACT_AUTO_MAX_DIM", "estimate_memory"]  # defined in .guard, kept importable from here
 
 
 def charge(model, drive: float = 0.5, times=None, **kwargs) -> ChargeResult:
     """Charge a model; see :func:`_charge` for the parameters (documented there in full)."""
-    with _thread_limit(model, kwargs.get("params"), kwargs.get("method", "auto")):
-        return _charge(model, drive, times, **kwargs)
+    args = _bind(model, drive, times, kwargs)
+    plan = plan_run(**args)  # every option checked, memory guarded, before anything large is built
+    with _thread_limit(plan.dim, plan.method):
+        return _charge(model, drive, times, _plan=plan, **kwargs)
+
+
+def _bind(model, drive, times, kwargs) -> dict:
+    """The arguments of a ``charge`` call by name (defaults filled in); unknown names -> InputError."""
+    import difflib
+    import inspect
+
+    sig = inspect.signature(_charge)
+    known = [n for n in sig.parameters if not n.startswith("_")]
+    for key in kwargs:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=2)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise InputError(f"charge() got an unknown argument {key!r}{hint}")
+    bound = sig.bind(model, drive, times, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 def _charge(
@@ -86,6 +66,7 @@ def _charge(
     progress=None,
     client=None,
     tolerance: float = 1e-8,
+    _plan=None,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
 
@@ -123,47 +104,15 @@ def _charge(
     ChargeResult
     """
     t_start = _time.perf_counter()
-    drive = _finite("drive", drive)
-    tol = _finite("tolerance", tolerance, positive=True)
-    if tol >= 1e-2:
-        raise InputError(f"tolerance must be < 1e-2, got {tolerance!r}")
-    dephasing = _finite("dephasing", dephasing, nonneg=True)
-    relaxation = _finite("relaxation", relaxation, nonneg=True)
-    t = _times(times, t_max, n_times)
-    proto = parse_protocol(protocol)
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
-    from .state_measures import StateMeasures, parse_quantities
+    p = _plan if _plan is not None else plan_run(model, drive, times, params=params, t_max=t_max, n_times=n_times,
+                                                 method=method, initial=initial, protocol=protocol,
+                                                 dephasing=dephasing, relaxation=relaxation, symmetry=symmetry,
+                                                 ntraj=ntraj, seed=seed, quantities=quantities, tolerance=tolerance)
+    drive, tol, dephasing, relaxation, t, proto = p.drive, p.tolerance, p.dephasing, p.relaxation, p.times, p.protocol
+    which, m, mg, used, need, symmetry = p.quantities, p.model, p.model_graph, p.method, p.memory, p.symmetry
+    ntraj, seed = p.ntraj, p.seed
+    from .state_measures import StateMeasures
 
-    which = parse_quantities(quantities)
-    m = make_model(model, params)
-    mg = validate_graph(m.graph())
-    noisy = dephasing > 0 or relaxation > 0 or any(
-        (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
-    if method == "closed" and noisy:
-        raise InputError("method 'closed' is for noise-free runs; use --method exact (or auto) with noise")
-    if method == "auto":
-        used = "exact" if noisy else "closed"
-        if noisy and mg.dim > EXACT_AUTO_MAX_DIM:
-            used = "trajectories"
-    else:
-        used = method
-    if used == "trajectories":
-        if isinstance(ntraj, bool) or int(ntraj) != ntraj or ntraj < 2:
-            raise InputError(f"ntraj must be an integer >= 2, got {ntraj!r}")
-        if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-        n_ch = 2 * len(mg.spins) + len(mg.modes)
-        need = estimate_memory(mg, used) * 2 + n_ch * mg.dim * 24 + 3 * ntraj * len(t) * 8
-    elif used == "exact":
-        from .solvers.lindblad import estimate_lindblad_memory
-
-        need = estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
-    else:
-        need = estimate_memory(mg, used)
-        if used == "closed" and symmetry and is_uniform_ring(mg, m.ring_order()):
-            need /= len(mg.spins)  # a momentum block holds about 1/N of the states
-    check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})")
     block = None
     if used == "closed" and symmetry and not which and is_uniform_ring(mg, m.ring_order()):
         block = choose_block(mg, initial)
@@ -215,7 +164,9 @@ def _charge(
             res.metadata["wall_time_s"] = _time.perf_counter() - t_start
             return res
     _warn_cutoff(cutoff)
-    merit = figures_of_merit(sol.times, sol.energy, sol.power, sol.capacitance, evaluate=sol.evaluate)
+    merit = figures_of_merit(sol.times, sol.energy, sol.power, sol.capacitance, evaluate=sol.evaluate,
+                             energy_scale=p.scales["H_B"] + p.scales["H_aux"])
+    _warn_not_a_result(merit, m.name)
     meta = {
         "version": __version__,
         "dim": ops.dim,
@@ -232,6 +183,7 @@ def _charge(
         "cutoff": cutoff,
         "quantities": None if measures is None else {"computed": measures.names, "notes": measures.notes},
         "memory_estimate": format_bytes(need),
+        "undefined": merit.undefined,
         "wall_time_s": _time.perf_counter() - t_start,
     }
     return ChargeResult(
@@ -248,14 +200,10 @@ def _charge(
 THREADS_MIN_SIZE = 1 << 15  # smaller problems run with one OpenMP/BLAS thread (threads cost more than they save)
 
 
-def _thread_limit(model, params, method):
+def _thread_limit(dim, method):
     """One OpenMP/BLAS thread for small problems (Numba's trajectory threads are not affected)."""
     import contextlib
 
-    try:
-        dim = validate_graph(make_model(model, params).graph()).dim
-    except Exception:  # noqa: BLE001 - the run itself reports bad input
-        return contextlib.nullcontext()
     if dim * (dim if method == "exact" else 1) >= THREADS_MIN_SIZE:
         return contextlib.nullcontext()
     from threadpoolctl import threadpool_limits
@@ -302,6 +250,13 @@ def _cutoff_report(ops, init, observables, errors):
         report[str(m.node)] = {"n_max": m.n_max, "top_population_max": worst, "tolerance": CUTOFF_TOLERANCE,
                                "converged": ok, "exact_by_conservation": exact}
     return report
+
+
+def _warn_not_a_result(merit, model: str) -> None:
+    import warnings
+
+    if merit.undefined:
+        warnings.warn(f"model {model!r}: {merit.undefined}", UserWarning, stacklevel=4)
 
 
 def _warn_cutoff(report):

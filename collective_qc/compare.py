@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +22,7 @@ from .advantage import gammas
 from .errors import InputError
 from .registry import make_model
 from .results import ChargeResult
+from .validate import integer, mapping
 
 __all__ = ["compare", "Comparison", "figure_errors", "parse_sizes"]
 
@@ -34,19 +37,16 @@ GAMMA_OF = {  # Gamma key -> (figure, inverse ratio?)
 
 
 def parse_sizes(sizes) -> list[int]:
-    """'1,2,4' or an iterable of ints -> sorted unique positive ints."""
+    """'1,2,4' or an iterable of integers -> sorted unique positive ints (3.5 is refused, not truncated)."""
     if isinstance(sizes, str):
         parts = [s for s in sizes.replace(" ", "").split(",") if s]
-        try:
-            sizes = [int(s) for s in parts]
-        except ValueError:
-            raise InputError(f"sizes must be comma-separated integers, got {sizes!r}") from None
-    try:
-        out = sorted({int(n) for n in sizes})
-    except (TypeError, ValueError):
-        raise InputError(f"sizes must be integers, got {sizes!r}") from None
-    if not out or out[0] < 1:
-        raise InputError(f"sizes must be positive integers, got {sizes!r}")
+    elif isinstance(sizes, numbers.Number) or not isinstance(sizes, Iterable):
+        raise InputError(f"sizes must be a list of integers or a string like '1,2,4', got {sizes!r}")
+    else:
+        parts = list(sizes)
+    out = sorted({integer(n, "sizes entry", minimum=1) for n in parts})
+    if not out:
+        raise InputError(f"sizes must list at least one positive integer, got {sizes!r}")
     return out
 
 
@@ -169,6 +169,15 @@ def make_row(res_n: ChargeResult, res_1: ChargeResult) -> dict:
     return row
 
 
+def _check_all(m, single, sizes, drive, options) -> None:
+    """Plan every run of a comparison (options, memory, rates x times) before computing any."""
+    from .api import _bind
+    from .guard import plan_run
+
+    for model in (single, *(m.with_size(n) for n in sizes)):
+        plan_run(**_bind(model, drive, options.get("times"), {k: v for k, v in options.items() if k != "times"}))
+
+
 def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, progress=None,
             **options) -> Comparison:
     """Charge `model` at every size and its single-site version; rows of per-site figures and Gamma.
@@ -194,12 +203,17 @@ def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, pro
     from .api import charge
 
     sizes = parse_sizes(sizes)
+    params = mapping(params, "params")
     m = make_model(model, params)
     if m.size_param is None:
         raise InputError(f"model {m.name!r} has no size parameter; compare needs one (e.g. N)")
+    if m.size_param in params:
+        raise InputError(f"parameter {m.size_param!r} = {params[m.size_param]} given twice: compare sets "
+                         f"{m.size_param!r} per row from sizes {sizes}; leave it out of params")
     for bad in ("params", "drive"):
         options.pop(bad, None)
     single = m.single_site()
+    _check_all(m, single, sizes, drive, options)  # every size refused or accepted before the first run
     total = len(sizes) + 1
     res_1 = charge(single, drive, **options)
     if progress is not None:

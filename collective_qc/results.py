@@ -76,8 +76,11 @@ class ChargeResult:
         u = self.metadata.get("units", {})
         eu, tu = u.get("energy", "omega0"), u.get("time", "1/omega0")
 
+        why = "round-off E(t), see metadata['undefined']" if self.metadata.get("undefined") else \
+            "no maximum in window"
+
         def f(x):
-            return "undefined (no maximum in window)" if x is None else f"{x:.6g}"
+            return f"undefined ({why})" if x is None else f"{x:.6g}"
 
         lines = [
             f"model {self.model} {self.params}  N = {self.n_sites}  method = {self.method}  drive = {self.drive}",
