@@ -11,6 +11,7 @@ import os
 import sys
 
 from .errors import InputError
+from .validate import number, writable_file
 
 __all__ = ["main"]
 
@@ -25,20 +26,31 @@ def _kv(items):
     out = {}
     for item in items or []:
         key, sep, val = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise InputError(f"--param expects KEY=VALUE, got {item!r}")
+        if key.strip() in out:
+            raise InputError(f"--param {key.strip()!r} given twice ({out[key.strip()]!r} and {val.strip()!r})")
         out[key.strip()] = val.strip()
     return out
 
 
-def _float(name):
+def _number(name, **checks):
+    """An argparse type: the project's number validator (one-line error naming the option)."""
     def conv(s):
         try:
-            return float(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {s!r}") from None
+            return number(s, name, **checks)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return conv
+
+
+def _float(name):
+    return _number(name)
+
+
+def _int(name, **checks):
+    return _number(name, integer=True, **checks)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,24 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run_options(c) -> None:
     c.add_argument("--param", "-p", action="append", metavar="KEY=VALUE", help="model parameter")
-    c.add_argument("--drive", type=_float("--drive"), default=0.5, help="charging amplitude lambda")
-    c.add_argument("--t-max", type=_float("--t-max"), default=20.0, help="final time (1/omega0)")
-    c.add_argument("--n-times", type=int, default=201, help="number of sample times")
+    c.add_argument("--drive", type=_float("drive"), default=0.5, help="charging amplitude lambda")
+    c.add_argument("--t-max", type=_float("t_max"), default=20.0, help="final time (1/omega0)")
+    c.add_argument("--n-times", type=_int("n_times"), default=201, help="number of sample times")
     c.add_argument("--method", default="auto", help="auto | closed | exact | trajectories")
     c.add_argument("--initial", default="ground", help="ground | product")
     c.add_argument("--protocol", default="constant", help="constant | on-off:TAU")
-    c.add_argument("--dephasing", type=_float("--dephasing"), default=0.0, help="rate gamma of sqrt(gamma) 2S^z_i")
-    c.add_argument("--relaxation", type=_float("--relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
-    c.add_argument("--ntraj", type=int, default=500, help="number of trajectories (method trajectories)")
-    c.add_argument("--seed", type=int, default=0, help="seed (trajectory i uses (seed, i) only)")
-    c.add_argument("--tolerance", type=_float("--tolerance"), default=1e-8,
+    c.add_argument("--dephasing", type=_float("dephasing"), default=0.0, help="rate gamma of sqrt(gamma) 2S^z_i")
+    c.add_argument("--relaxation", type=_float("relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
+    c.add_argument("--ntraj", type=_int("ntraj"), default=500, help="number of trajectories (method trajectories)")
+    c.add_argument("--seed", type=_int("seed"), default=0, help="seed (trajectory i uses (seed, i) only)")
+    c.add_argument("--tolerance", type=_float("tolerance"), default=1e-8,
                    help="per-step error tolerance of the adaptive trajectory integrator")
     _dask_options(c)
 
 
 def _dask_options(c) -> None:
     c.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (tcp://host:8786)")
-    c.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster with N worker processes")
+    c.add_argument("--workers", type=_int("workers", minimum=1), metavar="N",
+                   help="start a local Dask cluster with N worker processes")
 
 
 def _cmd_models() -> int:
@@ -109,12 +122,18 @@ def _run_kwargs(args) -> dict:
 
 
 def _cmd_charge(args) -> int:
-    from .api import charge
+    from .api import _bind, charge
+    from .guard import plan_run
     from .parallel import open_client
 
     kwargs = _run_kwargs(args)
+    if args.json:
+        writable_file(args.json, "--json")
+    kwargs["quantities"] = args.quantities or None
+    if args.scheduler is not None or args.workers is not None:  # refuse bad input before starting a cluster
+        plan_run(**_bind(args.model, kwargs["drive"], None, {k: v for k, v in kwargs.items() if k != "drive"}))
     with open_client(args.scheduler, args.workers) as client:
-        res = charge(args.model, quantities=args.quantities or None, client=client, **kwargs)
+        res = charge(args.model, client=client, **kwargs)
     print(res.summary())
     if args.json:
         d = res.to_dict()
@@ -134,6 +153,8 @@ def _cmd_compare(args) -> int:
     from .parallel import open_client
 
     kwargs = _run_kwargs(args)
+    if args.json:
+        writable_file(args.json, "--json")
     with open_client(args.scheduler, args.workers) as client:
         cmp = compare(args.model, args.sizes, progress=_progress("compare"), client=client, **kwargs)
     print(f"model {cmp.model} {cmp.params}  drive = {args.drive}  (Gamma > 1: collective advantage)")
@@ -181,7 +202,10 @@ def _progress(label: str):
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (one line, exit 2) and --help (exit 0)
+        return exc.code
     try:
         if args.command == "models":
             return _cmd_models()
@@ -192,12 +216,29 @@ def main(argv=None) -> int:
         if args.command == "study":
             return _cmd_study(args)
     except InputError as exc:
-        sys.stderr.write(f"cqc: error: {exc}\n")
-        return 2
+        return _fail(_name_option(parser, args.command, str(exc)))
     except MemoryError:
-        sys.stderr.write("cqc: error: out of memory\n")
-        return 2
+        return _fail("out of memory (the memory estimate was too low; set CQC_MEMORY_LIMIT lower to be safe)")
+    except OSError as exc:  # writing an output file, reading an input file
+        return _fail(f"{exc.strerror or type(exc).__name__}: {exc.filename!r}" if exc.filename else str(exc))
     return 1  # pragma: no cover
+
+
+def _fail(message: str) -> int:
+    """One line on stderr, exit code 2."""
+    sys.stderr.write(f"cqc: error: {' '.join(str(message).split())}\n")
+    return 2
+
+
+def _name_option(parser, command: str, message: str) -> str:
+    """Prefix 'argument --n-times: ' when a message from the Python API names an argument
+    (``n_times ...``) that the command line spells as an option."""
+    sub = parser._subparsers._group_actions[0].choices.get(command)  # noqa: SLF001
+    for action in getattr(sub, "_actions", []):
+        flags = [f for f in action.option_strings if f.startswith("--")]
+        if flags and message.startswith(action.dest + " must "):
+            return f"argument {flags[0]}: {message}"
+    return message
 
 
 if __name__ == "__main__":  # pragma: no cover

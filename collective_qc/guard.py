@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import InputError
 from .protocols import parse_protocol
-from .validate import boolean, check_memory, format_dim, integer, mapping, number
+from .validate import as_float, boolean, check_memory, format_dim, integer, mapping, number
 
 __all__ = ["RunPlan", "plan_run", "operator_scales", "estimate_memory", "sample_memory", "METHODS",
            "MAX_PHASE", "MAX_JUMPS"]
@@ -129,8 +129,8 @@ def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=2
     est = m.size_estimate()
     if not est.exact:  # a lower bound: the cheapest method, one state vector, the samples
         low = est.graph_bytes + 4 * 16 * est.dim / max(est.n_sites, 1) + sample_memory(n_t, 0)
-        check_memory(low, f"model {m.name!r} with {est.n_sites:,} sites (Hilbert space dimension at least "
-                          f"{format_dim(est.dim)}) and n_times = {n_t:,}")
+        check_memory(low, f"model {m.name!r} with N = {est.n_sites:,} sites (Hilbert space dimension >= "
+                          f"{format_dim(est.dim).replace('above ', '')}) and n_times = {n_t:,}")
     from .graph import validate_graph
 
     mg = est.model_graph if est.exact else validate_graph(m.graph())
@@ -160,7 +160,7 @@ def estimate_memory(mg, method: str = "closed") -> float:
     """Bytes of the operators and work vectors of a closed run (H_B, V, H0, augmented generator)."""
     from .operators import estimate_nnz_per_row
 
-    dim = float(mg.dim)
+    dim = as_float(mg.dim)
     nnz = dim * estimate_nnz_per_row(mg)
     return 3 * nnz * 12 + 2 * nnz * 12 + 2 * dim * 16 * 30
 
@@ -182,7 +182,7 @@ def run_memory(m, mg, used: str, n_t: int, o: dict) -> float:
 
     n_obs = 2 * len(mg.modes) + len(o["quantities"])
     n_ch = 2 * len(mg.spins) + len(mg.modes)
-    dim = float(mg.dim)
+    dim = as_float(mg.dim)
     if used == "trajectories":
         need = estimate_memory(mg) * 2 + n_ch * dim * 24 + sample_memory(n_t, n_obs, o["ntraj"])
         if o["quantities"]:

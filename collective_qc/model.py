@@ -17,10 +17,16 @@ import networkx as nx
 from .errors import InputError
 from .validate import SizeEstimate, boolean, mapping, number
 
-__all__ = ["Param", "Model", "GraphModel", "GRAPH_SITES_LIMIT", "GRAPH_BYTES_PER_SITE"]
+__all__ = ["Param", "Model", "GraphModel", "GRAPH_SITES_LIMIT", "graph_bytes"]
 
-GRAPH_SITES_LIMIT = 4096  # Model.size_estimate builds graphs of at most this many sites (a few MB)
-GRAPH_BYTES_PER_SITE = 2048.0  # NetworkX node + edges + validated site record (measured ~1.2 KB)
+GRAPH_SITES_LIMIT = 256  # the default Model.size_estimate builds graphs of at most this many sites
+GRAPH_BYTES_PER_SITE = 2048.0  # NetworkX node + validated site record (measured ~1.2 KB with a ring's edges)
+GRAPH_BYTES_PER_EDGE = 1024.0  # NetworkX edge with its attribute dict
+
+
+def graph_bytes(n_nodes: float, n_edges: float = 0.0) -> float:
+    """Memory a model graph of this many nodes and edges takes to build (for size estimates)."""
+    return GRAPH_BYTES_PER_SITE * float(n_nodes) + GRAPH_BYTES_PER_EDGE * float(n_edges)
 
 
 @dataclass(frozen=True)
@@ -117,12 +123,13 @@ class Model:
         builds and validates the graph only when :meth:`site_count` is unknown or at most
         ``GRAPH_SITES_LIMIT`` (then the estimate is exact); for more sites it returns a lower
         bound without building anything: every site adds at least one state (dim >= N + 1,
-        a collective spin N/2) and the graph itself costs ``GRAPH_BYTES_PER_SITE`` per site.
-        Override with a closed form (e.g. dim = 2**N) for a tighter bound.
+        a collective spin N/2) and the graph itself costs at least :func:`graph_bytes` (N nodes).
+        Override with a closed form (e.g. dim = 2**N, and the graph's edge count) for a tighter
+        bound; a model whose graph has far more edges than nodes must override it.
         """
         n = self.site_count()
         if n is not None and n > GRAPH_SITES_LIMIT:
-            return SizeEstimate(n_sites=int(n), dim=float(n) + 1.0, graph_bytes=GRAPH_BYTES_PER_SITE * float(n))
+            return SizeEstimate(n_sites=int(n), dim=float(n) + 1.0, graph_bytes=graph_bytes(n))
         from .graph import validate_graph
 
         return SizeEstimate.from_graph(validate_graph(self.graph()))

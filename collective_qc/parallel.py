@@ -31,8 +31,8 @@ def parse_address(address) -> tuple[str, int]:
 
     if not isinstance(address, str):
         raise InputError(f"scheduler address must be a string like tcp://host:8786, got {address!r}")
-    m = re.fullmatch(r"(?:(\w+)://)?(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):(\d{1,5})/?", address.strip())
-    if not m or (m.group(1) or "tcp") not in _SCHEMES or not 0 < int(m.group(3)) < 65536:
+    m = re.fullmatch(r"(?:(\w+)://)?(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+)(?::(\d{1,5}))?/?", address.strip())
+    if not m or (m.group(1) or "tcp") not in _SCHEMES or not 0 < int(m.group(3) or DEFAULT_PORT) < 65536:
         raise InputError(f"scheduler address {address!r} is malformed (expected tcp://host:port, e.g. "
                          "tcp://127.0.0.1:8786)")
     return m.group(2).strip("[]"), int(m.group(3) or DEFAULT_PORT)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .errors import InputError, ResourceError, format_bytes
 
 __all__ = ["number", "integer", "boolean", "mapping", "writable_file", "parse_size", "available_memory",
-           "check_memory", "format_dim", "SizeEstimate", "MEMORY_FRACTION"]
+           "check_memory", "format_dim", "as_float", "power", "SizeEstimate", "MEMORY_FRACTION"]
 
 MEMORY_FRACTION = 0.8  # a run may use this fraction of the available memory
 _TRUE = ("1", "true", "yes", "on", "y", "t")
@@ -111,8 +111,8 @@ def mapping(value, name: str) -> dict:
 
 
 def writable_file(path, name: str) -> str:
-    """Check, before any work, that `path` can be written (its directory exists and is writable;
-    an existing `path` is a writable file). Nothing is created. Returns the path as a string."""
+    """Check, before any work, that `path` can be written: an existing file is opened for appending
+    (not changed); a new one is created and removed again (it is ours). Returns the path."""
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise InputError(f"{name} must be a file path, got {path!r}")
     path = os.fspath(path)
@@ -121,11 +121,23 @@ def writable_file(path, name: str) -> str:
         raise InputError(f"{name} {path!r} is a directory, not a file")
     if not os.path.isdir(folder):
         raise InputError(f"{name} {path!r}: directory {folder!r} does not exist")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise InputError(f"{name} {path!r} is not writable")
-    if not os.path.exists(path) and not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"{name} {path!r}: directory {folder!r} is not writable")
+    existed = os.path.exists(path)
+    try:
+        with open(path, "a" if existed else "x"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{name} {path!r} cannot be written: {exc.strerror or exc}") from None
+    if not existed:
+        os.remove(path)
     return path
+
+
+def as_float(x) -> float:
+    """A (possibly huge) integer such as a Hilbert-space dimension as a float, inf beyond 1e308."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf
 
 
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
@@ -176,8 +188,9 @@ def format_dim(dim: float) -> str:
     """A Hilbert-space dimension for messages: exact up to 1e15, else in powers of ten."""
     if dim < 1e15:
         return f"{int(dim):,}"
+    dim = as_float(dim)
     if not math.isfinite(dim):
-        return "more than 1e308"
+        return "above 1e308"
     return f"about {dim:.2e}"
 
 
@@ -217,4 +230,4 @@ class SizeEstimate:
 
     @classmethod
     def from_graph(cls, mg) -> SizeEstimate:
-        return cls(n_sites=mg.n_sites, dim=float(mg.dim) if mg.dim < 1e300 else math.inf, model_graph=mg)
+        return cls(n_sites=mg.n_sites, dim=as_float(mg.dim), model_graph=mg)
