@@ -19,6 +19,8 @@ import os
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import InputError, ResourceError, format_bytes
 
 __all__ = ["number", "integer", "boolean", "mapping", "writable_file", "parse_size", "available_memory",
@@ -88,7 +90,7 @@ def integer(value, name: str, **kw) -> int:
 def boolean(value, name: str) -> bool:
     """True/False from a bool (NumPy bools and the integers 0, 1 included) or a clear string
     ("true/false", "yes/no", "on/off", "1/0"); anything else is refused."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, numbers.Integral) and int(value) in (0, 1):
         return bool(value)
