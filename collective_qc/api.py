@@ -16,9 +16,7 @@ from .sectors import excitation_number
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
-__all__ = ["charge", "METHODS"]
-
-__all__ += ["EXACT_AUTO_MAX_DIM", "estimate_memory"]  # defined in .guard, kept importable from here
+__all__ = ["charge", "METHODS", "EXACT_AUTO_MAX_DIM", "estimate_memory"]  # the last three live in .guard
 
 
 def charge(model, drive: float = 0.5, times=None, **kwargs) -> ChargeResult:
@@ -102,6 +100,17 @@ def _charge(
     Returns
     -------
     ChargeResult
+        ``tau_c``, ``energy_max`` and ``capacitance_at_tau_c`` are None when E(t) has no maximum in
+        the window, or when E(t) is round-off (``metadata["undefined"]`` says why; a warning too).
+
+    Raises
+    ------
+    InputError
+        A bad argument (the message names it), checked by :func:`collective_qc.guard.plan_run`
+        before any graph, operator or array is built; also rates x times beyond what the
+        propagation can resolve.
+    ResourceError
+        The memory estimate (operators, vectors, sample arrays) exceeds 80 % of the available memory.
     """
     t_start = _time.perf_counter()
     p = _plan if _plan is not None else plan_run(model, drive, times, params=params, t_max=t_max, n_times=n_times,

@@ -149,12 +149,14 @@ def _cmd_charge(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from .compare import compare
+    from .compare import check_compare, compare
     from .parallel import open_client
 
     kwargs = _run_kwargs(args)
     if args.json:
         writable_file(args.json, "--json")
+    if args.scheduler is not None or args.workers is not None:  # refuse bad input before starting a cluster
+        check_compare(args.model, args.sizes, **kwargs)
     with open_client(args.scheduler, args.workers) as client:
         cmp = compare(args.model, args.sizes, progress=_progress("compare"), client=client, **kwargs)
     print(f"model {cmp.model} {cmp.params}  drive = {args.drive}  (Gamma > 1: collective advantage)")

@@ -24,7 +24,7 @@ from .registry import make_model
 from .results import ChargeResult
 from .validate import integer, mapping
 
-__all__ = ["compare", "Comparison", "figure_errors", "parse_sizes"]
+__all__ = ["compare", "check_compare", "Comparison", "figure_errors", "parse_sizes"]
 
 FIGURES = ("tau_c", "energy_max", "power_max", "average_power_max", "capacitance_at_tau_c")
 GAMMA_OF = {  # Gamma key -> (figure, inverse ratio?)
@@ -169,13 +169,26 @@ def make_row(res_n: ChargeResult, res_1: ChargeResult) -> dict:
     return row
 
 
-def _check_all(m, single, sizes, drive, options) -> None:
-    """Plan every run of a comparison (options, memory, rates x times) before computing any."""
+def check_compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, **options):
+    """Check a comparison before computing anything: sizes, parameters, and every run's options,
+    memory and rates x times (:func:`collective_qc.guard.plan_run`). Returns (model, single-site
+    model, sizes)."""
     from .api import _bind
     from .guard import plan_run
 
-    for model in (single, *(m.with_size(n) for n in sizes)):
-        plan_run(**_bind(model, drive, options.get("times"), {k: v for k, v in options.items() if k != "times"}))
+    sizes = parse_sizes(sizes)
+    params = mapping(params, "params")
+    m = make_model(model, params)
+    if m.size_param is None:
+        raise InputError(f"model {m.name!r} has no size parameter; compare needs one (e.g. N)")
+    if m.size_param in params:
+        raise InputError(f"parameter {m.size_param!r} = {params[m.size_param]} given twice: compare sets "
+                         f"{m.size_param!r} per row from sizes {sizes}; leave it out of params")
+    options = {k: v for k, v in options.items() if k not in ("params", "drive", "progress")}
+    single = m.single_site()
+    for run in (single, *(m.with_size(n) for n in sizes)):  # the largest size is refused before any run
+        plan_run(**_bind(run, drive, options.get("times"), {k: v for k, v in options.items() if k != "times"}))
+    return m, single, sizes
 
 
 def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, progress=None,
@@ -202,18 +215,9 @@ def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, pro
     """
     from .api import charge
 
-    sizes = parse_sizes(sizes)
-    params = mapping(params, "params")
-    m = make_model(model, params)
-    if m.size_param is None:
-        raise InputError(f"model {m.name!r} has no size parameter; compare needs one (e.g. N)")
-    if m.size_param in params:
-        raise InputError(f"parameter {m.size_param!r} = {params[m.size_param]} given twice: compare sets "
-                         f"{m.size_param!r} per row from sizes {sizes}; leave it out of params")
+    m, single, sizes = check_compare(model, sizes, drive, params=params, **options)
     for bad in ("params", "drive"):
         options.pop(bad, None)
-    single = m.single_site()
-    _check_all(m, single, sizes, drive, options)  # every size refused or accepted before the first run
     total = len(sizes) + 1
     res_1 = charge(single, drive, **options)
     if progress is not None:

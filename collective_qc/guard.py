@@ -35,6 +35,7 @@ METHODS = ("auto", "closed", "exact", "trajectories")
 EXACT_AUTO_MAX_DIM = 256  # auto picks the density-matrix solver up to this Hilbert-space dimension
 MAX_PHASE = 1e9  # largest generator norm x t_max a run accepts (rad)
 MAX_JUMPS = 1e6  # largest bound on the expected number of jumps per trajectory
+MIN_TOLERANCE = 1e-14  # smallest per-step error tolerance of the adaptive integrators (~50 eps)
 
 
 @dataclass
@@ -90,8 +91,11 @@ def _quantities(quantities):
 def _options(o: dict) -> dict:
     """The model-independent options of a run, checked (names as in ``charge``)."""
     out = {"drive": number(o["drive"], "drive"), "tolerance": number(o["tolerance"], "tolerance", positive=True)}
-    if out["tolerance"] >= 1e-2:
-        raise InputError(f"tolerance must be < 1e-2, got {o['tolerance']!r}")
+    if not MIN_TOLERANCE <= out["tolerance"] < 1e-2:
+        raise InputError(f"tolerance must be in [{MIN_TOLERANCE:g}, 1e-2) (double precision cannot meet a smaller "
+                         f"per-step error; the adaptive steps would shrink without end), got {o['tolerance']!r}")
+    if o["progress"] is not None and not callable(o["progress"]):
+        raise InputError(f"progress must be a callable (done, total) or None, got {o['progress']!r}")
     out["dephasing"] = number(o["dephasing"], "dephasing", nonneg=True)
     out["relaxation"] = number(o["relaxation"], "relaxation", nonneg=True)
     out["protocol"] = parse_protocol(o["protocol"])
@@ -109,7 +113,7 @@ def _options(o: dict) -> dict:
 
 def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=201, method="auto",
              initial="ground", protocol=None, dephasing=0.0, relaxation=0.0, symmetry=True, ntraj=500, seed=0,
-             quantities=None, tolerance=1e-8, **_ignored) -> RunPlan:
+             quantities=None, tolerance=1e-8, progress=None, **_ignored) -> RunPlan:
     """Check a run of :func:`collective_qc.charge` (same arguments) before anything large is built.
 
     Raises
@@ -123,7 +127,7 @@ def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=2
 
     o = _options(dict(drive=drive, tolerance=tolerance, dephasing=dephasing, relaxation=relaxation,
                       protocol=protocol, method=method, initial=initial, symmetry=symmetry, ntraj=ntraj, seed=seed,
-                      quantities=quantities, params=params))
+                      quantities=quantities, params=params, progress=progress))
     n_t, t_final, t = _times_spec(times, t_max, n_times)
     m = make_model(model, o["params"])
     est = m.size_estimate()
