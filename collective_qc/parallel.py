@@ -29,6 +29,8 @@ def parse_address(address) -> tuple[str, int]:
     malformed -> InputError."""
     import re
 
+    if isinstance(address, str) and address.startswith("inproc://"):  # a cluster inside this process
+        return "", 0
     if not isinstance(address, str):
         raise InputError(f"scheduler address must be a string like tcp://host:8786, got {address!r}")
     m = re.fullmatch(r"(?:(\w+)://)?(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+)(?::(\d{1,5}))?/?", address.strip())
@@ -39,9 +41,16 @@ def parse_address(address) -> tuple[str, int]:
 
 
 def check_reachable(address: str, host: str, port: int, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """A TCP connection to the scheduler within `timeout` seconds, else InputError (nothing listening)."""
+    """A Dask scheduler answers at `address` within `timeout` seconds, else InputError.
+
+    First a TCP connection (nothing listening: refused at once), then Dask's handshake and an
+    ``identity`` request, all bounded by `timeout` (a port held by something else than a Dask
+    scheduler would otherwise keep the client waiting without end).
+    """
     import socket
 
+    if not host:  # inproc://
+        return
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
@@ -49,6 +58,40 @@ def check_reachable(address: str, host: str, port: int, timeout: float = CONNECT
         why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
         raise InputError(f"scheduler {address!r}: cannot connect to {host}:{port} ({why}); is a Dask scheduler "
                          "running there?") from None
+    answer = _identity(address, timeout)
+    if not (isinstance(answer, dict) and answer.get("type") == "Scheduler"):
+        raise InputError(f"scheduler {address!r}: something listens at {host}:{port} but no Dask scheduler "
+                         f"answered within {timeout:g} s")
+
+
+def _identity(address: str, timeout: float):
+    """The scheduler's reply to ``identity`` (None on any failure), in a thread of its own with its
+    own event loop; gives up after `timeout` seconds."""
+    import asyncio
+    import threading
+
+    result = {}
+
+    async def ask():
+        from distributed.comm import connect
+
+        comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
+        try:
+            await asyncio.wait_for(comm.write({"op": "identity", "reply": True}), timeout)
+            return await asyncio.wait_for(comm.read(), timeout)
+        finally:
+            comm.abort()
+
+    def run():
+        try:
+            result["answer"] = asyncio.run(asyncio.wait_for(ask(), timeout))
+        except BaseException:  # noqa: BLE001 - any failure means: no scheduler answered
+            result["answer"] = None
+
+    worker = threading.Thread(target=run, daemon=True, name="cqc-scheduler-probe")
+    worker.start()
+    worker.join(timeout + 1.0)
+    return result.get("answer")
 
 
 def _warm() -> str:
@@ -87,16 +130,17 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
         return
     if scheduler is not None and workers is not None:
         raise InputError("give either a scheduler address or a number of local workers, not both")
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:  # pragma: no cover
+        raise InputError("Dask distributed is not installed (pip install 'dask[distributed]')")
     if scheduler is not None:
-        host, port = parse_address(scheduler)
+        check_reachable(scheduler, *parse_address(scheduler))  # before importing Dask (seconds on a busy machine)
     else:
         workers = integer(workers, "workers", minimum=1)
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover
-        raise InputError("Dask distributed is not installed (pip install 'dask[distributed]')") from exc
+    from distributed import Client, LocalCluster
+
     if scheduler is not None:
-        check_reachable(scheduler, host, port)
         try:
             client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
         except (OSError, TimeoutError) as exc:

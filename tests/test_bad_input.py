@@ -148,3 +148,36 @@ def test_json_checked_before_computing(tmp_path, capsys):
     before = sorted(p.name for p in tmp_path.iterdir())
     assert main(["charge", "two-level", "--method", "magic", "--json", str(tmp_path / "new.json")]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # the probe file is not left behind
+
+
+def test_scheduler_port_held_by_something_else(capsys):
+    """A port that accepts TCP but speaks no Dask: refused within the connect timeout, not hung."""
+    import socket
+    import threading
+
+    from collective_qc.parallel import CONNECT_TIMEOUT_S
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    held = []
+
+    def accept():
+        while True:
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    address = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+    try:
+        t0 = time.perf_counter()
+        assert main(["charge", "two-level", "--scheduler", address]) == 2
+        assert time.perf_counter() - t0 < CONNECT_TIMEOUT_S + 3
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and address in err and "no Dask scheduler answered" in err
+    finally:
+        srv.close()
+        for c in held:
+            c.close()
