@@ -178,6 +178,8 @@ def check_compare(model, sizes, drive: float = 0.5, *, params: dict | None = Non
 
     sizes = parse_sizes(sizes)
     params = mapping(params, "params")
+    if options.get("progress") is not None and not callable(options["progress"]):
+        raise InputError(f"progress must be a callable (done, total) or None, got {options['progress']!r}")
     m = make_model(model, params)
     if m.size_param is None:
         raise InputError(f"model {m.name!r} has no size parameter; compare needs one (e.g. N)")
@@ -215,7 +217,7 @@ def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, pro
     """
     from .api import charge
 
-    m, single, sizes = check_compare(model, sizes, drive, params=params, **options)
+    m, single, sizes = check_compare(model, sizes, drive, params=params, progress=progress, **options)
     for bad in ("params", "drive"):
         options.pop(bad, None)
     total = len(sizes) + 1

@@ -96,6 +96,8 @@ def _options(o: dict) -> dict:
                          f"per-step error; the adaptive steps would shrink without end), got {o['tolerance']!r}")
     if o["progress"] is not None and not callable(o["progress"]):
         raise InputError(f"progress must be a callable (done, total) or None, got {o['progress']!r}")
+    if o["client"] is not None and not hasattr(o["client"], "submit"):
+        raise InputError(f"client must be a dask.distributed.Client or None, got {type(o['client']).__name__}")
     out["dephasing"] = number(o["dephasing"], "dephasing", nonneg=True)
     out["relaxation"] = number(o["relaxation"], "relaxation", nonneg=True)
     out["protocol"] = parse_protocol(o["protocol"])
@@ -113,7 +115,7 @@ def _options(o: dict) -> dict:
 
 def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=201, method="auto",
              initial="ground", protocol=None, dephasing=0.0, relaxation=0.0, symmetry=True, ntraj=500, seed=0,
-             quantities=None, tolerance=1e-8, progress=None, **_ignored) -> RunPlan:
+             quantities=None, tolerance=1e-8, progress=None, client=None, **_ignored) -> RunPlan:
     """Check a run of :func:`collective_qc.charge` (same arguments) before anything large is built.
 
     Raises
@@ -127,7 +129,7 @@ def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=2
 
     o = _options(dict(drive=drive, tolerance=tolerance, dephasing=dephasing, relaxation=relaxation,
                       protocol=protocol, method=method, initial=initial, symmetry=symmetry, ntraj=ntraj, seed=seed,
-                      quantities=quantities, params=params, progress=progress))
+                      quantities=quantities, params=params, progress=progress, client=client))
     n_t, t_final, t = _times_spec(times, t_max, n_times)
     m = make_model(model, o["params"])
     est = m.size_estimate()
