@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from .errors import InputError
-from .validate import number
+from .validate import boolean, number
 
 SPIN_KEYS = {"kind", "spin", "omega", "D", "E", "B40", "B44", "weight", "gamma", "kappa", "sites"}
 BOSON_KEYS = {"kind", "omega", "n_max", "kappa", "photons", "rwa"}
@@ -221,7 +221,7 @@ def validate_graph(graph) -> ModelGraph:
                 n_max=_number(attrs["n_max"], f"{w} 'n_max'", positive=True, integer=True),
                 kappa=_number(attrs.get("kappa", 0.0), f"{w} 'kappa'", nonneg=True),
                 photons=_number(attrs.get("photons", 0), f"{w} 'photons'", nonneg=True, integer=True),
-                rwa=bool(attrs.get("rwa", False)),
+                rwa=boolean(attrs.get("rwa", False), f"{w} 'rwa'"),
             )
             if mode.photons > mode.n_max:
                 raise InputError(

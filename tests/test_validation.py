@@ -183,3 +183,16 @@ def test_model_parameters_use_the_shared_validator():
         cqc.charge("square-lattice", params={"periodic": "maybe"})
     with pytest.raises(InputError, match="params of model 'xxz-ring' must be a dict"):
         cqc.get_model("xxz-ring").resolve([1])
+
+
+def test_graph_booleans_are_not_truthy_strings():
+    from collective_qc.graph import validate_graph
+
+    g = nx.Graph()
+    g.add_node(0)
+    g.add_node("c", kind="boson", n_max=2, rwa="no")
+    g.add_edge(0, "c")
+    assert validate_graph(g).modes[0].rwa is False
+    g.nodes["c"]["rwa"] = "perhaps"
+    with pytest.raises(InputError, match="node 'c': attribute 'rwa' must be true or false"):
+        validate_graph(g)
