@@ -65,8 +65,8 @@ class HeisenbergGraph(Model):
         v = self.values
         n = v["N"]
         edges = n * (n - 1) / 2 if v["lattice"] == "complete" else n
-        return SizeEstimate(n_sites=n, dim=power(2 * parse_spin(v["S"], "parameter 'S'") + 1, n),
-                            graph_bytes=graph_bytes(n, edges))
+        spin = parse_spin(v["S"], f"parameter 'S' of model {self.name!r}")
+        return SizeEstimate(n_sites=n, dim=power(2 * spin + 1, n), graph_bytes=graph_bytes(n, edges))
 
     def graph(self) -> nx.Graph:
         v = self.values
