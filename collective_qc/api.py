@@ -16,15 +16,30 @@ from .sectors import excitation_number
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
-__all__ = ["charge", "METHODS", "EXACT_AUTO_MAX_DIM", "estimate_memory"]  # the last three live in .guard
+__all__ = ["charge", "check_charge", "METHODS", "EXACT_AUTO_MAX_DIM", "estimate_memory"]  # last 3: from .guard
 
 
 def charge(model, drive: float = 0.5, times=None, **kwargs) -> ChargeResult:
     """Charge a model; see :func:`_charge` for the parameters (documented there in full)."""
-    args = _bind(model, drive, times, kwargs)
-    plan = plan_run(**args)  # every option checked, memory guarded, before anything large is built
+    plan = check_charge(model, drive, times, **kwargs)  # before anything large is built
     with _thread_limit(plan.dim, plan.method):
         return _charge(model, drive, times, _plan=plan, **kwargs)
+
+
+def check_charge(model, drive: float = 0.5, times=None, **kwargs):
+    """Check a :func:`charge` call (same arguments) without running it: every option, the memory
+    estimate and rates x times, before any large graph, operator or array is built.
+
+    Returns
+    -------
+    collective_qc.guard.RunPlan
+        The checked options (method chosen, sample times, memory estimate, operator-norm bounds).
+
+    Raises
+    ------
+    InputError, ResourceError
+    """
+    return plan_run(**_bind(model, drive, times, kwargs))
 
 
 def _bind(model, drive, times, kwargs) -> dict:

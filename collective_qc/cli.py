@@ -122,8 +122,7 @@ def _run_kwargs(args) -> dict:
 
 
 def _cmd_charge(args) -> int:
-    from .api import _bind, charge
-    from .guard import plan_run
+    from .api import charge, check_charge
     from .parallel import open_client
 
     kwargs = _run_kwargs(args)
@@ -131,7 +130,7 @@ def _cmd_charge(args) -> int:
         writable_file(args.json, "--json")
     kwargs["quantities"] = args.quantities or None
     if args.scheduler is not None or args.workers is not None:  # refuse bad input before starting a cluster
-        plan_run(**_bind(args.model, kwargs["drive"], None, {k: v for k, v in kwargs.items() if k != "drive"}))
+        check_charge(args.model, **kwargs)
     with open_client(args.scheduler, args.workers) as client:
         res = charge(args.model, client=client, **kwargs)
     print(res.summary())

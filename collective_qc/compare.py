@@ -173,8 +173,7 @@ def check_compare(model, sizes, drive: float = 0.5, *, params: dict | None = Non
     """Check a comparison before computing anything: sizes, parameters, and every run's options,
     memory and rates x times (:func:`collective_qc.guard.plan_run`). Returns (model, single-site
     model, sizes)."""
-    from .api import _bind
-    from .guard import plan_run
+    from .api import check_charge
 
     sizes = parse_sizes(sizes)
     params = mapping(params, "params")
@@ -189,7 +188,7 @@ def check_compare(model, sizes, drive: float = 0.5, *, params: dict | None = Non
     options = {k: v for k, v in options.items() if k not in ("params", "drive", "progress")}
     single = m.single_site()
     for run in (single, *(m.with_size(n) for n in sizes)):  # the largest size is refused before any run
-        plan_run(**_bind(run, drive, options.get("times"), {k: v for k, v in options.items() if k != "times"}))
+        check_charge(run, drive, **options)
     return m, single, sizes
 
 
