@@ -195,3 +195,17 @@ def test_graph_booleans_are_not_truthy_strings():
     g.nodes["c"]["rwa"] = "perhaps"
     with pytest.raises(InputError, match="node 'c': attribute 'rwa' must be true or false"):
         validate_graph(g)
+
+
+def test_memory_guard_refuses_huge_toml_sizes_fast(tmp_path):
+    """A study whose TOML sizes ask for N = 1e9: refused before any graph is built, nothing written."""
+    toml = tmp_path / "huge.toml"
+    toml.write_text('[study]\nmodel = "xxz-ring"\nsizes = [4, 1000000000]\n')
+    out = tmp_path / "out"
+    env = {**os.environ, "CQC_MEMORY_LIMIT": "64G"}
+    p = subprocess.run([sys.executable, "-c", _PROBE, "cli", json.dumps(["study", str(toml), "--out", str(out)])],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    assert res["rc"] == 2 and res["seconds"] < 1.0 and res["peak_rss_mb"] < 300, res
+    assert "N1000000000" in p.stderr and not out.exists()
