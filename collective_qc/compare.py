@@ -20,20 +20,13 @@ import numpy as np
 
 from .advantage import gammas
 from .errors import InputError
+from .figures import FIGURES, GAMMA_OF, GAMMAS
 from .registry import make_model
 from .results import ChargeResult, describe_noise, jsonable
 from .validate import integer, mapping
 
 __all__ = ["compare", "check_compare", "Comparison", "figure_errors", "parse_sizes"]
 
-FIGURES = ("tau_c", "energy_max", "power_max", "average_power_max", "capacitance_at_tau_c")
-GAMMA_OF = {  # Gamma key -> (figure, inverse ratio?)
-    "gamma_power": ("power_max", False),
-    "gamma_tau": ("tau_c", True),
-    "gamma_capacitance": ("capacitance_at_tau_c", False),
-    "gamma_energy": ("energy_max", False),
-    "gamma_average_power": ("average_power_max", False),
-}
 
 
 def parse_sizes(sizes) -> list[int]:
@@ -135,8 +128,7 @@ class Comparison:
         per-site figures and every Gamma; trajectory runs show value(error) with the standard
         error in the last digits, e.g. 1.234(12) = 1.234 +- 0.012."""
         cols = [("tau_c", "tau_c"), ("energy_max_per_site", "E_max/N"), ("power_max_per_site", "P_max/N"),
-                ("capacitance_at_tau_c_per_site", "C_Q*/N"), ("gamma_power", "G_P"), ("gamma_tau", "G_tau"),
-                ("gamma_capacitance", "G_C"), ("gamma_energy", "G_E"), ("gamma_average_power", "G_avgP")]
+                ("capacitance_at_tau_c_per_site", "C_Q*/N"), *((g.key, g.short) for g in GAMMAS)]
         base = make_row(self.baseline, self.baseline)
         errors = any(r.get("gamma_power_stderr") is not None for r in self.rows)
         body = [["1 (base)", *(_cell(base.get(k), base.get(k + "_stderr")) for k, _ in cols[:4]),
