@@ -14,22 +14,10 @@ import time
 import numpy as np
 
 from ..errors import InputError, ResourceError
+from ..results import jsonable
 from .points import ARRAYS, FIGURES
 
 __all__ = ["run_point", "execute", "check_memory_all", "versions", "environment"]
-
-
-def _json_safe(obj):
-    import json
-
-    def default(o):
-        if isinstance(o, (np.floating, np.integer, np.bool_)):
-            return o.item()
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        return str(o)
-
-    return json.loads(json.dumps(obj, default=default))
 
 
 def _model(definition: dict):
@@ -58,8 +46,8 @@ def run_point(point: dict, progress=None) -> dict:
         if res.observables_stderr is not None:
             arrays[f"obs_{k}_stderr"] = np.asarray(res.observables_stderr[name])
     scalars = {k: getattr(res, k) for k in ("n_sites", *FIGURES, "model", "params", "method", "drive")}
-    return {"id": point["id"], "scalars": _json_safe(scalars), "observables": names,
-            "metadata": _json_safe(res.metadata), "arrays": arrays, "wall_time_s": wall, "environment": environment()}
+    return {"id": point["id"], "scalars": jsonable(scalars), "observables": names,
+            "metadata": jsonable(res.metadata), "arrays": arrays, "wall_time_s": wall, "environment": environment()}
 
 
 def point_memory(point: dict) -> tuple[float, str]:
