@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from ..operators import Operators
 from ..protocols import Protocol
 from .chebyshev import X_MAX, bessel_terms, converged, hermitian_bounds, max_terms
-from .matrix_form import MatrixFormLindbladian, axpy2
+from .matrix_form import MatrixFormLindbladian, axpy2, norm2
 from .solution import Solution
 
 __all__ = ["solve_lindblad", "estimate_lindblad_memory", "adjoint_dissipator"]
@@ -115,7 +115,7 @@ class _Chebyshev:
         np.copyto(P1, Y)
         np.multiply(R, b[0], out=AR)
         np.multiply(Y, b[0], out=AY)
-        ynorm = np.sqrt(np.vdot(R, R).real + np.vdot(Y, Y).real) or 1.0
+        ynorm = norm2(R, Y) or 1.0
         moments = [self.funcs(R, Y)]
         self.gen.apply(f, P0, P1, C0, C1, alpha=1.0 / a, c=c)  # W_1 = (L - c) W_0 / a
         cur, prev = (C0, C1), (P0, P1)
@@ -124,7 +124,7 @@ class _Chebyshev:
             moments.append(self.funcs(*cur))
             axpy2(b[k], cur[0], cur[1], AR, AY)
             if k > x:
-                nrm = np.sqrt(np.vdot(cur[0], cur[0]).real + np.vdot(cur[1], cur[1]).real)
+                nrm = norm2(cur[0], cur[1])
                 tail.append(abs(b[k]) * nrm <= self.tol * ynorm)
             if converged(k, x, tail):
                 break

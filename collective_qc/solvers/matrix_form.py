@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from ..operators import Operators
 
-__all__ = ["MatrixFormLindbladian", "axpy2"]
+__all__ = ["MatrixFormLindbladian", "axpy2", "norm2"]
 
 
 @nb.njit(cache=True, parallel=True)
@@ -37,13 +37,16 @@ def axpy2(a, XR, XY, AR, AY):
 
 
 @nb.njit(cache=True, parallel=True)
-def _left_products(hp, hi, hd, vp, vi, vd, gf, R, Y, MR, MY):
-    """MR = -i (H + g V) R,  MY = -i ((H + g V) Y + f V R);  gf = (g, f); CSR operands."""
-    g, f = gf[0], gf[1]
+def _left_products(hp, hi, hd, dg, vp, vi, vd, f, R, Y, MR, MY):
+    """MR = -i H R,  MY = -i (H Y + f V R);  H = diag(dg) + CSR (hp, hi, hd) (off-diagonal)."""
     dim = R.shape[0]
     for i in nb.prange(dim):
-        ar = np.zeros(dim, dtype=np.complex128)
-        ay = np.zeros(dim, dtype=np.complex128)
+        ar = np.empty(dim, dtype=np.complex128)
+        ay = np.empty(dim, dtype=np.complex128)
+        d = dg[i]
+        for j in range(dim):
+            ar[j] = d * R[i, j]
+            ay[j] = d * Y[i, j]
         for q in range(hp[i], hp[i + 1]):
             h = hd[q]
             col = hi[q]
@@ -51,51 +54,72 @@ def _left_products(hp, hi, hd, vp, vi, vd, gf, R, Y, MR, MY):
                 ar[j] += h * R[col, j]
                 ay[j] += h * Y[col, j]
         for q in range(vp[i], vp[i + 1]):
-            v = vd[q]
+            v = f * vd[q]
             col = vi[q]
             for j in range(dim):
-                ar[j] += g * v * R[col, j]
-                ay[j] += v * (g * Y[col, j] + f * R[col, j])
+                ay[j] += v * R[col, j]
         for j in range(dim):
-            MR[i, j] = -1j * ar[j]
-            MY[i, j] = -1j * ay[j]
+            MR[i, j] = complex(ar[j].imag, -ar[j].real)
+            MY[i, j] = complex(ay[j].imag, -ay[j].real)
+
+
+@nb.njit(cache=True, inline="always")
+def _upper_row(i, MR, MY, R, Y, PR, PY, W, pos, idx, src, coef, start, sc, outR, outY):
+    """Row i, columns j >= i, of the Hermitian result; mirrored into column i."""
+    alpha, c, beta = sc[0], sc[1], sc[2]
+    dim = R.shape[0]
+    has_w = W.shape[0] == dim
+    for j in range(i, dim):
+        sr = MR[i, j] + np.conj(MR[j, i]) - c * R[i, j]
+        sy = MY[i, j] + np.conj(MY[j, i]) - c * Y[i, j]
+        if has_w:
+            sr += W[i, j] * R[i, j]
+            sy += W[i, j] * Y[i, j]
+        outR[i, j] = alpha * sr + (beta * PR[i, j] if beta != 0 else 0.0)
+        outY[i, j] = alpha * sy + (beta * PY[i, j] if beta != 0 else 0.0)
+    for m in range(len(start) - 1):
+        p = pos[m, i]
+        if p < 0:
+            continue
+        pi = src[p]
+        ci = alpha * coef[p]
+        for b in range(p, start[m + 1]):
+            w = ci * np.conj(coef[b])
+            outR[i, idx[b]] += w * R[pi, src[b]]
+            outY[i, idx[b]] += w * Y[pi, src[b]]
+    for j in range(i + 1, dim):
+        outR[j, i] = np.conj(outR[i, j])
+        outY[j, i] = np.conj(outY[i, j])
 
 
 @nb.njit(cache=True, parallel=True)
-def _combine(MR, MY, R, Y, PR, PY, W, perm, coef, XR, XY, sc, outR, outY):
-    """out = alpha (M + M^dag + W o R + sum_m monomial jumps + extra - c R) + beta P.
+def _combine(MR, MY, R, Y, PR, PY, W, jumps, sc, outR, outY):
+    """out = alpha (M + M^dag + W o R + sum_m L_m R L_m^dag - c R) + beta P, for R and Y.
 
-    sc = (alpha, c, beta). XR, XY: extra terms (general jumps) or empty (0, 0) arrays.
-    outR/outY may alias PR/PY (element-wise update).
+    Only j >= i is computed (the result is Hermitian); rows i and dim-1-i share an iteration
+    (balanced triangle). sc = (alpha, c, beta); W: merged diagonal-jump weights (real) or an
+    empty array; jumps = (pos, idx, src, coef, start): monomial jump m acts on rows
+    idx[start[m]:start[m+1]] (ascending) with L[idx, src] = coef, pos[m, i] the position of
+    row i there or -1. out may alias P (each element is read before it is written).
     """
-    alpha, c, beta = sc[0], sc[1], sc[2]
+    pos, idx, src, coef, start = jumps
     dim = R.shape[0]
-    nm = perm.shape[0]
-    has_w = W.shape[0] == dim
-    has_x = XR.shape[0] == dim
-    for i in nb.prange(dim):
-        for j in range(dim):
-            sr = MR[i, j] + np.conj(MR[j, i]) - c * R[i, j]
-            sy = MY[i, j] + np.conj(MY[j, i]) - c * Y[i, j]
-            if has_w:
-                sr += W[i, j] * R[i, j]
-                sy += W[i, j] * Y[i, j]
-            if has_x:
-                sr += XR[i, j]
-                sy += XY[i, j]
-            for m in range(nm):
-                pi = perm[m, i]
-                pj = perm[m, j]
-                if pi >= 0 and pj >= 0:
-                    w = coef[m, i] * np.conj(coef[m, j])
-                    sr += w * R[pi, pj]
-                    sy += w * Y[pi, pj]
-            if beta != 0:
-                outR[i, j] = alpha * sr + beta * PR[i, j]
-                outY[i, j] = alpha * sy + beta * PY[i, j]
-            else:
-                outR[i, j] = alpha * sr
-                outY[i, j] = alpha * sy
+    for q in nb.prange((dim + 1) // 2):
+        _upper_row(q, MR, MY, R, Y, PR, PY, W, pos, idx, src, coef, start, sc, outR, outY)
+        if dim - 1 - q != q:
+            _upper_row(dim - 1 - q, MR, MY, R, Y, PR, PY, W, pos, idx, src, coef, start, sc, outR, outY)
+
+
+@nb.njit(cache=True, parallel=True)
+def norm2(R, Y):
+    """Frobenius norm of the pair (R, Y)."""
+    acc = np.zeros(R.shape[0])
+    for i in nb.prange(R.shape[0]):
+        s = 0.0
+        for j in range(R.shape[1]):
+            s += R[i, j].real ** 2 + R[i, j].imag ** 2 + Y[i, j].real ** 2 + Y[i, j].imag ** 2
+        acc[i] = s
+    return np.sqrt(acc.sum())
 
 
 def _monomial(L: sp.csr_matrix):
@@ -126,52 +150,78 @@ class MatrixFormLindbladian:
         self.dim = dim = ops.dim
         self.drive = float(drive)
         G = sp.csr_matrix((dim, dim), dtype=np.complex128)
-        diag = np.zeros((dim, dim), dtype=np.complex128) if ops.jumps else None
-        perms, coefs, self.general = [], [], []
+        W = np.zeros((dim, dim), dtype=np.complex128) if ops.jumps else None
+        idx, src, coef, start, self.general = [], [], [], [0], []
         n_diag = 0
         for j in ops.jumps:
             L = sp.csr_matrix(j.matrix, dtype=np.complex128)
             G = G + (L.conj().T @ L)
             mono = _monomial(L)
-            if mono is not None and np.all((mono[0] == np.arange(dim)) | (mono[0] < 0)):
-                d = np.where(mono[0] >= 0, mono[1], 0.0)
-                diag += np.outer(d, d.conj())
-                n_diag += 1
-            elif mono is not None:
-                perms.append(mono[0])
-                coefs.append(mono[1])
-            else:
+            if mono is None:
                 self.general.append(L)
-        heff = (sp.csr_matrix(ops.H0, dtype=np.complex128) - 0.5j * G).tocsr()
-        heff.sort_indices()
-        V = sp.csr_matrix(ops.V, dtype=np.complex128)
-        V.sort_indices()
-        self._h = (heff.indptr.astype(np.int64), heff.indices.astype(np.int64), heff.data)
-        self._v = (V.indptr.astype(np.int64), V.indices.astype(np.int64), V.data)
-        self.W = diag if n_diag else np.zeros((0, 0), dtype=np.complex128)
-        self.perm = np.array(perms, dtype=np.int64).reshape(len(perms), dim)
-        self.coef = np.array(coefs, dtype=np.complex128).reshape(len(coefs), dim)
+                continue
+            rows = np.flatnonzero(mono[0] >= 0)
+            if np.all(mono[0][rows] == rows):  # diagonal: merged into W
+                d = np.where(mono[0] >= 0, mono[1], 0.0)
+                W += np.outer(d, d.conj())
+                n_diag += 1
+            else:
+                idx.append(rows)
+                src.append(mono[0][rows])
+                coef.append(mono[1][rows])
+                start.append(start[-1] + len(rows))
+        cat = (lambda xs, t: np.concatenate(xs).astype(t) if xs else np.zeros(0, t))
+        pos = np.full((len(idx), dim), -1, dtype=np.int64)
+        for m, rows in enumerate(idx):
+            pos[m, rows] = start[m] + np.arange(len(rows))
+        self._jumps = (pos, cat(idx, np.int64), cat(src, np.int64), cat(coef, np.complex128),
+                       np.array(start, dtype=np.int64))
+        self.H0 = (sp.csr_matrix(ops.H0, dtype=np.complex128) - 0.5j * G).tocsr()
+        V = sp.csr_matrix(ops.V)
+        self.V = V
+        self._v = _csr(V)
+        self._hf = {}
+        if n_diag and not np.any(W.imag):
+            W = np.ascontiguousarray(W.real)
+        self.W = W if n_diag else np.zeros((0, 0))
         self.decay = float(abs(sp.linalg.norm(G, 1))) if ops.jumps else 0.0  # >= max decay rate
-        self._empty = np.zeros((0, 0), dtype=np.complex128)
         self.MR = np.empty((dim, dim), dtype=np.complex128)
         self.MY = np.empty((dim, dim), dtype=np.complex128)
+
+    def _h(self, f: float):
+        """H_eff(lambda f) as (off-diagonal CSR arrays, complex diagonal), cached per f."""
+        if f not in self._hf:
+            H = (self.H0 + (self.drive * f) * self.V).tocsr()
+            dg = np.ascontiguousarray(H.diagonal(), dtype=np.complex128)
+            off = (H - sp.diags(H.diagonal())).tocsr()
+            off.eliminate_zeros()
+            if len(self._hf) > 8:
+                self._hf.clear()
+            self._hf[f] = (*_csr(off), dg)
+        return self._hf[f]
 
     def apply(self, f: float, R, Y, outR, outY, alpha=1.0, c=0.0, beta=0.0, PR=None, PY=None):
         """out = alpha (A_f(R, Y) - c (R, Y)) + beta (PR, PY); A_f the augmented generator.
 
         R, Y Hermitian (dim, dim) C-contiguous complex arrays; out may alias P, not R or Y.
         """
-        gf = np.array([self.drive * f, f])
-        _left_products(*self._h, *self._v, gf, R, Y, self.MR, self.MY)
-        XR = XY = self._empty
-        if self.general:
-            XR = np.zeros_like(R)
-            XY = np.zeros_like(Y)
-            for L in self.general:
-                XR += L @ (L @ R).conj().T
-                XY += L @ (L @ Y).conj().T
+        _left_products(*self._h(f), *self._v, float(f), R, Y, self.MR, self.MY)
         if PR is None:
             PR, PY = outR, outY
             beta = 0.0
         sc = np.array([alpha, c, beta], dtype=np.complex128)
-        _combine(self.MR, self.MY, R, Y, PR, PY, self.W, self.perm, self.coef, XR, XY, sc, outR, outY)
+        _combine(self.MR, self.MY, R, Y, PR, PY, self.W, self._jumps, sc, outR, outY)
+        for L in self.general:
+            outR += alpha * (L @ (L @ R).conj().T)
+            outY += alpha * (L @ (L @ Y).conj().T)
+
+
+def _csr(A) -> tuple:
+    """(indptr, indices, data) with int64 indices; real data stays real (half the flops)."""
+    A = sp.csr_matrix(A)
+    A.sort_indices()
+    data = A.data
+    if np.iscomplexobj(data) and not np.any(data.imag):
+        data = data.real
+    data = np.ascontiguousarray(data, dtype=np.complex128 if np.iscomplexobj(data) else np.float64)
+    return A.indptr.astype(np.int64), A.indices.astype(np.int64), data
