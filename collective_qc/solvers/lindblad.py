@@ -56,6 +56,9 @@ def adjoint_dissipator(ops: Operators, A):
     return out.tocsr()
 
 
+_adjoint_dissipator = adjoint_dissipator  # the name the trajectory solver imports
+
+
 class _Functionals:
     """Linear functionals Tr[A R] (A sparse) of the rho part and Tr[H_B Y] of the tangent:
     rows (E, C, P_0, P_V, diagonal observables...)."""
