@@ -33,6 +33,36 @@ from .solution import Solution
 __all__ = ["solve_closed", "ChebyshevPropagator"]
 
 SERIES_TOL = 1e-12
+OUTPUTS_PER_STEP = 6  # samples summed from one Chebyshev series (dense output); more: more memory
+
+
+def _chunked(prop, protocol, n_out):
+    """states(y, times) -> the states at `times` (increasing, > current time t0), propagating
+    through the protocol's pieces with up to n_out outputs per Chebyshev series."""
+
+    def states(y, t0, targets):
+        out = []
+        t_end = targets[-1]
+        pts = [t0, *protocol.breakpoints(t0, t_end), t_end]
+        tg = list(targets)
+        for ta, tb in zip(pts[:-1], pts[1:], strict=False):
+            f = protocol.value(0.5 * (ta + tb))
+            reach = X_MAX / prop.half_width(f)
+            t = ta
+            while t < tb:
+                chunk = []
+                while tg and tg[0] <= tb and len(chunk) < n_out and tg[0] - t <= reach:
+                    chunk.append(tg.pop(0))
+                offs = [c - t for c in chunk]
+                if not chunk or chunk[-1] < tb and len(chunk) < n_out and tb - t <= reach:
+                    offs.append(min(tb, t + reach) - t)  # piece end (or as far as one series reaches)
+                st = prop.states(y, f, offs)
+                out.extend(st[: len(chunk)])
+                y = st[-1]
+                t += offs[-1]
+        return out
+
+    return states
 
 
 class ChebyshevPropagator:
@@ -58,23 +88,38 @@ class ChebyshevPropagator:
         """y: (2, dim, n_members) complex; returns the propagated copy."""
         if dt <= 0:
             return y
-        h0, bounds = self._prepared(f)
-        a = 0.5 * (bounds[1] - bounds[0])
+        a = self.half_width(f)
         n_sub = max(1, int(np.ceil(a * dt / X_MAX)))
-        out = np.empty_like(y)
+        for _ in range(n_sub):
+            y = self.states(y, f, [dt / n_sub])[0]
+        return y
+
+    def half_width(self, f: float) -> float:
+        lo, hi = self._prepared(f)[1]
+        return 0.5 * (hi - lo)
+
+    def states(self, y: np.ndarray, f: float, offsets) -> np.ndarray:
+        """The states at t0 + s for s in ``offsets`` (increasing, a s_max <= X_MAX), shape
+        (n_out, 2, dim, n_members): one Chebyshev series, summed at every offset (dense output)."""
+        h0, bounds = self._prepared(f)
+        out = np.empty((len(offsets), *y.shape), dtype=np.complex128)
         for m in range(y.shape[2]):
-            ym = np.ascontiguousarray(y[:, :, m])
-            for _ in range(n_sub):
-                ym = self._step_member(ym, f, dt / n_sub, h0, bounds)
-            out[:, :, m] = ym
+            out[..., m] = self._member(np.ascontiguousarray(y[:, :, m]), f, np.asarray(offsets, float),
+                                       h0, bounds)
         return out
 
-    def _step_member(self, ym, f, dt, h0, bounds):
-        res, k = closed_step((h0, self._v, self.drive), ym, f, dt, bounds, self.tol)
+    def _member(self, ym, f, offsets, h0, bounds):
+        res, k = closed_step((h0, self._v, self.drive), ym, f, offsets, bounds, self.tol)
         self.applications += k
-        if res is None:  # not converged within the term budget: two half steps
-            ym = self._step_member(ym, f, 0.5 * dt, h0, bounds)
-            return self._step_member(ym, f, 0.5 * dt, h0, bounds)
+        if res is None:  # not converged within the term budget: one offset at a time, halved
+            out, t0 = [], 0.0
+            for s in offsets:
+                half = 0.5 * (s - t0)
+                mid = self._member(ym, f, np.array([half]), h0, bounds)[0]
+                ym = self._member(mid, f, np.array([half]), h0, bounds)[0]
+                out.append(ym)
+                t0 = s
+            return np.array(out)
         return res
 
 
@@ -136,7 +181,7 @@ def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: f
         return _solve_smooth(ops, y, drive, protocol, times, observables, e0, progress, extra, tol)
     prop = ChebyshevPropagator(ops, drive, tol)
     sol = sample(lambda yy, t0, t1: propagate(prop, protocol, yy, t0, t1), protocol, y, times,
-                 observables, e0, progress, extra)
+                 observables, e0, progress, extra, chunks=_chunked(prop, protocol, OUTPUTS_PER_STEP))
     sol.info.update({"method": "closed", "integrator": "chebyshev", "applications": prop.applications,
                      "tolerance": tol})
     return sol
@@ -163,12 +208,14 @@ def _solve_smooth(ops, y0, drive, protocol, times, observables, e0, progress, ex
     return sol
 
 
-def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progress=None, extra=None):
+def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progress=None, extra=None,
+           chunks=None):
     """Propagate y0 through `times` with ``advance(y, t0, t1)``, sampling (E - e0, P, C) from
     ``observables(y, f)`` (and ``extra(y)``, a 1-d array, when given).
 
     Keeps the states at the two samples around the first + -> - sign change of P, so
     that tau_c is refined by propagating inside that interval only (``evaluate(k, t)``).
+    ``chunks(y, t0, targets)``, when given, returns the states at several sample times at once.
     """
     n = len(times)
     E, P, C = np.empty(n), np.empty(n), np.empty(n)
@@ -177,8 +224,14 @@ def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progr
     saved = {}
     found = False
     rows = []
+    queue = []
     for k, t in enumerate(times):
-        y = advance(y, t_prev, float(t))
+        if chunks is not None and t > t_prev:
+            if not queue:
+                queue = chunks(y, t_prev, [float(s) for s in times[k:k + 64]])
+            y = queue.pop(0)
+        else:
+            y = advance(y, t_prev, float(t))
         t_prev = float(t)
         e, p, c = observables(y, protocol.value(float(t)))
         E[k], P[k], C[k] = e - e0, p, c
