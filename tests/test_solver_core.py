@@ -184,3 +184,29 @@ def test_smooth_protocol_closed_solver_against_solve_ivp():
     h = 1e-4
     c_fd = (energy(0.6 + h) - energy(0.6 - h)) / (2 * h)
     np.testing.assert_allclose(sol.capacitance, c_fd, rtol=0, atol=1e-6)
+
+
+def test_same_bits_for_any_thread_count():
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs two Numba threads")
+    ops = build_operators(validate_graph(make_model("xxz-ring", {"N": 10}).graph()))
+    open_ops = build_operators(validate_graph(make_model("xxz-ring", {"N": 4}).graph()), dephasing=0.05,
+                               relaxation=0.02)
+    times = np.linspace(0.0, 3.0, 7)
+    out = []
+    old = numba.get_num_threads()
+    try:
+        for n in (1, 2):
+            numba.set_num_threads(n)
+            res = []
+            for o, solver in ((ops, solve_closed), (open_ops, solve_lindblad)):
+                init = initial_state(o, "product")
+                s = solver(o, init.vectors, init.weights, 0.5, OnOff(1.3), times)
+                res.append(np.concatenate([s.energy, s.power, s.capacitance]))
+            out.append(res)
+    finally:
+        numba.set_num_threads(old)
+    for a, b in zip(out[0], out[1], strict=True):
+        assert np.array_equal(a, b)

@@ -164,4 +164,4 @@ def csr_arrays(A) -> tuple:
     A = sp.csr_matrix(A)
     A.sort_indices()
     data = A.data if np.iscomplexobj(A.data) else A.data.astype(np.float64)
-    return A.indptr.astype(np.int64), A.indices.astype(np.int64), data
+    return A.indptr, A.indices, data  # QuSpin's int32 indices where they fit (no copy)

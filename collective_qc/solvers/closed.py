@@ -141,7 +141,7 @@ def _observables(ops: Operators, y, weights, drive, f):
     return float(weights @ e), float(weights @ p), float(weights @ c)
 
 
-def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
+def _solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
                  protocol: Protocol, times: np.ndarray, progress=None, diagonals=None,
                  extras=None, tol: float = SERIES_TOL) -> Solution:
     """Evolve the (mixture of) initial states and sample E, P, C_Q at `times`.
@@ -255,3 +255,13 @@ def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progr
     extras = np.array(rows).T if extra is not None else None
     return Solution(times=np.asarray(times, float), energy=E, power=P, capacitance=C, e0=e0,
                     extras=extras, evaluate=evaluate, info={})
+
+
+def solve_closed(*args, **kwargs) -> Solution:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # BLAS is used only for small reductions: same bits for any thread count
+        return _solve_closed(*args, **kwargs)
+
+
+solve_closed.__doc__ = _solve_closed.__doc__

@@ -167,7 +167,7 @@ def _finish(times, values, e0, drive, protocol, evaluate, extras, n_fixed, info)
                     extras=ex, evaluate=evaluate, info=info)
 
 
-def solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
+def _solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
                    protocol: Protocol, times: np.ndarray, progress=None, diagonals=None,
                    extras=None, tol: float = SERIES_TOL) -> Solution:
     """Exact density-matrix evolution of the mixture sum_k w_k |psi_k><psi_k|.
@@ -255,3 +255,13 @@ def solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive:
             "tolerance": tol}
     return _finish(times, values, e0, drive, protocol, evaluate, ext if extras is not None else None,
                    4, info)
+
+
+def solve_lindblad(*args, **kwargs) -> Solution:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # BLAS is used only for small reductions: same bits for any thread count
+        return _solve_lindblad(*args, **kwargs)
+
+
+solve_lindblad.__doc__ = _solve_lindblad.__doc__
