@@ -22,7 +22,20 @@ from .symmetry import choose_block, is_uniform_ring
 __all__ = ["charge", "METHODS"]
 
 METHODS = ("auto", "closed", "exact", "trajectories")
-EXACT_AUTO_MAX_DIM = 256  # auto picks the density-matrix solver up to this Hilbert-space dimension
+EXACT_AUTO_DIM_PER_TRAJECTORY = 2  # auto: exact density matrix while dim <= this x ntraj (measured, README)
+
+
+def exact_auto_limit(ntraj) -> int:
+    """Largest Hilbert-space dimension for which ``method="auto"`` picks the exact solver.
+
+    Measured on the open XXZ ring (2 cores; benchmarks/exact_vs_qutip.py and the trajectory
+    benchmark): the exact Chebyshev/matrix-form solver costs about dim^2 x nnz per unit time,
+    ntraj trajectories about ntraj x dim x nnz, and the exact run was the cheaper one up to
+    dim ~ 2 x ntraj (N = 10, dim 1024, at the default 500 trajectories) while it has no
+    sampling error at all. Invalid ntraj values are reported later by the trajectory checks.
+    """
+    n = ntraj if isinstance(ntraj, (int, np.integer)) and not isinstance(ntraj, bool) and ntraj >= 2 else 500
+    return EXACT_AUTO_DIM_PER_TRAJECTORY * int(n)
 
 
 def _finite(name, value, *, positive=False, nonneg=False):
@@ -58,6 +71,19 @@ def estimate_memory(mg, method: str) -> float:
     ops_bytes = 3 * nnz * 12 + 2 * nnz * 12  # H_B, V, H0 + augmented generator
     vec_bytes = 2 * dim * 16 * 30  # augmented vectors and Taylor work space
     return ops_bytes + vec_bytes
+
+
+def _exact_memory(mg) -> float:
+    from .solvers.lindblad import estimate_lindblad_memory
+
+    return estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
+
+
+def fits_memory(required: float) -> bool:
+    """True when check_memory would accept `required` bytes."""
+    from .operators import available_memory
+
+    return required <= 0.8 * available_memory()
 
 
 def charge(model, drive: float = 0.5, times=None, **kwargs) -> ChargeResult:
@@ -99,7 +125,9 @@ def _charge(
     params : dict
         Model parameters (``cqc models`` lists them).
     method : "auto" | "closed" | "exact" | "trajectories"
-        auto: closed without noise, exact density matrix up to dimension 256, trajectories beyond.
+        auto: closed without noise; with noise the exact density matrix while the dimension is at
+        most 2 x ntraj (:func:`exact_auto_limit`: measured crossover) and its memory fits,
+        trajectories beyond.
     initial : "ground" (zero-temperature state of H_B, default) | "product" (|g...g>)
     protocol : None | "constant" | "on-off:TAU" | Protocol
     dephasing, relaxation : float
@@ -144,7 +172,7 @@ def _charge(
         raise InputError("method 'closed' is for noise-free runs; use --method exact (or auto) with noise")
     if method == "auto":
         used = "exact" if noisy else "closed"
-        if noisy and mg.dim > EXACT_AUTO_MAX_DIM:
+        if noisy and (mg.dim > exact_auto_limit(ntraj) or not fits_memory(_exact_memory(mg))):
             used = "trajectories"
     else:
         used = method
@@ -156,9 +184,7 @@ def _charge(
         n_ch = 2 * len(mg.spins) + len(mg.modes)
         need = estimate_memory(mg, used) * 2 + n_ch * mg.dim * 24 + 3 * ntraj * len(t) * 8
     elif used == "exact":
-        from .solvers.lindblad import estimate_lindblad_memory
-
-        need = estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
+        need = _exact_memory(mg)
     else:
         need = estimate_memory(mg, used)
         if used == "closed" and symmetry and is_uniform_ring(mg, m.ring_order()):

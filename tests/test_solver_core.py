@@ -3,6 +3,7 @@ replaced (tests/reference_solvers.py), and smooth protocols against scipy's solv
 
 import numpy as np
 import pytest
+import reference_solvers as ref
 import scipy.sparse as sp
 from scipy.integrate import solve_ivp
 
@@ -14,8 +15,6 @@ from collective_qc.registry import make_model, model_names
 from collective_qc.solvers.closed import solve_closed
 from collective_qc.solvers.lindblad import solve_lindblad
 from collective_qc.states import initial_state
-
-import reference_solvers as ref
 
 MAX_DIM = 110
 
