@@ -149,41 +149,11 @@ class MatrixFormLindbladian:
     def __init__(self, ops: Operators, drive: float):
         self.dim = dim = ops.dim
         self.drive = float(drive)
-        G = sp.csr_matrix((dim, dim), dtype=np.complex128)
-        W = np.zeros((dim, dim), dtype=np.complex128) if ops.jumps else None
-        idx, src, coef, start, self.general = [], [], [], [0], []
-        n_diag = 0
-        for j in ops.jumps:
-            L = sp.csr_matrix(j.matrix, dtype=np.complex128)
-            G = G + (L.conj().T @ L)
-            mono = _monomial(L)
-            if mono is None:
-                self.general.append(L)
-                continue
-            rows = np.flatnonzero(mono[0] >= 0)
-            if np.all(mono[0][rows] == rows):  # diagonal: merged into W
-                d = np.where(mono[0] >= 0, mono[1], 0.0)
-                W += np.outer(d, d.conj())
-                n_diag += 1
-            else:
-                idx.append(rows)
-                src.append(mono[0][rows])
-                coef.append(mono[1][rows])
-                start.append(start[-1] + len(rows))
-        cat = (lambda xs, t: np.concatenate(xs).astype(t) if xs else np.zeros(0, t))
-        pos = np.full((len(idx), dim), -1, dtype=np.int64)
-        for m, rows in enumerate(idx):
-            pos[m, rows] = start[m] + np.arange(len(rows))
-        self._jumps = (pos, cat(idx, np.int64), cat(src, np.int64), cat(coef, np.complex128),
-                       np.array(start, dtype=np.int64))
+        G, self.W, self._jumps, self.general = _classify_jumps(ops.jumps, dim)
         self.H0 = (sp.csr_matrix(ops.H0, dtype=np.complex128) - 0.5j * G).tocsr()
-        V = sp.csr_matrix(ops.V)
-        self.V = V
-        self._v = _csr(V)
+        self.V = sp.csr_matrix(ops.V)
+        self._v = _csr(self.V)
         self._hf = {}
-        if n_diag and not np.any(W.imag):
-            W = np.ascontiguousarray(W.real)
-        self.W = W if n_diag else np.zeros((0, 0))
         self.decay = float(abs(sp.linalg.norm(G, 1))) if ops.jumps else 0.0  # >= max decay rate
         self.MR = np.empty((dim, dim), dtype=np.complex128)
         self.MY = np.empty((dim, dim), dtype=np.complex128)
@@ -214,6 +184,45 @@ class MatrixFormLindbladian:
         for L in self.general:
             outR += alpha * (L @ (L @ R).conj().T)
             outY += alpha * (L @ (L @ Y).conj().T)
+
+
+def _classify_jumps(jumps, dim):
+    """(G = sum L^dag L, merged diagonal weights W, monomial pack, general jumps)."""
+    G = sp.csr_matrix((dim, dim), dtype=np.complex128)
+    W = np.zeros((dim, dim), dtype=np.complex128)
+    idx, src, coef, start, general = [], [], [], [0], []
+    n_diag = 0
+    for j in jumps:
+        L = sp.csr_matrix(j.matrix, dtype=np.complex128)
+        G = G + (L.conj().T @ L)
+        mono = _monomial(L)
+        if mono is None:
+            general.append(L)
+            continue
+        rows = np.flatnonzero(mono[0] >= 0)
+        if np.all(mono[0][rows] == rows):  # diagonal: merged into W
+            d = np.where(mono[0] >= 0, mono[1], 0.0)
+            W += np.outer(d, d.conj())
+            n_diag += 1
+        else:
+            idx.append(rows)
+            src.append(mono[0][rows])
+            coef.append(mono[1][rows])
+            start.append(start[-1] + len(rows))
+    pos = np.full((len(idx), dim), -1, dtype=np.int64)
+    for m, rows in enumerate(idx):
+        pos[m, rows] = start[m] + np.arange(len(rows))
+    pack = (pos, _cat(idx, np.int64), _cat(src, np.int64), _cat(coef, np.complex128),
+            np.array(start, dtype=np.int64))
+    if not n_diag:
+        W = np.zeros((0, 0))
+    elif not np.any(W.imag):
+        W = np.ascontiguousarray(W.real)
+    return G, W, pack, general
+
+
+def _cat(xs, dtype):
+    return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype)
 
 
 def _csr(A) -> tuple:
