@@ -22,7 +22,7 @@ from .symmetry import choose_block, is_uniform_ring
 __all__ = ["charge", "METHODS"]
 
 METHODS = ("auto", "closed", "exact", "trajectories")
-EXACT_AUTO_DIM_PER_TRAJECTORY = 2  # auto: exact density matrix while dim <= this x ntraj (measured, README)
+EXACT_AUTO_DIM_PER_TRAJECTORY = 2.1  # auto: exact density matrix while dim <= this x ntraj (measured, README)
 
 
 def exact_auto_limit(ntraj) -> int:
@@ -30,12 +30,14 @@ def exact_auto_limit(ntraj) -> int:
 
     Measured on the open XXZ ring (2 cores; benchmarks/exact_vs_qutip.py and the trajectory
     benchmark): the exact Chebyshev/matrix-form solver costs about dim^2 x nnz per unit time,
-    ntraj trajectories about ntraj x dim x nnz, and the exact run was the cheaper one up to
-    dim ~ 2 x ntraj (N = 10, dim 1024, at the default 500 trajectories) while it has no
-    sampling error at all. Invalid ntraj values are reported later by the trajectory checks.
+    ntraj trajectories about ntraj x dim x nnz; at the default 500 trajectories the exact run
+    took 3.1 / 17 / 101 s at N = 8 / 9 / 10 and the trajectories 33 / 46 / 101 s
+    (benchmarks/auto_crossover.py). At equal cost the exact run wins (no sampling error),
+    hence dim <= 2.1 x ntraj (N = 10 included at 500). Invalid ntraj values are reported
+    later by the trajectory checks.
     """
     n = ntraj if isinstance(ntraj, (int, np.integer)) and not isinstance(ntraj, bool) and ntraj >= 2 else 500
-    return EXACT_AUTO_DIM_PER_TRAJECTORY * int(n)
+    return int(EXACT_AUTO_DIM_PER_TRAJECTORY * int(n))
 
 
 def _finite(name, value, *, positive=False, nonneg=False):
@@ -126,7 +128,7 @@ def _charge(
         Model parameters (``cqc models`` lists them).
     method : "auto" | "closed" | "exact" | "trajectories"
         auto: closed without noise; with noise the exact density matrix while the dimension is at
-        most 2 x ntraj (:func:`exact_auto_limit`: measured crossover) and its memory fits,
+        most 2.1 x ntraj (:func:`exact_auto_limit`: measured crossover) and its memory fits,
         trajectories beyond.
     initial : "ground" (zero-temperature state of H_B, default) | "product" (|g...g>)
     protocol : None | "constant" | "on-off:TAU" | Protocol
