@@ -209,3 +209,14 @@ def test_same_bits_for_any_thread_count():
         numba.set_num_threads(old)
     for a, b in zip(out[0], out[1], strict=True):
         assert np.array_equal(a, b)
+
+
+def test_auto_picks_exact_up_to_the_measured_crossover():
+    import collective_qc as cqc
+    from collective_qc.api import exact_auto_limit
+
+    assert exact_auto_limit(500) >= 1024  # N = 10 spins 1/2 at the default trajectory count
+    kw = dict(drive=0.5, params={"N": 4}, t_max=0.5, n_times=3, dephasing=0.05)
+    assert cqc.charge("xxz-ring", ntraj=8, **kw).method == "exact"  # dim 16 <= 2.1 x 8
+    assert cqc.charge("xxz-ring", ntraj=4, **kw).method == "trajectories"  # dim 16 > 2.1 x 4
+    assert cqc.charge("xxz-ring", **{**kw, "dephasing": 0.0}).method == "closed"
