@@ -27,7 +27,7 @@ import numpy as np
 
 from ..operators import Operators
 from ..protocols import Protocol
-from .chebyshev import X_MAX, closed_step, csr_arrays, hermitian_bounds
+from .chebyshev import X_MAX, charger_pack, closed_step, csr_arrays, hermitian_bounds
 from .solution import Solution
 
 __all__ = ["solve_closed", "ChebyshevPropagator"]
@@ -68,9 +68,9 @@ def _chunked(prop, protocol, n_out):
 class ChebyshevPropagator:
     """exp(-i t [[H_f, 0], [f V, H_f]]) on (dim, n_members) pairs; bounds of H_f cached per f."""
 
-    def __init__(self, ops: Operators, drive: float, tol: float = SERIES_TOL):
+    def __init__(self, ops: Operators, drive: float, tol: float = SERIES_TOL, matrix_free: bool = True):
         self.ops, self.drive, self.tol = ops, float(drive), tol
-        self._v = csr_arrays(ops.V)
+        self._v = charger_pack(ops.V, matrix_free)  # matrix-free uniform field in the full basis
         self._h0 = csr_arrays(ops.H0)
         self._cache = {}
         self.applications = 0
