@@ -64,12 +64,13 @@ def _closed_term(hp, hi, hd, vp, vi, vd, prm, U, P, acc, coef):
     """One Chebyshev recurrence step on the augmented (psi, phi) pair, in place on P.
 
     Z = (H0 + g V - c) / a on psi; on phi the tangent row adds f V psi / a.
-    prm = (g, f, c, 2/a, beta): P <- (2/a)(Z_aug U) + beta P, then acc[j] += coef[j] P for
-    each output time j. U, P: (2, dim), acc: (n_out, 2, dim) complex. Returns |P|^2.
+    prm = (g, f, c, 2/a, beta): P <- (2/a)(Z_aug U) + beta P, then acc[:, :, j] += coef[j] P.T
+    for each output time j. U, P: (2, dim), acc: (dim, 2, n_out) complex (one contiguous
+    block per row). Returns |P|^2.
     """
     g, f, c, s, beta = prm[0], prm[1], prm[2], prm[3], prm[4]
     dim = U.shape[1]
-    n_out = acc.shape[0]
+    n_out = acc.shape[2]
     norms = np.zeros(dim)
     for i in nb.prange(dim):
         a0 = 0j
@@ -89,8 +90,8 @@ def _closed_term(hp, hi, hd, vp, vi, vd, prm, U, P, acc, coef):
         P[0, i] = n0
         P[1, i] = n1
         for j in range(n_out):
-            acc[j, 0, i] += coef[j] * n0
-            acc[j, 1, i] += coef[j] * n1
+            acc[i, 0, j] += coef[j] * n0
+            acc[i, 1, j] += coef[j] * n1
         norms[i] = n0.real ** 2 + n0.imag ** 2 + n1.real ** 2 + n1.imag ** 2
     return norms.sum()
 
@@ -101,7 +102,7 @@ def _closed_term_xor(hp, hi, hd, masks, mv, prm, U, P, acc, coef):
     (a uniform transverse field in the full spin-1/2 basis: no index or value reads)."""
     g, f, c, s, beta = prm[0], prm[1], prm[2], prm[3], prm[4]
     dim = U.shape[1]
-    n_out = acc.shape[0]
+    n_out = acc.shape[2]
     norms = np.zeros(dim)
     for i in nb.prange(dim):
         a0 = 0j
@@ -121,8 +122,8 @@ def _closed_term_xor(hp, hi, hd, masks, mv, prm, U, P, acc, coef):
         P[0, i] = n0
         P[1, i] = n1
         for j in range(n_out):
-            acc[j, 0, i] += coef[j] * n0
-            acc[j, 1, i] += coef[j] * n1
+            acc[i, 0, j] += coef[j] * n0
+            acc[i, 1, j] += coef[j] * n1
         norms[i] = n0.real ** 2 + n0.imag ** 2 + n1.real ** 2 + n1.imag ** 2
     return norms.sum()
 
@@ -181,7 +182,7 @@ def closed_step(pack, y: np.ndarray, f: float, offsets, bounds, tol: float):
     b *= (-1j) ** (np.arange(kmax) % 4)[None, :]
     ynorm = np.sqrt(np.vdot(y, y).real) or 1.0
     prev = y.copy()
-    acc = b[:, 0, None, None] * y[None]
+    acc = np.ascontiguousarray(y.T[:, :, None] * b[None, None, :, 0])
     cur = np.zeros_like(y)
     prm = np.array([drive * f, f, c, 1.0 / a, 0.0], dtype=np.complex128)
     _term(hcsr, vcsr, prm, prev, cur, acc, np.ascontiguousarray(b[:, 1]))  # T_1 = Z y
@@ -196,7 +197,7 @@ def closed_step(pack, y: np.ndarray, f: float, offsets, bounds, tol: float):
         nrm = _term(hcsr, vcsr, prm, cur, prev, acc, np.ascontiguousarray(b[:, k]))
         prev, cur = cur, prev
         tail.append(abs(b[-1, k]) * np.sqrt(nrm) <= tol * ynorm)
-    return acc, k
+    return acc.transpose(2, 1, 0), k
 
 
 def lanczos_bounds(H, iters: int = 60, seed: int = 0) -> tuple[float, float]:
