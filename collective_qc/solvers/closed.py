@@ -209,7 +209,7 @@ def _solve_smooth(ops, y0, drive, protocol, times, observables, e0, progress, ex
 
 
 def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progress=None, extra=None,
-           chunks=None):
+           chunks=None, chunk_size: int = OUTPUTS_PER_STEP):
     """Propagate y0 through `times` with ``advance(y, t0, t1)``, sampling (E - e0, P, C) from
     ``observables(y, f)`` (and ``extra(y)``, a 1-d array, when given).
 
@@ -228,7 +228,7 @@ def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progr
     for k, t in enumerate(times):
         if chunks is not None and t > t_prev:
             if not queue:
-                queue = chunks(y, t_prev, [float(s) for s in times[k:k + 64]])
+                queue = chunks(y, t_prev, [float(s) for s in times[k:k + chunk_size]])
             y = queue.pop(0)
         else:
             y = advance(y, t_prev, float(t))
