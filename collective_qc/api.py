@@ -22,22 +22,6 @@ from .symmetry import choose_block, is_uniform_ring
 __all__ = ["charge", "METHODS"]
 
 METHODS = ("auto", "closed", "exact", "trajectories")
-EXACT_AUTO_DIM_PER_TRAJECTORY = 2.1  # auto: exact density matrix while dim <= this x ntraj (measured, README)
-
-
-def exact_auto_limit(ntraj) -> int:
-    """Largest Hilbert-space dimension for which ``method="auto"`` picks the exact solver.
-
-    Measured on the open XXZ ring (2 cores; benchmarks/exact_vs_qutip.py and the trajectory
-    benchmark): the exact Chebyshev/matrix-form solver costs about dim^2 x nnz per unit time,
-    ntraj trajectories about ntraj x dim x nnz; at the default 500 trajectories the exact run
-    took 3.1 / 17 / 101 s at N = 8 / 9 / 10 and the trajectories 33 / 46 / 101 s
-    (benchmarks/auto_crossover.py). At equal cost the exact run wins (no sampling error),
-    hence dim <= 2.1 x ntraj (N = 10 included at 500). Invalid ntraj values are reported
-    later by the trajectory checks.
-    """
-    n = ntraj if isinstance(ntraj, (int, np.integer)) and not isinstance(ntraj, bool) and ntraj >= 2 else 500
-    return int(EXACT_AUTO_DIM_PER_TRAJECTORY * int(n))
 
 
 def _finite(name, value, *, positive=False, nonneg=False):
@@ -81,13 +65,6 @@ def _exact_memory(mg) -> float:
     return estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
 
 
-def fits_memory(required: float) -> bool:
-    """True when check_memory would accept `required` bytes."""
-    from .operators import available_memory
-
-    return required <= 0.8 * available_memory()
-
-
 def charge(model, drive: float = 0.5, times=None, **kwargs) -> ChargeResult:
     """Charge a model; see :func:`_charge` for the parameters (documented there in full)."""
     with _thread_limit(model, kwargs.get("params"), kwargs.get("method", "auto")):
@@ -128,8 +105,8 @@ def _charge(
         Model parameters (``cqc models`` lists them).
     method : "auto" | "closed" | "exact" | "trajectories"
         auto: closed without noise; with noise the exact density matrix while the dimension is at
-        most 2.1 x ntraj (:func:`exact_auto_limit`: measured crossover) and its memory fits,
-        trajectories beyond.
+        most 2.1 x ntraj (``solvers.lindblad.exact_auto_limit``: measured crossover) and its
+        memory fits, trajectories beyond.
     initial : "ground" (zero-temperature state of H_B, default) | "product" (|g...g>)
     protocol : None | "constant" | "on-off:TAU" | Protocol
     dephasing, relaxation : float
@@ -174,7 +151,9 @@ def _charge(
         raise InputError("method 'closed' is for noise-free runs; use --method exact (or auto) with noise")
     if method == "auto":
         used = "exact" if noisy else "closed"
-        if noisy and (mg.dim > exact_auto_limit(ntraj) or not fits_memory(_exact_memory(mg))):
+        from .solvers.lindblad import exact_auto_fits
+
+        if noisy and not exact_auto_fits(mg.dim, ntraj, _exact_memory(mg)):
             used = "trajectories"
     else:
         used = method

@@ -213,7 +213,7 @@ def test_same_bits_for_any_thread_count():
 
 def test_auto_picks_exact_up_to_the_measured_crossover():
     import collective_qc as cqc
-    from collective_qc.api import exact_auto_limit
+    from collective_qc.solvers.lindblad import exact_auto_limit
 
     assert exact_auto_limit(500) >= 1024  # N = 10 spins 1/2 at the default trajectory count
     kw = dict(drive=0.5, params={"N": 4}, t_max=0.5, n_times=3, dephasing=0.05)

@@ -32,9 +32,35 @@ from .chebyshev import X_MAX, bessel_terms, converged, hermitian_bounds, max_ter
 from .matrix_form import MatrixFormLindbladian, axpy2, norm2
 from .solution import Solution
 
-__all__ = ["solve_lindblad", "estimate_lindblad_memory", "adjoint_dissipator"]
+__all__ = ["solve_lindblad", "estimate_lindblad_memory", "adjoint_dissipator", "exact_auto_limit", "exact_auto_fits"]
 
 SERIES_TOL = 1e-12  # relative truncation of each Chebyshev step
+
+
+EXACT_AUTO_DIM_PER_TRAJECTORY = 2.1  # auto: exact density matrix while dim <= this x ntraj (measured, README)
+
+
+def exact_auto_limit(ntraj) -> int:
+    """Largest Hilbert-space dimension for which ``method="auto"`` picks the exact solver.
+
+    Measured on the open XXZ ring (2 cores; benchmarks/exact_vs_qutip.py and the trajectory
+    benchmark): the exact Chebyshev/matrix-form solver costs about dim^2 x nnz per unit time,
+    ntraj trajectories about ntraj x dim x nnz; at the default 500 trajectories the exact run
+    took 3.1 / 17 / 101 s at N = 8 / 9 / 10 and the trajectories 33 / 46 / 101 s
+    (benchmarks/auto_crossover.py). At equal cost the exact run wins (no sampling error),
+    hence dim <= 2.1 x ntraj (N = 10 included at 500). Invalid ntraj values are reported
+    later by the trajectory checks.
+    """
+    n = ntraj if isinstance(ntraj, (int, np.integer)) and not isinstance(ntraj, bool) and ntraj >= 2 else 500
+    return int(EXACT_AUTO_DIM_PER_TRAJECTORY * int(n))
+
+
+def exact_auto_fits(dim: int, ntraj, need_bytes: float) -> bool:
+    """``method="auto"`` with noise: True for the exact solver (dim <= exact_auto_limit(ntraj)
+    and need_bytes within the memory check's limit), False for trajectories."""
+    from ..operators import available_memory
+
+    return dim <= exact_auto_limit(ntraj) and need_bytes <= 0.8 * available_memory()
 
 
 def estimate_lindblad_memory(dim: int, nnz_per_row: int, n_jumps: int) -> float:
