@@ -73,6 +73,18 @@ def test_cavity_loss_and_diagonals_match_superoperator():
     assert np.all(np.diff(new.extras[-1]) < 1e-12)  # purity only falls under loss from a pure state
 
 
+@pytest.mark.parametrize("kappa,drive", [(2.0, 0.1), (20.0, 0.5)])
+def test_strongly_damped_two_level_matches_superoperator(kappa, drive):
+    """Dissipation far larger than the coherent width: short steps, no cancellation."""
+    ops = build_operators(validate_graph(make_model("xxz-chain", {"N": 2}).graph()), dephasing=0.3,
+                          relaxation=kappa)
+    init = initial_state(ops, "ground")
+    times = np.linspace(0.0, 10.0, 21)
+    new = solve_lindblad(ops, init.vectors, init.weights, drive, OnOff(4.1), times)
+    old = ref.solve_lindblad(ops, init.vectors, init.weights, drive, OnOff(4.1), times)
+    _compare(new, old, 1e-9)
+
+
 def test_general_jump_operator_uses_sparse_path():
     """A non-monomial jump (collective lowering in the product basis) takes the sparse path."""
     m = make_model("xxz-ring", {"N": 3})
