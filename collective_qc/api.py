@@ -15,7 +15,7 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError, format_bytes
-from .guard import EXACT_AUTO_MAX_DIM, METHODS, RunPlan, estimate_memory, plan_run
+from .guard import METHODS, RunPlan, estimate_memory, plan_run
 from .merit import figures_of_merit
 from .operators import build_operators, conserves
 from .results import ChargeResult
@@ -24,7 +24,7 @@ from .sectors import excitation_number
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
-__all__ = ["charge", "check_charge", "prepare", "solve", "METHODS", "EXACT_AUTO_MAX_DIM", "estimate_memory"]
+__all__ = ["charge", "check_charge", "prepare", "solve", "METHODS", "estimate_memory"]
 
 MAX_CUTOFF_REFINEMENTS = 4  # automatic Fock cutoffs are doubled at most this many times
 
@@ -93,7 +93,9 @@ def charge(
     params : dict
         Model parameters (``cqc models`` lists them).
     method : "auto" | "closed" | "exact" | "trajectories"
-        auto: closed without noise, exact density matrix up to dimension 256, trajectories beyond.
+        auto: closed without noise; with noise the exact density matrix while the dimension is at
+        most 2.1 x ntraj (``solvers.lindblad.exact_auto_limit``: measured crossover) and its
+        memory fits, trajectories beyond.
     initial : "ground" (zero-temperature state of H_B, default) | "product" (|g...g>)
     protocol : None | "constant" | "on-off:TAU" | Protocol
     dephasing, relaxation : float

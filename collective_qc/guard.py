@@ -32,7 +32,6 @@ from .validate import as_float, check_memory, format_dim, integer, mapping, numb
 __all__ = ["RunPlan", "plan_run", "lower_bound_memory", "choose_method", "is_noisy", "run_memory",
            "operator_scales", "estimate_memory", "sample_memory", "METHODS", "MAX_PHASE", "MAX_JUMPS"]
 
-EXACT_AUTO_MAX_DIM = 256  # auto picks the density-matrix solver up to this Hilbert-space dimension
 MAX_PHASE = 1e9  # largest generator norm x t_max a run accepts (rad)
 MAX_JUMPS = 1e6  # largest bound on the expected number of jumps per trajectory
 
@@ -124,7 +123,7 @@ def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=2
     from .graph import validate_graph
 
     mg = est.model_graph if est.exact else validate_graph(m.graph())
-    used = choose_method(o["method"], is_noisy(mg, o["dephasing"], o["relaxation"]), mg.dim)
+    used = choose_method(o["method"], is_noisy(mg, o["dephasing"], o["relaxation"]), mg, o["ntraj"])
     need = run_memory(m, mg, used, n_t, o)
     check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {format_dim(mg.dim)}, "
                        f"n_times = {n_t:,}" + (f", ntraj = {o['ntraj']:,})" if used == "trajectories" else ")"))
@@ -149,16 +148,22 @@ def is_noisy(mg, dephasing: float, relaxation: float) -> bool:
         (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
 
 
-def choose_method(method: str, noisy: bool, dim: float) -> str:
-    """The solver a run uses: ``auto`` is closed without noise, the exact density matrix up to
-    EXACT_AUTO_MAX_DIM, trajectories beyond; ``closed`` with noise is refused."""
+def choose_method(method: str, noisy: bool, mg, ntraj: int) -> str:
+    """The solver a run uses: ``auto`` is closed without noise; with noise the exact density matrix
+    while it is measured cheaper than `ntraj` trajectories and fits in memory
+    (:func:`collective_qc.solvers.lindblad.exact_auto_fits`), trajectories beyond; ``closed`` with
+    noise is refused."""
     if method == "closed" and noisy:
         raise InputError("method 'closed' is for noise-free runs; use --method exact (or auto) with noise")
     if method != "auto":
         return method
     if not noisy:
         return "closed"
-    return "exact" if dim <= EXACT_AUTO_MAX_DIM else "trajectories"
+    from .operators import estimate_nnz_per_row
+    from .solvers.lindblad import estimate_lindblad_memory, exact_auto_fits
+
+    exact_bytes = estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
+    return "exact" if exact_auto_fits(mg.dim, ntraj, exact_bytes) else "trajectories"
 
 
 def estimate_memory(mg, method: str = "closed") -> float:

@@ -5,9 +5,13 @@ The state psi and its tangent phi = d psi / d lambda obey (hbar = 1)
     i d psi/dt = H(t) psi,          H(t) = H_0 + lambda f(t) V
     i d phi/dt = H(t) phi + f(t) V psi,
 
-i.e. one linear system with the block-triangular generator [[H, 0], [f V, H]].
-Each constant piece of a piecewise-constant protocol is propagated exactly with
-Taylor exponentials (QuSpin's ``expm_multiply_parallel``, OpenMP). Observables:
+i.e. one linear system with the block-triangular generator [[H, 0], [f V, H]]. Each
+constant piece of a piecewise-constant protocol is propagated by a Chebyshev expansion of
+the exponential (:mod:`.chebyshev`; one fused Numba pass over H and V per term for psi and
+phi together), from sample to sample, each step summed to a relative truncation error of
+1e-12: exact to round-off. Smooth protocols use DOP853 with error control.
+
+Observables:
 
     E(t)   = <psi|H_B|psi> - E(0)
     C_Q(t) = 2 Re <H_B psi|phi>                      (dE/dlambda, exact)
@@ -20,104 +24,115 @@ averaged with its weights.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg import expm
 
 from ..operators import Operators
 from ..protocols import Protocol
+from .chebyshev import X_MAX, charger_pack, closed_step, csr_arrays, hermitian_bounds
+from .solution import Solution
 
-__all__ = ["ClosedSolution", "solve_closed"]
+__all__ = ["solve_closed", "ChebyshevPropagator"]
+
+SERIES_TOL = 1e-12
+OUTPUTS_PER_STEP = 6  # samples summed from one Chebyshev series (dense output); more: more memory
 
 
-DENSE_MAX = 256  # generators up to this size (repeated steps) are exponentiated densely: no OpenMP overhead
+def _chunked(prop, protocol, n_out):
+    """states(y, times) -> the states at `times` (increasing, > current time t0), propagating
+    through the protocol's pieces with up to n_out outputs per Chebyshev series."""
 
-
-class Propagator:
-    """Exact exponential propagation of y' = G(f) y for piecewise-constant f.
-
-    ``make_generator(f)`` returns the sparse generator G(f) (already multiplied by -i for
-    Schroedinger dynamics); steps use QuSpin's ``expm_multiply_parallel`` (OpenMP).
-    """
-
-    def __init__(self, make_generator, factor: complex = 1.0):
-        self.make_generator = make_generator
-        self.factor = factor  # y' = factor * G(f) y; -1j keeps real Hamiltonians real (half the bandwidth)
-        self._gen = {}
-        self._cache = {}
-        self._seen = {}
-
-    def step(self, y: np.ndarray, f: float, dt: float) -> np.ndarray:
-        from quspin.tools.evolution import expm_multiply_parallel
-
-        if dt <= 0:
-            return y
-        if f not in self._gen:
-            G = self.make_generator(f).tocsr()
-            # trace shift: exp(a G) = exp(a mu) exp(a (G - mu)), fewer Taylor terms (Al-Mohy & Higham)
-            mu = G.diagonal().mean()
-            if np.isrealobj(G.data) and np.iscomplexobj(mu):  # pragma: no cover
-                mu = mu.real
-            G = (G - mu * sp.identity(G.shape[0], format="csr", dtype=G.dtype)).tocsr()
-            self._gen[f] = (G, mu)
-        key = (f, round(dt, 15))
-        prop = self._cache.get(key)
-        if prop is None:
-            G, mu = self._gen[f]
-            scale = np.exp(self.factor * dt * mu)
-            self._seen[key] = self._seen.get(key, 0) + 1
-            if G.shape[0] <= DENSE_MAX and self._seen[key] > 1:
-                # small generators and a repeated step: one dense exponential, then matrix products
-                prop = ("dense", scale * expm((self.factor * dt) * G.toarray().astype(np.complex128)))
-            else:
-                prop = ("taylor", expm_multiply_parallel(G, a=self.factor * dt, dtype=np.complex128), scale)
-            if prop[0] == "dense" or G.shape[0] > DENSE_MAX:
-                if len(self._cache) > 8:
-                    self._cache.clear()
-                self._cache[key] = prop
-        if prop[0] == "dense":
-            return prop[1] @ y
-        out = np.empty_like(y)
-        for m in range(y.shape[1]):
-            out[:, m] = prop[2] * prop[1].dot(np.ascontiguousarray(y[:, m]))
+    def states(y, t0, targets):
+        out = []
+        t_end = targets[-1]
+        pts = [t0, *protocol.breakpoints(t0, t_end), t_end]
+        tg = list(targets)
+        for ta, tb in zip(pts[:-1], pts[1:], strict=False):
+            f = protocol.value(0.5 * (ta + tb))
+            reach = X_MAX / prop.half_width(f)
+            t = ta
+            while t < tb:
+                chunk = []
+                while tg and tg[0] <= tb and len(chunk) < n_out and tg[0] - t <= reach:
+                    chunk.append(tg.pop(0))
+                offs = [c - t for c in chunk]
+                if not chunk or chunk[-1] < tb and len(chunk) < n_out and tb - t <= reach:
+                    offs.append(min(tb, t + reach) - t)  # piece end (or as far as one series reaches)
+                st = prop.states(y, f, offs)
+                out.extend(st[: len(chunk)])
+                y = st[-1]
+                t += offs[-1]
         return out
 
-
-def schroedinger_generator(ops: Operators, drive: float):
-    """f -> [[H(f), 0], [f V, H(f)]] (use with factor -i) for the state and its lambda-tangent."""
-    H0 = ops.H0
-
-    def make(f: float):
-        H = (H0 + (drive * f) * ops.V).tocsr()
-        if f == 0.0:
-            return sp.block_diag([H, H], format="csr")
-        return sp.bmat([[H, None], [f * ops.V, H]], format="csr")
-
-    return make
+    return states
 
 
-def propagate(prop: Propagator, protocol: Protocol, y, t0: float, t1: float):
+class ChebyshevPropagator:
+    """exp(-i t [[H_f, 0], [f V, H_f]]) on (dim, n_members) pairs; bounds of H_f cached per f."""
+
+    def __init__(self, ops: Operators, drive: float, tol: float = SERIES_TOL, matrix_free: bool = True):
+        self.ops, self.drive, self.tol = ops, float(drive), tol
+        self._v = charger_pack(ops.V, matrix_free)  # matrix-free uniform field in the full basis
+        self._h0 = csr_arrays(ops.H0)
+        self._cache = {}
+        self.applications = 0
+
+    def _prepared(self, f: float):
+        if f not in self._cache:
+            H = (self.ops.H0 + (self.drive * f) * self.ops.V).tocsr()
+            bounds = hermitian_bounds(H)
+            if len(self._cache) > 8:
+                self._cache.clear()
+            self._cache[f] = (self._h0, bounds)
+        return self._cache[f]
+
+    def step(self, y: np.ndarray, f: float, dt: float) -> np.ndarray:
+        """y: (2, dim, n_members) complex; returns the propagated copy."""
+        if dt <= 0:
+            return y
+        a = self.half_width(f)
+        n_sub = max(1, int(np.ceil(a * dt / X_MAX)))
+        for _ in range(n_sub):
+            y = self.states(y, f, [dt / n_sub])[0]
+        return y
+
+    def half_width(self, f: float) -> float:
+        lo, hi = self._prepared(f)[1]
+        return 0.5 * (hi - lo)
+
+    def states(self, y: np.ndarray, f: float, offsets) -> np.ndarray:
+        """The states at t0 + s for s in ``offsets`` (increasing, a s_max <= X_MAX), shape
+        (n_out, 2, dim, n_members): one Chebyshev series, summed at every offset (dense output)."""
+        h0, bounds = self._prepared(f)
+        out = np.empty((len(offsets), *y.shape), dtype=np.complex128)
+        for m in range(y.shape[2]):
+            out[..., m] = self._member(np.ascontiguousarray(y[:, :, m]), f, np.asarray(offsets, float),
+                                       h0, bounds)
+        return out
+
+    def _member(self, ym, f, offsets, h0, bounds):
+        res, k = closed_step((h0, self._v, self.drive), ym, f, offsets, bounds, self.tol)
+        self.applications += k
+        if res is None:  # not converged within the term budget: one offset at a time, halved
+            out, t0 = [], 0.0
+            for s in offsets:
+                half = 0.5 * (s - t0)
+                mid = self._member(ym, f, np.array([half]), h0, bounds)[0]
+                ym = self._member(mid, f, np.array([half]), h0, bounds)[0]
+                out.append(ym)
+                t0 = s
+            return np.array(out)
+        return res
+
+
+def propagate(prop, protocol: Protocol, y, t0: float, t1: float):
+    """Advance y from t0 to t1 through the protocol's breakpoints (piecewise constant)."""
     pts = [t0, *protocol.breakpoints(t0, t1), t1]
     for a, b in zip(pts[:-1], pts[1:], strict=False):
         y = prop.step(y, protocol.value(0.5 * (a + b)), b - a)
     return y
 
 
-class ClosedSolution:
-    """Samples of E, P, C_Q and an exact evaluator for refining tau_c."""
-
-    def __init__(self, times, energy, power, capacitance, evaluate, e0, extras=None):
-        self.extras = extras  # (n_extra, n_times) values of the solver's extra observables, or None
-        self.times = times
-        self.energy = energy
-        self.power = power
-        self.capacitance = capacitance
-        self.evaluate = evaluate
-        self.e0 = e0
-
-
 def _observables(ops: Operators, y, weights, drive, f):
-    dim = ops.dim
-    psi, phi = y[:dim], y[dim:]
+    psi, phi = y[0], y[1]
     hb = ops.H_B @ psi
     vp = ops.V @ psi
     e = np.real(np.einsum("im,im->m", psi.conj(), hb))
@@ -126,9 +141,9 @@ def _observables(ops: Operators, y, weights, drive, f):
     return float(weights @ e), float(weights @ p), float(weights @ c)
 
 
-def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
+def _solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
                  protocol: Protocol, times: np.ndarray, progress=None, diagonals=None,
-                 extras=None) -> ClosedSolution:
+                 extras=None, tol: float = SERIES_TOL) -> Solution:
     """Evolve the (mixture of) initial states and sample E, P, C_Q at `times`.
 
     Parameters
@@ -140,11 +155,12 @@ def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: f
         Diagonal observables, averaged over the mixture at each sample (``solution.extras``).
     extras : callable (psi (dim, n_members), weights) -> 1-d array, optional
         Further observables of the evolved members, appended after the diagonals.
+    tol : float
+        Relative truncation error of each step (DOP853 rtol = atol for smooth protocols).
     """
     dim = ops.dim
-    prop = Propagator(schroedinger_generator(ops, drive), factor=-1j)
-    y = np.zeros((2 * dim, psi0.shape[1]), dtype=np.complex128)
-    y[:dim] = psi0
+    y = np.zeros((2, dim, psi0.shape[1]), dtype=np.complex128)
+    y[0] = psi0
     e0 = float(weights @ np.real(np.einsum("im,im->m", psi0.conj(), ops.H_B @ psi0)))
 
     def observables(yy, f):
@@ -155,21 +171,51 @@ def solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: f
         D = np.zeros((0, dim)) if diagonals is None else np.asarray(diagonals, float)
 
         def extra(yy):
-            psi = yy[:dim]
+            psi = yy[0]
             out = D @ ((np.abs(psi) ** 2) @ weights)
             if extras is not None:
                 out = np.concatenate([out, np.atleast_1d(extras(psi, weights))])
             return out
 
-    return sample(prop, protocol, y, times, observables, e0, progress, extra)
+    if not getattr(protocol, "piecewise_constant", True):
+        return _solve_smooth(ops, y, drive, protocol, times, observables, e0, progress, extra, tol)
+    prop = ChebyshevPropagator(ops, drive, tol)
+    sol = sample(lambda yy, t0, t1: propagate(prop, protocol, yy, t0, t1), protocol, y, times,
+                 observables, e0, progress, extra, chunks=_chunked(prop, protocol, OUTPUTS_PER_STEP))
+    sol.info.update({"method": "closed", "integrator": "chebyshev", "applications": prop.applications,
+                     "tolerance": tol})
+    return sol
 
 
-def sample(prop: Propagator, protocol: Protocol, y0, times, observables, e0: float, progress=None, extra=None):
-    """Propagate y0 through `times`, sampling (E - e0, P, C) from ``observables(y, f)``
-    (and ``extra(y)``, a 1-d array, when given).
+def _solve_smooth(ops, y0, drive, protocol, times, observables, e0, progress, extra, tol):
+    from .smooth import SmoothSampler
+
+    shape = y0.shape
+    H0, V = ops.H0.tocsr(), ops.V.tocsr()
+
+    def rhs(t, flat):
+        f = protocol.value(t)
+        yy = flat.reshape(shape)
+        hpsi = H0 @ yy[0] + (drive * f) * (V @ yy[0])
+        hphi = H0 @ yy[1] + (drive * f) * (V @ yy[1]) + f * (V @ yy[0])
+        return -1j * np.concatenate([hpsi.ravel(), hphi.ravel()])
+
+    sampler = SmoothSampler(rhs, protocol, tol)
+    sol = sample(lambda yy, t0, t1: sampler.advance(yy.ravel(), t0, t1).reshape(shape), protocol, y0, times,
+                 observables, e0, progress, extra)
+    sol.info.update({"method": "closed", "integrator": "dop853", "rhs_evaluations": sampler.nfev,
+                     "tolerance": tol})
+    return sol
+
+
+def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progress=None, extra=None,
+           chunks=None, chunk_size: int = OUTPUTS_PER_STEP):
+    """Propagate y0 through `times` with ``advance(y, t0, t1)``, sampling (E - e0, P, C) from
+    ``observables(y, f)`` (and ``extra(y)``, a 1-d array, when given).
 
     Keeps the states at the two samples around the first + -> - sign change of P, so
-    that tau_c can be refined by exact re-propagation (``evaluate(k, t)``).
+    that tau_c is refined by propagating inside that interval only (``evaluate(k, t)``).
+    ``chunks(y, t0, targets)``, when given, returns the states at several sample times at once.
     """
     n = len(times)
     E, P, C = np.empty(n), np.empty(n), np.empty(n)
@@ -178,8 +224,14 @@ def sample(prop: Propagator, protocol: Protocol, y0, times, observables, e0: flo
     saved = {}
     found = False
     rows = []
+    queue = []
     for k, t in enumerate(times):
-        y = propagate(prop, protocol, y, t_prev, float(t))
+        if chunks is not None and t > t_prev:
+            if not queue:
+                queue = chunks(y, t_prev, [float(s) for s in times[k:k + chunk_size]])
+            y = queue.pop(0)
+        else:
+            y = advance(y, t_prev, float(t))
         t_prev = float(t)
         e, p, c = observables(y, protocol.value(float(t)))
         E[k], P[k], C[k] = e - e0, p, c
@@ -195,10 +247,21 @@ def sample(prop: Propagator, protocol: Protocol, y0, times, observables, e0: flo
     def evaluate(k: int, t: float):
         yk = saved.get(k)
         if yk is None:  # re-propagate from the start (bracket not at the first sign change)
-            yk = propagate(prop, protocol, y0, 0.0, float(times[k]))
-        yt = propagate(prop, protocol, yk, float(times[k]), float(t))
+            yk = advance(y0, 0.0, float(times[k]))
+        yt = advance(yk, float(times[k]), float(t))
         e, p, c = observables(yt, protocol.value(float(t)))
         return e - e0, p, c
 
     extras = np.array(rows).T if extra is not None else None
-    return ClosedSolution(np.asarray(times, float), E, P, C, evaluate, e0, extras)
+    return Solution(times=np.asarray(times, float), energy=E, power=P, capacitance=C, e0=e0,
+                    extras=extras, evaluate=evaluate, info={})
+
+
+def solve_closed(*args, **kwargs) -> Solution:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # BLAS is used only for small reductions: same bits for any thread count
+        return _solve_closed(*args, **kwargs)
+
+
+solve_closed.__doc__ = _solve_closed.__doc__

@@ -66,7 +66,7 @@ def point_memory(point: dict) -> tuple[float, str]:
                 f"point {point['id']}: model {m.name!r} with N = {est.n_sites:,} sites")
     mg = est.model_graph
     opts["quantities"] = parse_quantities(opts["quantities"])
-    used = choose_method(opts["method"], is_noisy(mg, opts["dephasing"], opts["relaxation"]), mg.dim)
+    used = choose_method(opts["method"], is_noisy(mg, opts["dephasing"], opts["relaxation"]), mg, opts["ntraj"])
     need = run_memory(m, mg, used, opts["n_times"], opts)
     return need, f"point {point['id']}: method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})"
 
