@@ -16,6 +16,7 @@ from .protocols import parse_protocol
 from .registry import make_model
 from .results import ChargeResult
 from .sectors import excitation_number
+from .solvers.solution import SolverOptions
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
@@ -60,6 +61,29 @@ def estimate_memory(mg, method: str) -> float:
     return ops_bytes + vec_bytes
 
 
+def _solver_options(options, ntraj, seed, tolerance) -> SolverOptions:
+    """The solver options of a charge() call: ``options`` (default SolverOptions()) with the
+    explicitly given ntraj, seed and tolerance (rtol = atol) put in."""
+    opts = SolverOptions() if options is None else options
+    if not isinstance(opts, SolverOptions):
+        raise InputError(f"solver_options must be a SolverOptions, got {type(opts).__name__}")
+    changes = {}
+    if ntraj is not None:
+        if isinstance(ntraj, bool) or int(ntraj) != ntraj or ntraj < 2:
+            raise InputError(f"ntraj must be an integer >= 2, got {ntraj!r}")
+        changes["ntraj"] = int(ntraj)
+    if seed is not None:
+        if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+        changes["seed"] = int(seed)
+    if tolerance is not None:
+        tol = _finite("tolerance", tolerance, positive=True)
+        if tol >= 1e-2:
+            raise InputError(f"tolerance must be < 1e-2, got {tolerance!r}")
+        changes["rtol"] = changes["atol"] = tol
+    return opts.replace(**changes) if changes else opts
+
+
 def charge(model, drive: float = 0.5, times=None, **kwargs) -> ChargeResult:
     """Charge a model; see :func:`_charge` for the parameters (documented there in full)."""
     with _thread_limit(model, kwargs.get("params"), kwargs.get("method", "auto")):
@@ -80,12 +104,13 @@ def _charge(
     dephasing: float = 0.0,
     relaxation: float = 0.0,
     symmetry: bool = True,
-    ntraj: int = 500,
-    seed: int = 0,
+    ntraj: int | None = None,
+    seed: int | None = None,
     quantities=None,
     progress=None,
     client=None,
-    tolerance: float = 1e-8,
+    tolerance: float | None = None,
+    solver_options: SolverOptions | None = None,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
 
@@ -105,7 +130,8 @@ def _charge(
     dephasing, relaxation : float
         Uniform per-site rates gamma, kappa (>= 0).
     ntraj, seed : int
-        Trajectory count and seed (trajectory i uses the stream of (seed, i) only).
+        Trajectory count (default 500) and seed (default 0; trajectory i uses the stream of
+        (seed, i) only). Given, they override the same fields of ``solver_options``.
     symmetry : bool
         Use QuSpin momentum/parity blocks for closed runs on uniform rings (default True).
     quantities : None | "all" | list of "ergotropy", "coherence", "entropy"
@@ -113,7 +139,9 @@ def _charge(
         methods; see :mod:`collective_qc.state_measures` for definitions and limits).
     tolerance : float
         Trajectory runs: relative and absolute per-step error tolerance of the adaptive
-        integrator (default 1e-8).
+        integrator (default 1e-8); given, it sets ``solver_options.rtol`` and ``atol``.
+    solver_options : SolverOptions, optional
+        Numerical settings of the solver (integrator, rtol, atol, ntraj, seed, block, dt_max).
     client : dask.distributed.Client, optional
         Trajectory runs: batches of trajectories on its workers (bitwise identical results);
         see :func:`collective_qc.parallel.open_client`.
@@ -124,9 +152,8 @@ def _charge(
     """
     t_start = _time.perf_counter()
     drive = _finite("drive", drive)
-    tol = _finite("tolerance", tolerance, positive=True)
-    if tol >= 1e-2:
-        raise InputError(f"tolerance must be < 1e-2, got {tolerance!r}")
+    opts = _solver_options(solver_options, ntraj, seed, tolerance)
+    ntraj, seed = opts.ntraj, opts.seed
     dephasing = _finite("dephasing", dephasing, nonneg=True)
     relaxation = _finite("relaxation", relaxation, nonneg=True)
     t = _times(times, t_max, n_times)
@@ -155,6 +182,7 @@ def _charge(
             raise InputError(f"seed must be a non-negative integer, got {seed!r}")
         n_ch = 2 * len(mg.spins) + len(mg.modes)
         need = estimate_memory(mg, used) * 2 + n_ch * mg.dim * 24 + 3 * ntraj * len(t) * 8
+        need += 2 * 48 * 2 * mg.dim * 16  # series terms of the Chebyshev step, two threads
     elif used == "exact":
         from .solvers.lindblad import estimate_lindblad_memory
 
@@ -183,11 +211,10 @@ def _charge(
     if used == "trajectories":
         from .solvers.trajectories import solve_trajectories
 
-        sol = solve_trajectories(ops, init.vectors, init.weights, drive, proto, t, ntraj=int(ntraj),
-                                 seed=int(seed), progress=progress, diagonals=diag, client=client,
-                                 state_measure=None if measures is None else measures.density,
-                                 rtol=tol, atol=tol)
-        extras, extras_err = sol.diagonals, sol.diagonals_stderr
+        sol = solve_trajectories(ops, init.vectors, init.weights, drive, proto, t, opts, progress=progress,
+                                 diagonals=diag, client=client,
+                                 state_measure=None if measures is None else measures.density)
+        extras, extras_err = sol.extras, sol.extras_stderr
         if measures is not None:
             names = names + measures.names
     else:
@@ -209,7 +236,8 @@ def _charge(
         if finer is not None:
             res = charge(finer, drive, t, method=method, initial=initial, protocol=proto,
                          dephasing=dephasing, relaxation=relaxation, symmetry=symmetry, ntraj=ntraj, seed=seed,
-                         quantities=quantities, progress=progress, client=client, tolerance=tolerance)
+                         quantities=quantities, progress=progress, client=client, tolerance=tolerance,
+                         solver_options=solver_options)
             res.metadata["cutoff_history"] = [{k: v["n_max"] for k, v in cutoff.items()},
                                               *res.metadata.get("cutoff_history", [])]
             res.metadata["wall_time_s"] = _time.perf_counter() - t_start
@@ -221,7 +249,9 @@ def _charge(
         "dim": ops.dim,
         "symmetry_block": block,
         "sector": None if sector is None else {"label": sector[0], "value": sector[1], "dim": len(sector[2])},
-        "trajectories": {"ntraj": int(ntraj), "seed": int(seed), "mean_jumps": sol.mean_jumps,
+        "trajectories": {"ntraj": int(ntraj), "seed": int(seed), "mean_jumps": sol.info["mean_jumps"],
+                         "integrator": sol.info["integrator"], "products": sol.info["products"],
+                         "steps": sol.info["steps"],
                          "tau_c_refinement": "cubic Hermite interpolation of averaged E, P"}
         if used == "trajectories" else None,
         "initial": init.describe(),
