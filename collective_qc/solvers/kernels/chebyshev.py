@@ -119,11 +119,13 @@ def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, coef, rtol, atol
 def cheb_dense(W, m, theta, tau, spec, bes, buf, coef, out, n):
     """out[:n] = the series with m terms at tau' = theta tau (n = 2 dim: psi and phi, dim: psi)."""
     _coeffs(theta * tau, spec, m, bes, buf, coef)
+    c0 = coef[0]
     for k in range(n):
-        acc = coef[m] * W[m, k]
-        for i in range(m - 1, -1, -1):
-            acc += coef[i] * W[i, k]
-        out[k] = acc
+        out[k] = c0 * W[0, k]
+    for i in range(1, m + 1):  # row by row: contiguous reads of the stored terms
+        ci = coef[i]
+        for k in range(n):
+            out[k] += ci * W[i, k]
 
 
 @njit(cache=True)
