@@ -16,10 +16,10 @@ import argparse
 import time
 
 import numpy as np
+from collective_qc.solvers._kernels import run_trajectories_adaptive, run_trajectories_taylor
 
 import collective_qc as cqc
 from collective_qc.solvers import trajectories as T
-from collective_qc.solvers._kernels import run_trajectories_adaptive, run_trajectories_taylor
 
 KW = dict(dephasing=0.05, relaxation=0.02, t_max=20, n_times=201, seed=1)
 

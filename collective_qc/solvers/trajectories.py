@@ -33,7 +33,6 @@ Error control (chebyshev, dopri5) on the augmented vector: per step the error of
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import InputError
 from ..operators import Operators
