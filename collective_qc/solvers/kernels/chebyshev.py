@@ -116,9 +116,14 @@ def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, coef, rtol, atol
 
 
 @njit(cache=True)
-def cheb_dense(W, m, theta, tau, spec, bes, buf, coef, out, n):
-    """out[:n] = the series with m terms at tau' = theta tau (n = 2 dim: psi and phi, dim: psi)."""
+def cheb_dense(W, m, theta, tau, spec, bes, buf, coef, out, n, cut):
+    """out[:n] = the series at tau' = theta tau (n = 2 dim: psi and phi, dim: psi), with the m
+    terms of the step less the trailing ones whose coefficients are below cut (a hundredth of the
+    last coefficient of the accepted step: the Bessel tail at theta < 1 decays sooner)."""
     _coeffs(theta * tau, spec, m, bes, buf, coef)
+    z = theta * tau * spec[2]
+    while m > z + 1 and abs(coef[m]) < cut:
+        m -= 1
     c0 = coef[0]
     for k in range(n):
         out[k] = c0 * W[0, k]
@@ -129,14 +134,14 @@ def cheb_dense(W, m, theta, tau, spec, bes, buf, coef, out, n):
 
 
 @njit(cache=True)
-def cheb_jump(W, m, tau, spec, bes, buf, coef, gam, r, n_a, d_a, n_b, d_b, yt):
+def cheb_jump(W, m, tau, spec, bes, buf, coef, gam, r, n_a, d_a, n_b, d_b, yt, cut):
     """theta in (0, 1] with ||psi(theta)||^2 = r on the step's dense output (safeguarded Newton)."""
     dim = gam.shape[0]
     lo = 0.0
     hi = 1.0
     th = hermite_root(n_a, d_a, n_b, d_b, tau, r)
     for _ in range(60):
-        cheb_dense(W, m, th, tau, spec, bes, buf, coef, yt, dim)
+        cheb_dense(W, m, th, tau, spec, bes, buf, coef, yt, dim, cut)
         nn = 0.0
         dd = 0.0
         for k in range(dim):

@@ -78,6 +78,7 @@ def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_
     nprod = 0
     nstep = 0
     err_old = 1e-4
+    cut = 0.0
     for s in range(stops.shape[0] - 1):
         t_end = stops[s + 1]
         fs = fseg[s]
@@ -97,6 +98,7 @@ def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_
                 if mu < 0:
                     h = 0.5 * hs
                     continue
+                cut = 0.01 * abs(coef[mu])
                 if not last:  # the cap limited this step: steer towards m_target terms
                     if mu < m_target - 2:
                         h = min(1.2 * h, h_max)
@@ -127,7 +129,7 @@ def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_
                     n_a = norm2(y, dim)
                     if meth == CHEBYSHEV:
                         th = cheb_jump(W, mu, hs, sp, bes, buf, coef, gam, r, n_a, decay(y, gam), n_b,
-                                       decay(yn, gam), yt)
+                                       decay(yn, gam), yt, cut)
                     elif meth == DOPRI5:
                         th = dopri_jump(y, yn, hs, W, r)
                     else:
@@ -139,7 +141,7 @@ def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_
                 if sample_t[js] == t_stop and th > 1.0:
                     record(mats, yn, dim, js, fsample[js], par, e_row, p_row, c_row, dobs, d_row, psi_row)
                 else:  # inside the step: Chebyshev only (the other methods stop at samples)
-                    cheb_dense(W, mu, (sample_t[js] - t) / hs, hs, sp, bes, buf, coef, yt, n)
+                    cheb_dense(W, mu, (sample_t[js] - t) / hs, hs, sp, bes, buf, coef, yt, n, cut)
                     record(mats, yt, dim, js, fsample[js], par, e_row, p_row, c_row, dobs, d_row, psi_row)
                 js += 1
             if th > 1.0:
@@ -150,7 +152,7 @@ def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_
                 continue
             if th < 1.0:
                 if meth == CHEBYSHEV:
-                    cheb_dense(W, mu, th, hs, sp, bes, buf, coef, y, n)
+                    cheb_dense(W, mu, th, hs, sp, bes, buf, coef, y, n, cut)
                 elif meth == DOPRI5:
                     dopri_step(mats, gam, lam, t, env, fs, y, th * hs, W, yt, yn, rtol, atol)
                     nprod += 6
