@@ -182,7 +182,7 @@ def _charge(
             raise InputError(f"seed must be a non-negative integer, got {seed!r}")
         n_ch = 2 * len(mg.spins) + len(mg.modes)
         need = estimate_memory(mg, used) * 2 + n_ch * mg.dim * 24 + 3 * ntraj * len(t) * 8
-        need += 2 * 48 * 2 * mg.dim * 16  # series terms of the Chebyshev step, two threads
+        need += 2 * 57 * 2 * mg.dim * 16  # series terms of the Chebyshev step, two threads
     elif used == "exact":
         from .solvers.lindblad import estimate_lindblad_memory
 

@@ -47,6 +47,22 @@ def _plan(meth, h, h_max, rest, a, m_max):
 
 
 @njit(cache=True)
+def _predict_jump(y, gam, r, hs):
+    """Shorten a Chebyshev step to end just past the predicted jump time (norm decaying at its
+    present rate), so that little of the series is wasted when the jump comes inside the step.
+    Returns (step, shortened?)."""
+    dim = gam.shape[0]
+    n_a = norm2(y, dim)
+    rate = -decay(y, gam) / n_a
+    if rate <= 0.0 or n_a <= r:
+        return hs, False
+    t_pred = 1.05 * np.log(n_a / r) / rate
+    if t_pred >= hs:
+        return hs, False
+    return t_pred, True
+
+
+@njit(cache=True)
 def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_row, psi_row, st):
     """One trajectory (see the module docstring); fills its output rows and st."""
     gam = noise[0]
@@ -91,6 +107,10 @@ def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_
                 target = t_next
                 at_draw = True
             hs, last = _plan(meth, h, h_max, target - t, sp[2], m_max)
+            short = False
+            if meth == CHEBYSHEV and uniform <= 0.0:
+                hs, short = _predict_jump(y, gam, r, hs)
+                last = last and not short
             mu = 0
             if meth == CHEBYSHEV:
                 mu = cheb_step(mats, gam, lam, fs, y, hs, sp, W, yn, bes, buf, coef, rtol, atol, m_max)
@@ -99,7 +119,7 @@ def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_
                     h = 0.5 * hs
                     continue
                 cut = 0.01 * abs(coef[mu])
-                if not last:  # the cap limited this step: steer towards m_target terms
+                if not last and not short:  # the cap limited this step: steer towards m_target terms
                     if mu < m_target - 2:
                         h = min(1.2 * h, h_max)
                     elif mu > m_target:
