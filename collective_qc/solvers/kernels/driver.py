@@ -21,12 +21,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .chebyshev import cheb_dense, cheb_jump, cheb_step
+from .chebyshev import cheb_dense, cheb_dense_many, cheb_jump, cheb_step
 from .common import decay, draw_member, hermite_root, jump, norm2, record, splitmix
 from .dopri import dopri_jump, dopri_step
 from .rk4 import deriv, rk4_step
 
 CHEBYSHEV, DOPRI5, RK4 = 0, 1, 2
+SAMPLE_CHUNK = 8  # samples evaluated together from one Chebyshev step's stored terms
 
 
 @njit(cache=True)
@@ -79,6 +80,10 @@ def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_
     bes = np.empty(m_max + 2)
     buf = np.empty(2 * m_max + 100)
     coef = np.empty(m_max + 2, dtype=np.complex128)
+    n_chunk = SAMPLE_CHUNK if meth == CHEBYSHEV else 0
+    coefs = np.empty((n_chunk, m_max + 2), dtype=np.complex128)
+    outs = np.empty((n_chunk, n), dtype=np.complex128)
+    thetas = np.empty(n_chunk)
     w = np.empty(noise[1].shape[0])
     state = draw_member(key, p0cum, psi0s, y, dim)
     state, r = splitmix(state)
@@ -157,13 +162,25 @@ def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_
             elif at_draw and last:
                 th = 1.0
             t_jump = t + th * hs if th < 1.0 else t_stop
-            while js < nt and (sample_t[js] < t_jump if th <= 1.0 else sample_t[js] <= t_stop):
+            j_end = js
+            while j_end < nt and (sample_t[j_end] < t_jump if th <= 1.0 else sample_t[j_end] <= t_stop):
+                j_end += 1
+            while js < j_end:
                 if sample_t[js] == t_stop and th > 1.0:
                     record(mats, yn, dim, js, fsample[js], par, e_row, p_row, c_row, dobs, d_row, psi_row)
-                else:  # inside the step: Chebyshev only (the other methods stop at samples)
-                    cheb_dense(W, mu, (sample_t[js] - t) / hs, hs, sp, bes, buf, coef, yt, n, cut)
-                    record(mats, yt, dim, js, fsample[js], par, e_row, p_row, c_row, dobs, d_row, psi_row)
-                js += 1
+                    js += 1
+                    continue
+                # inside the step (Chebyshev only: the other methods stop at samples), up to
+                # SAMPLE_CHUNK samples per pass over the stored terms
+                j1 = js
+                while j1 < j_end and j1 - js < SAMPLE_CHUNK and not (sample_t[j1] == t_stop and th > 1.0):
+                    thetas[j1 - js] = (sample_t[j1] - t) / hs
+                    j1 += 1
+                cheb_dense_many(W, mu, thetas[: j1 - js], hs, sp, bes, buf, coefs, outs[: j1 - js], cut)
+                for q in range(js, j1):
+                    record(mats, outs[q - js], dim, q, fsample[q], par, e_row, p_row, c_row, dobs, d_row,
+                           psi_row)
+                js = j1
             if th > 1.0:
                 y[:] = yn
                 if meth == DOPRI5:
