@@ -150,7 +150,10 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     drive : float
         lambda (energy units); protocol: the envelope f(t); times: sample times (1/omega0).
     options : SolverOptions
-        integrator ("auto" | "chebyshev" | "dopri5" | "rk4"), rtol, atol, ntraj, seed, dt_max.
+        integrator ("auto" | "chebyshev" | "dopri5" | "rk4"), rtol, atol, ntraj, seed, dt_max;
+        block: trajectories per kernel call or Dask task (0: 64 in process, about ntraj / (4
+        workers) on Dask). Each thread advances one trajectory at a time; results do not depend
+        on block, threads or workers.
     diagonals : (n_obs, dim) real array, optional
         Diagonal observables (e.g. Fock-level populations) averaged alongside, with errors.
     client : dask.distributed.Client, optional

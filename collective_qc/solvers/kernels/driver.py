@@ -64,27 +64,125 @@ def _predict_jump(y, gam, r, hs):
 
 
 @njit(cache=True)
-def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_row, psi_row, st):
+def _attempt(meth, mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hst, k1_ok):
+    """One step attempt of length hs from (t, y = ws[1]) into yn = ws[2]. Updates the step-size
+    state hst = (h, err_old, cut). Returns (terms used (Chebyshev), accepted?, products, k1_ok)."""
+    W, y, yn, yt, bes, buf, coef = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
+    lam, rtol, atol, h_max = par[0], par[3], par[4], par[6]
+    if meth == CHEBYSHEV:
+        mu = cheb_step(mats, gam, lam, fs, y, hs, sp, W, yn, bes, buf, coef, rtol, atol, ipar[1])
+        if mu < 0:
+            hst[0] = 0.5 * hs
+            return mu, False, -mu, k1_ok
+        hst[2] = 0.01 * abs(coef[mu])  # dense-output cut
+        if not last and not short:  # the cap limited this step: steer towards m_target terms
+            if mu < ipar[2] - 2:
+                hst[0] = min(1.2 * hst[0], h_max)
+            elif mu > ipar[2]:
+                hst[0] = 0.8 * hst[0]
+        return mu, True, mu, k1_ok
+    if meth == RK4:
+        rk4_step(mats, gam, lam, t, env, fs, y, hs, W, yt, yn)
+        return 0, True, 4, k1_ok
+    nprod = 6
+    if not k1_ok:
+        deriv(mats, gam, lam, t, env, fs, y, W[0])
+        nprod += 1
+    err = dopri_step(mats, gam, lam, t, env, fs, y, hs, W, yt, yn, rtol, atol)
+    if not (err <= 1.0):  # rejected (also catches nan / inf)
+        hst[0] = hs / (5.0 if not err < 1e300 else min(5.0, err ** 0.17 / 0.9))
+        return 0, False, nprod, True
+    fac = max(0.1, min(5.0, err ** 0.17 / hst[1] ** 0.04 / 0.9))  # PI control (Hairer)
+    hst[1] = max(err, 1e-4)
+    hst[0] = max(hs / fac, hst[0]) if last else hs / fac
+    return 0, True, nprod, True
+
+
+@njit(cache=True)
+def _jump_fraction(meth, ws, gam, r, hs, sp, mu, cut):
+    """theta in (0, 1] of the jump inside the accepted step, or 2 when ||psi||^2 stays above r."""
+    W, y, yn, yt, bes, buf, coef = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
+    dim = gam.shape[0]
+    n_b = norm2(yn, dim)
+    if n_b > r:
+        return 2.0
+    n_a = norm2(y, dim)
+    if meth == CHEBYSHEV:
+        return cheb_jump(W, mu, hs, sp, bes, buf, coef, gam, r, n_a, decay(y, gam), n_b, decay(yn, gam), yt, cut)
+    if meth == DOPRI5:
+        return dopri_jump(y, yn, hs, W, r)
+    return hermite_root(n_a, decay(y, gam), n_b, decay(yn, gam), hs, r)
+
+
+@njit(cache=True)
+def _record_step(mats, ws, par, sched, dobs, rows, js, j_end, t, hs, t_stop, th, mu, sp, cut):
+    """Record samples js..j_end-1 passed by the step: the step end from yn, samples inside the
+    step (Chebyshev only: the other methods stop at samples) from the dense output, up to
+    SAMPLE_CHUNK per pass over the stored terms. Returns j_end."""
+    W, yn, bes, buf, coefs, outs, thetas = ws[0], ws[2], ws[4], ws[5], ws[7], ws[8], ws[9]
+    e_row, p_row, c_row, d_row, psi_row = rows
+    sample_t, fsample = sched[3], sched[4]
+    dim = yn.shape[0] // 2
+    while js < j_end:
+        if sample_t[js] == t_stop and th > 1.0:
+            record(mats, yn, dim, js, fsample[js], par, e_row, p_row, c_row, dobs, d_row, psi_row)
+            js += 1
+            continue
+        j1 = js
+        while j1 < j_end and j1 - js < SAMPLE_CHUNK and not (sample_t[j1] == t_stop and th > 1.0):
+            thetas[j1 - js] = (sample_t[j1] - t) / hs
+            j1 += 1
+        cheb_dense_many(W, mu, thetas[: j1 - js], hs, sp, bes, buf, coefs, outs[: j1 - js], cut)
+        for q in range(js, j1):
+            record(mats, outs[q - js], dim, q, fsample[q], par, e_row, p_row, c_row, dobs, d_row, psi_row)
+        js = j1
+    return js
+
+
+@njit(cache=True)
+def _state_at(meth, mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
+    """y = the state at t + th hs inside the accepted step (dense output or re-integration);
+    returns the products used."""
+    W, y, yn, yt, bes, buf, coef = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
+    if th >= 1.0:
+        y[:] = yn
+        return 0
+    if meth == CHEBYSHEV:
+        cheb_dense(W, mu, th, hs, sp, bes, buf, coef, y, y.shape[0], cut)
+        return 0
+    if meth == DOPRI5:
+        dopri_step(mats, gam, par[0], t, env, fs, y, th * hs, W, yt, yn, par[3], par[4])
+        y[:] = yn
+        return 6
+    rk4_step(mats, gam, par[0], t, env, fs, y, th * hs, W, yt, yn)
+    y[:] = yn
+    return 4
+
+
+@njit(cache=True)
+def _workspace(meth, n, m_max, nch):
+    """(W, y, yn, yt, Bessel values, Bessel scratch, coefficients, chunk coefficients, chunk
+    states, chunk thetas, channel weights) of one trajectory."""
+    chunk = SAMPLE_CHUNK if meth == CHEBYSHEV else 0
+    return (np.empty((m_max + 1 if meth == CHEBYSHEV else 7, n), dtype=np.complex128),
+            np.zeros(n, dtype=np.complex128), np.empty(n, dtype=np.complex128), np.empty(n, dtype=np.complex128),
+            np.empty(m_max + 2), np.empty(2 * m_max + 100), np.empty(m_max + 2, dtype=np.complex128),
+            np.empty((chunk, m_max + 2), dtype=np.complex128), np.empty((chunk, n), dtype=np.complex128),
+            np.empty(chunk), np.empty(nch))
+
+
+@njit(cache=True)
+def trajectory(mats, noise, init, sched, par, ipar, key, rows, st):
     """One trajectory (see the module docstring); fills its output rows and st."""
     gam = noise[0]
     psi0s, p0cum, dobs = init
     stops, fseg, spec, sample_t, fsample, env = sched
     dim = gam.shape[0]
-    n = 2 * dim
-    meth, m_max, m_target = ipar[0], ipar[1], ipar[2]
-    lam, uniform, rtol, atol, h, h_max = par[0], par[2], par[3], par[4], par[5], par[6]
-    W = np.empty((m_max + 1 if meth == CHEBYSHEV else 7, n), dtype=np.complex128)
-    y = np.zeros(n, dtype=np.complex128)
-    yn = np.empty_like(y)
-    yt = np.empty_like(y)
-    bes = np.empty(m_max + 2)
-    buf = np.empty(2 * m_max + 100)
-    coef = np.empty(m_max + 2, dtype=np.complex128)
-    n_chunk = SAMPLE_CHUNK if meth == CHEBYSHEV else 0
-    coefs = np.empty((n_chunk, m_max + 2), dtype=np.complex128)
-    outs = np.empty((n_chunk, n), dtype=np.complex128)
-    thetas = np.empty(n_chunk)
-    w = np.empty(noise[1].shape[0])
+    meth = ipar[0]
+    uniform = par[2]
+    ws = _workspace(meth, 2 * dim, ipar[1], noise[1].shape[0])
+    y, yt = ws[1], ws[3]
+    hst = np.array([par[5], 1e-4, 0.0])  # step cap, last error (DOPRI5), dense cut (Chebyshev)
     state = draw_member(key, p0cum, psi0s, y, dim)
     state, r = splitmix(state)
     r = 1.0 - r  # in (0, 1]
@@ -93,115 +191,51 @@ def trajectory(mats, noise, init, sched, par, ipar, key, e_row, p_row, c_row, d_
     nt = sample_t.shape[0]
     js = 0
     while js < nt and sample_t[js] <= t:
-        record(mats, y, dim, js, fsample[js], par, e_row, p_row, c_row, dobs, d_row, psi_row)
+        record(mats, y, dim, js, fsample[js], par, rows[0], rows[1], rows[2], dobs, rows[3], rows[4])
         js += 1
     njump = 0
     nprod = 0
     nstep = 0
-    err_old = 1e-4
-    cut = 0.0
     for s in range(stops.shape[0] - 1):
         t_end = stops[s + 1]
-        fs = fseg[s]
         sp = spec[s]
         k1_ok = False
         while t < t_end:
             target = t_end
-            at_draw = False
-            if uniform > 0.0 and t_next < t_end:
+            at_draw = uniform > 0.0 and t_next < t_end
+            if at_draw:
                 target = t_next
-                at_draw = True
-            hs, last = _plan(meth, h, h_max, target - t, sp[2], m_max)
+            hs, last = _plan(meth, hst[0], par[6], target - t, sp[2], ipar[1])
             short = False
             if meth == CHEBYSHEV and uniform <= 0.0:
                 hs, short = _predict_jump(y, gam, r, hs)
                 last = last and not short
-            mu = 0
-            if meth == CHEBYSHEV:
-                mu = cheb_step(mats, gam, lam, fs, y, hs, sp, W, yn, bes, buf, coef, rtol, atol, m_max)
-                nprod += abs(mu)
-                if mu < 0:
-                    h = 0.5 * hs
-                    continue
-                cut = 0.01 * abs(coef[mu])
-                if not last and not short:  # the cap limited this step: steer towards m_target terms
-                    if mu < m_target - 2:
-                        h = min(1.2 * h, h_max)
-                    elif mu > m_target:
-                        h = 0.8 * h
-            elif meth == DOPRI5:
-                if not k1_ok:
-                    deriv(mats, gam, lam, t, env, fs, y, W[0])
-                    nprod += 1
-                    k1_ok = True
-                err = dopri_step(mats, gam, lam, t, env, fs, y, hs, W, yt, yn, rtol, atol)
-                nprod += 6
-                if not (err <= 1.0):  # rejected (also catches nan / inf)
-                    h = hs / (5.0 if not err < 1e300 else min(5.0, err ** 0.17 / 0.9))
-                    continue
-                fac = max(0.1, min(5.0, err ** 0.17 / err_old ** 0.04 / 0.9))  # PI control (Hairer)
-                err_old = max(err, 1e-4)
-                h = max(hs / fac, h) if last else hs / fac
-            else:
-                rk4_step(mats, gam, lam, t, env, fs, y, hs, W, yt, yn)
-                nprod += 4
+            mu, ok, used, k1_ok = _attempt(meth, mats, gam, par, ipar, t, env, fseg[s], sp, hs, last, short, ws,
+                                           hst, k1_ok)
+            nprod += used
+            if not ok:
+                continue
             nstep += 1
             t_stop = target if last else t + hs
             th = 2.0  # no jump in this step
             if uniform <= 0.0:
-                n_b = norm2(yn, dim)
-                if n_b <= r:
-                    n_a = norm2(y, dim)
-                    if meth == CHEBYSHEV:
-                        th = cheb_jump(W, mu, hs, sp, bes, buf, coef, gam, r, n_a, decay(y, gam), n_b,
-                                       decay(yn, gam), yt, cut)
-                    elif meth == DOPRI5:
-                        th = dopri_jump(y, yn, hs, W, r)
-                    else:
-                        th = hermite_root(n_a, decay(y, gam), n_b, decay(yn, gam), hs, r)
+                th = _jump_fraction(meth, ws, gam, r, hs, sp, mu, hst[2])
             elif at_draw and last:
                 th = 1.0
             t_jump = t + th * hs if th < 1.0 else t_stop
             j_end = js
             while j_end < nt and (sample_t[j_end] < t_jump if th <= 1.0 else sample_t[j_end] <= t_stop):
                 j_end += 1
-            while js < j_end:
-                if sample_t[js] == t_stop and th > 1.0:
-                    record(mats, yn, dim, js, fsample[js], par, e_row, p_row, c_row, dobs, d_row, psi_row)
-                    js += 1
-                    continue
-                # inside the step (Chebyshev only: the other methods stop at samples), up to
-                # SAMPLE_CHUNK samples per pass over the stored terms
-                j1 = js
-                while j1 < j_end and j1 - js < SAMPLE_CHUNK and not (sample_t[j1] == t_stop and th > 1.0):
-                    thetas[j1 - js] = (sample_t[j1] - t) / hs
-                    j1 += 1
-                cheb_dense_many(W, mu, thetas[: j1 - js], hs, sp, bes, buf, coefs, outs[: j1 - js], cut)
-                for q in range(js, j1):
-                    record(mats, outs[q - js], dim, q, fsample[q], par, e_row, p_row, c_row, dobs, d_row,
-                           psi_row)
-                js = j1
+            js = _record_step(mats, ws, par, sched, dobs, rows, js, j_end, t, hs, t_stop, th, mu, sp, hst[2])
             if th > 1.0:
-                y[:] = yn
+                y[:] = ws[2]
                 if meth == DOPRI5:
-                    W[0, :] = W[6]  # FSAL
+                    ws[0][0, :] = ws[0][6]  # FSAL
                 t = t_stop
                 continue
-            if th < 1.0:
-                if meth == CHEBYSHEV:
-                    cheb_dense(W, mu, th, hs, sp, bes, buf, coef, y, n, cut)
-                elif meth == DOPRI5:
-                    dopri_step(mats, gam, lam, t, env, fs, y, th * hs, W, yt, yn, rtol, atol)
-                    nprod += 6
-                    y[:] = yn
-                else:
-                    rk4_step(mats, gam, lam, t, env, fs, y, th * hs, W, yt, yn)
-                    nprod += 4
-                    y[:] = yn
-            else:
-                y[:] = yn
+            nprod += _state_at(meth, mats, gam, par, t, env, fseg[s], sp, hs, th, mu, ws, hst[2])
             t = t_jump
-            state = jump(state, y, yt, w, noise)
+            state = jump(state, y, yt, ws[10], noise)
             njump += 1
             k1_ok = False
             state, r = splitmix(state)
@@ -225,5 +259,5 @@ def run_trajectories(k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_
 def _trajectory_at(tr, mats, noise, init, sched, par, ipar, keys, outs, stats):
     """Trajectory tr of a batch (its output rows picked here, outside the parallel loop body)."""
     out_e, out_p, out_c, out_d, out_psi = outs
-    trajectory(mats, noise, init, sched, par, ipar, keys[tr], out_e[tr], out_p[tr], out_c[tr], out_d[tr],
-               out_psi[tr], stats[tr])
+    trajectory(mats, noise, init, sched, par, ipar, keys[tr], (out_e[tr], out_p[tr], out_c[tr], out_d[tr],
+               out_psi[tr]), stats[tr])
