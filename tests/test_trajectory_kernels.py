@@ -154,3 +154,17 @@ def test_solver_options_reach_charge_and_keywords_override_them():
     assert info["products"] > 0 and info["steps"] > 0
     with pytest.raises(cqc.InputError, match="integrators"):
         _run(solver_options=SolverOptions(integrator="taylor", ntraj=2))
+
+
+def test_one_dask_worker_and_odd_task_size_give_the_in_process_bits():
+    """With tests/test_dask.py (two workers): in process, one worker, any task size, same bits."""
+    pytest.importorskip("distributed")
+    from collective_qc.parallel import open_client
+
+    kw = dict(params={"N": 4}, method="trajectories", dephasing=0.05, relaxation=0.02, t_max=4, n_times=21)
+    local = cqc.charge("xxz-chain", 0.5, solver_options=SolverOptions(ntraj=30, seed=11), **kw)
+    with open_client(workers=1) as client:
+        remote = cqc.charge("xxz-chain", 0.5, client=client, solver_options=SolverOptions(ntraj=30, seed=11, block=7),
+                            **kw)
+    for qty in ("energy", "power", "capacitance", "capacitance_stderr"):
+        assert np.array_equal(getattr(local, qty), getattr(remote, qty)), qty
