@@ -168,3 +168,15 @@ def test_one_dask_worker_and_odd_task_size_give_the_in_process_bits():
                             **kw)
     for qty in ("energy", "power", "capacitance", "capacitance_stderr"):
         assert np.array_equal(getattr(local, qty), getattr(remote, qty)), qty
+
+
+@pytest.mark.parametrize("z", [0.0, 0.3, 7.5, 31.0, 50.0])
+def test_bessel_coefficients_of_the_chebyshev_step(z):
+    from scipy.special import jv
+
+    from collective_qc.solvers.kernels.chebyshev import bessel_j
+
+    m = 56
+    out, buf = np.empty(m + 2), np.empty(2 * m + 100)
+    bessel_j(z, m, out, buf)
+    np.testing.assert_allclose(out[: m + 1], jv(np.arange(m + 1), z), rtol=1e-11, atol=1e-15)
