@@ -73,12 +73,14 @@ def charge(
     dephasing: float = 0.0,
     relaxation: float = 0.0,
     symmetry: bool = True,
-    ntraj: int = 500,
-    seed: int = 0,
+    ntraj: int | None = None,
+    seed: int | None = None,
     quantities=None,
     progress=None,
     client=None,
-    tolerance: float = 1e-8,
+    tolerance: float | None = None,
+    integrator: str | None = None,
+    solver_options=None,
     **unknown,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
@@ -101,7 +103,8 @@ def charge(
     dephasing, relaxation : float
         Uniform per-site rates gamma, kappa (>= 0).
     ntraj, seed : int
-        Trajectory count and seed (trajectory i uses the stream of (seed, i) only).
+        Trajectory count (default 500) and seed (default 0; trajectory i uses the stream of
+        (seed, i) only). Given, they override the same fields of ``solver_options``.
     symmetry : bool
         Use QuSpin momentum/parity blocks for closed runs on uniform rings (default True).
     quantities : None | "all" | list of "ergotropy", "coherence", "entropy"
@@ -112,6 +115,11 @@ def charge(
     tolerance : float
         Trajectory runs: relative and absolute per-step error tolerance of the adaptive
         integrator (default 1e-8).
+    integrator : "auto" | "chebyshev" | "dopri5" | "rk4", optional
+        Trajectory step method (default auto: Chebyshev steps, DOPRI5 for smooth envelopes).
+    solver_options : collective_qc.solvers.solution.SolverOptions, optional
+        All numerical settings of the solver in one object (integrator, rtol, atol, ntraj, seed,
+        block, dt_max); ``ntraj``, ``seed``, ``tolerance`` and ``integrator`` given here override it.
     client : dask.distributed.Client, optional
         Trajectory runs: batches of trajectories on its workers (bitwise identical results);
         see :func:`collective_qc.parallel.open_client`.
@@ -226,10 +234,9 @@ def solve(problem: Problem, progress=None, client=None):
         from .solvers.trajectories import solve_trajectories
 
         sol = solve_trajectories(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times,
-                                 ntraj=plan.ntraj, seed=plan.seed, progress=progress, diagonals=diag, client=client,
-                                 state_measure=None if measures is None else measures.density,
-                                 rtol=plan.tolerance, atol=plan.tolerance)
-        extras, extras_err = sol.diagonals, sol.diagonals_stderr
+                                 plan.solver_options, progress=progress, diagonals=diag, client=client,
+                                 state_measure=None if measures is None else measures.density)
+        extras, extras_err = sol.extras, sol.extras_stderr
     else:
         if plan.method == "exact":
             from .solvers.lindblad import solve_lindblad as solver
@@ -255,7 +262,9 @@ def _metadata(problem: Problem, sol, merit, measures, cutoff, history, t_start) 
         "symmetry_block": problem.block,
         "sector": None if sector is None else {"label": sector.label, "value": sector.value,
                                                 "dim": len(sector.index)},
-        "trajectories": {"ntraj": int(plan.ntraj), "seed": int(plan.seed), "mean_jumps": sol.mean_jumps,
+        "trajectories": {"ntraj": int(plan.ntraj), "seed": int(plan.seed), "mean_jumps": sol.info["mean_jumps"],
+                         "integrator": sol.info["integrator"], "products": sol.info["products"],
+                         "steps": sol.info["steps"],
                          "tau_c_refinement": "cubic Hermite interpolation of averaged E, P"}
         if plan.method == "trajectories" else None,
         "initial": problem.init.describe(),

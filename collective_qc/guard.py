@@ -56,6 +56,7 @@ class RunPlan:
     initial: str
     memory: float
     scales: dict
+    solver_options: object = None  # collective_qc.solvers.solution.SolverOptions
 
     @property
     def dim(self) -> int:
@@ -82,8 +83,9 @@ def _options(o: dict) -> dict:
     themselves through the one table of :mod:`collective_qc.options`)."""
     from .state_measures import parse_quantities
 
-    keys = ("method", "initial", "dephasing", "relaxation", "symmetry", "ntraj", "seed", "tolerance", "quantities")
-    out = check_options({k: o[k] for k in keys})
+    keys = ("method", "initial", "dephasing", "relaxation", "symmetry", "ntraj", "seed", "tolerance", "quantities",
+            "integrator")
+    out = check_options({k: o[k] for k in keys if o.get(k) is not None})
     out.pop("t_max"), out.pop("n_times"), out.pop("protocol")  # checked by _times_spec, parse_protocol
     out["quantities"] = parse_quantities(out["quantities"])
     out["drive"] = number(o["drive"], "drive")
@@ -93,12 +95,30 @@ def _options(o: dict) -> dict:
         raise InputError(f"client must be a dask.distributed.Client or None, got {type(o['client']).__name__}")
     out["protocol"] = parse_protocol(o["protocol"])
     out["params"] = mapping(o["params"], "params")
+    out["solver_options"] = _solver_options(o.get("solver_options"), o, out)
+    out["ntraj"], out["seed"] = out["solver_options"].ntraj, out["solver_options"].seed
+    out["tolerance"], out["integrator"] = out["solver_options"].rtol, out["solver_options"].integrator
     return out
+
+
+def _solver_options(given, o: dict, checked: dict):
+    """The SolverOptions of a run: `given` (default SolverOptions()) with the explicitly passed
+    ntraj, seed, tolerance (rtol = atol) and integrator put in."""
+    from .solvers.solution import SolverOptions
+
+    opts = SolverOptions() if given is None else given
+    if not isinstance(opts, SolverOptions):
+        raise InputError(f"solver_options must be a SolverOptions, got {type(opts).__name__}")
+    changes = {k: checked[k] for k in ("ntraj", "seed", "integrator") if o.get(k) is not None}
+    if o.get("tolerance") is not None:
+        changes["rtol"] = changes["atol"] = checked["tolerance"]
+    return opts.replace(**changes) if changes else opts
 
 
 def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=201, method="auto",
              initial="ground", protocol=None, dephasing=0.0, relaxation=0.0, symmetry=True, ntraj=500, seed=0,
-             quantities=None, tolerance=1e-8, progress=None, client=None, **_ignored) -> RunPlan:
+             quantities=None, tolerance=None, progress=None, client=None, integrator=None, solver_options=None,
+             **_ignored) -> RunPlan:
     """Check a run of :func:`collective_qc.charge` (same arguments) before anything large is built.
 
     Raises
@@ -112,7 +132,8 @@ def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=2
 
     o = _options(dict(drive=drive, tolerance=tolerance, dephasing=dephasing, relaxation=relaxation,
                       protocol=protocol, method=method, initial=initial, symmetry=symmetry, ntraj=ntraj, seed=seed,
-                      quantities=quantities, params=params, progress=progress, client=client))
+                      quantities=quantities, params=params, progress=progress, client=client, integrator=integrator,
+                      solver_options=solver_options))
     n_t, t_final, t = _times_spec(times, t_max, n_times)
     m = make_model(model, o["params"])
     est = m.size_estimate()
@@ -134,7 +155,7 @@ def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=2
     return RunPlan(model=m, model_graph=mg, method=used, times=t, protocol=o["protocol"], drive=o["drive"],
                    dephasing=o["dephasing"], relaxation=o["relaxation"], symmetry=o["symmetry"], ntraj=o["ntraj"],
                    seed=o["seed"], tolerance=o["tolerance"], quantities=o["quantities"], initial=initial,
-                   memory=need, scales=scales)
+                   memory=need, scales=scales, solver_options=o["solver_options"])
 
 
 def lower_bound_memory(est, n_times: int) -> float:
@@ -195,6 +216,7 @@ def run_memory(m, mg, used: str, n_t: int, o: dict) -> float:
     dim = as_float(mg.dim)
     if used == "trajectories":
         need = estimate_memory(mg) * 2 + n_ch * dim * 24 + sample_memory(n_t, n_obs, o["ntraj"])
+        need += 2 * 57 * 2 * dim * 16  # series terms of the Chebyshev step, two threads
         if o["quantities"]:
             need += 2 * n_t * dim * dim * 16  # at least two groups of sampled density matrices
         return need

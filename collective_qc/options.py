@@ -94,6 +94,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "SEED"),
     Option("tolerance", 1e-8, _tolerance,
            "per-step error tolerance of the propagators (relative to the state norm)", "TOL"),
+    Option("integrator", "auto", _choice(("auto", "chebyshev", "dopri5", "rk4")),
+           "trajectory step method: auto (Chebyshev; DOPRI5 for smooth envelopes) | chebyshev | dopri5 | rk4",
+           "NAME"),
     Option("quantities", None, _quantities, "state quantities: ergotropy,coherence,entropy or all", "LIST"),
 )}
 

@@ -16,7 +16,7 @@ from ..errors import InputError
 
 __all__ = ["Solution", "SolverOptions", "INTEGRATORS"]
 
-INTEGRATORS = ("auto", "krylov", "taylor", "dopri5", "rk4")
+INTEGRATORS = ("auto", "chebyshev", "dopri5", "rk4")
 
 
 @dataclass(frozen=True)

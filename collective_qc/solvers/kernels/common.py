@@ -1,0 +1,229 @@
+"""Shared pieces of the trajectory kernels (plain arrays only; ``cache=True``).
+
+Packed operands
+---------------
+mats = (cd, ci, cp): the CSR matrices H0, V, H_B, K0 = D^dag(H_B) concatenated: cd (complex
+data), ci (column indices) and cp (n_mats, dim + 1) row pointers into cd / ci (absolute offsets).
+noise = (gam, jt, jv): diag of sum_k L_k^dag L_k (dim,) and the monomial jump operators
+L_c|k> = jv[c, k] |jt[c, k]> (a jump costs O(dim)).
+
+The augmented generator of (psi, phi) (paper Eqs. (3)-(5): psi the state, phi = d psi / d lambda)
+is A = [[H, 0], [f V, H]] with H = H0 + lambda f V - (i/2) Gamma, i d(psi, phi)/dt = A (psi, phi).
+One application of A (``apply_aug``) is the unit "operator product" counted in the solver info.
+
+Random numbers: SplitMix64 seeded per trajectory from (seed, trajectory index) only, so results
+do not depend on threads, batches or workers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+H0, V, HB, K0 = 0, 1, 2, 3  # matrix slots in mats
+
+
+@njit(cache=True, inline="always")
+def splitmix(state):
+    """Next state and a uniform number in [0, 1)."""
+    state = (state + np.uint64(0x9E3779B97F4A7C15)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    z = state
+    z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    z = z ^ (z >> np.uint64(31))
+    return state, (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def apply_aug(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
+    """out = alpha A x + beta x + gamma prev for the augmented generator A (lf = lambda f).
+
+    H0 and V are read once per row for psi and phi together. Returns the squared norms of the
+    psi and phi blocks of out.
+    """
+    cd, ci, cp = mats
+    dim = gam.shape[0]
+    n_psi = 0.0
+    n_phi = 0.0
+    for i in range(dim):
+        sp = 0.0j
+        sf = 0.0j
+        for p in range(cp[H0, i], cp[H0, i + 1]):
+            a = cd[p]
+            j = ci[p]
+            sp += a * x[j]
+            sf += a * x[dim + j]
+        if f != 0.0:
+            vp = 0.0j
+            vf = 0.0j
+            for p in range(cp[V, i], cp[V, i + 1]):
+                a = cd[p]
+                j = ci[p]
+                vp += a * x[j]
+                vf += a * x[dim + j]
+            sp += lf * vp
+            sf += lf * vf + f * vp
+        g = 0.5j * gam[i]
+        a1 = alpha * (sp - g * x[i]) + beta * x[i]
+        a2 = alpha * (sf - g * x[dim + i]) + beta * x[dim + i]
+        if gamma != 0.0:
+            a1 += gamma * prev[i]
+            a2 += gamma * prev[dim + i]
+        out[i] = a1
+        out[dim + i] = a2
+        n_psi += a1.real ** 2 + a1.imag ** 2
+        n_phi += a2.real ** 2 + a2.imag ** 2
+    return n_psi, n_phi
+
+
+@njit(cache=True)
+def norm2(y, dim):
+    """||psi||^2 of the psi block of y."""
+    s = 0.0
+    for k in range(dim):
+        s += y[k].real ** 2 + y[k].imag ** 2
+    return s
+
+
+@njit(cache=True)
+def decay(y, gam):
+    """d ||psi||^2 / dt = -<psi|Gamma|psi>."""
+    s = 0.0
+    for k in range(gam.shape[0]):
+        s += gam[k] * (y[k].real ** 2 + y[k].imag ** 2)
+    return -s
+
+
+@njit(cache=True)
+def hermite_root(n_a, d_a, n_b, d_b, h, r):
+    """theta in [0, 1] where the cubic Hermite interpolant of ||psi||^2 (values n_a, n_b, time
+    derivatives d_a, d_b over a step of length h) reaches r (bisection)."""
+    lo = 0.0
+    hi = 1.0
+    for _ in range(60):
+        x = 0.5 * (lo + hi)
+        val = ((2 * x**3 - 3 * x**2 + 1) * n_a + (x**3 - 2 * x**2 + x) * h * d_a
+               + (-2 * x**3 + 3 * x**2) * n_b + (x**3 - x**2) * h * d_b)
+        if val > r:
+            lo = x
+        else:
+            hi = x
+    return 0.5 * (lo + hi)
+
+
+@njit(cache=True)
+def record(mats, y, dim, j, fj, par, row_e, row_p, row_c, dobs, row_d, row_psi):
+    """Estimators at sample j from the unnormalised (psi, phi) = y (one pass, three products).
+
+    E = <psi|H_B|psi>/n - e0, C_Q = 2 Re(<phi|H_B|psi> - e0 <psi|phi>)/n (control variate
+    H_B - e0: unbiased since Tr rho = 1 for every lambda), P = (<psi|K0|psi> - 2 lambda f
+    Im <V psi|H_B psi>)/n (lambda f i[V, H_B] + D^dag(H_B)), n = ||psi||^2; diagonal
+    observables; the normalised state if stored. par[0] = lambda, par[1] = e0.
+    """
+    cd, ci, cp = mats
+    lam = par[0]
+    e0 = par[1]
+    n2 = norm2(y, dim)
+    eb = 0.0
+    cb = 0.0
+    ov = 0.0
+    pk = 0.0
+    pv = 0.0
+    for i in range(dim):
+        hb = 0.0j
+        for p in range(cp[HB, i], cp[HB, i + 1]):
+            hb += cd[p] * y[ci[p]]
+        k0 = 0.0j
+        for p in range(cp[K0, i], cp[K0, i + 1]):
+            k0 += cd[p] * y[ci[p]]
+        ps = np.conj(y[i])
+        eb += (ps * hb).real
+        cb += (np.conj(y[dim + i]) * hb).real
+        ov += (ps * y[dim + i]).real
+        pk += (ps * k0).real
+        if fj != 0.0:
+            vs = 0.0j
+            for p in range(cp[V, i], cp[V, i + 1]):
+                vs += cd[p] * y[ci[p]]
+            pv += (np.conj(vs) * hb).imag
+    row_e[j] = eb / n2 - e0
+    row_c[j] = 2.0 * (cb - e0 * ov) / n2
+    row_p[j] = (pk - 2.0 * lam * fj * pv) / n2
+    for o in range(dobs.shape[0]):
+        acc = 0.0
+        for k in range(dim):
+            acc += dobs[o, k] * (y[k].real ** 2 + y[k].imag ** 2)
+        row_d[o, j] = acc / n2
+    if row_psi.shape[0] > 0:
+        s = np.sqrt(n2)
+        for k in range(dim):
+            row_psi[j, k] = y[k] / s
+
+
+@njit(cache=True)
+def draw_member(state, p0cum, psi0s, y, dim):
+    """Pick the initial mixture member with the cumulative weights p0cum; y = (member, 0)."""
+    state, u = splitmix(state)
+    m = 0
+    while m < p0cum.shape[0] - 1 and u > p0cum[m]:
+        m += 1
+    for k in range(dim):
+        y[k] = psi0s[k, m]
+        y[dim + k] = 0.0
+    return state
+
+
+@njit(cache=True)
+def jump(state, y, yt, w, noise):
+    """Quantum jump: channel c with probability ~ ||L_c psi||^2; psi, phi -> L_c psi, L_c phi, both
+    divided by ||L_c psi|| (the same linear map and factor for the state and its tangent)."""
+    gam, jt, jv = noise
+    dim = gam.shape[0]
+    nch = jt.shape[0]
+    tot = 0.0
+    for c in range(nch):
+        sc = 0.0
+        for k in range(dim):
+            a = jv[c, k] * y[k]
+            sc += a.real ** 2 + a.imag ** 2
+        w[c] = sc
+        tot += sc
+    state, u = splitmix(state)
+    u *= tot
+    ch = 0
+    acc = w[0]
+    while ch < nch - 1 and u > acc:
+        ch += 1
+        acc += w[ch]
+    for k in range(2 * dim):
+        yt[k] = 0.0
+    for k in range(dim):
+        val = jv[ch, k]
+        if val != 0.0:
+            yt[jt[ch, k]] += val * y[k]
+            yt[dim + jt[ch, k]] += val * y[dim + k]
+    nrm = np.sqrt(norm2(yt, dim))
+    for k in range(2 * dim):
+        y[k] = yt[k] / nrm
+    return state
+
+
+@njit(cache=True)
+def envelope(t, env, f_seg):
+    """f(t): the segment's constant f_seg for piecewise-constant protocols (env[0] == 0), else the
+    cubic Hermite interpolant of the table env = (1, t0, dt, n, f_0..f_{n-1}, f'_0..f'_{n-1})."""
+    if env[0] == 0.0:
+        return f_seg
+    t0 = env[1]
+    dt = env[2]
+    n = int(env[3])
+    x = (t - t0) / dt
+    k = int(np.floor(x))
+    k = min(max(k, 0), n - 2)
+    s = x - k
+    fa = env[4 + k]
+    fb = env[5 + k]
+    da = env[4 + n + k] * dt
+    db = env[5 + n + k] * dt
+    return ((2 * s**3 - 3 * s**2 + 1) * fa + (s**3 - 2 * s**2 + s) * da
+            + (-2 * s**3 + 3 * s**2) * fb + (s**3 - s**2) * db)

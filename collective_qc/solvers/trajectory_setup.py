@@ -1,0 +1,163 @@
+"""Packing a trajectory problem into the plain arrays of the kernels (``solvers.kernels``).
+
+Everything here runs once per solve, in Python: CSR packing, monomial jump tables, the
+schedule of stops and samples, the smooth-envelope table, and the spectral intervals of the
+Chebyshev step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import InputError
+from ..operators import Operators
+from ..protocols import Protocol
+
+ENV_SPACING = 1e-3  # time spacing (1/omega0) of the cubic Hermite table of a smooth envelope
+
+
+def adjoint_dissipator(ops: Operators, A) -> sp.csr_matrix:
+    """D^dag(A) = sum_k (L_k^dag A L_k - {L_k^dag L_k, A}/2) + i[H_aux, A] (Heisenberg picture)."""
+    out = sp.csr_matrix(A.shape, dtype=np.complex128)
+    for j in ops.jumps:
+        L = j.matrix.astype(np.complex128)
+        Ld = L.conj().T
+        out = out + Ld @ A @ L - 0.5 * (Ld @ L @ A + A @ Ld @ L)
+    if ops.H_aux is not None:
+        out = out + 1j * (ops.H_aux @ A - A @ ops.H_aux)
+    return out.tocsr()
+
+
+def pack_csr(mats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(data, indices, row pointers (n, dim + 1) into them) of the CSR matrices, concatenated; the
+    data are real when every matrix is (the kernels are compiled for either)."""
+    data, idx, ptr, off = [], [], [], 0
+    for A in mats:
+        A = sp.csr_matrix(A, dtype=np.complex128)
+        A.sort_indices()
+        data.append(A.data)
+        idx.append(A.indices.astype(np.int64))
+        ptr.append(A.indptr.astype(np.int64) + off)
+        off += A.nnz
+    cd = np.concatenate(data)
+    if not np.any(cd.imag):  # real matrices (most spin models): half the multiplications per entry
+        cd = np.ascontiguousarray(cd.real)
+    return cd, np.concatenate(idx), np.ascontiguousarray(np.array(ptr))
+
+
+def monomial_jumps(ops: Operators) -> tuple[np.ndarray, np.ndarray]:
+    """L_c|k> = val[c, k] |tgt[c, k]>; InputError for a jump operator with two entries in a column."""
+    nch = max(len(ops.jumps), 1)
+    tgt = np.zeros((nch, ops.dim), dtype=np.int64)
+    val = np.zeros((nch, ops.dim), dtype=np.complex128)
+    for c, j in enumerate(ops.jumps):
+        L = sp.csc_matrix(j.matrix, dtype=np.complex128)
+        L.eliminate_zeros()
+        counts = np.diff(L.indptr)
+        if np.any(counts > 1):
+            raise InputError(f"jump operator {j.kind} on {j.target!r} is not local (monomial); use --method exact")
+        cols = np.flatnonzero(counts)
+        tgt[c, cols] = L.indices[L.indptr[cols]]
+        val[c, cols] = L.data[L.indptr[cols]]
+    return tgt, val
+
+
+def decay_rates(ops: Operators) -> tuple[np.ndarray, float]:
+    """(diag of sum_k L_k^dag L_k, uniform rate): when that sum is a multiple of the identity (e.g.
+    spin-1/2 dephasing alone) the rate is returned and the diagonal zeroed (state-independent
+    decay: jump times are drawn directly, evolution between jumps is unitary)."""
+    gam_op = sp.csr_matrix((ops.dim, ops.dim), dtype=np.complex128)
+    for j in ops.jumps:
+        L = j.matrix.astype(np.complex128)
+        gam_op = gam_op + (L.conj().T @ L)
+    gam_op = sp.csr_matrix(gam_op)
+    off = gam_op - sp.diags(gam_op.diagonal())
+    if off.count_nonzero() and np.max(np.abs(off.data)) > 1e-12:
+        raise InputError("sum_k L_k^dag L_k is not diagonal in the basis; use --method exact")
+    gam = gam_op.diagonal().real.copy()
+    if len(ops.jumps) and np.ptp(gam) <= 1e-12 * max(1.0, gam.max()):
+        return np.zeros_like(gam), float(gam[0])
+    return gam, 0.0
+
+
+def schedule(times: np.ndarray, protocol: Protocol, stop_at_samples: bool):
+    """(stops, f on each stop interval): protocol switches, first and last time, and, for the
+    methods without dense output for samples, every sample time."""
+    pts = {float(times[0]), float(times[-1])}
+    pts |= {float(b) for b in protocol.breakpoints(float(times[0]), float(times[-1]))
+            if times[0] < b < times[-1]} if protocol.piecewise_constant else set()
+    if stop_at_samples:
+        pts |= {float(t) for t in times}
+    stops = np.array(sorted(pts))
+    if len(stops) == 1:
+        stops = np.array([stops[0], stops[0]])
+    fseg = np.array([protocol.value(0.5 * (a + b)) for a, b in zip(stops[:-1], stops[1:])], dtype=float)
+    return stops, fseg
+
+
+def sample_drive(times: np.ndarray, protocol: Protocol) -> np.ndarray:
+    """f at each sample for the power estimator: the value on the interval starting there
+    (piecewise constant), or f(t) (smooth)."""
+    if not protocol.piecewise_constant:
+        return np.array([protocol.value(float(t)) for t in times])
+    end = float(times[-1])
+    cuts = sorted({float(b) for b in protocol.breakpoints(float(times[0]), end)} | {end})
+    out = []
+    for t in times:
+        nxt = next((b for b in cuts if b > t), None)
+        out.append(protocol.value(0.5 * (t + nxt)) if nxt is not None else protocol.value(float(t)))
+    return np.array(out, dtype=float)
+
+
+def envelope_table(protocol: Protocol, t0: float, t1: float) -> np.ndarray:
+    """(0,) for piecewise-constant protocols, else (1, t0, dt, n, f_k, f'_k) on a grid of spacing
+    <= ENV_SPACING (f' by fourth-order central differences; interpolation error O(dt^4))."""
+    if protocol.piecewise_constant:
+        return np.zeros(4)
+    n = max(int(np.ceil((t1 - t0) / ENV_SPACING)), 8) + 1
+    dt = (t1 - t0) / (n - 1) if t1 > t0 else ENV_SPACING
+    grid = t0 + dt * np.arange(-2, n + 2)
+    fv = np.array([protocol.value(float(t)) for t in grid], dtype=float)
+    df = (fv[:-4] - 8 * fv[1:-3] + 8 * fv[3:-1] - fv[4:]) / (12 * dt)
+    return np.concatenate([[1.0, t0, dt, n], fv[2:-2], df])
+
+
+def spectral_interval(Hh) -> tuple[float, float]:
+    """(centre, half-width) of an interval holding the spectrum of the Hermitian matrix Hh: Lanczos
+    estimates of the extreme eigenvalues widened by 1 % (dense eigvalsh for small matrices;
+    Gershgorin discs when Lanczos does not converge)."""
+    dim = Hh.shape[0]
+    if dim <= 400:
+        w = np.linalg.eigvalsh(Hh.toarray())
+        lo, hi = float(w[0]), float(w[-1])
+    else:
+        from scipy.sparse.linalg import ArpackNoConvergence, eigsh
+
+        try:
+            rng = np.random.default_rng(0)  # fixed start vector: same interval on every run
+            v0 = rng.standard_normal(dim) + 0j
+            hi = float(eigsh(Hh, k=1, which="LA", tol=1e-6, v0=v0, return_eigenvectors=False)[0])
+            lo = float(eigsh(Hh, k=1, which="SA", tol=1e-6, v0=v0, return_eigenvectors=False)[0])
+        except ArpackNoConvergence:
+            A = sp.csr_matrix(Hh)
+            d = A.diagonal().real
+            rad = np.asarray(abs(A).sum(axis=1)).ravel() - np.abs(d)
+            lo, hi = float(np.min(d - rad)), float(np.max(d + rad))
+    half = 0.5 * (hi - lo)
+    pad = 0.01 * half + 1e-6 * max(abs(lo), abs(hi), 1.0)
+    return 0.5 * (hi + lo), half + pad
+
+
+def chebyshev_spec(ops: Operators, drive: float, fseg: np.ndarray, gam: np.ndarray) -> np.ndarray:
+    """(c_r, g_c, a) per stop interval: spectral interval of H0 + lambda f V, damping centre."""
+    H0 = ops.H0.astype(np.complex128)
+    g_c = 0.25 * (float(gam.min()) + float(gam.max())) if gam.size else 0.0
+    cache: dict[float, tuple[float, float]] = {}
+    spec = np.zeros((len(fseg), 3))
+    for s, f in enumerate(fseg):
+        if float(f) not in cache:
+            cache[float(f)] = spectral_interval(sp.csr_matrix(H0 + (drive * f) * ops.V))
+        c_r, a = cache[float(f)]
+        spec[s] = (c_r, g_c, max(a, 1e-12))
+    return spec
