@@ -86,6 +86,10 @@ def _charge(
     progress=None,
     client=None,
     tolerance: float = 1e-8,
+    charger=None,
+    norm=None,
+    battery_off_while_charging: bool = False,
+    speed_limit: bool = False,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
 
@@ -117,6 +121,20 @@ def _charge(
     client : dask.distributed.Client, optional
         Trajectory runs: batches of trajectories on its workers (bitwise identical results);
         see :func:`collective_qc.parallel.open_client`.
+    charger : None | "NAME[:ARGS]" | static list | Charger
+        The charger V (:mod:`collective_qc.chargers`: field, global, k-local, cavity, user);
+        None: the graph attribute ``charger``, else the model's default. Recorded in
+        ``metadata["charger"]``.
+    norm : None | "field" | float
+        Rescale V to this operator norm ("field": that of the parallel field sum_i w_i 2 S^x_i
+        on the same sites); the factor is recorded in ``metadata["charger"]["scale"]``.
+    battery_off_while_charging : bool
+        Binder/Campaioli convention H = H_aux + lambda f(t) V (H_B left out of the generator;
+        E is still measured with H_B). Default False: H = H_B + H_aux + lambda f(t) V.
+    speed_limit : bool
+        Closed runs: sample the speed-limit series |P|, 2 Delta H_B Delta H and their ratios into
+        ``observables`` and summarise them with a bound on P_max in ``metadata["speed_limit"]``
+        (:mod:`collective_qc.bounds`).
 
     Returns
     -------
@@ -138,6 +156,9 @@ def _charge(
     which = parse_quantities(quantities)
     m = make_model(model, params)
     mg = validate_graph(m.graph())
+    from .chargers import resolve_charger
+
+    chg, _ = resolve_charger(charger, mg)  # refuses a charger that does not fit, before any work
     noisy = dephasing > 0 or relaxation > 0 or any(
         (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
     if method == "closed" and noisy:
@@ -165,9 +186,10 @@ def _charge(
             need /= len(mg.spins)  # a momentum block holds about 1/N of the states
     check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})")
     block = None
-    if used == "closed" and symmetry and not which and is_uniform_ring(mg, m.ring_order()):
+    if used == "closed" and symmetry and not which and chg.symmetric and is_uniform_ring(mg, m.ring_order()):
         block = choose_block(mg, initial)
-    ops = build_operators(mg, dephasing=dephasing, relaxation=relaxation, symmetry=block)
+    ops = build_operators(mg, dephasing=dephasing, relaxation=relaxation, symmetry=block, charger=charger, norm=norm,
+                          battery_off=battery_off_while_charging)
     init = initial_state(ops, initial)
     sector = None
     full_ops = ops
@@ -196,11 +218,19 @@ def _charge(
         else:
             from .solvers.closed import solve_closed as solver
         hook = None if measures is None else (measures.density if used == "exact" else measures.closed)
+        speed = None
+        if speed_limit and used == "closed":
+            from .bounds import SpeedLimit
+
+            speed = SpeedLimit(ops, drive, proto, t)
+            hook = speed if hook is None else _joined(hook, speed)
         sol = solver(ops, init.vectors, init.weights, drive, proto, t, progress=progress, diagonals=diag,
                      extras=hook)
         extras, extras_err = sol.extras, None
         if measures is not None:
             names = names + measures.names
+        if speed is not None:
+            names = names + speed.names
     observables = {n: extras[k] for k, n in enumerate(names)} if names else {}
     observables_err = {n: extras_err[k] for k, n in enumerate(names)} if names and extras_err is not None else None
     cutoff = _cutoff_report(ops, init, observables, observables_err)
@@ -209,7 +239,9 @@ def _charge(
         if finer is not None:
             res = charge(finer, drive, t, method=method, initial=initial, protocol=proto,
                          dephasing=dephasing, relaxation=relaxation, symmetry=symmetry, ntraj=ntraj, seed=seed,
-                         quantities=quantities, progress=progress, client=client, tolerance=tolerance)
+                         quantities=quantities, progress=progress, client=client, tolerance=tolerance,
+                         charger=charger, norm=norm, battery_off_while_charging=battery_off_while_charging,
+                         speed_limit=speed_limit)
             res.metadata["cutoff_history"] = [{k: v["n_max"] for k, v in cutoff.items()},
                                               *res.metadata.get("cutoff_history", [])]
             res.metadata["wall_time_s"] = _time.perf_counter() - t_start
@@ -231,6 +263,9 @@ def _charge(
         "E0": sol.e0,
         "cutoff": cutoff,
         "quantities": None if measures is None else {"computed": measures.names, "notes": measures.notes},
+        "charger": ops.charger,
+        "battery_off_while_charging": bool(battery_off_while_charging),
+        "speed_limit": _speed_report(speed_limit, used, ops, drive, proto, t, observables),
         "memory_estimate": format_bytes(need),
         "wall_time_s": _time.perf_counter() - t_start,
     }
@@ -243,6 +278,25 @@ def _charge(
         capacitance_stderr=getattr(sol, "capacitance_stderr", None),
         observables=observables, observables_stderr=observables_err,
     )
+
+
+def _joined(*hooks):
+    """One closed-solver extras hook from several (their outputs concatenated)."""
+
+    def hook(psi, weights):
+        return np.concatenate([np.atleast_1d(h(psi, weights)) for h in hooks])
+
+    return hook
+
+
+def _speed_report(requested, used, ops, drive, proto, t, observables):
+    if not requested:
+        return None
+    if used != "closed":
+        return {"computed": False, "reason": "the speed limit |P| <= 2 Delta H_B Delta H holds for closed runs"}
+    from .bounds import power_bound, speed_limit_summary
+
+    return {"computed": True, **speed_limit_summary(observables), **power_bound(ops, drive, proto, t)}
 
 
 THREADS_MIN_SIZE = 1 << 15  # smaller problems run with one OpenMP/BLAS thread (threads cost more than they save)

@@ -81,6 +81,14 @@ def _run_options(c) -> None:
     c.add_argument("--seed", type=int, default=0, help="seed (trajectory i uses (seed, i) only)")
     c.add_argument("--tolerance", type=_float("--tolerance"), default=1e-8,
                    help="per-step error tolerance of the adaptive trajectory integrator")
+    c.add_argument("--charger", metavar="NAME[:ARGS]",
+                   help="charger V: field[:axis=x|y|z] | global | k-local:k=K | cavity (default: the model's)")
+    c.add_argument("--norm", metavar="field|VALUE",
+                   help="rescale V to the operator norm of the parallel field on the same sites, or to VALUE")
+    c.add_argument("--battery-off", action="store_true",
+                   help="Binder/Campaioli convention: H = lambda f(t) V while charging (H_B off)")
+    c.add_argument("--speed-limit", action="store_true",
+                   help="closed runs: record |P| / (2 Delta H_B Delta H) at every sample")
     _dask_options(c)
 
 
@@ -105,7 +113,22 @@ def _run_kwargs(args) -> dict:
         raise InputError(f"--t-max must be > 0, got {args.t_max}")
     return dict(drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
                 method=args.method, initial=args.initial, protocol=args.protocol, dephasing=args.dephasing,
-                relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed, tolerance=args.tolerance)
+                relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed, tolerance=args.tolerance,
+                **_charger_kwargs(args))
+
+
+def _charger_kwargs(args) -> dict:
+    """--charger, --norm, --battery-off, --speed-limit as charge() keywords."""
+    norm = args.norm
+    if norm is not None and norm != "field":
+        try:
+            norm = float(norm)
+        except ValueError:
+            raise InputError(f"--norm must be 'field' or a positive number, got {args.norm!r}") from None
+    out = dict(charger=args.charger, norm=norm, battery_off_while_charging=args.battery_off)
+    if args.speed_limit:
+        out["speed_limit"] = True
+    return out
 
 
 def _cmd_charge(args) -> int:

@@ -185,7 +185,17 @@ def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, pro
     progress : callable (done, total) -> None, optional
     **options
         Passed to :func:`collective_qc.charge`: times, t_max, n_times, method, initial,
-        protocol, dephasing, relaxation, symmetry, ntraj, seed.
+        protocol, dephasing, relaxation, symmetry, ntraj, seed, charger, norm,
+        battery_off_while_charging.
+
+    Notes
+    -----
+    With a ``charger`` or ``norm`` other than the model's default charger, the baseline of
+    size N is N parallel single-site chargers of the same per-site norm (Binder et al. 2015,
+    Campaioli et al. 2017): the single site driven by the ``field`` charger rescaled to
+    ||V_N|| / N. Every closed row is checked against the speed-limit bound of its run
+    (:mod:`collective_qc.bounds`); a Gamma_P above it marks the row as failed (the value
+    moves to ``gamma_power_failed``), it is not reported as a result.
 
     Returns
     -------
@@ -201,6 +211,11 @@ def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, pro
         options.pop(bad, None)
     single = m.single_site()
     total = len(sizes) + 1
+    options.setdefault("speed_limit", True)
+    if options.get("charger") is not None or options.get("norm") is not None:
+        rows, results, res_1 = _compare_chargers(m, single, sizes, drive, options, progress)
+        opts = {k: v for k, v in options.items() if k not in ("times", "progress", "client")}
+        return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results)
     res_1 = charge(single, drive, **options)
     if progress is not None:
         progress(1, total)
@@ -209,8 +224,67 @@ def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, pro
         res_n = res_1 if (n == 1 and type(single) is type(m) and single.values == m.with_size(1).values) \
             else charge(m.with_size(n), drive, **options)
         results[n] = res_n
-        rows.append(make_row(res_n, res_1))
+        rows.append(check_bounds(make_row(res_n, res_1), res_n, res_1))
         if progress is not None:
             progress(k + 2, total)
     opts = {k: v for k, v in options.items() if k not in ("times", "progress", "client")}
     return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results)
+
+
+def _compare_chargers(m, single, sizes, drive, options, progress):
+    """Rows for a chosen charger: baseline = single site, ``field`` charger of the same per-site norm."""
+    from .api import charge
+
+    base_opts = {**options, "charger": "field"}
+    baselines: dict = {}
+    rows, results, first = [], {}, None
+    for k, n in enumerate(sizes):
+        res_n = charge(m.with_size(n), drive, **options)
+        info = res_n.metadata.get("charger") or {}
+        if "norm" not in info:  # unbounded (cavity) charger: the model's own single site
+            key, b_opts = None, {**options, "charger": None, "norm": None}
+        else:
+            key = round(info["norm"] / res_n.n_sites, 12)
+            b_opts = {**base_opts, "norm": key}
+        if key not in baselines:
+            baselines[key] = charge(single, drive, **b_opts)
+        res_1 = baselines[key]
+        first = first or res_1
+        results[n] = res_n
+        row = make_row(res_n, res_1)
+        row["charger"] = info.get("name")
+        row["baseline_charger_norm"] = key
+        rows.append(check_bounds(row, res_n, res_1))
+        if progress is not None:
+            progress(k + 1, len(sizes))
+    return rows, results, first
+
+
+def check_bounds(row: dict, res_n: ChargeResult, res_1: ChargeResult) -> dict:
+    """Mark a row as failed when its closed run breaks the speed limit or Gamma_P exceeds its bound.
+
+    Gamma_P <= P_bound(N) / (N P_max(1)), P_bound = |lambda| max|f| spread(V) spread(H_B) / 2
+    (:mod:`collective_qc.bounds`; for N free spin-1/2 sites, norm-matched, battery off while
+    charging, this is N: Gyhm, Safranek and Rosa, PRL 128, 140501 (2022)).
+    """
+    import warnings
+
+    from .bounds import RATIO_TOLERANCE
+
+    sl = res_n.metadata.get("speed_limit") or {}
+    if not sl.get("computed"):
+        return row
+    n = res_n.n_sites / res_1.n_sites
+    bound = sl["power_bound"] / (n * res_1.power_max) if res_1.power_max > 0 else None
+    row["gamma_power_bound"] = bound
+    failures = []
+    if not sl.get("holds", True):
+        failures.append("speed limit |P| <= 2 Delta H_B Delta H violated in the run")
+    g = row.get("gamma_power")
+    if g is not None and bound is not None and g > bound * (1.0 + RATIO_TOLERANCE):
+        failures.append(f"Gamma_P = {g:.10g} exceeds its bound {bound:.10g}")
+    if failures:
+        row["failed"] = "; ".join(failures)
+        row["gamma_power_failed"], row["gamma_power"] = g, None
+        warnings.warn(f"compare N = {res_n.n_sites}: {row['failed']} (a failed run, not a result)", stacklevel=3)
+    return row

@@ -362,7 +362,7 @@ def _charger_matrix(chg, default, mg, basis, dtype, norm, symmetry):
                          "run without symmetry blocks (symmetry=False)")
     if V.nnz and abs(V - V.getH()).max() > 1e-12 * max(1.0, abs(V).max()):
         raise InputError(f"charger {info['name']!r} is not Hermitian: add the h.c. terms")
-    if norm is None:
+    if not chg.bounded:
         return V, info
     from .chargers import field_norm
 
@@ -370,6 +370,9 @@ def _charger_matrix(chg, default, mg, basis, dtype, norm, symmetry):
     info["norm_source"] = "closed form" if have is not None else "numerical"
     if have is None:
         have = operator_norm(V)
+    info["norm"] = have
+    if norm is None:
+        return V, info
     target = field_norm(mg) if norm == "field" else float(norm)
     if have <= 0:
         raise InputError(f"charger {info['name']!r} is zero on this graph; it cannot be norm-matched")
