@@ -1,23 +1,17 @@
 """collective_qc: collective quantum capacitors (many-body charging, quantum capacitance).
 
 Data path: graph -> model -> operators -> solvers -> results -> figures of merit.
-Conventions: hbar = 1, energies in units of omega0, times in 1/omega0 (SPEC.md).
+Conventions: hbar = 1, energies in units of omega0, times in 1/omega0. Importing the package has
+no side effects (the process policy is an explicit call: :mod:`collective_qc.runtime`).
 """
 
 __version__ = "0.1.0"
 
-import os as _os
-
-# Idle OpenMP threads (QuSpin's parallel Taylor steps) sleep instead of spinning: on a loaded
-# machine, spinning threads slow small runs down by an order of magnitude. Set before QuSpin loads;
-# an explicit setting in the environment wins.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from .api import charge  # noqa: E402
-from .compare import compare  # noqa: E402
-from .errors import InputError, ResourceError  # noqa: E402
-from .model import Model, Param  # noqa: E402
-from .registry import get_model, model_names, register_model  # noqa: E402
+from .api import charge
+from .compare import compare
+from .errors import InputError, ResourceError
+from .model import Model, Param
+from .registry import get_model, model_names, register_model
 
 __all__ = ["charge", "compare", "InputError", "ResourceError", "Model", "Param", "register_model", "get_model",
            "model_names", "__version__"]

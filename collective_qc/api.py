@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import time as _time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,39 +12,23 @@ from .errors import InputError, format_bytes
 from .graph import validate_graph
 from .merit import figures_of_merit
 from .operators import build_operators, check_memory, conserves, estimate_nnz_per_row
+from .options import METHODS, check_options, integer, number
 from .protocols import parse_protocol
 from .registry import make_model
 from .results import ChargeResult
+from .runtime import thread_limit
 from .sectors import excitation_number
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
 __all__ = ["charge", "METHODS"]
 
-METHODS = ("auto", "closed", "exact", "trajectories")
 EXACT_AUTO_MAX_DIM = 256  # auto picks the density-matrix solver up to this Hilbert-space dimension
-
-
-def _finite(name, value, *, positive=False, nonneg=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise InputError(f"{name} must be finite, got {value!r}")
-    if positive and v <= 0:
-        raise InputError(f"{name} must be > 0, got {value!r}")
-    if nonneg and v < 0:
-        raise InputError(f"{name} must be >= 0, got {value!r}")
-    return v
 
 
 def _times(times, t_max, n_times):
     if times is None:
-        t_max = _finite("t_max", 20.0 if t_max is None else t_max, positive=True)
-        if isinstance(n_times, bool) or int(n_times) != n_times or n_times < 2:
-            raise InputError(f"n_times must be an integer >= 2, got {n_times!r}")
-        return np.linspace(0.0, t_max, int(n_times))
+        return np.linspace(0.0, number("t_max", t_max, positive=True), integer("n_times", n_times, low=2))
     t = np.asarray(times, dtype=float)
     if t.ndim != 1 or len(t) < 2 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
         raise InputError("times must be a finite, strictly increasing 1-d array starting at t >= 0")
@@ -60,13 +44,10 @@ def estimate_memory(mg, method: str) -> float:
     return ops_bytes + vec_bytes
 
 
-def charge(model, drive: float = 0.5, times=None, **kwargs) -> ChargeResult:
-    """Charge a model; see :func:`_charge` for the parameters (documented there in full)."""
-    with _thread_limit(model, kwargs.get("params"), kwargs.get("method", "auto")):
-        return _charge(model, drive, times, **kwargs)
+MAX_CUTOFF_REFINEMENTS = 4  # automatic Fock cutoffs are doubled at most this many times
 
 
-def _charge(
+def charge(
     model,
     drive: float = 0.5,
     times=None,
@@ -124,7 +105,7 @@ def _charge(
     charger : None | "NAME[:ARGS]" | static list | Charger
         The charger V (:mod:`collective_qc.chargers`: field, global, k-local, cavity, user);
         None: the graph attribute ``charger``, else the model's default. Recorded in
-        ``metadata["charger"]``.
+        ``metadata["charger"]`` with its operator norm.
     norm : None | "field" | float
         Rescale V to this operator norm ("field": that of the parallel field sum_i w_i 2 S^x_i
         on the same sites); the factor is recorded in ``metadata["charger"]["scale"]``.
@@ -132,152 +113,187 @@ def _charge(
         Binder/Campaioli convention H = H_aux + lambda f(t) V (H_B left out of the generator;
         E is still measured with H_B). Default False: H = H_B + H_aux + lambda f(t) V.
     speed_limit : bool
-        Closed runs: sample the speed-limit series |P|, 2 Delta H_B Delta H and their ratios into
-        ``observables`` and summarise them with a bound on P_max in ``metadata["speed_limit"]``
-        (:mod:`collective_qc.bounds`).
+        Closed runs: sample |P|, 2 Delta H_B Delta H and their ratios into ``observables`` and
+        summarise them with a bound on P_max in ``metadata["speed_limit"]`` (:mod:`collective_qc.bounds`).
 
     Returns
     -------
     ChargeResult
     """
     t_start = _time.perf_counter()
-    drive = _finite("drive", drive)
-    tol = _finite("tolerance", tolerance, positive=True)
-    if tol >= 1e-2:
-        raise InputError(f"tolerance must be < 1e-2, got {tolerance!r}")
-    dephasing = _finite("dephasing", dephasing, nonneg=True)
-    relaxation = _finite("relaxation", relaxation, nonneg=True)
-    t = _times(times, t_max, n_times)
-    proto = parse_protocol(protocol)
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
-    from .state_measures import StateMeasures, parse_quantities
+    given = dict(n_times=n_times, method=method, initial=initial, dephasing=dephasing, relaxation=relaxation,
+                 symmetry=symmetry, ntraj=ntraj, seed=seed, tolerance=tolerance, quantities=quantities,
+                 charger=charger, norm=norm, battery_off_while_charging=battery_off_while_charging,
+                 speed_limit=speed_limit)
+    if t_max is not None:
+        given["t_max"] = t_max
+    run = Run.check(drive, times, protocol, check_options(given))
+    first = make_model(model, params)
+    m, history = first, []
+    for level in range(1, MAX_CUTOFF_REFINEMENTS + 2):
+        problem = prepare(m, run)
+        with thread_limit(problem.size):
+            sol, observables, errors, measures = solve(problem, run, progress, client)
+        cutoff = _cutoff_report(problem.ops, problem.init, observables, errors)
+        finer = None
+        if cutoff and not all(r["converged"] for r in cutoff.values()):
+            finer = first.refine_cutoff(level)  # automatic cutoff: double n_max and run again
+        if finer is None:
+            break
+        history.append({k: v["n_max"] for k, v in cutoff.items()})
+        m = finer
+    _warn_cutoff(cutoff)
+    return _result(problem, run, sol, observables, errors, measures, cutoff, history, t_start)
 
-    which = parse_quantities(quantities)
-    m = make_model(model, params)
-    mg = validate_graph(m.graph())
-    from .chargers import resolve_charger
 
-    chg, _ = resolve_charger(charger, mg)  # refuses a charger that does not fit, before any work
-    noisy = dephasing > 0 or relaxation > 0 or any(
+@dataclass(frozen=True)
+class Run:
+    """The checked physics arguments and options of one charge() call."""
+
+    drive: float
+    times: np.ndarray
+    protocol: object
+    which: tuple
+    opts: dict
+
+    @classmethod
+    def check(cls, drive, times, protocol, opts: dict) -> "Run":
+        from .state_measures import parse_quantities
+
+        return cls(number("drive", drive), _times(times, opts["t_max"], opts["n_times"]), parse_protocol(protocol),
+                   parse_quantities(opts["quantities"]), opts)
+
+    def __getattr__(self, name):  # run.method, run.ntraj, ... read the checked options
+        try:
+            return self.__dict__["opts"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(frozen=True)
+class Sector:
+    """A conserved sector of a closed run: its label (N_exc or parity), value and basis indices."""
+
+    label: str
+    value: float
+    index: np.ndarray
+
+
+@dataclass
+class Problem:
+    """A run prepared once: model -> graph -> method -> operators -> initial state -> reduction."""
+
+    model: object
+    graph: object
+    method: str
+    ops: object  # operators the solver uses (a symmetry block or conserved sector)
+    full_ops: object  # operators before the sector restriction
+    init: object
+    block: dict | None
+    sector: Sector | None
+    memory: float
+
+    @property
+    def size(self) -> int:
+        """Length of the propagated state (the thread policy's measure)."""
+        return self.ops.dim * (self.ops.dim if self.method == "exact" else 1)
+
+
+def _is_noisy(mg, run: Run) -> bool:
+    return run.dephasing > 0 or run.relaxation > 0 or any(
         (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
+
+
+def choose_method(method: str, noisy: bool, dim: int) -> str:
+    """The solver a run uses: ``auto`` is closed without noise, exact up to EXACT_AUTO_MAX_DIM, else
+    trajectories; ``closed`` with noise is refused."""
     if method == "closed" and noisy:
         raise InputError("method 'closed' is for noise-free runs; use --method exact (or auto) with noise")
-    if method == "auto":
-        used = "exact" if noisy else "closed"
-        if noisy and mg.dim > EXACT_AUTO_MAX_DIM:
-            used = "trajectories"
-    else:
-        used = method
-    if used == "trajectories":
-        if isinstance(ntraj, bool) or int(ntraj) != ntraj or ntraj < 2:
-            raise InputError(f"ntraj must be an integer >= 2, got {ntraj!r}")
-        if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    if method != "auto":
+        return method
+    if not noisy:
+        return "closed"
+    return "exact" if dim <= EXACT_AUTO_MAX_DIM else "trajectories"
+
+
+def memory_need(mg, method: str, run: Run, ring: bool) -> float:
+    """Bytes a run needs, estimated from the graph before any operator is built."""
+    if method == "trajectories":
         n_ch = 2 * len(mg.spins) + len(mg.modes)
-        need = estimate_memory(mg, used) * 2 + n_ch * mg.dim * 24 + 3 * ntraj * len(t) * 8
-    elif used == "exact":
+        return estimate_memory(mg, method) * 2 + n_ch * mg.dim * 24 + 3 * run.ntraj * len(run.times) * 8
+    if method == "exact":
         from .solvers.lindblad import estimate_lindblad_memory
 
-        need = estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
-    else:
-        need = estimate_memory(mg, used)
-        if used == "closed" and symmetry and is_uniform_ring(mg, m.ring_order()):
-            need /= len(mg.spins)  # a momentum block holds about 1/N of the states
+        return estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
+    need = estimate_memory(mg, method)
+    return need / len(mg.spins) if ring else need  # a momentum block holds about 1/N of the states
+
+
+def prepare(m, run: Run) -> Problem:
+    """Build everything a solver needs, once, after the memory check."""
+    from .chargers import resolve_charger
+
+    mg = validate_graph(m.graph())
+    chg, default = resolve_charger(run.charger, mg)  # a charger that does not fit is refused here
+    used = choose_method(run.method, _is_noisy(mg, run), mg.dim)
+    ring = used == "closed" and run.symmetry and chg.symmetric and is_uniform_ring(mg, m.ring_order())
+    need = memory_need(mg, used, run, ring)
     check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})")
-    block = None
-    if used == "closed" and symmetry and not which and chg.symmetric and is_uniform_ring(mg, m.ring_order()):
-        block = choose_block(mg, initial)
-    ops = build_operators(mg, dephasing=dephasing, relaxation=relaxation, symmetry=block, charger=charger, norm=norm,
-                          battery_off=battery_off_while_charging)
-    init = initial_state(ops, initial)
-    sector = None
-    full_ops = ops
+    block, ops = choose_block(mg, run.initial) if ring and not run.which else (None, None)
+    if ops is None or not default or run.norm is not None or run.battery_off_while_charging:
+        ops = build_operators(mg, dephasing=run.dephasing, relaxation=run.relaxation, symmetry=block,
+                              charger=run.charger, norm=run.norm, battery_off=run.battery_off_while_charging)
+    init = initial_state(ops, run.initial)
+    full_ops, sector = ops, None
     if used == "closed":
         from .sectors import conserved_sector, restrict
 
-        sector = conserved_sector(ops, init)
-        if sector is not None:
-            ops, init = restrict(ops, init, sector[2])
-    measures = StateMeasures(full_ops, which, init.vectors.shape[1], None if sector is None else sector[2]) \
-        if which else None
+        found = conserved_sector(ops, init)
+        if found is not None:
+            sector = Sector(*found)
+            ops, init = restrict(ops, init, sector.index)
+    return Problem(m, mg, used, ops, full_ops, init, block, sector, need)
+
+
+def solve(problem: Problem, run: Run, progress=None, client=None):
+    """Run the problem's solver; returns (solution, observables, their errors or None, state measures)."""
+    from .state_measures import StateMeasures
+
+    ops, init = problem.ops, problem.init
+    measures = None
+    if run.which:
+        index = None if problem.sector is None else problem.sector.index
+        measures = StateMeasures(problem.full_ops, run.which, init.vectors.shape[1], index)
     names, diag = _diagonal_observables(ops)
-    if used == "trajectories":
+    if problem.method == "trajectories":
         from .solvers.trajectories import solve_trajectories
 
-        sol = solve_trajectories(ops, init.vectors, init.weights, drive, proto, t, ntraj=int(ntraj),
-                                 seed=int(seed), progress=progress, diagonals=diag, client=client,
+        sol = solve_trajectories(ops, init.vectors, init.weights, run.drive, run.protocol, run.times,
+                                 ntraj=run.ntraj, seed=run.seed, progress=progress, diagonals=diag, client=client,
                                  state_measure=None if measures is None else measures.density,
-                                 rtol=tol, atol=tol)
+                                 rtol=run.tolerance, atol=run.tolerance)
         extras, extras_err = sol.diagonals, sol.diagonals_stderr
-        if measures is not None:
-            names = names + measures.names
     else:
-        if used == "exact":
+        if problem.method == "exact":
             from .solvers.lindblad import solve_lindblad as solver
         else:
             from .solvers.closed import solve_closed as solver
-        hook = None if measures is None else (measures.density if used == "exact" else measures.closed)
-        speed = None
-        if speed_limit and used == "closed":
+        hook = None if measures is None else (measures.density if problem.method == "exact" else measures.closed)
+        if run.speed_limit and problem.method == "closed":
             from .bounds import SpeedLimit
 
-            speed = SpeedLimit(ops, drive, proto, t)
+            speed = SpeedLimit(ops, run.drive, run.protocol, run.times)
             hook = speed if hook is None else _joined(hook, speed)
-        sol = solver(ops, init.vectors, init.weights, drive, proto, t, progress=progress, diagonals=diag,
-                     extras=hook)
+        sol = solver(ops, init.vectors, init.weights, run.drive, run.protocol, run.times, progress=progress,
+                     diagonals=diag, extras=hook)
         extras, extras_err = sol.extras, None
-        if measures is not None:
-            names = names + measures.names
-        if speed is not None:
-            names = names + speed.names
+    if measures is not None:
+        names = names + measures.names
+    if run.speed_limit and problem.method == "closed":
+        names = names + SpeedLimit.names
     observables = {n: extras[k] for k, n in enumerate(names)} if names else {}
-    observables_err = {n: extras_err[k] for k, n in enumerate(names)} if names and extras_err is not None else None
-    cutoff = _cutoff_report(ops, init, observables, observables_err)
-    if cutoff and not all(r["converged"] for r in cutoff.values()) and hasattr(m, "refine_cutoff"):
-        finer = m.refine_cutoff()  # automatic cutoff: double n_max and run again
-        if finer is not None:
-            res = charge(finer, drive, t, method=method, initial=initial, protocol=proto,
-                         dephasing=dephasing, relaxation=relaxation, symmetry=symmetry, ntraj=ntraj, seed=seed,
-                         quantities=quantities, progress=progress, client=client, tolerance=tolerance,
-                         charger=charger, norm=norm, battery_off_while_charging=battery_off_while_charging,
-                         speed_limit=speed_limit)
-            res.metadata["cutoff_history"] = [{k: v["n_max"] for k, v in cutoff.items()},
-                                              *res.metadata.get("cutoff_history", [])]
-            res.metadata["wall_time_s"] = _time.perf_counter() - t_start
-            return res
-    _warn_cutoff(cutoff)
-    merit = figures_of_merit(sol.times, sol.energy, sol.power, sol.capacitance, evaluate=sol.evaluate)
-    meta = {
-        "version": __version__,
-        "dim": ops.dim,
-        "symmetry_block": block,
-        "sector": None if sector is None else {"label": sector[0], "value": sector[1], "dim": len(sector[2])},
-        "trajectories": {"ntraj": int(ntraj), "seed": int(seed), "mean_jumps": sol.mean_jumps,
-                         "tau_c_refinement": "cubic Hermite interpolation of averaged E, P"}
-        if used == "trajectories" else None,
-        "initial": init.describe(),
-        "protocol": proto.describe(),
-        "units": {"energy": m.energy_unit, "time": m.time_unit},
-        "noise": {"dephasing": dephasing, "relaxation": relaxation},
-        "E0": sol.e0,
-        "cutoff": cutoff,
-        "quantities": None if measures is None else {"computed": measures.names, "notes": measures.notes},
-        "charger": ops.charger,
-        "battery_off_while_charging": bool(battery_off_while_charging),
-        "speed_limit": _speed_report(speed_limit, used, ops, drive, proto, t, observables),
-        "memory_estimate": format_bytes(need),
-        "wall_time_s": _time.perf_counter() - t_start,
-    }
-    return ChargeResult(
-        times=sol.times, energy=sol.energy, power=sol.power, capacitance=sol.capacitance,
-        n_sites=mg.n_sites, tau_c=merit.tau_c, energy_max=merit.energy_max, power_max=merit.power_max,
-        average_power_max=merit.average_power_max, capacitance_at_tau_c=merit.capacitance_at_tau_c,
-        model=m.name, params=dict(m.values), method=used, drive=drive, metadata=meta,
-        energy_stderr=getattr(sol, "energy_stderr", None), power_stderr=getattr(sol, "power_stderr", None),
-        capacitance_stderr=getattr(sol, "capacitance_stderr", None),
-        observables=observables, observables_stderr=observables_err,
-    )
+    errors = {n: extras_err[k] for k, n in enumerate(names)} if names and extras_err is not None else None
+    return sol, observables, errors, measures
 
 
 def _joined(*hooks):
@@ -289,32 +305,59 @@ def _joined(*hooks):
     return hook
 
 
-def _speed_report(requested, used, ops, drive, proto, t, observables):
-    if not requested:
+def _speed_report(problem: Problem, run: Run, observables) -> dict | None:
+    if not run.speed_limit:
         return None
-    if used != "closed":
+    if problem.method != "closed":
         return {"computed": False, "reason": "the speed limit |P| <= 2 Delta H_B Delta H holds for closed runs"}
     from .bounds import power_bound, speed_limit_summary
 
-    return {"computed": True, **speed_limit_summary(observables), **power_bound(ops, drive, proto, t)}
+    return {"computed": True, **speed_limit_summary(observables),
+            **power_bound(problem.ops, run.drive, run.protocol, run.times)}
 
 
-THREADS_MIN_SIZE = 1 << 15  # smaller problems run with one OpenMP/BLAS thread (threads cost more than they save)
+def _metadata(problem: Problem, run: Run, sol, measures, cutoff, history, t_start, observables=None) -> dict:
+    m, sector = problem.model, problem.sector
+    meta = {
+        "version": __version__,
+        "dim": problem.ops.dim,
+        "symmetry_block": problem.block,
+        "sector": None if sector is None else {"label": sector.label, "value": sector.value,
+                                                "dim": len(sector.index)},
+        "trajectories": {"ntraj": int(run.ntraj), "seed": int(run.seed), "mean_jumps": sol.mean_jumps,
+                         "tau_c_refinement": "cubic Hermite interpolation of averaged E, P"}
+        if problem.method == "trajectories" else None,
+        "initial": problem.init.describe(),
+        "protocol": run.protocol.describe(),
+        "units": {"energy": m.energy_unit, "time": m.time_unit},
+        "noise": {"dephasing": run.dephasing, "relaxation": run.relaxation},
+        "E0": sol.e0,
+        "cutoff": cutoff,
+        "quantities": None if measures is None else {"computed": measures.names, "notes": measures.notes},
+        "charger": problem.ops.charger,
+        "battery_off_while_charging": bool(run.battery_off_while_charging),
+        "speed_limit": _speed_report(problem, run, observables),
+        "memory_estimate": format_bytes(problem.memory),
+        "wall_time_s": _time.perf_counter() - t_start,
+    }
+    if history:
+        meta["cutoff_history"] = history
+    return meta
 
 
-def _thread_limit(model, params, method):
-    """One OpenMP/BLAS thread for small problems (Numba's trajectory threads are not affected)."""
-    import contextlib
-
-    try:
-        dim = validate_graph(make_model(model, params).graph()).dim
-    except Exception:  # noqa: BLE001 - the run itself reports bad input
-        return contextlib.nullcontext()
-    if dim * (dim if method == "exact" else 1) >= THREADS_MIN_SIZE:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(1)
+def _result(problem: Problem, run: Run, sol, observables, errors, measures, cutoff, history, t_start):
+    merit = figures_of_merit(sol.times, sol.energy, sol.power, sol.capacitance, evaluate=sol.evaluate)
+    m = problem.model
+    return ChargeResult(
+        times=sol.times, energy=sol.energy, power=sol.power, capacitance=sol.capacitance,
+        n_sites=problem.graph.n_sites, tau_c=merit.tau_c, energy_max=merit.energy_max, power_max=merit.power_max,
+        average_power_max=merit.average_power_max, capacitance_at_tau_c=merit.capacitance_at_tau_c,
+        model=m.name, params=dict(m.values), method=problem.method, drive=run.drive,
+        metadata=_metadata(problem, run, sol, measures, cutoff, history, t_start, observables),
+        energy_stderr=getattr(sol, "energy_stderr", None), power_stderr=getattr(sol, "power_stderr", None),
+        capacitance_stderr=getattr(sol, "capacitance_stderr", None),
+        observables=observables, observables_stderr=errors,
+    )
 
 
 CUTOFF_TOLERANCE = 1e-6  # largest tolerated population of the two top Fock levels
@@ -368,4 +411,3 @@ def _warn_cutoff(report):
                           stacklevel=3)
 
 
-charge.__doc__ = _charge.__doc__

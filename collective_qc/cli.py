@@ -81,14 +81,12 @@ def _run_options(c) -> None:
     c.add_argument("--seed", type=int, default=0, help="seed (trajectory i uses (seed, i) only)")
     c.add_argument("--tolerance", type=_float("--tolerance"), default=1e-8,
                    help="per-step error tolerance of the adaptive trajectory integrator")
-    c.add_argument("--charger", metavar="NAME[:ARGS]",
-                   help="charger V: field[:axis=x|y|z] | global | k-local:k=K | cavity (default: the model's)")
-    c.add_argument("--norm", metavar="field|VALUE",
-                   help="rescale V to the operator norm of the parallel field on the same sites, or to VALUE")
-    c.add_argument("--battery-off", action="store_true",
-                   help="Binder/Campaioli convention: H = lambda f(t) V while charging (H_B off)")
-    c.add_argument("--speed-limit", action="store_true",
-                   help="closed runs: record |P| / (2 Delta H_B Delta H) at every sample")
+    from .options import OPTIONS, flag
+
+    for name in CHARGER_OPTIONS:  # flags as options.add_cli_arguments makes them
+        opt = OPTIONS[name]
+        c.add_argument(flag(name), dest=name, default=None, metavar=opt.metavar or None,
+                       help=f"{opt.doc} (default {opt.default})")
     _dask_options(c)
 
 
@@ -117,18 +115,22 @@ def _run_kwargs(args) -> dict:
                 **_charger_kwargs(args))
 
 
+CHARGER_OPTIONS = ("charger", "norm", "battery_off_while_charging", "speed_limit")
+
+
 def _charger_kwargs(args) -> dict:
-    """--charger, --norm, --battery-off, --speed-limit as charge() keywords."""
-    norm = args.norm
-    if norm is not None and norm != "field":
-        try:
-            norm = float(norm)
-        except ValueError:
-            raise InputError(f"--norm must be 'field' or a positive number, got {args.norm!r}") from None
-    out = dict(charger=args.charger, norm=norm, battery_off_while_charging=args.battery_off)
-    if args.speed_limit:
-        out["speed_limit"] = True
-    return out
+    """--charger, --norm, --battery-off-while-charging, --speed-limit as checked charge() keywords."""
+    from .options import check_options, flag
+
+    given = {n: getattr(args, n) for n in CHARGER_OPTIONS if getattr(args, n, None) is not None}
+    try:
+        opts = check_options(given)
+    except InputError as err:  # name the flag, not the keyword
+        msg = str(err)
+        for name in given:
+            msg = msg.replace(f"{name} must", f"{flag(name)} must", 1)
+        raise InputError(msg) from None
+    return {n: opts[n] for n in given}
 
 
 def _cmd_charge(args) -> int:
@@ -203,6 +205,9 @@ def _progress(label: str):
 
 
 def main(argv=None) -> int:
+    from .runtime import apply_process_policy
+
+    apply_process_policy()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -132,9 +132,18 @@ class Model:
         return type(self)(**{**self.values, self.size_param: 1})
 
     def with_size(self, n: int) -> Model:
+        """The same model with `n` sites (``compare`` and studies sweep it)."""
         if self.size_param is None:
             raise InputError(f"model {self.name!r} has no size parameter to sweep")
         return type(self)(**{**self.values, self.size_param: n})
+
+    def refine_cutoff(self, level: int) -> Model | None:
+        """The model with a finer truncation, `level` (1, 2, ...) refinements past this one, or None.
+
+        Called by ``charge()`` while a truncation check fails (e.g. a Fock cutoff whose two top
+        levels hold too much population); None (the default) means no refinement: the run warns.
+        """
+        return None
 
     @classmethod
     def summary(cls) -> str:

@@ -32,13 +32,14 @@ def is_uniform_ring(mg: ModelGraph, order) -> bool:
     return same_site and pairs == ring and same_bond
 
 
-def choose_block(mg: ModelGraph, initial: str) -> dict | None:
-    """The (kblock, pblock) holding the initial state, or None to use the full basis."""
+def choose_block(mg: ModelGraph, initial: str):
+    """(block, operators): the (kblock, pblock) holding the initial state and, when they were built
+    to find it, the block's operators (else None); (None, None) to use the full basis."""
     n = len(mg.spins)
     if initial == "product":
-        return {"kblock": 0, "pblock": 1}
+        return {"kblock": 0, "pblock": 1}, None
     if initial != "ground":
-        return None
+        return None, None
     found = []
     for k in range(n // 2 + 1):
         blocks = [{"kblock": k, "pblock": p} for p in (1, -1)] if (k == 0 or 2 * k == n) else [{"kblock": k}]
@@ -49,10 +50,10 @@ def choose_block(mg: ModelGraph, initial: str) -> dict | None:
             e0, vecs = ground_manifold(ops.H_B)
             # a block with k != 0, N/2 has a mirror partner -k: twofold degenerate
             mult = vecs.shape[1] * (1 if (k == 0 or 2 * k == n) else 2)
-            found.append((e0, mult, blk))
+            found.append((e0, mult, blk, ops))
     e_min = min(f[0] for f in found)
     tol = 1e-9 * max(1.0, abs(e_min))
     at_min = [f for f in found if f[0] - e_min < tol]
     if len(at_min) == 1 and at_min[0][1] == 1:
-        return at_min[0][2]
-    return None
+        return at_min[0][2], at_min[0][3]
+    return None, None

@@ -104,15 +104,12 @@ class _CavityBattery(Model):
                 g.add_edge(i, "cavity", g=1.0)
         return g
 
-    def refine_cutoff(self) -> Model | None:
-        """With an automatic cutoff (``n_max = 0``): the same model with n_max doubled, at most
-        four times; None for a user-given cutoff (the run then warns instead)."""
-        level = getattr(self, "_auto_level", 0)
-        if (self.values["n_max"] and level == 0) or level >= 4:
+    def refine_cutoff(self, level: int) -> Model | None:
+        """With an automatic cutoff (``n_max = 0``): the same model with n_max = 2^level times the
+        automatic one, up to level 4; None for a user-given cutoff (the run then warns instead)."""
+        if self.values["n_max"] or level > 4:
             return None
-        finer = type(self)(**{**self.values, "n_max": 2 * self.cutoff})
-        finer._auto_level = level + 1
-        return finer
+        return type(self)(**{**self.values, "n_max": self.cutoff * 2**level})
 
     def single_site(self) -> Model:
         """One two-level site in its own cavity with one photon (Ferraro et al.'s parallel charger unit)."""

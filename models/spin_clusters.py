@@ -71,5 +71,7 @@ class HeisenbergGraph(Model):
         for i in lat.nodes:
             g.add_node(i, spin=v["S"], omega=v["omega"], D=v["D"])
         for i, j in lat.edges:
+            if i == j:  # a ring of one site has no bond (its single-site version)
+                continue
             g.add_edge(i, j, J=v["J"] / 4.0, Delta=1.0)  # J S.S = (J/4) (2S).(2S), the graph's convention
         return g

@@ -194,7 +194,7 @@ def test_graph_attribute_and_registered_and_matrix_chargers():
 def test_cli_charger_accepted_by_charge_and_compare(tmp_path, capsys):
     out = tmp_path / "c.json"
     assert main(["charge", "xxz-chain", "-p", "N=3", "--charger", "k-local:k=2", "--norm", "field",
-                 "--speed-limit", "--t-max", "2", "--n-times", "21", "--json", str(out)]) == 0
+                 "--speed-limit", "yes", "--t-max", "2", "--n-times", "21", "--json", str(out)]) == 0
     assert main(["compare", "xxz-chain", "--sizes", "2,3", "--charger", "global", "--norm", "field",
                  "--t-max", "3", "--n-times", "31"]) == 0
     assert main(["charge", "xxz-chain", "--charger", "globl", "--t-max", "1"]) == 2

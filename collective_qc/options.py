@@ -1,0 +1,201 @@
+"""Run options: declared once, used by ``charge()``, ``compare()``, study TOML ``[run]`` and CLI flags.
+
+Each option is an :class:`Option` (name, type, default, check, one-line doc with units). The
+CLI flags are generated from this table (``--t-max`` for ``t_max``), study configs accept the
+same keys, and :func:`check_options` validates a mapping of them, refusing unknown keys with
+a suggestion. Physics arguments (model, drive, params, times) are not options.
+
+The single number validator of the package is :func:`number`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .errors import InputError
+
+__all__ = ["Option", "OPTIONS", "number", "integer", "boolean", "check_options", "add_cli_arguments",
+           "from_cli", "flag"]
+
+
+def number(name: str, value, *, positive: bool = False, nonneg: bool = False, below: float | None = None) -> float:
+    """A finite float, or InputError naming `name` and the value."""
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise InputError(f"{name} must be finite, got {value!r}")
+    if positive and v <= 0:
+        raise InputError(f"{name} must be > 0, got {value!r}")
+    if nonneg and v < 0:
+        raise InputError(f"{name} must be >= 0, got {value!r}")
+    if below is not None and v >= below:
+        raise InputError(f"{name} must be < {below:g}, got {value!r}")
+    return v
+
+
+def integer(name: str, value, *, low: int | None = None) -> int:
+    """An integer (a float or string of an integral value is accepted), or InputError."""
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be an integer, got {value!r}")
+    try:
+        f = float(value)
+        ok = math.isfinite(f) and f == int(f)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise InputError(f"{name} must be an integer, got {value!r}")
+    v = int(f)
+    if low is not None and v < low:
+        raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
+    return v
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def boolean(name: str, value) -> bool:
+    """True/False (or the strings yes/no, true/false, on/off, 1/0); anything else is refused."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+        return value.lower() in _TRUE
+    raise InputError(f"{name} must be true or false, got {value!r}")
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
+    def check(name, value):
+        if value not in choices:
+            close = difflib.get_close_matches(str(value), choices, n=2)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise InputError(f"{name} must be one of {', '.join(choices)}, got {value!r}{hint}")
+        return value
+    return check
+
+
+def _text(name, value):
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _quantities(name, value):
+    if value is None or value == "" or value == ():
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(q, str) for q in value):
+        return ",".join(value)
+    raise InputError(f"{name} must be 'all' or a comma-separated list of names, got {value!r}")
+
+
+def _charger(name, value):
+    """A charger spec (checked by parsing it: unknown names are refused with suggestions)."""
+    if value is None:
+        return None
+    from .chargers import parse_charger
+
+    parse_charger(value)
+    return value
+
+
+def _norm(name, value):
+    if value is None or value == "field":
+        return value
+    return number(name, value, positive=True)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One run option: its name (Python keyword, TOML key; the CLI flag is --name-with-dashes)."""
+
+    name: str
+    default: Any
+    check: Callable[[str, Any], Any]
+    doc: str
+    metavar: str = ""
+    cli: bool = True  # offered as a CLI flag (False: reachable from Python and TOML only, reason in doc)
+
+    def parse(self, value, where: str = ""):
+        label = f"{where}{self.name}" if where else self.name
+        return self.check(label, value)
+
+
+METHODS = ("auto", "closed", "exact", "trajectories")
+INITIAL_STATES = ("ground", "product")
+
+OPTIONS: dict[str, Option] = {o.name: o for o in (
+    Option("t_max", 20.0, lambda n, v: number(n, v, positive=True), "final time (units 1/omega0)", "T"),
+    Option("n_times", 201, lambda n, v: integer(n, v, low=2), "number of sample times in [0, t_max]", "N"),
+    Option("method", "auto", _choice(METHODS), "auto | closed | exact | trajectories", "METHOD"),
+    Option("initial", "ground", _choice(INITIAL_STATES), "initial state: ground (of H_B) | product (|g...g>)",
+           "STATE"),
+    Option("protocol", "constant", _text, "drive envelope f(t): constant | on-off:TAU", "SPEC"),
+    Option("dephasing", 0.0, lambda n, v: number(n, v, nonneg=True),
+           "rate gamma of sqrt(gamma) 2S^z_i on every site (units omega0)", "GAMMA"),
+    Option("relaxation", 0.0, lambda n, v: number(n, v, nonneg=True),
+           "rate kappa of sqrt(kappa) S^-_i on every site (units omega0)", "KAPPA"),
+    Option("symmetry", True, boolean, "QuSpin momentum/parity blocks for closed runs on uniform rings",
+           "yes|no"),
+    Option("ntraj", 500, lambda n, v: integer(n, v, low=2), "number of trajectories (method trajectories)", "N"),
+    Option("seed", 0, lambda n, v: integer(n, v, low=0), "seed; trajectory i uses the stream of (seed, i) only",
+           "SEED"),
+    Option("tolerance", 1e-8, lambda n, v: number(n, v, positive=True, below=1e-2),
+           "per-step error tolerance of the propagators (relative to the state norm)", "TOL"),
+    Option("quantities", None, _quantities, "state quantities: ergotropy,coherence,entropy or all", "LIST"),
+    Option("charger", None, _charger, "charger V: field[:axis=x|y|z] | global | k-local:k=K | cavity | user "
+           "(default: the model's)", "NAME[:ARGS]"),
+    Option("norm", None, _norm, "rescale V to the operator norm of the parallel field on the same sites "
+           "(field) or to VALUE (units omega0)", "field|VALUE"),
+    Option("battery_off_while_charging", False, boolean,
+           "Binder/Campaioli convention H = lambda f(t) V while charging (H_B out of the generator)", "yes|no"),
+    Option("speed_limit", False, boolean, "closed runs: record |P| / (2 Delta H_B Delta H) at every sample",
+           "yes|no"),
+)}
+
+
+def check_options(given: dict, where: str = "") -> dict:
+    """Defaults overlaid with `given`, every value checked; unknown keys refused with a suggestion.
+
+    `where` prefixes names in messages (e.g. ``"run."`` for a study config section).
+    """
+    out = {}
+    for key, value in given.items():
+        if key not in OPTIONS:
+            close = difflib.get_close_matches(key, OPTIONS, n=2)
+            hint = f"; did you mean {' or '.join(repr(where + c) for c in close)}?" if close else ""
+            raise InputError(f"unknown option {where + key!r}{hint} (options: {', '.join(OPTIONS)})")
+        out[key] = OPTIONS[key].parse(value, where)
+    return {name: out.get(name, opt.default) for name, opt in OPTIONS.items()}
+
+
+def flag(name: str) -> str:
+    """The CLI flag of an option: ``t_max`` -> ``--t-max``."""
+    return "--" + name.replace("_", "-")
+
+
+def add_cli_arguments(parser) -> None:
+    """Add one flag per CLI option; values arrive as strings and are checked by :func:`from_cli`."""
+    for opt in OPTIONS.values():
+        if opt.cli:
+            parser.add_argument(flag(opt.name), dest=opt.name, default=None, metavar=opt.metavar or None,
+                                help=f"{opt.doc} (default {opt.default})")
+
+
+def from_cli(args) -> dict:
+    """The checked options of parsed CLI arguments (flags not given take their defaults)."""
+    given = {o.name: getattr(args, o.name) for o in OPTIONS.values()
+             if o.cli and getattr(args, o.name, None) is not None}
+    try:
+        return check_options(given)
+    except InputError as err:  # name the flag, not the keyword
+        msg = str(err)
+        for name in given:
+            msg = msg.replace(f"{name} must", f"{flag(name)} must", 1) if msg.startswith(name) else msg
+        raise InputError(msg) from None

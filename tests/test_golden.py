@@ -1,0 +1,74 @@
+"""Golden test: ``charge()`` output frozen on five paths, so refactoring cannot change results.
+
+Frozen values live in ``tests/data/golden_charge.npz``; regenerate them only for a deliberate
+change of numerics (say so in the commit) with ``python tests/test_golden.py --write``.
+
+Paths: QuSpin symmetry blocks (closed), a conserved cavity sector (closed), the exact density
+matrix with noise, seeded trajectories (bitwise), state quantities (closed).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import collective_qc as cqc
+
+GOLDEN = Path(__file__).parent / "data" / "golden_charge.npz"
+
+CASES = {
+    "symmetry_block": dict(model="xxz-ring", drive=0.5, params={"N": 8, "J": 0.3, "Delta": 0.5},
+                           t_max=6.0, n_times=31, method="closed"),
+    "cavity_sector": dict(model="tavis-cummings", drive=0.4, params={"N": 3}, t_max=4.0, n_times=21,
+                          method="closed"),
+    "exact_noise": dict(model="xxz-chain", drive=0.5, params={"N": 4, "J": 0.3}, t_max=4.0, n_times=21,
+                        method="exact", dephasing=0.05, relaxation=0.02),
+    "trajectories": dict(model="xxz-chain", drive=0.5, params={"N": 4, "J": 0.3}, t_max=4.0, n_times=21,
+                         method="trajectories", dephasing=0.05, relaxation=0.02, ntraj=16, seed=7),
+    "quantities": dict(model="xxz-chain", drive=0.5, params={"N": 4, "J": 0.3}, t_max=4.0, n_times=21,
+                       method="closed", quantities="all"),
+}
+
+
+def _run(case: dict) -> dict[str, np.ndarray]:
+    kw = dict(case)
+    res = cqc.charge(kw.pop("model"), kw.pop("drive"), **kw)
+    out = {"energy": res.energy, "power": res.power, "capacitance": res.capacitance,
+           "scalars": np.array([np.nan if v is None else v for v in
+                                (res.tau_c, res.energy_max, res.power_max, res.average_power_max,
+                                 res.capacitance_at_tau_c)], dtype=float)}
+    if res.energy_stderr is not None:
+        out["energy_stderr"] = res.energy_stderr
+        out["capacitance_stderr"] = res.capacitance_stderr
+    for name, series in sorted(res.observables.items()):
+        out[f"obs:{name}"] = np.asarray(series, dtype=float)
+    return out
+
+
+def _flat(results: dict) -> dict[str, np.ndarray]:
+    return {f"{case}/{key}": val for case, arrays in results.items() for key, val in arrays.items()}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_charge_matches_golden(case):
+    golden = np.load(GOLDEN)
+    got = _run(CASES[case])
+    keys = sorted(k.split("/", 1)[1] for k in golden.files if k.startswith(case + "/"))
+    assert sorted(got) == keys
+    for key in keys:
+        ref = golden[f"{case}/{key}"]
+        if case == "trajectories":  # seeded trajectories: bitwise
+            np.testing.assert_array_equal(got[key], ref, err_msg=f"{case}/{key}")
+        else:
+            scale = max(1.0, float(np.nanmax(np.abs(ref))) if ref.size else 1.0)
+            np.testing.assert_allclose(got[key], ref, rtol=0, atol=1e-12 * scale, equal_nan=True,
+                                       err_msg=f"{case}/{key}")
+
+
+if __name__ == "__main__" and "--write" in sys.argv:
+    GOLDEN.parent.mkdir(exist_ok=True)
+    np.savez(GOLDEN, **_flat({name: _run(case) for name, case in CASES.items()}))
+    print(f"wrote {GOLDEN}")

@@ -1,0 +1,90 @@
+"""The one run-options table: the same run from Python keywords, CLI flags and TOML is the same."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from collective_qc import InputError
+from collective_qc.options import OPTIONS, add_cli_arguments, boolean, check_options, flag, from_cli, integer, number
+
+
+def _cli(argv):
+    p = argparse.ArgumentParser()
+    add_cli_arguments(p)
+    return from_cli(p.parse_args(argv))
+
+
+def test_same_options_from_kwargs_cli_and_toml():
+    kwargs = dict(t_max=12.5, n_times=51, method="trajectories", dephasing=0.05, relaxation=0.02, ntraj=64,
+                  seed=3, tolerance=1e-7, symmetry=False, initial="product", protocol="on-off:4",
+                  quantities="ergotropy")
+    argv = ["--t-max", "12.5", "--n-times", "51", "--method", "trajectories", "--dephasing", "0.05",
+            "--relaxation", "0.02", "--ntraj", "64", "--seed", "3", "--tolerance", "1e-7", "--symmetry", "no",
+            "--initial", "product", "--protocol", "on-off:4", "--quantities", "ergotropy"]
+    toml = tomllib.loads("""[run]
+t_max = 12.5
+n_times = 51
+method = "trajectories"
+dephasing = 0.05
+relaxation = 0.02
+ntraj = 64
+seed = 3
+tolerance = 1e-7
+symmetry = false
+initial = "product"
+protocol = "on-off:4"
+quantities = ["ergotropy"]
+""")["run"]
+    a, b, c = check_options(kwargs), _cli(argv), check_options(toml, "run.")
+    assert a == b == c
+    assert set(a) == set(OPTIONS)
+
+
+def test_every_option_is_a_cli_flag_or_says_why_not():
+    p = argparse.ArgumentParser()
+    add_cli_arguments(p)
+    flags = {a for action in p._actions for a in action.option_strings}
+    for opt in OPTIONS.values():
+        assert (flag(opt.name) in flags) == opt.cli, opt.name
+        assert opt.doc, opt.name
+
+
+def test_charge_takes_every_option():
+    from collective_qc.api import charge as _charge
+
+    params = inspect.signature(_charge).parameters
+    missing = [name for name in OPTIONS if name not in params]
+    assert not missing, f"charge() does not take {missing}"
+
+
+@pytest.mark.parametrize("given, culprit", [
+    ({"t_maks": 3}, "'t_max'"), ({"ntraj": 1}, "ntraj"), ({"seed": "a"}, "seed"), ({"symmetry": "maybe"}, "symmetry"),
+    ({"method": "exakt"}, "'exact'"), ({"tolerance": 0.5}, "tolerance"), ({"n_times": 2.5}, "n_times"),
+    ({"quantities": 5}, "quantities"), ({"dephasing": float("nan")}, "dephasing"),
+])
+def test_bad_options_name_the_culprit(given, culprit):
+    with pytest.raises(InputError, match=culprit):
+        check_options(given)
+
+
+def test_cli_errors_name_the_flag():
+    with pytest.raises(InputError, match="--n-times"):
+        _cli(["--n-times", "x"])
+
+
+def test_validators():
+    assert number("x", "2.5") == 2.5 and integer("n", "4") == 4 and integer("n", 4.0) == 4
+    assert boolean("s", "no") is False and boolean("s", True) is True
+    for bad in (True, "1e999", None, [1]):
+        with pytest.raises(InputError, match="x must"):
+            number("x", bad)
+    with pytest.raises(InputError):
+        integer("n", float("inf"))
