@@ -74,7 +74,8 @@ def _run_options(c) -> None:
     c.add_argument("--n-times", type=int, default=201, help="number of sample times")
     c.add_argument("--method", default="auto", help="auto | closed | exact | trajectories")
     c.add_argument("--initial", default="ground", help="ground | product")
-    c.add_argument("--protocol", default="constant", help="constant | on-off:TAU")
+    c.add_argument("--protocol", default="constant", help="constant | on-off:TAU | ramp:T | sin2:T | gauss:T0,SIGMA | "
+                   "charge-store-discharge:TAU,STORE[,TAU_D] | table:FILE")
     c.add_argument("--dephasing", type=_float("--dephasing"), default=0.0, help="rate gamma of sqrt(gamma) 2S^z_i")
     c.add_argument("--relaxation", type=_float("--relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
     c.add_argument("--ntraj", type=int, default=500, help="number of trajectories (method trajectories)")

@@ -136,7 +136,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("method", "auto", _choice(METHODS), "auto | closed | exact | trajectories", "METHOD"),
     Option("initial", "ground", _choice(INITIAL_STATES), "initial state: ground (of H_B) | product (|g...g>)",
            "STATE"),
-    Option("protocol", "constant", _text, "drive envelope f(t): constant | on-off:TAU", "SPEC"),
+    Option("protocol", "constant", _text,
+           "drive envelope f(t): constant | on-off:TAU | ramp:T | sin2:T | gauss:T0,SIGMA | "
+           "charge-store-discharge:TAU,STORE[,TAU_D] | table:FILE", "SPEC"),
     Option("dephasing", 0.0, lambda n, v: number(n, v, nonneg=True),
            "rate gamma of sqrt(gamma) 2S^z_i on every site (units omega0)", "GAMMA"),
     Option("relaxation", 0.0, lambda n, v: number(n, v, nonneg=True),
