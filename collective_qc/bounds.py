@@ -35,8 +35,8 @@ def _variance(A, psi, weights):
     """<A^2> - <A>^2 in the mixture sum_m w_m |psi_m><psi_m| (A Hermitian)."""
     a = A @ psi
     mean = float(weights @ np.real(np.einsum("im,im->m", psi.conj(), a)))
-    sq = float(weights @ np.real(np.einsum("im,im->m", a.conj(), a)))
-    return max(sq - mean * mean, 0.0)
+    d = a - mean * psi  # centred: no cancellation when the state is close to an eigenstate
+    return float(weights @ np.real(np.einsum("im,im->m", d.conj(), d)))
 
 
 class SpeedLimit:
