@@ -201,3 +201,22 @@ def test_cli_charger_accepted_by_charge_and_compare(tmp_path, capsys):
     assert "did you mean 'global'" in capsys.readouterr().err
     assert main(["charge", "dicke", "-p", "N=2", "--charger", "global", "--t-max", "1"]) == 2
     assert "collective spin" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["exact", "trajectories"])
+def test_field_along_y_equals_field_along_x_under_dephasing(method):
+    """H_B of an XXZ chain and the dephasing jumps commute with rotations about z, which map
+    sum sx onto sum sy: E and C_Q are the same (a complex charger through the open solvers)."""
+    t = np.linspace(0, 5, 21)
+    kw = dict(params={"N": 3}, dephasing=0.05, method=method, ntraj=20, seed=2)
+    a, b = charge("xxz-chain", 0.5, t, **kw), charge("xxz-chain", 0.5, t, charger="field:axis=y", **kw)
+    assert np.allclose(a.energy, b.energy, atol=1e-12) and np.allclose(a.capacitance, b.capacitance, atol=1e-12)
+
+
+def test_classical_field_on_a_cavity_model_leaves_the_cavity_idle():
+    """charger=field on Tavis-Cummings: N independent Rabi capacitors, E_max = N omega lambda^2 / Omega_R^2."""
+    lam = 0.5
+    res = charge("tavis-cummings", lam, np.linspace(0, 6, 61), params={"N": 2, "representation": "explicit"},
+                 charger="field")
+    assert res.energy_max == pytest.approx(2 * lam**2 / (lam**2 + 0.25), rel=1e-9)
+    assert np.allclose(res.observables["photons[cavity]"], res.observables["photons[cavity]"][0], atol=1e-12)
