@@ -132,7 +132,8 @@ class Comparison:
                          f"{f(r['gamma_power'], 7)} {f(r['gamma_tau'], 7)} {f(r['gamma_capacitance'], 7)} "
                          f"{f(r['gamma_energy'], 7)} {f(r['gamma_average_power'], 7)}"
                          + (f"   +-{f(r.get('gamma_power_stderr'), 6, 2)} +-{f(r.get('gamma_tau_stderr'), 6, 2)}"
-                            f" +-{f(r.get('gamma_energy_stderr'), 6, 2)}" if errors else ""))
+                            f" +-{f(r.get('gamma_energy_stderr'), 6, 2)}" if errors else "")
+                         + (f"   FAILED: {r['failed']}" if r.get("failed") else ""))
         return "\n".join(lines)
 
 

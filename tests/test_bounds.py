@@ -90,3 +90,6 @@ def test_gamma_above_its_bound_is_a_failed_row_not_a_result():
     with pytest.warns(UserWarning, match="exceeds its bound"):
         row = check_bounds(make_row(res_n, res_1), res_n, res_1)
     assert row["gamma_power"] is None and row["gamma_power_failed"] == pytest.approx(1.0, rel=1e-6)
+    from collective_qc.compare import Comparison
+
+    assert "FAILED: Gamma_P" in Comparison("m", {}, {}, [row], res_1).table()
