@@ -83,8 +83,7 @@ class Charger:
         return {"name": self.name}
 
     def __repr__(self) -> str:
-        args = {k: v for k, v in self.describe().items() if k != "name"}
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
+        return f"{type(self).__name__}({self.describe()!r})"
 
 
 def _spin_half_sites(mg, what: str) -> None:
@@ -203,7 +202,7 @@ class GlobalCharger(KLocalCharger):
 
 
 class CavityCharger(Charger):
-    """``cavity``: the graph's spin-boson couplings (Dicke / Tavis-Cummings)."""
+    """``cavity``: the graph's spin-boson couplings (Dicke / Tavis-Cummings); ``strict``: refuse a graph without."""
 
     name = "cavity"
     bounded = False
@@ -225,9 +224,6 @@ class CavityCharger(Charger):
             else:
                 out += [(so, [c.spin], w, bo, [c.mode]) for so in "+-" for bo in "+-"]
         return out
-
-    def describe(self):
-        return {"name": self.name}
 
 
 SPIN_CHARS, BOSON_CHARS = set("+-zxyI"), set("+-nI")
