@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 from scipy.linalg import expm  # noqa: E402
 
 import collective_qc as cqc  # noqa: E402
-from collective_qc import baseline as bl  # noqa: E402
+from collective_qc import two_level as bl  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "paper_two_level"

@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 import collective_qc as cqc
-from collective_qc import baseline
+from collective_qc import two_level
 from collective_qc.graph import validate_graph
 from collective_qc.operators import build_operators
 from collective_qc.registry import get_model, model_names
@@ -87,5 +87,5 @@ def test_single_site_reproduces_the_two_level_baseline(name):
     lam = 0.3
     res = cqc.charge(one, lam, t_max=10.0, n_times=101, method="closed", initial="product")
     t = res.times
-    np.testing.assert_allclose(res.energy, baseline.energy(t, lam, omega), atol=1e-9)
-    np.testing.assert_allclose(res.capacitance, baseline.capacitance(t, lam, omega), atol=1e-8)
+    np.testing.assert_allclose(res.energy, two_level.energy(t, lam, omega), atol=1e-9)
+    np.testing.assert_allclose(res.capacitance, two_level.capacitance(t, lam, omega), atol=1e-8)

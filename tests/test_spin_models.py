@@ -6,7 +6,7 @@ import pytest
 from reference import evolve_energy, ground, spin_model
 
 import collective_qc as cqc
-from collective_qc import baseline as bl
+from collective_qc import two_level as bl
 from collective_qc.graph import validate_graph
 from collective_qc.operators import build_operators
 

@@ -42,7 +42,7 @@ def test_giant_spin_10_against_dense_spin_matrices():
 
 
 def test_spin_half_giant_spin_is_the_two_level_capacitor():
-    from collective_qc import baseline as bl
+    from collective_qc import two_level as bl
     res = cqc.charge("giant-spin", drive=0.4, params={"S": "1/2"}, t_max=10, n_times=41)
     np.testing.assert_allclose(res.energy, bl.energy(res.times, 0.4), atol=1e-12)
     assert res.tau_c == pytest.approx(bl.charging_time(0.4), rel=1e-9)

@@ -5,7 +5,7 @@ import pytest
 from scipy.linalg import expm
 
 import collective_qc as cqc
-from collective_qc import baseline
+from collective_qc import two_level
 
 
 def test_two_level_pure_state_ergotropy_equals_energy():
@@ -13,7 +13,7 @@ def test_two_level_pure_state_ergotropy_equals_energy():
     lam = 0.3
     times = np.linspace(0, 12, 25)
     res = cqc.charge("two-level", drive=lam, times=times, quantities="all")
-    e_ref = baseline.energy(times, lam)
+    e_ref = two_level.energy(times, lam)
     np.testing.assert_allclose(res.observables["ergotropy"], e_ref, atol=1e-10)
     # l1 coherence in the sz eigenbasis = 2 |c_e| |c_g| = 2 sqrt(p (1 - p)), p = E / omega0
     p = e_ref

@@ -1,7 +1,8 @@
 r"""The single two-level quantum capacitor: the paper's closed forms.
 
-H = (omega0/2) sigma_z + Omega sigma_x, rho(0) = |g><g| (SPEC section 2). hbar = 1;
-energies and rates in units of omega0 when omega0 = 1, times in 1/omega0.
+H = (omega0/2) sigma_z + Omega sigma_x, rho(0) = |g><g|, as in S. Haddadi, "Quantum Capacitor:
+A Coherence-Based Quantum Energy Storage Device" (2026), Secs. II-V. hbar = 1; energies and
+rates in units of omega0 when omega0 = 1, times in 1/omega0.
 
 Exact closed forms (paper equation numbers in brackets):
 
