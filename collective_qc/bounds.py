@@ -57,7 +57,9 @@ class SpeedLimit:
 
     def __call__(self, psi, weights):
         ops = self.ops
-        f = self.protocol.value(float(self.times[min(self.k, len(self.times) - 1)]))
+        if self.k >= len(self.times):
+            raise RuntimeError("SpeedLimit: the solver called the extras hook more often than once per sample time")
+        f = self.protocol.value(float(self.times[self.k]))
         self.k += 1
         hb, vp = ops.H_B @ psi, ops.V @ psi
         comm = 2.0 * float(weights @ np.imag(np.einsum("im,im->m", hb.conj(), vp)))  # <i[V, H_B]>
