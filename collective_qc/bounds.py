@@ -88,8 +88,8 @@ def speed_limit_summary(observables: dict) -> dict:
 
 
 def spectral_spread(A) -> float:
-    """Largest minus smallest eigenvalue of a Hermitian sparse matrix (dense below dimension 2048)."""
-    if A.shape[0] <= 2048:
+    """Largest minus smallest eigenvalue of a Hermitian sparse matrix (dense up to dimension 512, else Lanczos)."""
+    if A.shape[0] <= 512:
         w = np.linalg.eigvalsh(A.toarray())
         return float(w[-1] - w[0])
     from scipy.sparse.linalg import eigsh
