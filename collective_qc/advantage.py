@@ -1,4 +1,4 @@
-"""Collective-advantage ratios against N independent single sites (SPEC section 5).
+"""Collective-advantage ratios against N independent single sites.
 
 Gamma_P = P_max(N) / (N P_max(1)),  Gamma_tau = tau_c(1) / tau_c(N),
 Gamma_C = C_Q*(N) / (N C_Q*(1)),    Gamma_E = E_max(N) / (N E_max(1)),

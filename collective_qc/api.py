@@ -94,8 +94,10 @@ def charge(
     symmetry : bool
         Use QuSpin momentum/parity blocks for closed runs on uniform rings (default True).
     quantities : None | "all" | list of "ergotropy", "coherence", "entropy"
-        State quantities sampled as time series into ``result.observables`` (closed and exact
-        methods; see :mod:`collective_qc.state_measures` for definitions and limits).
+        State quantities sampled as time series into ``result.observables`` (every method;
+        trajectory runs evaluate them on the trajectory-averaged density matrix, with jackknife
+        errors in ``observables_stderr``; see :mod:`collective_qc.state_measures` for
+        definitions and limits).
     tolerance : float
         Trajectory runs: relative and absolute per-step error tolerance of the adaptive
         integrator (default 1e-8).
@@ -115,6 +117,10 @@ def charge(
     speed_limit : bool
         Closed runs: sample |P|, 2 Delta H_B Delta H and their ratios into ``observables`` and
         summarise them with a bound on P_max in ``metadata["speed_limit"]`` (:mod:`collective_qc.bounds`).
+    progress : None, True or callable (done, total) -> None
+        Progress of the run: True for a :class:`collective_qc.progress.Progress` (a bar on a
+        terminal, status lines when piped); a callable receives (samples or trajectories
+        done, total).
 
     Returns
     -------
@@ -129,9 +135,15 @@ def charge(
         given["t_max"] = t_max
     run = Run.check(drive, times, protocol, check_options(given))
     first = make_model(model, params)
+    if progress is True:  # a default reporter: bar on a terminal, status lines when piped
+        from .progress import Progress
+
+        progress = Progress(f"charge {first.name}")
     m, history = first, []
     for level in range(1, MAX_CUTOFF_REFINEMENTS + 2):
         problem = prepare(m, run)
+        if hasattr(progress, "unit"):
+            progress.unit = "trajectories" if problem.method == "trajectories" else "time samples"
         with thread_limit(problem.size):
             sol, observables, errors, measures = solve(problem, run, progress, client)
         cutoff = _cutoff_report(problem.ops, problem.init, observables, errors)
@@ -141,6 +153,9 @@ def charge(
         if finer is None:
             break
         history.append({k: v["n_max"] for k, v in cutoff.items()})
+        if hasattr(progress, "note"):
+            progress.note(f"Fock cutoff n_max = {list(history[-1].values())} not converged; "
+                          f"rerunning with n_max doubled")
         m = finer
     _warn_cutoff(cutoff)
     return _result(problem, run, sol, observables, errors, measures, cutoff, history, t_start)
@@ -329,8 +344,9 @@ def _metadata(problem: Problem, run: Run, sol, measures, cutoff, history, t_star
         if problem.method == "trajectories" else None,
         "initial": problem.init.describe(),
         "protocol": run.protocol.describe(),
-        "units": {"energy": m.energy_unit, "time": m.time_unit},
-        "noise": {"dephasing": run.dephasing, "relaxation": run.relaxation},
+        "units": {"energy": m.energy_unit, "time": m.time_unit},  # derived units: ChargeResult.units
+        "noise": noise_provenance(problem.graph, run.dephasing, run.relaxation),
+        "graph_file": getattr(m, "path", None),
         "E0": sol.e0,
         "cutoff": cutoff,
         "quantities": None if measures is None else {"computed": measures.names, "notes": measures.notes},
@@ -358,6 +374,22 @@ def _result(problem: Problem, run: Run, sol, observables, errors, measures, cuto
         capacitance_stderr=getattr(sol, "capacitance_stderr", None),
         observables=observables, observables_stderr=errors,
     )
+
+
+def noise_provenance(mg, dephasing: float, relaxation: float) -> dict:
+    """The noise a run actually used: uniform rates, and the per-site rates that graph node
+    attributes (``gamma``, ``kappa`` on spins, ``kappa`` on boson modes) set instead."""
+    per_g = {str(s.node): s.gamma for s in mg.spins if s.gamma is not None}
+    per_k = {str(s.node): s.kappa for s in mg.spins if s.kappa is not None}
+    cav = {str(md.node): md.kappa for md in mg.modes if md.kappa > 0}
+    out = {"dephasing": dephasing, "relaxation": relaxation}
+    if per_g:
+        out["per_site_gamma"] = per_g
+    if per_k:
+        out["per_site_kappa"] = per_k
+    if cav:
+        out["cavity_kappa"] = cav
+    return out
 
 
 CUTOFF_TOLERANCE = 1e-6  # largest tolerated population of the two top Fock levels

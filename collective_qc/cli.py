@@ -1,12 +1,13 @@
-"""Command line: ``cqc models``, ``cqc charge MODEL ...``, ``cqc compare MODEL --sizes ...``.
+"""Command line: ``cqc models [NAME]``, ``cqc charge MODEL ...``, ``cqc compare MODEL [--sizes ...]``,
+``cqc study CONFIG --out DIR``; ``cqc --version``; ``--plugin PATH`` loads a model module file.
 
 Bad input ends with a one-line ``cqc: error: ...`` message and exit code 2, no traceback.
+Progress of long runs goes to stderr (a bar on a terminal, status lines when piped).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -41,36 +42,71 @@ def _float(name):
     return conv
 
 
+DESCRIPTION = """collective quantum capacitors: charge many-body models (catalog names or your own
+graphs) and report stored energy E, power P, charging time tau_c, quantum capacitance
+C_Q = dE/dlambda and the collective advantage Gamma over independent single sites.
+Units: energies in omega0 (or the model's unit, e.g. K), times in hbar/energy."""
+
+EPILOG = """examples:
+  cqc models                      list the catalog;  cqc models dicke   parameters with units
+  cqc charge xxz-ring -p N=8 --drive 0.5 --t-max 20
+  cqc compare xxz-ring --sizes 2,4,8
+  cqc compare mygraph.graphml     Gamma of a user graph against its single site
+  cqc study studies/configs/dicke_advantage.toml --out results/dicke_advantage
+  cqc --plugin my_models.py charge my-model"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="cqc", description="collective quantum capacitors")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("models", help="list the registered models, their parameters and defaults")
+    from . import __version__
+
+    p = _Parser(prog="cqc", description=DESCRIPTION, epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"cqc (collective_qc) {__version__}")
+    _plugin_option(p, dest="plugin_top")  # subcommands keep their own list (argparse would overwrite it)
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    m = sub.add_parser("models", help="list the registered models; with NAME: its parameters, units, meaning")
+    m.add_argument("name", nargs="?", help="a model name: show each parameter with type, default, unit, meaning")
+    _plugin_option(m)
 
     c = sub.add_parser("charge", help="charge one model and report its figures of merit")
     c.add_argument("model", help="catalog name (see `cqc models`) or a .graphml / node-link .json graph")
     _run_options(c)
-    c.add_argument("--quantities", default="", help="ergotropy,coherence,entropy or all (closed/exact methods)")
-    c.add_argument("--json", metavar="FILE", help="write the result as JSON")
+    c.add_argument("--quantities", default="",
+                   help="ergotropy,coherence,entropy or all (every method; trajectories average them)")
+    c.add_argument("--json", metavar="FILE", help="write the result as JSON (series as lists of numbers, units)")
 
     k = sub.add_parser("compare", help="collective advantage: per-site figures and Gamma over sizes N")
-    k.add_argument("model", help="catalog name with a size parameter (see `cqc models`)")
-    k.add_argument("--sizes", required=True, help="comma-separated numbers of sites, e.g. 1,2,4,8")
+    k.add_argument("model", help="catalog name (see `cqc models`) or a .graphml / node-link .json graph")
+    k.add_argument("--sizes", help="comma-separated numbers of sites, e.g. 1,2,4,8 (default: the model's own size; "
+                                   "a user graph has only its own size)")
     _run_options(k)
     k.add_argument("--json", metavar="FILE", help='write {"rows": [...], ...} as JSON')
 
     s = sub.add_parser("study", help="resumable sweep from a TOML config: table.csv, timeseries.h5, plots")
-    s.add_argument("config", help="TOML study config (schema: collective_qc/study.py)")
-    s.add_argument("--out", required=True, metavar="DIR", help="study directory (rerun to resume)")
+    s.add_argument("config", help="TOML study config (schema: `python -m pydoc collective_qc.study`)")
+    s.add_argument("--out", required=True, metavar="DIR",
+                   help="study directory (rerun to resume; more sizes or new [plots] reuse finished points)")
     s.add_argument("--force", action="store_true",
-                   help="discard an existing study in DIR made with another config or with corrupted files")
+                   help="remove the files this study wrote in DIR (only those; it says which) and start over")
+    s.add_argument("--adopt", action="store_true",
+                   help="rebuild a missing or damaged study.json from the intact point files in DIR")
+    s.add_argument("--plots-only", action="store_true", help="redraw the plots from the stored points alone")
+    s.add_argument("--wait", action="store_true",
+                   help="if another run holds DIR, wait for it to finish (default: refuse, naming its PID)")
     _dask_options(s)
+    _plugin_option(s)
     return p
+
+
+def _plugin_option(c, dest: str = "plugin") -> None:
+    c.add_argument("--plugin", action="append", metavar="PATH", default=None, dest=dest,
+                   help="load models from this .py module file (repeatable; not installed)")
 
 
 def _run_options(c) -> None:
     c.add_argument("--param", "-p", action="append", metavar="KEY=VALUE", help="model parameter")
     c.add_argument("--drive", type=_float("--drive"), default=0.5, help="charging amplitude lambda")
-    c.add_argument("--t-max", type=_float("--t-max"), default=20.0, help="final time (1/omega0)")
+    c.add_argument("--t-max", type=_float("--t-max"), default=20.0, help="final time (model time unit, 1/omega0)")
     c.add_argument("--n-times", type=int, default=201, help="number of sample times")
     c.add_argument("--method", default="auto", help="auto | closed | exact | trajectories")
     c.add_argument("--initial", default="ground", help="ground | product")
@@ -89,6 +125,7 @@ def _run_options(c) -> None:
         c.add_argument(flag(name), dest=name, default=None, metavar=opt.metavar or None,
                        help=f"{opt.doc} (default {opt.default})")
     _dask_options(c)
+    _plugin_option(c)
 
 
 def _dask_options(c) -> None:
@@ -96,14 +133,36 @@ def _dask_options(c) -> None:
     c.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster with N worker processes")
 
 
-def _cmd_models() -> int:
-    from .registry import MODELS, model_names
+def _cmd_models(name=None) -> int:
+    from .registry import MODELS, get_model, model_names
 
-    for name in model_names():
-        cls = MODELS[name]
-        params = " ".join(f"{q.name}={q.default}" for q in cls.params) or "(none)"
-        print(f"{name:16s} {params:48s} {cls.summary()}")
+    if name:
+        print(describe_model(get_model(name)))
+        return 0
+    for n in model_names():
+        cls = MODELS[n]
+        params = " ".join(f"{q.name}={q.default}" + (f"({q.default_doc.split(':')[0].split(',')[0]})"
+                                                      if q.default_doc else "") for q in cls.params) or "(none)"
+        print(f"{n:16s} {params:48s} {cls.summary()}")
+    print("\n`cqc models NAME` shows each parameter with its type, default, unit and meaning.")
     return 0
+
+
+def describe_model(cls) -> str:
+    """Multi-line description of a Model class: summary, units, size parameter, parameters."""
+    from .units import Units
+
+    u = Units(cls.energy_unit, cls.time_unit)
+    lines = [f"{cls.name}: {cls.summary()}",
+             f"  units: energy {u.energy}, time {u.time}, power {u.power}, C_Q {u.capacitance}",
+             f"  size parameter (compare/study sweep): {cls.size_param or 'none (fixed size)'}",
+             "  parameters (-p NAME=VALUE):" if cls.params else "  parameters: none"]
+    lines += [f"    {q.describe(cls)}" for q in cls.params]
+    doc = (cls.__doc__ or "").strip().splitlines()[1:]
+    body = "\n".join("  " + ln.strip() if ln.strip() else "" for ln in doc).strip("\n")
+    if body:
+        lines += ["", body]
+    return "\n".join(lines)
 
 
 def _run_kwargs(args) -> dict:
@@ -137,20 +196,14 @@ def _charger_kwargs(args) -> dict:
 def _cmd_charge(args) -> int:
     from .api import charge
     from .parallel import open_client
+    from .progress import Progress
 
     kwargs = _run_kwargs(args)
-    with open_client(args.scheduler, args.workers) as client:
-        res = charge(args.model, quantities=args.quantities or None, client=client, **kwargs)
+    with open_client(args.scheduler, args.workers) as client, Progress(f"charge {args.model}") as prog:
+        res = charge(args.model, quantities=args.quantities or None, client=client, progress=prog, **kwargs)
     print(res.summary())
     if args.json:
-        d = res.to_dict()
-        keep = {k: d[k] for k in ("times", "energy", "power", "capacitance", "n_sites", "tau_c", "energy_max",
-                                  "power_max", "average_power_max", "capacitance_at_tau_c", "model",
-                                  "params", "method", "drive", "energy_stderr", "power_stderr",
-                                  "capacitance_stderr", "metadata", "observables",
-                                  "observables_stderr")}
-        with open(args.json, "w") as fh:
-            json.dump(keep, fh, indent=1, default=str)
+        res.to_json(args.json)
         print(f"wrote {args.json}")
     return 0
 
@@ -158,11 +211,13 @@ def _cmd_charge(args) -> int:
 def _cmd_compare(args) -> int:
     from .compare import compare
     from .parallel import open_client
+    from .progress import Progress
 
     kwargs = _run_kwargs(args)
-    with open_client(args.scheduler, args.workers) as client:
-        cmp = compare(args.model, args.sizes, progress=_progress("compare"), client=client, **kwargs)
-    print(f"model {cmp.model} {cmp.params}  drive = {args.drive}  (Gamma > 1: collective advantage)")
+    with open_client(args.scheduler, args.workers) as client, \
+            Progress(f"compare {args.model}", unit="runs") as prog:
+        cmp = compare(args.model, args.sizes, progress=prog, client=client, **kwargs)
+    print(cmp.header())
     print(cmp.table())
     if args.json:
         cmp.to_json(args.json)
@@ -171,14 +226,26 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_study(args) -> int:
+    import warnings
+
+    from .parallel import open_client
     from .study import Study, format_table
 
-    st = Study(args.config, args.out, overwrite=args.force, progress=True,
-               log=lambda msg: sys.stderr.write(msg + "\n"))
-    from .parallel import open_client
-
-    with open_client(args.scheduler, args.workers) as client:
-        rows = st.run(executor=client)
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be >= 1 (or left out for in-process work), got {args.workers}")
+    note = lambda msg: sys.stderr.write(msg + "\n")  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda msg, *a, **k: note(f"cqc: warning: {msg}")
+        st = Study(args.config, args.out, overwrite=args.force, adopt=args.adopt, wait=args.wait, progress=True,
+                   log=note)
+        if args.plots_only:
+            rows = st.run(plots_only=True)
+            print(f"redrew {len(st.plot_files)} plots of study {st.spec.name!r} from {len(rows)} stored points: "
+                  f"{st.out_dir}/plots/{{{','.join(os.path.basename(f) for f in st.plot_files)}}}")
+            return 0
+        with open_client(args.scheduler, args.workers) as client:
+            rows = st.run(executor=client)
     print(f"study {st.spec.name!r}: model {st.spec.model}, {len(rows)} points ({st.loaded} loaded, "
           f"{st.computed} computed)  (Gamma > 1: collective advantage)")
     print(format_table(rows, st.spec.size_param))
@@ -187,22 +254,14 @@ def _cmd_study(args) -> int:
     return 0
 
 
-def _progress(label: str):
-    """A tqdm progress callback (done, total) on stderr; silent when stderr is not a terminal."""
-    from tqdm import tqdm
+def _one_line_warnings() -> None:
+    """Warnings as one line on stderr (``cqc: warning: ...``), e.g. a skipped plug-in."""
+    import warnings
 
-    state = {}
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(f"cqc: warning: {message}\n")
 
-    def update(done, total):
-        bar = state.get("bar")
-        if bar is None:
-            bar = state["bar"] = tqdm(total=total, desc=label, file=sys.stderr, leave=False,
-                                      disable=not sys.stderr.isatty())
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return update
+    warnings.showwarning = show
 
 
 def main(argv=None) -> int:
@@ -210,10 +269,25 @@ def main(argv=None) -> int:
 
     apply_process_policy()
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        parser.print_help(sys.stderr)
+        return 2
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write("cqc: error: give a command (models, charge, compare, study); cqc --help for more\n")
+        return 2
+    _one_line_warnings()
     try:
+        plugins = (args.plugin_top or []) + (getattr(args, "plugin", None) or [])
+        if plugins:
+            from .registry import load_plugin
+
+            for path in plugins:
+                load_plugin(path)
         if args.command == "models":
-            return _cmd_models()
+            return _cmd_models(args.name)
         if args.command == "charge":
             return _cmd_charge(args)
         if args.command == "compare":

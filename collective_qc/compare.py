@@ -1,4 +1,4 @@
-"""Collective advantage over a range of sizes: ``compare(model, sizes, ...)`` (SPEC section 5).
+"""Collective advantage over a range of sizes: ``compare(model, sizes, ...)``.
 
 Each size N is charged with the same drive, noise, protocol and method options as the
 model's single-site version (:meth:`Model.single_site`), which is run once. A row holds
@@ -19,7 +19,7 @@ import numpy as np
 from .advantage import gammas
 from .errors import InputError
 from .registry import make_model
-from .results import ChargeResult
+from .results import ChargeResult, describe_noise, jsonable
 
 __all__ = ["compare", "Comparison", "figure_errors", "parse_sizes"]
 
@@ -103,38 +103,75 @@ class Comparison:
     rows: list[dict]
     baseline: ChargeResult
     results: dict = field(default_factory=dict)  # n -> ChargeResult
+    graph_file: str | None = None  # the user graph file compared, if any
 
     def to_dict(self) -> dict:
         base = {k: getattr(self.baseline, k) for k in ("n_sites", *FIGURES)}
-        return {"model": self.model, "params": self.params, "options": self.options, "baseline": base,
-                "units": self.baseline.metadata.get("units"), "rows": self.rows}
+        return jsonable({"model": self.model, "params": self.params, "options": self.options, "baseline": base,
+                         "units": self.baseline.units.as_dict(), "sizes": [r["n_sites"] for r in self.rows],
+                         "graph_file": self.graph_file, "rows": self.rows})
 
     def to_json(self, path) -> None:
         with open(path, "w") as fh:
-            json.dump(self.to_dict(), fh, indent=1, default=_json_default)
+            json.dump(self.to_dict(), fh, indent=1, allow_nan=False)
+
+    def header(self) -> str:
+        """Two lines: model, sizes actually run, drive, method, noise; units of the table's columns."""
+        u = self.baseline.units
+        o = self.options
+        sizes = ", ".join(str(r["n_sites"]) for r in self.rows)
+        methods = sorted({r["method"] for r in self.rows} | {self.baseline.method})
+        last = self.results.get(self.rows[-1]["n_sites"], self.baseline) if self.rows else self.baseline
+        noise = describe_noise(last.metadata.get("noise") or {}, u.energy)
+        name = f"graph file {self.graph_file}" if self.graph_file else f"model {self.model} {self.params}"
+        return (f"{name}  N = {sizes}  drive = {o.get('drive', 0):g} [{u.drive}]  "
+                f"method {'/'.join(methods)}  noise: {noise}\n"
+                f"units: tau_c [{u.time}], E [{u.energy}], P [{u.power}], C_Q* [{u.capacitance}]; "
+                f"Gamma = (N-site figure) / (N x single-site figure), Gamma_tau = tau_c(1) / tau_c(N); "
+                "Gamma > 1: collective advantage")
 
     def table(self) -> str:
-        """A printable advantage table (per-site figures and Gamma)."""
-        head = (f"{'N':>4} {'tau_c':>9} {'E_max/N':>9} {'P_max/N':>9} {'C_Q*/N':>9} "
-                f"{'G_P':>7} {'G_tau':>7} {'G_C':>7} {'G_E':>7} {'G_avgP':>7}")
-        lines = [head]
-
-        def f(x, w=9, p=4):
-            return f"{'-':>{w}}" if x is None else f"{x:{w}.{p}g}"
-
-        errors = any("gamma_power_stderr" in r for r in self.rows)
+        """A printable advantage table: the single-site baseline row, then one row per size with the
+        per-site figures and every Gamma; trajectory runs show value(error) with the standard
+        error in the last digits, e.g. 1.234(12) = 1.234 +- 0.012."""
+        cols = [("tau_c", "tau_c"), ("energy_max_per_site", "E_max/N"), ("power_max_per_site", "P_max/N"),
+                ("capacitance_at_tau_c_per_site", "C_Q*/N"), ("gamma_power", "G_P"), ("gamma_tau", "G_tau"),
+                ("gamma_capacitance", "G_C"), ("gamma_energy", "G_E"), ("gamma_average_power", "G_avgP")]
+        base = make_row(self.baseline, self.baseline)
+        errors = any(r.get("gamma_power_stderr") is not None for r in self.rows)
+        body = [["1 (base)", *(_cell(base.get(k), base.get(k + "_stderr")) for k, _ in cols[:4]),
+                 *(["1"] * 5)]]
+        body += [[str(r["n_sites"]), *(_cell(r.get(k), r.get(k + "_stderr")) for k, _ in cols)] for r in self.rows]
+        head = ["N", *(lab for _, lab in cols)]
+        width = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
+        lines = ["  ".join(c.rjust(w) for c, w in zip(row, width)) for row in [head, *body]]
+        notes = ["1 (base): the single-site version, run once with the same drive, noise, protocol and method"]
         if errors:
-            lines[0] += "   (+- standard errors of G_P, G_tau, G_E)"
+            notes.append("x(e): value with one standard error e in its last digits (trajectory averages)")
+        if any(r.get("tau_c") is None for r in self.rows) or self.baseline.tau_c is None:
+            notes.append("-: undefined (E(t) has no maximum in the time window; extend --t-max)")
+        dark = [n for n, r in sorted(self.results.items()) if r.not_charged]
+        if dark or self.baseline.not_charged:
+            who = ", ".join(map(str, dark)) + (" and the single site" if self.baseline.not_charged else "")
+            notes.append(f"NOT CHARGED at N = {who}: E(t) stays at round-off level, so those figures and "
+                         "Gammas are not results")
+        if (self.baseline.capacitance_at_tau_c or 0) < 0:
+            notes.append("the single-site C_Q* is negative: G_C < 0 means C_Q*/N has the opposite sign")
+        notes += [f"FAILED at N = {r['n_sites']}: {r['failed']} (a failed run, not a result)"
+                  for r in self.rows if r.get("failed")]
+        return "\n".join(lines + [f"({n})" for n in notes])
 
-        for r in self.rows:
-            lines.append(f"{r['n_sites']:4d} {f(r['tau_c'])} {f(r['energy_max_per_site'])} "
-                         f"{f(r['power_max_per_site'])} {f(r['capacitance_at_tau_c_per_site'])} "
-                         f"{f(r['gamma_power'], 7)} {f(r['gamma_tau'], 7)} {f(r['gamma_capacitance'], 7)} "
-                         f"{f(r['gamma_energy'], 7)} {f(r['gamma_average_power'], 7)}"
-                         + (f"   +-{f(r.get('gamma_power_stderr'), 6, 2)} +-{f(r.get('gamma_tau_stderr'), 6, 2)}"
-                            f" +-{f(r.get('gamma_energy_stderr'), 6, 2)}" if errors else "")
-                         + (f"   FAILED: {r['failed']}" if r.get("failed") else ""))
-        return "\n".join(lines)
+
+def _cell(x, err=None) -> str:
+    """x to 4 significant digits, or x(e) with e the standard error in the last two digits."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    if err is None or not math.isfinite(err) or err <= 0 or x == 0:
+        return f"{x:.4g}"
+    place = math.floor(math.log10(err)) - 1
+    if place >= 0 or abs(x) >= 1e5 or abs(x) < 1e-3:
+        return f"{x:.4g}({err:.2g})"
+    return f"{x:.{-place}f}({round(err / 10 ** place):d})"
 
 
 def _json_default(o):
@@ -170,24 +207,29 @@ def make_row(res_n: ChargeResult, res_1: ChargeResult) -> dict:
     return row
 
 
-def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, progress=None,
+def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None, progress=None,
             **options) -> Comparison:
     """Charge `model` at every size and its single-site version; rows of per-site figures and Gamma.
 
     Parameters
     ----------
-    model : catalog name, Model or Model class (must have a size parameter, e.g. N)
-    sizes : "1,2,4" or iterable of int
-        Numbers of sites N (the model's ``size_param``).
+    model : catalog name, Model, Model class, nx.Graph or graph file
+        A model with a size parameter (e.g. N) can be swept; any other model (a user graph,
+        a fixed cluster) gives one row at its own size against its :meth:`Model.single_site`
+        version (for a user graph: one site with the first spin node's attributes).
+    sizes : "1,2,4", iterable of int, or None
+        Numbers of sites N (the model's ``size_param``); None: the model's own size only.
     drive : float
         Charging amplitude lambda (energy units), the same for every size and the baseline.
     params : dict
         Model parameters (the size parameter is set per row).
     progress : callable (done, total) -> None, optional
+        Called after every run (``done`` counts runs; fractions while a run is under way
+        when the callable has a ``note`` method, i.e. a :class:`collective_qc.progress.Progress`).
     **options
         Passed to :func:`collective_qc.charge`: times, t_max, n_times, method, initial,
-        protocol, dephasing, relaxation, symmetry, ntraj, seed, charger, norm,
-        battery_off_while_charging.
+        protocol, dephasing, relaxation, symmetry, ntraj, seed, tolerance, client, charger,
+        norm, battery_off_while_charging, speed_limit (default True here).
 
     Notes
     -----
@@ -204,35 +246,64 @@ def compare(model, sizes, drive: float = 0.5, *, params: dict | None = None, pro
     """
     from .api import charge
 
-    sizes = parse_sizes(sizes)
     m = make_model(model, params)
-    if m.size_param is None:
-        raise InputError(f"model {m.name!r} has no size parameter; compare needs one (e.g. N)")
+    fixed = m.size_param is None
+    if not fixed and sizes is None:
+        sizes = [_own_size(m)]
+    sizes = None if sizes is None else parse_sizes(sizes)
+    if fixed:
+        own = _own_size(m)
+        if sizes is not None and sizes != [own]:
+            raise InputError(f"model {m.name!r} has no size parameter; it runs at its own size N = {own} only "
+                             f"(got sizes {sizes}); drop --sizes")
+        sizes = [own]
     for bad in ("params", "drive"):
         options.pop(bad, None)
     single = m.single_site()
     total = len(sizes) + 1
     options.setdefault("speed_limit", True)
     if options.get("charger") is not None or options.get("norm") is not None:
-        rows, results, res_1 = _compare_chargers(m, single, sizes, drive, options, progress)
+        rows, results, res_1 = _compare_chargers(m, single, sizes, drive, options, progress, fixed)
         opts = {k: v for k, v in options.items() if k not in ("times", "progress", "client")}
-        return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results)
-    res_1 = charge(single, drive, **options)
+        return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results,
+                          graph_file=getattr(m, "path", None))
+    run = _sub_progress(progress, total)
+    res_1 = charge(single, drive, progress=run(0), **options)
     if progress is not None:
         progress(1, total)
     rows, results = [], {}
     for k, n in enumerate(sizes):
-        res_n = res_1 if (n == 1 and type(single) is type(m) and single.values == m.with_size(1).values) \
-            else charge(m.with_size(n), drive, **options)
+        target = m if fixed else m.with_size(n)
+        same = n == 1 and type(single) is type(target) and single.values == target.values \
+            and (not fixed or single is m)
+        res_n = res_1 if same else charge(target, drive, progress=run(k + 1), **options)
         results[n] = res_n
         rows.append(check_bounds(make_row(res_n, res_1), res_n, res_1))
         if progress is not None:
             progress(k + 2, total)
     opts = {k: v for k, v in options.items() if k not in ("times", "progress", "client")}
-    return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results)
+    return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results,
+                      graph_file=getattr(m, "path", None))
 
 
-def _compare_chargers(m, single, sizes, drive, options, progress):
+def _own_size(m) -> int:
+    from .graph import validate_graph
+
+    return validate_graph(m.graph()).n_sites
+
+
+def _sub_progress(progress, total: int):
+    """run(k) -> a (done, of) callback that reports run k's fraction to `progress` (a Progress only)."""
+    if progress is None or not hasattr(progress, "note"):
+        return lambda k: None
+
+    def run(k):
+        return lambda done, of: progress(round(k + done / max(of, 1), 2), total)
+
+    return run
+
+
+def _compare_chargers(m, single, sizes, drive, options, progress, fixed=False):
     """Rows for a chosen charger: baseline = single site, ``field`` charger of the same per-site norm."""
     from .api import charge
 
@@ -240,7 +311,7 @@ def _compare_chargers(m, single, sizes, drive, options, progress):
     baselines: dict = {}
     rows, results, first = [], {}, None
     for k, n in enumerate(sizes):
-        res_n = charge(m.with_size(n), drive, **options)
+        res_n = charge(m if fixed else m.with_size(n), drive, **options)
         info = res_n.metadata.get("charger") or {}
         if "norm" not in info:  # unbounded (cavity) charger: the model's own single site
             key, b_opts = None, {**options, "charger": None, "norm": None}

@@ -1,8 +1,12 @@
-"""The NetworkX graph schema of a model (SPEC section 3), validated.
+"""The NetworkX graph schema of a model, validated.
 
 A model is an undirected ``networkx.Graph``. Nodes are battery sites (spins) or
 auxiliary boson modes; edges carry couplings. Every attribute has a default, and
-every value is checked: errors name the node, edge and attribute at fault.
+every value is checked: errors name the node, edge and attribute at fault. Files:
+GraphML (``.graphml``) or node-link JSON (``.json``, edges under ``"edges"`` as written by
+networkx >= 3.4, or under ``"links"``); the manual's "Graph schema" page has worked examples.
+Energies (omega, D, E, B40, B44, J, g) are in the run's energy unit, rates (gamma, kappa)
+in energy unit / hbar.
 
 Node attributes
 ---------------
@@ -29,7 +33,9 @@ Spin-spin bonds, written with *Pauli-normalised* operators s^a = 2 S^a (so they 
 Pauli matrices at S = 1/2):  Jx s^x s^x + Jy s^y s^y + Jz s^z s^z.
 Give ``Jx``, ``Jy``, ``Jz`` directly, or ``J`` and ``Delta`` (Jx = Jy = J, Jz = J Delta;
 Delta defaults to 1, i.e. isotropic). Models written with spin operators (J S.S) convert:
-J S_i.S_j = (J/4) s_i.s_j.
+J S_i.S_j = (J/4) s_i.s_j. An edge ``weight`` (as written by plain weighted-graph tools)
+means J when ``J`` is absent; a bond with neither is J = 0. (On a *spin node*, ``weight``
+is the drive weight w_i instead.)
 Spin-boson edges (charger couplings): ``g`` (default 1); the charger term is
 lambda f(t) g 2 S^x_i (a + a^dag), or g (S^+_i a + S^-_i a^dag) for rotating-wave modes
 (boson node attribute ``rwa = True``).

@@ -1,4 +1,4 @@
-"""Figures of merit from E(t), P(t), C_Q(t) (SPEC section 4).
+"""Figures of merit from E(t), P(t), C_Q(t).
 
 - tau_c: time of the first maximum of E(t), i.e. the first + -> - sign change of
   P = dE/dt, refined between samples: by root finding on an exact evaluator when

@@ -17,7 +17,7 @@ import networkx as nx
 
 from .errors import InputError
 
-__all__ = ["Param", "Model", "GraphModel"]
+__all__ = ["Param", "Model", "GraphModel", "load_graph_file", "node_link_graph"]
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,21 @@ class Param:
     Parameters
     ----------
     name : str
-    type : type  int, float, bool or str
+        As given on the command line (``-p name=value``) and in ``params={...}``.
+    type : type
+        int, float, bool or str.
     default : value
-    doc : str  one line, with units
-    check : str  "" | "positive" | "nonneg"
+        Used when the parameter is not given.
+    doc : str
+        One line: the parameter's meaning (the term of the Hamiltonian it enters).
+    check : str
+        "" | "positive" | "nonneg": range checked on parsing.
+    unit : str
+        Unit of the value: "" (dimensionless, a count or a label), a unit string ("K"), or one of
+        the tokens "energy" (the model's energy unit), "time" (its time unit) and "rate" (energy
+        unit / hbar), resolved by :meth:`unit_for`.
+    default_doc : str
+        Meaning of a special default value, e.g. ``"automatic"`` for a cutoff of 0.
     """
 
     name: str
@@ -38,6 +49,26 @@ class Param:
     default: Any
     doc: str = ""
     check: str = ""
+    unit: str = ""
+    default_doc: str = ""
+
+    def unit_for(self, model) -> str:
+        """The unit string of this parameter for a Model class or instance."""
+        from .units import rate_unit
+
+        eu = getattr(model, "energy_unit", "omega0")
+        tu = getattr(model, "time_unit", "1/omega0")
+        return {"energy": eu, "time": tu, "rate": rate_unit(eu, tu)}.get(self.unit, self.unit)
+
+    def describe(self, model) -> str:
+        """One line: name, type, default (and its meaning), unit and doc."""
+        unit = self.unit_for(model)
+        default = repr(self.default) if self.type is str else f"{self.default}"
+        if self.default_doc:
+            default += f" ({self.default_doc})"
+        rng = {"positive": ", > 0", "nonneg": ", >= 0"}.get(self.check, "")
+        return (f"{self.name} ({self.type.__name__}{rng}) = {default}"
+                + (f" [{unit}]" if unit else "") + (f": {self.doc}" if self.doc else ""))
 
     def parse(self, value, model: str):
         where = f"parameter {self.name!r} of model {model!r}"
@@ -126,7 +157,7 @@ class Model:
         return None
 
     def single_site(self) -> Model:
-        """The model's single-site version (SPEC section 5 baseline)."""
+        """The model's single-site version, the baseline of the collective advantage Gamma."""
         if self.size_param is None:
             raise InputError(f"model {self.name!r} has no size parameter; no single-site baseline")
         return type(self)(**{**self.values, self.size_param: 1})
@@ -162,22 +193,40 @@ class GraphModel(Model):
     params = ()
     size_param = None
 
-    def __init__(self, graph: nx.Graph, source: str = "<nx.Graph>"):
+    def __init__(self, graph: nx.Graph, source: str = "<nx.Graph>", path: str | None = None):
         self.values = {}
         self._graph = graph
         self.source = source
+        self.path = path  # the graph file, when read from one
 
     def graph(self) -> nx.Graph:
         return self._graph
 
     def single_site(self) -> Model:
-        """One site with the first spin node's attributes and no bonds."""
+        """The single-site version of a user graph: one spin site with the attributes of the
+        graph's first spin node (spin, omega, D, E, B40, B44, weight, gamma, kappa) and no bonds
+        or boson modes."""
         g = nx.Graph()
         for _node, attrs in self._graph.nodes(data=True):
             if attrs.get("kind", "spin") == "spin":
                 g.add_node(0, **attrs)
                 break
         return GraphModel(g, source=f"single site of {self.source}")
+
+
+def node_link_graph(data: dict) -> nx.Graph:
+    """A graph from node-link data with its edges under ``"edges"`` (networkx >= 3.4 default)
+    or ``"links"`` (older networkx, and ``edges="links"``)."""
+    if not isinstance(data, dict) or "nodes" not in data:
+        raise InputError("node-link JSON must be an object with a 'nodes' list and an 'edges' (or 'links') list")
+    if "edges" in data and "links" in data:
+        raise InputError("node-link JSON has both 'edges' and 'links'; keep one")
+    key = "links" if "links" in data else "edges"
+    data = {**data, key: data.get(key, [])}
+    try:
+        return nx.node_link_graph(data, edges=key)
+    except TypeError:  # networkx < 3.4 names the keyword `link`
+        return nx.node_link_graph(data, link=key)
 
 
 def load_graph_file(path: str) -> nx.Graph:
@@ -193,10 +242,7 @@ def load_graph_file(path: str) -> nx.Graph:
         elif path.endswith(".json"):
             with open(path) as fh:
                 data = json.load(fh)
-            try:
-                g = nx.node_link_graph(data, edges="links")
-            except TypeError:  # networkx < 3.4
-                g = nx.node_link_graph(data)
+            g = node_link_graph(data)
         else:
             raise InputError(f"graph file {path!r}: use .graphml or node-link .json")
     except InputError:

@@ -1,29 +1,42 @@
 """Figure writers for studies (matplotlib, Agg backend: files only, never a screen).
 
 - :func:`per_site_vs_n`: C_Q*/N, P_max/N, tau_c, E_max/N against N, one panel each, with the
-  single-site (two-level) value of each combination as a horizontal line;
-- :func:`gammas_vs_n`: Gamma_P, Gamma_tau, Gamma_C, Gamma_E against N on log-log axes with the
-  fitted power-law exponent Gamma ~ N^b in the legend (fit over finite positive values, weighted
-  by the standard errors when every point has one); error bars when standard errors are present;
-- :func:`timeseries`: E(t)/N, P(t)/N, C_Q(t)/N of chosen points, with +-1 standard-error bands.
+  single-site value of each combination as a dashed horizontal line; every axis carries its unit;
+- :func:`gammas_vs_n`: Gamma_P, Gamma_tau, Gamma_C, Gamma_E against N. Panels whose values are all
+  positive use log-log axes with light reference slopes N^1/2 and N^1, and a power law
+  Gamma ~ a N^b is drawn only where it describes the data (:func:`power_law_fit`: at least three
+  sizes, residual within the errors or below 5 % rms; the legend reports b and the residual,
+  else says "no power law"). A panel with a zero or negative value uses a linear (or symlog) axis
+  and says the sign of the single-site baseline in its legend; a panel without any defined value
+  says why instead of staying empty;
+- :func:`timeseries`: E(t)/N, P(t)/N, C_Q(t)/N of chosen points with +-1 standard-error bands, and
+  tau_c of every curve marked by a dotted vertical line.
 
-Inputs are plain rows (dicts with the keys of ``collective_qc.study`` tables) and arrays;
-each function writes one PNG (atomically) and returns its path.
+Inputs are plain rows (dicts with the keys of ``collective_qc.study`` tables, optionally
+``energy_unit``/``time_unit``) and arrays; each function writes one PNG (atomically) and returns
+its path.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["per_site_vs_n", "gammas_vs_n", "timeseries", "power_law_fit"]
+from .units import DIMENSIONLESS, Units
+
+__all__ = ["per_site_vs_n", "gammas_vs_n", "timeseries", "power_law_fit", "PowerLaw"]
 
 PER_SITE = (("capacitance_at_tau_c_per_site", r"$C_Q^*/N$"), ("power_max_per_site", r"$P_{\max}/N$"),
             ("tau_c", r"$\tau_c$"), ("energy_max_per_site", r"$E_{\max}/N$"))
-GAMMAS = (("gamma_power", r"$\Gamma_P$"), ("gamma_tau", r"$\Gamma_\tau$"),
-          ("gamma_capacitance", r"$\Gamma_C$"), ("gamma_energy", r"$\Gamma_E$"))
+GAMMAS = (("gamma_power", r"$\Gamma_P$", "power_max"), ("gamma_tau", r"$\Gamma_\tau$", "tau_c"),
+          ("gamma_capacitance", r"$\Gamma_C$", "capacitance_at_tau_c"),
+          ("gamma_energy", r"$\Gamma_E$", "energy_max"))
+FIT_MIN_POINTS = 3
+FIT_MAX_RMS = 0.05  # largest rms residual of log(Gamma) (about 5 %) of an acceptable fit without errors
+FIT_MAX_CHI2 = 4.0  # largest chi^2 per degree of freedom of an acceptable weighted fit
 
 
 def _plt():
@@ -57,22 +70,62 @@ def _xy(rows, key):
     return n, y, e
 
 
-def power_law_fit(n, y, err=None) -> tuple[float, float] | None:
-    """(b, a) of log y = a + b log n over finite positive values; None with fewer than two.
+@dataclass
+class PowerLaw:
+    """A fit log y = a + b log N: exponent ``b``, prefactor ``exp(a)``, the rms residual of log y,
+    chi^2 per degree of freedom (weighted fits, else None) and whether it describes the data."""
+
+    b: float
+    a: float
+    rms: float
+    chi2: float | None
+    points: int
+    describes: bool
+
+    def __iter__(self):  # (b, a), as older callers unpacked it
+        return iter((self.b, self.a))
+
+    def __getitem__(self, k):
+        return (self.b, self.a)[k]
+
+    def label(self) -> str:
+        res = f"rms {100 * self.rms:.1f}%" + ("" if self.chi2 is None else f", chi2/dof {self.chi2:.2g}")
+        if self.describes:
+            return f"N^{self.b:.2f} ({res})"
+        return f"no power law ({res})" if self.points >= FIT_MIN_POINTS else "too few sizes to fit"
+
+
+def power_law_fit(n, y, err=None) -> PowerLaw | None:
+    """Fit log y = a + b log n over finite positive values; None with fewer than two sizes.
 
     Weighted by y/err (the error of log y) when every used point has a finite positive error.
+    The fit ``describes`` the data when it uses at least three sizes and its residual is
+    within the errors (chi^2/dof <= 4 for weighted fits) or, without errors, the rms residual
+    of log y is at most 5 % and at most a tenth of the spread of log y (R^2 >= 0.99).
+    Saturating or zig-zag data fail this test.
     """
     n, y = np.asarray(n, dtype=float), np.asarray(y, dtype=float)
     ok = np.isfinite(n) & np.isfinite(y) & (n > 0) & (y > 0)
     if np.count_nonzero(ok) < 2 or len(np.unique(n[ok])) < 2:
         return None
+    x, ly = np.log(n[ok]), np.log(y[ok])
     w = None
     if err is not None:
         e = np.asarray(err, dtype=float)[ok]
         if np.all(np.isfinite(e) & (e > 0)):
             w = y[ok] / e
-    b, a = np.polyfit(np.log(n[ok]), np.log(y[ok]), 1, w=w)
-    return float(b), float(a)
+    b, a = np.polyfit(x, ly, 1, w=w)
+    resid = ly - (a + b * x)
+    rms = float(np.sqrt(np.mean(resid ** 2)))
+    pts = int(np.count_nonzero(ok))
+    chi2 = float(np.sum((resid * w) ** 2) / (pts - 2)) if w is not None and pts > 2 else None
+    spread = float(np.std(ly))
+    if chi2 is not None:
+        good = chi2 <= FIT_MAX_CHI2
+    else:  # no errors: small residual, and small against the variation it explains (R^2 >= 0.99)
+        good = rms <= FIT_MAX_RMS and (rms <= 0.1 * spread or rms < 1e-9)
+    good = good and pts >= FIT_MIN_POINTS
+    return PowerLaw(float(b), float(a), rms, chi2, pts, bool(good))
 
 
 def _colors(k: int):
@@ -81,31 +134,75 @@ def _colors(k: int):
     return mpl.colormaps["tab10"](np.arange(max(k, 1)) % 10)
 
 
+def _units(groups) -> Units:
+    for g in groups:
+        for r in [g.get("baseline") or {}, *g["rows"]]:
+            if r.get("energy_unit"):
+                return Units(r["energy_unit"], r.get("time_unit") or "")
+    return Units()
+
+
+def _errbar(e):
+    return np.where(np.isfinite(e), e, 0.0) if np.any(np.isfinite(e)) else None
+
+
 def per_site_vs_n(groups: list[dict], path: str, title: str = "") -> str:
     """Per-site figures of merit against N; `groups`: [{"label", "rows", "baseline"}] (one per combination)."""
     plt = _plt()
+    u = _units(groups)
     fig, axes = plt.subplots(2, 2, figsize=(9, 7), constrained_layout=True)
     colors = _colors(len(groups))
     for ax, (key, lab) in zip(axes.flat, PER_SITE):
+        drawn = False
         for g, c in zip(groups, colors):
             n, y, e = _xy(g["rows"], key)
-            ax.errorbar(n, y, yerr=np.where(np.isfinite(e), e, 0.0) if np.any(np.isfinite(e)) else None,
-                        fmt="o-", color=c, ms=4, capsize=2, label=g["label"])
+            drawn |= bool(len(n))
+            ax.errorbar(n, y, yerr=_errbar(e), fmt="o-", color=c, ms=4, capsize=2, label=g["label"])
         bases = {}  # one dashed line per distinct single-site value (black when all combinations share it)
         for g, c in zip(groups, colors):
-            base = g["baseline"].get(key)
+            base = (g.get("baseline") or {}).get(key)
             if base is not None and math.isfinite(base):
                 bases.setdefault(float(base), []).append((g["label"], c))
         for base, owners in bases.items():
             shared = len(bases) == 1
-            ax.axhline(base, color="k" if shared else owners[0][1], ls="--", lw=1,
+            color = "k" if shared else owners[0][1]
+            ax.axhline(base, color=color, ls="--", lw=1,
                        label="single site" + ("" if shared else f" ({', '.join(o[0] for o in owners)})"))
+            err = next((_num(g["baseline"].get(key + "_stderr")) for g in groups
+                        if (g.get("baseline") or {}).get(key) == base), math.nan)
+            if math.isfinite(err) and err > 0:  # +-1 standard error of a trajectory baseline
+                ax.axhspan(base - err, base + err, color=color, alpha=0.12, lw=0)
+        vals = [v for g in groups for v in _xy(g["rows"], key)[1]] + list(bases)
+        if vals and min(vals) < 0 < max(vals):
+            ax.axhline(0.0, color="k", lw=0.6)
+        if not drawn:
+            _no_data(ax, [r for g in groups for r in g["rows"]], key)
+        _integer_sizes(ax, sorted({r["n_sites"] for g in groups for r in g["rows"]}))
         ax.set_xlabel("N (sites)")
-        ax.set_ylabel(lab)
+        ax.set_ylabel(f"{lab} [{u.of(key)}]")
         ax.grid(alpha=0.3)
     axes.flat[0].legend(fontsize="x-small")
-    fig.suptitle(f"{title}: per-site figures of merit (dashed: two-level / single-site baseline)")
+    fig.suptitle(f"{title}: per-site figures of merit (dashed: single-site baseline)")
     return _save(fig, path)
+
+
+def _integer_sizes(ax, sizes) -> None:
+    """x ticks at the sizes (N is an integer), or integer ticks when there are many sizes."""
+    import matplotlib.ticker as mt
+
+    if 0 < len(sizes) <= 12:
+        ax.set_xticks(sizes)
+    else:
+        ax.xaxis.set_major_locator(mt.MaxNLocator(integer=True))
+
+
+def _no_data(ax, rows, key) -> None:
+    """Explain an empty panel in the panel itself."""
+    if rows and all(r.get("tau_c") is None for r in rows) and key != "power_max_per_site":
+        why = "undefined at every N:\nE(t) has no maximum in the time window\n(tau_c undefined; extend t_max)"
+    else:
+        why = "no defined value at any N\n(undefined figure or ratio: see table.csv)"
+    ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", fontsize="small")
 
 
 def _plain_log_ticks(ax, sizes) -> None:
@@ -122,70 +219,138 @@ def _plain_log_ticks(ax, sizes) -> None:
     ax.yaxis.set_minor_formatter(fmt if hi / lo < 30 else mt.NullFormatter())
 
 
-def gammas_vs_n(groups: list[dict], path: str, title: str = "") -> str:
-    """Gamma ratios against N on log-log axes with fitted exponents Gamma ~ N^b."""
-    plt = _plt()
-    fig, axes = plt.subplots(2, 2, figsize=(9, 7), constrained_layout=True)
-    colors = _colors(len(groups))
-    for ax, (key, lab) in zip(axes.flat, GAMMAS):
-        drawn = False
-        for g, c in zip(groups, colors):
-            n, y, e = _xy(g["rows"], key)
-            keep = y > 0
-            n, y, e = n[keep], y[keep], e[keep]
-            if not len(n):
-                continue
-            fit = power_law_fit(n, y, e)
-            label = f"{g['label']}: " + (f"N^{fit[0]:.3f}" if fit else "no fit")
-            yerr = np.where(np.isfinite(e), e, 0.0) if np.any(np.isfinite(e)) else None
-            ax.errorbar(n, y, yerr=yerr, fmt="o", color=c, ms=4, capsize=2, label=label)
-            if fit:
-                xs = np.geomspace(n.min(), n.max(), 50)
-                ax.plot(xs, np.exp(fit[1]) * xs ** fit[0], "-", color=c, lw=1)
-            drawn = True
-        ax.axhline(1.0, color="k", ls=":", lw=0.8)
+def _reference_slopes(ax, n0: float, y0: float, n1: float) -> None:
+    """Light guide lines y0 (N/n0)^s for s = 1/2 and 1 (the sqrt(N) and N scalings)."""
+    xs = np.geomspace(n0, n1, 20)
+    for s, ls, lab in ((0.5, ":", r"$\propto N^{1/2}$ (reference)"), (1.0, "-.", r"$\propto N$ (reference)")):
+        ax.plot(xs, y0 * (xs / n0) ** s, color="0.6", ls=ls, lw=0.9, alpha=0.7, label=lab, zorder=0)
+
+
+def _baseline_sign_note(groups, figure: str) -> str:
+    """Legend text naming the sign of the single-site value that divides a Gamma."""
+    signs, values = set(), []
+    for g in groups:
+        base = g.get("baseline") or {}
+        v = base.get(figure, base.get(figure + "_per_site"))
+        if v is not None and math.isfinite(v):
+            signs.add("negative" if v < 0 else "positive")
+            values.append(v)
+    if signs == {"negative"}:
+        val = f" ({values[0]:.3g})" if len(values) == 1 else ""
+        return f"single-site value{val} < 0: Gamma < 0 where the N-site value is > 0"
+    if "negative" in signs:
+        return "some single-site values < 0 (sign of Gamma flips there)"
+    return "single-site value > 0" if signs else "sign of the single-site value unknown"
+
+
+def _gamma_panel(ax, groups, colors, key, lab, figure, sizes) -> None:
+    series = []
+    for g, c in zip(groups, colors):
+        n, y, e = _xy(g["rows"], key)
+        if len(n):
+            series.append((g, c, n, y, e))
+    if not series:
+        _no_data(ax, [r for g in groups for r in g["rows"]], key)
+        ax.set_xlabel("N (sites)")
+        ax.set_ylabel(f"{lab} [{DIMENSIONLESS}]")
+        return
+    positive = all(np.all(y > 0) for *_, y, _e in series)
+    for g, c, n, y, e in series:
+        fit = power_law_fit(n, y, e) if positive else None
+        label = g["label"] + (f": {fit.label()}" if fit else "")
+        ax.errorbar(n, y, yerr=_errbar(e), fmt="o", color=c, ms=4, capsize=2, label=label)
+        if fit and fit.describes:
+            xs = np.geomspace(n.min(), n.max(), 50)
+            ax.plot(xs, np.exp(fit.a) * xs ** fit.b, "-", color=c, lw=1)
+    ax.axhline(1.0, color="k", ls=":", lw=0.8)
+    if positive:
+        n_all = np.concatenate([s[2] for s in series])
+        first = min(series, key=lambda s: s[2].min())
+        _reference_slopes(ax, first[2].min(), first[3][np.argmin(first[2])], n_all.max())
         ax.set_xscale("log")
         ax.set_yscale("log")
-        _plain_log_ticks(ax, sorted({r["n_sites"] for g in groups for r in g["rows"]}))
-        ax.set_xlabel("N (sites)")
-        ax.set_ylabel(lab)
-        ax.grid(alpha=0.3, which="both")
-        if drawn:
-            ax.legend(fontsize="x-small", title=f"{lab} ~ N^b", title_fontsize="x-small")
-        else:
-            ax.text(0.5, 0.5, "no positive finite values\n(undefined, or a negative ratio: see table.csv)",
-                    transform=ax.transAxes, ha="center", va="center", fontsize="small")
-    fig.suptitle(f"{title}: collective advantage (Gamma > 1: advantage)")
+        _plain_log_ticks(ax, sizes)
+        title = f"{lab} ~ N^b: fit drawn only where it describes the data"
+    else:
+        ys = np.concatenate([s[3] for s in series])
+        span = np.max(np.abs(ys)) / max(np.min(np.abs(ys[ys != 0])), 1e-300) if np.any(ys != 0) else 1.0
+        if span > 100:
+            ax.set_yscale("symlog", linthresh=float(np.min(np.abs(ys[ys != 0]))))
+        ax.axhline(0.0, color="k", lw=0.6)
+        _integer_sizes(ax, sizes)
+        title = f"signed values, linear axis; {_baseline_sign_note(groups, figure)}"
+    ax.set_xlabel("N (sites)")
+    ax.set_ylabel(f"{lab} [{DIMENSIONLESS}]")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="xx-small", title=title, title_fontsize="xx-small")
+
+
+def gammas_vs_n(groups: list[dict], path: str, title: str = "") -> str:
+    """Gamma ratios against N (log-log with fits and reference slopes when positive, else linear)."""
+    plt = _plt()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8), constrained_layout=True)
+    colors = _colors(len(groups))
+    sizes = sorted({r["n_sites"] for g in groups for r in g["rows"]})
+    for ax, (key, lab, figure) in zip(axes.flat, GAMMAS):
+        _gamma_panel(ax, groups, colors, key, lab, figure, sizes)
+    fig.suptitle(f"{title}: collective advantage Gamma = N-site / (N x single-site) (Gamma > 1: advantage)")
     return _save(fig, path)
 
 
+def _tau_c(cur: dict) -> float | None:
+    if cur.get("tau_c") is not None:
+        return float(cur["tau_c"])
+    from .merit import figures_of_merit
+
+    t = np.asarray(cur["times"], dtype=float)
+    try:
+        return figures_of_merit(t, np.asarray(cur["energy"]), np.asarray(cur["power"]),
+                                np.asarray(cur["capacitance"])).tau_c
+    except Exception:  # noqa: BLE001 - a marker is a courtesy; never fail a figure for it
+        return None
+
+
 def timeseries(curves: list[dict], path: str, title: str = "") -> str:
-    """E(t)/N, P(t)/N, C_Q(t)/N panels; `curves`: [{"label", "times", "energy", "power", "capacitance",
-    optional "*_stderr", "n_sites", "units", "baseline": {"label", "times", "energy", ...}}]."""
+    """E(t)/N, P(t)/N, C_Q(t)/N panels with tau_c marked; `curves`: [{"label", "times", "energy", "power",
+    "capacitance", optional "*_stderr", "tau_c", "n_sites", "units", "baseline": {"label", "times", ...}}]."""
     plt = _plt()
-    fig, axes = plt.subplots(3, 1, figsize=(7, 8), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(3, 1, figsize=(7, 8.5), sharex=True, constrained_layout=True)
     colors = _colors(len(curves))
-    units = curves[0].get("units", {}) if curves else {}
-    eu, tu = units.get("energy", "omega0"), units.get("time", "1/omega0")
-    names = (("energy", f"E(t)/N [{eu}]"), ("power", f"P(t)/N [{eu}/({tu})]"), ("capacitance", r"$C_Q(t)/N$"))
+    u = Units(**{k: v for k, v in (curves[0].get("units", {}) if curves else {}).items() if k in ("energy", "time")})
+    names = (("energy", f"E(t)/N [{u.energy}]"), ("power", f"P(t)/N [{u.power}]"),
+             ("capacitance", f"$C_Q(t)/N$ [{u.capacitance}]"))
+    marks = []
+    seen = set()
+    for cur, c in zip(curves, colors):
+        base = cur.get("baseline")
+        if base is not None and base["label"] not in seen:
+            seen.add(base["label"])
+            marks.append((base, c, "--", 1))
+    marks += [(cur, c, "-", cur["n_sites"]) for cur, c in zip(curves, colors)]
     for ax, (key, lab) in zip(axes, names):
-        seen = set()
-        for cur, c in zip(curves, colors):  # the single-site baselines (dashed), once each
-            base = cur.get("baseline")
-            if base is not None and base["label"] not in seen:
-                seen.add(base["label"])
-                ax.plot(base["times"], base[key], color=c, ls="--", lw=1, label=base["label"])
-        for cur, c in zip(curves, colors):
-            t, y = cur["times"], np.asarray(cur[key]) / cur["n_sites"]
-            ax.plot(t, y, color=c, lw=1.2, label=cur["label"])
+        for cur, c, ls, n in marks:
+            t, y = np.asarray(cur["times"]), np.asarray(cur[key]) / n
+            ax.plot(t, y, color=c, ls=ls, lw=1 if ls == "--" else 1.2, label=cur["label"])
             err = cur.get(key + "_stderr")
-            if err is not None:
-                err = np.asarray(err) / cur["n_sites"]
+            if err is not None and ls == "-":
+                err = np.asarray(err) / n
                 ax.fill_between(t, y - err, y + err, color=c, alpha=0.25, lw=0)
         ax.set_ylabel(lab)
         ax.grid(alpha=0.3)
-    axes[-1].set_xlabel(f"t [{tu}]")
+    for cur, c, _ls, _n in marks:
+        tau = _tau_c(cur)
+        if tau is not None:
+            for ax in axes:
+                ax.axvline(tau, color=c, ls=":", lw=1, alpha=0.8)
+            axes[0].annotate(r"$\tau_c$", (tau, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -10),
+                             textcoords="offset points", color=c, fontsize="x-small")
+    axes[-1].set_xlabel(f"t [{u.time}]")
     if curves:
-        axes[0].legend(fontsize="x-small")
+        from matplotlib.lines import Line2D
+
+        handles, labels = axes[0].get_legend_handles_labels()
+        handles.append(Line2D([], [], color="0.3", ls=":", lw=1))
+        labels.append(r"$\tau_c$ (first maximum of E)")
+        axes[0].legend(handles, labels, fontsize="x-small")
     fig.suptitle(title)
     return _save(fig, path)

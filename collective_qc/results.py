@@ -1,27 +1,40 @@
-"""Result object of a charging run: arrays, figures of merit, metadata, JSON I/O."""
+"""Result object of a charging run: arrays, figures of merit, metadata, JSON I/O, summary."""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ChargeResult"]
+from .units import units_of
+
+__all__ = ["ChargeResult", "format_value", "jsonable", "ROUNDOFF"]
+
+ROUNDOFF = 1e-10  # E(t) below this (times the run's energy scale) everywhere: nothing was charged
 
 
 @dataclass
 class ChargeResult:
     """Totals (not per site) of one charging run; ``per_site`` gives the /N view.
 
+    Units follow ``metadata["units"]`` (see :mod:`collective_qc.units`): energy u, time hbar/u,
+    power u^2/hbar, C_Q dimensionless.
+
     Attributes
     ----------
     times, energy, power, capacitance : ndarray (n_times,)
-        t (time unit), E(t) (energy unit), P(t), C_Q(t) = dE/dlambda.
+        t (time unit), E(t) (energy unit), P(t) (energy per time), C_Q(t) = dE/dlambda (dimensionless).
     *_stderr : ndarray or None
         Standard errors (trajectory runs); None for exact methods.
     tau_c, energy_max, capacitance_at_tau_c : float or None
         None when E(t) has no maximum inside the window.
+    observables, observables_stderr : dict of name -> ndarray (n_times,)
+        Further time series (photon numbers, ergotropy, l1 coherence, entropy, ...).
+    metadata : dict
+        Provenance: version, units, noise (uniform and per-site rates actually used), protocol,
+        initial state, graph file, cutoff report, wall time.
     """
 
     times: np.ndarray
@@ -60,37 +73,70 @@ class ChargeResult:
             "capacitance_at_tau_c": d(self.capacitance_at_tau_c),
         }
 
+    @property
+    def units(self):
+        """The run's :class:`collective_qc.units.Units`."""
+        return units_of(self)
+
+    @property
+    def not_charged(self) -> bool:
+        """True when E(t) never leaves round-off level (e.g. a dark state of the charger, such as a
+        total-spin singlet under a uniform field): tau_c, E_max and C_Q* are then not results."""
+        scale = max(1.0, abs(self.metadata.get("E0") or 0.0), abs(self.drive) * self.n_sites)
+        return bool(np.max(np.abs(self.energy)) <= ROUNDOFF * scale)
+
+    def figure_errors(self) -> dict:
+        """Standard errors of the figures of merit (zeros for exact methods); see
+        :func:`collective_qc.compare.figure_errors`."""
+        from .compare import figure_errors
+
+        return figure_errors(self)
+
     def to_dict(self) -> dict:
-        out = {}
-        for key, val in self.__dict__.items():
-            if isinstance(val, np.ndarray):
-                val = val.tolist()
-            out[key] = val
+        """Plain JSON types only: every array (also inside ``observables``) becomes a list of numbers;
+        ``units`` maps each field to its unit string."""
+        out = {key: jsonable(val) for key, val in self.__dict__.items()}
+        out["units"] = self.units.as_dict()
         return out
 
     def to_json(self, path) -> None:
+        """Write :meth:`to_dict` as JSON (non-finite numbers as null)."""
         with open(path, "w") as fh:
-            json.dump(self.to_dict(), fh, indent=1, default=_default)
+            json.dump(self.to_dict(), fh, indent=1, allow_nan=False)
 
     def summary(self) -> str:
-        u = self.metadata.get("units", {})
-        eu, tu = u.get("energy", "omega0"), u.get("time", "1/omega0")
+        """Human-readable figures of merit with units, standard errors (trajectory runs) and
+        the run's set-up (noise, protocol, initial state, graph file)."""
+        u = self.units
+        err = self.figure_errors() if self.energy_stderr is not None else {}
 
-        def f(x):
-            return "undefined (no maximum in window)" if x is None else f"{x:.6g}"
+        def f(key, value=None, per_site=False):
+            x = getattr(self, key) if value is None else value
+            if x is None:
+                return "undefined (no maximum in window)"
+            e = err.get(key)
+            if per_site and e is not None:
+                e = e / self.n_sites
+            return format_value(x, e)
 
+        e_ps = None if self.energy_max is None else self.energy_max / self.n_sites
         lines = [
-            f"model {self.model} {self.params}  N = {self.n_sites}  method = {self.method}  drive = {self.drive}",
-            f"  tau_c            = {f(self.tau_c)} [{tu}]",
-            f"  E_max            = {f(self.energy_max)} [{eu}]   per site {f(self.per_site['energy_max'])}",
-            f"  P_max            = {self.power_max:.6g} [{eu}/{tu}]",
-            f"  max E(t)/t       = {self.average_power_max:.6g}",
-            f"  C_Q(tau_c)       = {f(self.capacitance_at_tau_c)}",
+            f"model {self.model} {self.params}  N = {self.n_sites}  method = {self.method}  "
+            f"drive = {self.drive:g} [{u.drive}]",
+            *self._setup_lines(),
+            f"  tau_c            = {f('tau_c')} [{u.time}]",
+            f"  E_max            = {f('energy_max')} [{u.energy}]"
+            + ("" if e_ps is None else f"   per site {f('energy_max', e_ps, True)}"),
+            f"  P_max            = {f('power_max')} [{u.power}]",
+            f"  max E(t)/t       = {f('average_power_max')} [{u.power}]",
+            f"  C_Q(tau_c)       = {f('capacitance_at_tau_c')} [{u.capacitance}]",
         ]
-        init = self.metadata.get("initial") or {}
-        if init.get("members", 1) > 1:
-            lines.append("  initial state    zero-temperature state: uniform mixture over the "
-                         f"{init['degeneracy']}-fold degenerate ground level of H_B")
+        if err:
+            lines.append("  (+- one standard error of the trajectory average)")
+        if self.not_charged:
+            lines.append(f"  NOT CHARGED: max |E(t)| = {np.max(np.abs(self.energy)):.1e} [{u.energy}] is round-off; "
+                         "tau_c, E_max, P_max and C_Q* above are not results (is the initial state dark to the "
+                         "charger?)")
         for node, rep in (self.metadata.get("cutoff") or {}).items():
             verdict = ("exact: excitation number conserved" if rep.get("exact_by_conservation") else
                        "converged" if rep["converged"] else "NOT converged: raise n_max")
@@ -98,14 +144,84 @@ class ChargeResult:
                          f"{rep['top_population_max']:.2e} ({verdict})")
         return "\n".join(lines)
 
+    def _setup_lines(self) -> list[str]:
+        """Echo of the run's set-up: graph file, initial state, protocol, noise."""
+        meta, u = self.metadata, self.units
+        lines = []
+        if meta.get("graph_file"):
+            lines.append(f"  graph file       {meta['graph_file']}")
+        init = meta.get("initial") or {}
+        if init:
+            text = {"ground": "ground state of H_B", "product": "product state |g...g>"}.get(
+                init.get("kind"), str(init.get("kind")))
+            if init.get("members", 1) > 1:
+                text = ("zero-temperature state: uniform mixture over the "
+                        f"{init['degeneracy']}-fold degenerate ground level of H_B")
+            lines.append(f"  initial state    {text}")
+        proto = meta.get("protocol") or {}
+        if proto:
+            text = "constant drive" if proto.get("name") == "constant" else \
+                f"{proto.get('name')}" + (f", drive off at t = {proto['tau']:g} [{u.time}]" if "tau" in proto else "")
+            lines.append(f"  protocol         {text}")
+        noise = meta.get("noise")
+        if noise is not None:
+            lines.append(f"  noise            {describe_noise(noise, u.energy)}")
+        return lines
+
     def __repr__(self) -> str:
         return (f"ChargeResult(model={self.model!r}, N={self.n_sites}, method={self.method!r}, "
                 f"n_times={len(self.times)}, tau_c={self.tau_c})")
 
 
-def _default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
+def describe_noise(noise: dict, energy_unit: str = "omega0") -> str:
+    """One line from ``metadata["noise"]``: uniform rates and the per-site rates from graph attributes."""
+    parts = []
+    for key, label in (("dephasing", "dephasing gamma"), ("relaxation", "relaxation kappa")):
+        if noise.get(key):
+            parts.append(f"{label} = {noise[key]:g}")
+    for key, label in (("per_site_gamma", "gamma"), ("per_site_kappa", "kappa")):
+        per = noise.get(key) or {}
+        if per:
+            vals = ", ".join(f"{n}: {v:g}" for n, v in list(per.items())[:6])
+            more = f", ... ({len(per)} sites)" if len(per) > 6 else ""
+            parts.append(f"per-site {label} from the graph {{{vals}{more}}}")
+    if noise.get("cavity_kappa"):
+        parts.append("cavity loss " + ", ".join(f"{n}: {v:g}" for n, v in noise["cavity_kappa"].items()))
+    return "; ".join(parts) + f" [rates in {energy_unit}]" if parts else "none (closed system)"
+
+
+def format_value(x: float, err: float | None = None, digits: int = 6) -> str:
+    """``x`` with `digits` significant digits, or ``x +- err`` rounded to the error's
+    second significant digit when a finite positive standard error is given."""
+    if err is None or not math.isfinite(err) or err <= 0 or not math.isfinite(x):
+        return f"{x:.{digits}g}"
+    place = math.floor(math.log10(err)) - 1  # two significant digits of the error
+    decimals = max(0, -place)
+    if abs(x) >= 1e5 or (x != 0 and abs(x) < 1e-4):
+        scale = math.floor(math.log10(abs(x)))
+        d = max(0, scale - place)
+        return f"({x / 10 ** scale:.{d}f} +- {err / 10 ** scale:.{d}f})e{scale:+d}"
+    return f"{x:.{decimals}f} +- {err:.{decimals}f}"
+
+
+def jsonable(val):
+    """A value in plain JSON types: arrays -> lists of numbers (NaN/inf -> null), numpy scalars ->
+    Python numbers, dicts and lists recursively; anything else unknown -> str."""
+    if isinstance(val, np.ndarray):
+        return jsonable(val.tolist())
+    if isinstance(val, (bool, np.bool_)):
+        return bool(val)
+    if isinstance(val, (int, np.integer)):
+        return int(val)
+    if isinstance(val, (float, np.floating)):
+        v = float(val)
+        return v if math.isfinite(v) else None
+    if isinstance(val, complex):
+        return [val.real, val.imag]
+    if isinstance(val, dict):
+        return {str(k): jsonable(v) for k, v in val.items()}
+    if isinstance(val, (list, tuple)):
+        return [jsonable(v) for v in val]
+    if val is None or isinstance(val, str):
+        return val
+    return str(val)

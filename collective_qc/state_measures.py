@@ -1,6 +1,6 @@
 """Time series of state quantities of the battery: ergotropy, l1 coherence, entanglement entropy.
 
-Computed at every sample time from the solver's state (SPEC section 4):
+Computed at every sample time from the solver's state (definitions: the manual, Conventions):
 
 - ``ergotropy``  W = Tr[rho_B H_B] - min_U Tr[U rho_B U^dag H_B] of the battery state rho_B
   (the spins; for cavity models the cavity is traced out, and H_B acts on the spins only).

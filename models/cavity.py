@@ -1,7 +1,7 @@
 """Cavity quantum batteries: Dicke and Tavis-Cummings (N two-level sites + one cavity mode).
 
-Conventions (SPEC sections 1, 3): hbar = 1, energies in units of omega0 (the
-spin splitting unit), times in 1/omega0. With J^a = sum_i S^a_i,
+Conventions: hbar = 1, energies in units of omega0 (the spin splitting unit), times in
+1/omega0. With J^a = sum_i S^a_i,
 
     H_B   = omega J_z                                   (battery: the spins only)
     H_aux = omega_c a^dag a                             (the cavity)
@@ -55,11 +55,14 @@ class _CavityBattery(Model):
     rwa = False
     params = (
         Param("N", int, 4, "number of two-level sites", "positive"),
-        Param("omega", float, 1.0, "spin splitting omega (term omega J_z), energy unit"),
-        Param("omega_c", float, 1.0, "cavity frequency omega_c (term omega_c a^dag a)"),
-        Param("n_max", int, 0, "Fock cutoff (0: automatic, see auto_cutoff)", "nonneg"),
-        Param("photons", int, -1, "initial Fock state (-1: N photons)"),
-        Param("kappa_c", float, 0.0, "cavity loss rate (jump sqrt(kappa_c) a)", "nonneg"),
+        Param("omega", float, 1.0, "spin splitting omega (term omega J_z)", unit="energy"),
+        Param("omega_c", float, 1.0, "cavity frequency omega_c (term omega_c a^dag a)", unit="energy"),
+        Param("n_max", int, 0, "Fock cutoff: highest photon number kept", "nonneg",
+              default_doc="automatic: photons + N + max(12, N/2) for dicke, doubled until converged; "
+                          "photons for tavis-cummings, exact"),
+        Param("photons", int, -1, "initial photon number (Fock state) of the cavity",
+              default_doc="N photons, Ferraro et al.'s initial state"),
+        Param("kappa_c", float, 0.0, "cavity loss rate (jump sqrt(kappa_c) a)", "nonneg", unit="rate"),
         Param("representation", str, "collective", "collective (spin N/2) | explicit (star graph)"),
     )
 

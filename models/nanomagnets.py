@@ -141,10 +141,10 @@ class Mn12Acetate(Model):
     time_unit = "hbar/K"
     size_param = None
     params = (
-        Param("omega", float, ZEEMAN_1T_K, "Zeeman energy g mu_B B_z in K (default: g = 2, B = 1 T)"),
-        Param("D", float, -0.457 * CM_TO_K, "axial anisotropy D (S^z)^2 in K (Mirebeau 1999: -0.457 cm^-1)"),
-        Param("B40", float, -2.33e-5 * CM_TO_K, "Stevens B4^0 O4^0 in K (Mirebeau 1999: -2.33e-5 cm^-1)"),
-        Param("B44", float, 3.0e-5 * CM_TO_K, "Stevens B4^4 O4^4 in K (Mirebeau 1999: +-3.0e-5 cm^-1)"),
+        Param("omega", float, ZEEMAN_1T_K, "Zeeman energy g mu_B B_z (default: g = 2, B = 1 T)", unit="energy"),
+        Param("D", float, -0.457 * CM_TO_K, "axial anisotropy D (S^z)^2 (Mirebeau 1999: -0.457 cm^-1)", unit="energy"),
+        Param("B40", float, -2.33e-5 * CM_TO_K, "Stevens B4^0 O4^0 (Mirebeau 1999: -2.33e-5 cm^-1)", unit="energy"),
+        Param("B44", float, 3.0e-5 * CM_TO_K, "Stevens B4^4 O4^4 (Mirebeau 1999: +-3.0e-5 cm^-1)", unit="energy"),
     )
 
     def graph(self) -> nx.Graph:
@@ -199,10 +199,10 @@ class Fe8(Model):
     time_unit = "hbar/K"
     size_param = None
     params = (
-        Param("omega", float, ZEEMAN_1T_K, "Zeeman energy g mu_B B_z in K (default: g = 2, B = 1 T)"),
-        Param("D", float, -0.275, "axial anisotropy D (S^z)^2 in K (Wernsdorfer & Sessoli 1999)"),
-        Param("E", float, 0.046, "rhombic anisotropy E ((S^x)^2 - (S^y)^2) in K (idem)"),
-        Param("C", float, -2.9e-5, "fourth-order C ((S^+)^4 + (S^-)^4) in K, B44 = 2C (idem)"),
+        Param("omega", float, ZEEMAN_1T_K, "Zeeman energy g mu_B B_z (default: g = 2, B = 1 T)", unit="energy"),
+        Param("D", float, -0.275, "axial anisotropy D (S^z)^2 (Wernsdorfer & Sessoli 1999)", unit="energy"),
+        Param("E", float, 0.046, "rhombic anisotropy E ((S^x)^2 - (S^y)^2) (idem)", unit="energy"),
+        Param("C", float, -2.9e-5, "fourth-order C ((S^+)^4 + (S^-)^4), B44 = 2C (idem)", unit="energy"),
     )
 
     def graph(self) -> nx.Graph:
@@ -255,8 +255,8 @@ class V15Triangle(_Cluster):
     energy_unit = "K"
     time_unit = "hbar/K"
     params = (
-        Param("omega", float, ZEEMAN_1T_K, "Zeeman energy g mu_B B_z in K (default: g = 2, B = 1 T)"),
-        Param("J", float, 2.45, "exchange J S_i.S_j in K (J > 0 antiferromagnetic; Chiorescu 2000)"),
+        Param("omega", float, ZEEMAN_1T_K, "Zeeman energy g mu_B B_z (default: g = 2, B = 1 T)", unit="energy"),
+        Param("J", float, 2.45, "exchange J S_i.S_j (J > 0 antiferromagnetic; Chiorescu 2000)", unit="energy"),
     )
 
     def graph(self) -> nx.Graph:
@@ -314,9 +314,9 @@ class Cr8Ring(_Cluster):
     energy_unit = "meV"
     time_unit = "hbar/meV"
     params = (
-        Param("omega", float, ZEEMAN_1T_MEV, "Zeeman energy g mu_B B_z in meV (default: g = 2, B = 1 T)"),
-        Param("J", float, 1.46, "exchange J S_i.S_{i+1} in meV (J > 0 antiferromagnetic; Carretta 2003)"),
-        Param("D", float, -0.038, "single-ion anisotropy D (S^z_i)^2 in meV (Carretta 2003)"),
+        Param("omega", float, ZEEMAN_1T_MEV, "Zeeman energy g mu_B B_z (default: g = 2, B = 1 T)", unit="energy"),
+        Param("J", float, 1.46, "exchange J S_i.S_{i+1} (J > 0 antiferromagnetic; Carretta 2003)", unit="energy"),
+        Param("D", float, -0.038, "single-ion anisotropy D (S^z_i)^2 (Carretta 2003)", unit="energy"),
     )
 
     def graph(self) -> nx.Graph:

@@ -22,10 +22,10 @@ class GiantSpin(Model):
 
     name = "giant-spin"
     params = (
-        Param("S", str, "10", "spin length (half-integer, e.g. 10 or 3/2)"),
-        Param("omega", float, 1.0, "Zeeman splitting (term omega S^z)"),
-        Param("D", float, 0.0, "axial anisotropy D (S^z)^2"),
-        Param("E", float, 0.0, "rhombic anisotropy E ((S^x)^2 - (S^y)^2)"),
+        Param("S", str, "10", "spin length S of the operators S^a (half-integer, e.g. 10 or 3/2)"),
+        Param("omega", float, 1.0, "Zeeman splitting (term omega S^z)", unit="energy"),
+        Param("D", float, 0.0, "axial anisotropy D (S^z)^2", unit="energy"),
+        Param("E", float, 0.0, "rhombic anisotropy E ((S^x)^2 - (S^y)^2)", unit="energy"),
     )
     size_param = None
 
@@ -43,18 +43,19 @@ class GiantSpin(Model):
 class HeisenbergGraph(Model):
     """Heisenberg cluster on a named graph: H_B = sum_i [omega S^z_i + D (S^z_i)^2] + J sum_<ij> S_i . S_j.
 
-    Spin operators (J S.S convention; J > 0 antiferromagnetic). ``lattice``: chain, ring,
-    complete, star, or triangle; N sites of spin S.
+    Spin operators (J S.S convention; J > 0 antiferromagnetic). ``lattice``: chain (open),
+    ring (periodic, N >= 3), complete (all pairs) or star (site 0 bonded to the N - 1 others);
+    N sites of spin S. A triangle is ``lattice=ring`` with N = 3 (or ``complete``).
     """
 
     name = "heisenberg-graph"
     params = (
         Param("N", int, 4, "number of sites", "positive"),
-        Param("S", str, "1/2", "spin length"),
-        Param("J", float, 1.0, "exchange J (term J S_i.S_j)"),
-        Param("D", float, 0.0, "single-ion anisotropy D (S^z)^2"),
-        Param("omega", float, 1.0, "Zeeman splitting (term omega S^z)"),
-        Param("lattice", str, "ring", "chain | ring | complete | star"),
+        Param("S", str, "1/2", "spin length S of every site (half-integer, e.g. 1/2, 1, 3/2)"),
+        Param("J", float, 1.0, "exchange J (term J S_i.S_j)", unit="energy"),
+        Param("D", float, 0.0, "single-ion anisotropy D (S^z)^2", unit="energy"),
+        Param("omega", float, 1.0, "Zeeman splitting (term omega S^z)", unit="energy"),
+        Param("lattice", str, "ring", "bond graph: chain | ring | complete | star"),
     )
 
     def graph(self) -> nx.Graph:
@@ -67,6 +68,7 @@ class HeisenbergGraph(Model):
             raise InputError(f"parameter 'lattice' of model 'heisenberg-graph' must be one of "
                              f"{', '.join(makers)}, got {v['lattice']!r}")
         lat = makers[v["lattice"]](v["N"])
+        lat.remove_edges_from(list(nx.selfloop_edges(lat)))  # a one-site ring has no bond
         g = nx.Graph()
         for i in lat.nodes:
             g.add_node(i, spin=v["S"], omega=v["omega"], D=v["D"])

@@ -1,6 +1,6 @@
 """Spin-1/2 lattice models: two-level capacitor, chains, rings, square lattice, complete graph.
 
-All in the paper's Pauli convention (SPEC sections 1, 3), hbar = 1, energies in
+All in the paper's Pauli convention, hbar = 1, energies in
 units of omega0 and times in 1/omega0. Charger V = sum_i sigma^x_i (drive weight 1),
 so H(lambda, t) = H_B + lambda f(t) V.
 """
@@ -14,9 +14,9 @@ from collective_qc.model import Model, Param
 from collective_qc.registry import register_model
 
 _N = Param("N", int, 6, "number of spin-1/2 sites", "positive")
-_OMEGA = Param("omega", float, 1.0, "level splitting omega0 (energy unit)")
-_J = Param("J", float, 0.3, "exchange coupling (Pauli convention), energy units")
-_DELTA = Param("Delta", float, 0.5, "zz anisotropy (Delta = 1: isotropic Heisenberg)")
+_OMEGA = Param("omega", float, 1.0, "level splitting omega0 (term (omega/2) sz)", unit="energy")
+_J = Param("J", float, 0.3, "exchange coupling J of the Pauli-operator bond terms", unit="energy")
+_DELTA = Param("Delta", float, 0.5, "zz anisotropy J_z / J (Delta = 1: isotropic Heisenberg)")
 
 
 def _spin_graph(graph: nx.Graph, omega: float, **bond) -> nx.Graph:

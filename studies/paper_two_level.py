@@ -1,6 +1,7 @@
 """The paper's single two-level quantum capacitor (Sections II-V) from the solver, against its closed forms.
 
-H = (omega0/2) sigma_z + Omega sigma_x, rho(0) = |g><g|, hbar = 1, omega0 = 1 (SPEC section 2).
+H = (omega0/2) sigma_z + Omega sigma_x, rho(0) = |g><g|, hbar = 1, omega0 = 1 (S. Haddadi,
+"Quantum Capacitor: A Coherence-Based Quantum Energy Storage Device", 2026).
 
 Parts
 -----

@@ -10,7 +10,7 @@ charged by the classical field V = sum_i sx_i with lambda = --drive from the gro
 Default J = -0.3 (ferromagnetic): the ground state of H_B is then |g...g> on chains and rings, the
 many-body version of the paper's rho(0) = |g><g| (on the complete graph the fixed, unscaled J makes
 the ground state a Dicke state; see the README). Gamma_X = X(N) / (N X(1)) against N independent
-two-level capacitors (Gamma_tau = tau_c(1)/tau_c(N)), SPEC section 5, from collective_qc.compare.
+two-level capacitors (Gamma_tau = tau_c(1)/tau_c(N)), from collective_qc.compare.
 
 Closed dynamics for N up to --nmax (12; 14 with --full), and with local dephasing gamma = --gamma
 (exact Lindblad, method='exact') for N up to --nmax-noise (6). Window t in [0, 20], 201 samples.

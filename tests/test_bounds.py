@@ -92,4 +92,4 @@ def test_gamma_above_its_bound_is_a_failed_row_not_a_result():
     assert row["gamma_power"] is None and row["gamma_power_failed"] == pytest.approx(1.0, rel=1e-6)
     from collective_qc.compare import Comparison
 
-    assert "FAILED: Gamma_P" in Comparison("m", {}, {}, [row], res_1).table()
+    assert "FAILED at N = 2: Gamma_P" in Comparison("m", {}, {}, [row], res_1, {2: res_n}).table()

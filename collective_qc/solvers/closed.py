@@ -9,7 +9,7 @@ i.e. one linear system with the block-triangular generator [[H, 0], [f V, H]].
 Each constant piece of a piecewise-constant protocol is propagated exactly with
 Taylor exponentials (QuSpin's ``expm_multiply_parallel``, OpenMP). Observables:
 
-    E(t)   = <psi|H_B|psi> - E(0)                   (SPEC sec. 4)
+    E(t)   = <psi|H_B|psi> - E(0)
     C_Q(t) = 2 Re <H_B psi|phi>                      (dE/dlambda, exact)
     P(t)   = 2 lambda f(t) Im <H_B psi|V psi>        (i<[H, H_B]>, exact; [H_0, H_B] = 0)
 

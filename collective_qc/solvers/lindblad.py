@@ -3,7 +3,7 @@
     d rho/dt = L_f rho,   L_f rho = -i[H_0 + lambda f V, rho] + sum_k (L_k rho L_k^dag - {L_k^dag L_k, rho}/2)
     dX/dt    = L_f X - i f [V, rho]
 
-(paper Eqs. 28-38; SPEC sections 2-4). Column-stacked vectorisation,
+(paper Eqs. 28-38). Column-stacked vectorisation,
 vec(A X B) = (B^T kron A) vec(X); each constant piece of the protocol is
 propagated exactly (Taylor exponentials of the sparse super-operator).
 

@@ -1,0 +1,161 @@
+"""Computing points: the memory check of every point (before the first one runs), and the points
+themselves, in-process or on any executor (e.g. a Dask client), yielded as they finish.
+
+:func:`run_point` is a top-level function of plain data (a point dict) returning plain data, so a
+``distributed.Client`` (or any object with ``submit(fn, *args)``) can run the points.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import time
+
+import numpy as np
+
+from ..errors import InputError, ResourceError
+from .points import ARRAYS, FIGURES
+
+__all__ = ["run_point", "execute", "check_memory_all", "versions", "environment"]
+
+
+def _json_safe(obj):
+    import json
+
+    def default(o):
+        if isinstance(o, (np.floating, np.integer, np.bool_)):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        return str(o)
+
+    return json.loads(json.dumps(obj, default=default))
+
+
+def _model(definition: dict):
+    from ..registry import make_model
+
+    m = make_model(definition["model"], definition["params"])
+    return m.single_site() if definition["role"] == "baseline" else m
+
+
+def run_point(point: dict, progress=None) -> dict:
+    """Charge one point (plain dict from ``Study.points``); returns plain data (dicts, floats, arrays).
+
+    Top-level and free of global state, so any executor (processes, dask workers) can run it.
+    """
+    from ..api import charge
+
+    d = point["definition"]
+    m = _model(d)
+    t0 = time.perf_counter()
+    res = charge(m, d["drive"], **d["run"], seed=point["seed"], progress=progress)
+    wall = time.perf_counter() - t0
+    arrays = {k: np.asarray(getattr(res, k), dtype=float) for k in ARRAYS if getattr(res, k) is not None}
+    names = sorted(res.observables)
+    for k, name in enumerate(names):
+        arrays[f"obs_{k}"] = np.asarray(res.observables[name])
+        if res.observables_stderr is not None:
+            arrays[f"obs_{k}_stderr"] = np.asarray(res.observables_stderr[name])
+    scalars = {k: getattr(res, k) for k in ("n_sites", *FIGURES, "model", "params", "method", "drive")}
+    return {"id": point["id"], "scalars": _json_safe(scalars), "observables": names,
+            "metadata": _json_safe(res.metadata), "arrays": arrays, "wall_time_s": wall, "environment": environment()}
+
+
+def point_memory(point: dict) -> tuple[float, str]:
+    """Bytes a point's run needs (the estimate ``charge`` checks) and a description of it.
+
+    Mirrors the method choice of :func:`collective_qc.api.charge` so that every point of a study
+    is checked before the first one runs.
+    """
+    from .. import api
+    from ..graph import validate_graph
+    from ..operators import estimate_nnz_per_row
+    from ..symmetry import is_uniform_ring
+
+    d, run = point["definition"], point["definition"]["run"]
+    m = _model(d)
+    mg = validate_graph(m.graph())
+    noisy = run.get("dephasing", 0) > 0 or run.get("relaxation", 0) > 0 or any(
+        (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
+    used = run.get("method", "auto")
+    if used == "auto":
+        used = ("trajectories" if mg.dim > api.EXACT_AUTO_MAX_DIM else "exact") if noisy else "closed"
+    n_ch = 2 * len(mg.spins) + len(mg.modes)
+    if used == "trajectories":
+        n_times = run.get("n_times", 201)
+        need = api.estimate_memory(mg, used) * 2 + n_ch * mg.dim * 24 + 3 * run.get("ntraj", 500) * n_times * 8
+    elif used == "exact":
+        from ..solvers.lindblad import estimate_lindblad_memory
+
+        need = estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), n_ch)
+    else:
+        need = api.estimate_memory(mg, used)
+        if run.get("symmetry", True) and is_uniform_ring(mg, m.ring_order()):
+            need /= len(mg.spins)
+    need += run.get("n_times", 201) * (16 + 2 * len(mg.modes)) * 8  # sampled series (and their errors)
+    return need, f"point {point['id']}: method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})"
+
+
+def check_memory_all(points: list[dict]) -> None:
+    """Raise one ResourceError naming every point that would not fit, before any point runs."""
+    from ..operators import check_memory
+
+    refused = []
+    for p in points:
+        need, what = point_memory(p)
+        try:
+            check_memory(need, what)
+        except ResourceError as exc:
+            refused.append(str(exc))
+    if refused:
+        more = f" (and {len(refused) - 1} more points)" if len(refused) > 1 else ""
+        raise ResourceError(f"{refused[0]}{more}; nothing was computed")
+
+
+def execute(todo: list[dict], executor, progress):
+    """Yield ``(point, output or None, exception or None)`` as points finish."""
+    if executor is None:
+        for point in todo:
+            try:
+                yield point, run_point(point, progress=progress.inner(point["id"])), None
+            except Exception as exc:  # noqa: BLE001 - reported after the other points
+                yield point, None, exc
+        return
+    futures = {executor.submit(run_point, p): p for p in todo}
+    for fut in _as_completed(list(futures)):
+        try:
+            yield futures[fut], fut.result(), None
+        except Exception as exc:  # noqa: BLE001
+            yield futures[fut], None, exc
+
+
+def _as_completed(futures):
+    """``concurrent.futures.as_completed`` for stdlib futures, ``distributed.as_completed`` for dask ones."""
+    if all(isinstance(f, cf.Future) for f in futures):
+        return cf.as_completed(futures)
+    from distributed import as_completed
+
+    return as_completed(futures)
+
+
+def raise_failures(errors: list, n_todo: int) -> None:
+    if errors:
+        pid, exc = errors[0]
+        msg = f"{len(errors)} of {n_todo} points failed (finished ones are saved); {pid}: {exc}"
+        raise (InputError(msg) if isinstance(exc, InputError) else RuntimeError(msg)) from exc
+
+
+def versions() -> dict:
+    import numba
+    import quspin
+    import scipy
+
+    from .. import __version__
+    return {"collective_qc": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
+            "quspin": getattr(quspin, "__version__", "unknown"), "numba": numba.__version__}
+
+
+def environment() -> dict:
+    """Thread settings: the last bits of some results depend on them (parallel reductions)."""
+    return {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")} | {"cpu_count": os.cpu_count()}

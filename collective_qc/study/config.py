@@ -1,0 +1,263 @@
+"""The TOML schema of a study: reading, strict validation, swept combinations and points.
+
+Everything here is checked before anything is computed or written: unknown sections and keys
+(refused with a suggestion), wrong types, unknown models or parameters, and models that cannot be
+built at some point raise an :class:`~collective_qc.errors.InputError` naming the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+
+from ..api import METHODS
+from ..errors import InputError
+from .points import FIG_COLS, GAMMA_COLS, canon, make_point
+
+__all__ = ["load_config", "Spec", "SECTIONS", "RUN_OPTIONS"]
+
+SECTIONS = {"study": ("name", "model", "sizes", "drive", "seed"), "params": None, "run": None, "plots": ("timeseries",)}
+RUN_OPTIONS = {  # key -> (kind, allowed values or check)
+    "t_max": ("number", "positive"), "n_times": ("int", 2), "method": ("str", METHODS),
+    "initial": ("str", ("ground", "product")), "protocol": ("str", None), "dephasing": ("number", "nonneg"),
+    "relaxation": ("number", "nonneg"), "ntraj": ("int", 2), "symmetry": ("bool", None),
+}
+
+
+def _hint(key: str, known) -> str:
+    close = difflib.get_close_matches(key, list(known), n=2)
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
+def load_config(path) -> dict:
+    """Read and validate a TOML study config; returns the parsed dict (raises InputError)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            cfg = tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"study config {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"study config {str(path)!r} is a directory, not a TOML file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"study config {str(path)!r} is not valid TOML: {exc}") from None
+    Spec(cfg)
+    return cfg
+
+
+def _value(key: str, v, kind: str, check=None):
+    """One scalar config value, type-checked strictly (TOML types, no strings for numbers)."""
+    where = f"config key {key!r}"
+    if kind == "bool":
+        if not isinstance(v, bool):
+            raise InputError(f"{where} must be true or false, got {v!r}")
+        return v
+    if kind == "str":
+        if not isinstance(v, str):
+            raise InputError(f"{where} must be a string, got {v!r}")
+        if isinstance(check, tuple) and v not in check:
+            raise InputError(f"{where} must be one of {', '.join(map(repr, check))}, got {v!r}")
+        return v
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (kind == "int" and not isinstance(v, int)):
+        raise InputError(f"{where} must be {'an integer' if kind == 'int' else 'a number'}, got {v!r}")
+    if not math.isfinite(v):
+        raise InputError(f"{where} must be finite, got {v!r}")
+    v = int(v) if kind == "int" else float(v)
+    if (check == "positive" and v <= 0) or (check == "nonneg" and v < 0) or (kind == "int" and v < (check or 0)):
+        bound = {"positive": "> 0", "nonneg": ">= 0"}.get(check, f">= {check or 0}")
+        raise InputError(f"{where} must be {bound}, got {v!r}")
+    return v
+
+
+def _values(key: str, v, parse) -> list:
+    """A scalar -> [value]; a list -> swept values (non-empty, no duplicates)."""
+    if not isinstance(v, list):
+        return [parse(key, v)]
+    if not v:
+        raise InputError(f"config key {key!r}: an empty list sweeps nothing")
+    out = [parse(key, x) for x in v]
+    if len({canon(x) for x in out}) != len(out):
+        raise InputError(f"config key {key!r} lists a value twice: {v!r}")
+    return out
+
+
+def _param_parser(cls):
+    known = {p.name: p for p in cls.params}
+
+    def parse(key, v):
+        p = known[key.split(".", 1)[1]]
+        kind = {bool: "bool", str: "str", int: "int"}.get(p.type, "number")
+        return p.parse(_value(key, v, kind), cls.name)
+
+    return parse
+
+
+def _check_sections(cfg) -> dict:
+    if not isinstance(cfg, dict):
+        raise InputError(f"a study config is a table of sections, got {type(cfg).__name__}")
+    for sec, val in cfg.items():
+        if sec not in SECTIONS:
+            raise InputError(f"unknown config section [{sec}] (sections: {', '.join(SECTIONS)}){_hint(sec, SECTIONS)}")
+        if not isinstance(val, dict):
+            raise InputError(f"config section [{sec}] must be a table, got {val!r}")
+        allowed = SECTIONS[sec] or (RUN_OPTIONS if sec == "run" else None)
+        for key in val if allowed is not None else ():
+            if key not in allowed:
+                raise InputError(f"unknown config key '{sec}.{key}' (known: {', '.join(allowed)})"
+                                 f"{_hint(key, allowed)}")
+    st = cfg.get("study")
+    if st is None:
+        raise InputError("config section [study] is missing (it needs model and sizes)")
+    for key in ("model", "sizes"):
+        if key not in st:
+            raise InputError(f"config key 'study.{key}' is missing")
+    return st
+
+
+class Spec:
+    """A validated config: swept keys, combinations, points (plain dicts) in canonical order.
+
+    Attributes
+    ----------
+    points : list of dict
+        Per combination of swept values: its single-site baseline point, then the sizes ascending.
+    combos : list of dict
+        ``{"values": {column: value}, "baseline": id, "points": [ids]}`` per combination.
+    timeseries : list of dict
+        The ``[plots] timeseries`` selections.
+    """
+
+    def __init__(self, cfg: dict, name: str | None = None):
+        from ..registry import get_model
+
+        st = _check_sections(cfg)
+        self.name = _value("study.name", st.get("name", name or "study"), "str")
+        model = _value("study.model", st["model"], "str")
+        cls = self.cls = get_model(model)
+        self.model = cls.name
+        self.size_param = cls.size_param
+        if self.size_param is None:
+            raise InputError(f"config key 'study.model': model {model!r} has no size parameter to sweep")
+        if not isinstance(st["sizes"], list) or not st["sizes"]:
+            raise InputError(f"config key 'study.sizes' must be a non-empty list of integers, got {st['sizes']!r}")
+        self.sizes = sorted(set(_values("study.sizes", st["sizes"], lambda k, v: _value(k, v, "int", 1))))
+        self.seed = _value("study.seed", st.get("seed", 0), "int", 0)
+        swept = self._swept_keys(cfg, st, cls)
+        self.swept = [(sec, key, vals) for sec, key, vals in swept if len(vals) > 1]
+        taken = {self.size_param, "point", "role", "n_sites", "method", "seed", *FIG_COLS, *GAMMA_COLS}
+        self.columns = {}  # swept config key -> table column
+        for sec, key, _ in self.swept:
+            col = key.split(".", 1)[1]
+            self.columns[key] = col if col not in taken else f"{sec}_{col}"
+            taken.add(self.columns[key])
+        self.combos, self.points = [], []
+        for choice in itertools.product(*(vals for _, _, vals in swept)):
+            self._combo(swept, choice)
+        self.by_id = {p["id"]: p for p in self.points}
+        self.combo_of = {pid: c for c in self.combos for pid in c["points"]}
+        self.timeseries = self._plot_specs(cfg.get("plots", {}).get("timeseries"))
+
+    def _swept_keys(self, cfg, st, cls) -> list:
+        swept = [("study", "study.drive", _values("study.drive", st.get("drive", 0.5),
+                                                   lambda k, v: _value(k, v, "number")))]
+        known = set(cls.param_names())
+        for key, v in cfg.get("params", {}).items():
+            if key == self.size_param:
+                raise InputError(f"config key 'params.{key}' is the size parameter; set it with study.sizes")
+            if key not in known:
+                raise InputError(f"unknown config key 'params.{key}': model {self.model!r} has parameters "
+                                 f"{', '.join(sorted(known - {self.size_param}))}{_hint(key, known)}")
+            swept.append(("params", f"params.{key}", _values(f"params.{key}", v, _param_parser(cls))))
+        for key, v in cfg.get("run", {}).items():
+            kind, check = RUN_OPTIONS[key]
+            swept.append(("run", f"run.{key}", _values(f"run.{key}", v, lambda k, x, a=kind, c=check:
+                                                         _value(k, x, a, c))))
+        return swept
+
+    def _combo(self, swept, choice) -> None:
+        base = {"model": self.model, "drive": None, "params": {}, "run": {}}
+        for (sec, key, _), v in zip(swept, choice):
+            if sec == "study":
+                base["drive"] = v
+            else:
+                base[sec][key.split(".", 1)[1]] = v
+        run = base["run"]
+        if run.get("method") == "closed" and (run.get("dephasing", 0) > 0 or run.get("relaxation", 0) > 0):
+            raise InputError("config key 'run.method': 'closed' is for noise-free runs; use exact, "
+                             "trajectories or auto with dephasing/relaxation")
+        values = {self.columns[key]: v for (_, key, vals), v in zip(swept, choice) if len(vals) > 1}
+        points = [make_point(base, self.size_param, n, self.seed) for n in (None, *self.sizes)]
+        for p in points:
+            _check_buildable(p)
+        self.combos.append({"values": values, "baseline": points[0]["id"], "points": [p["id"] for p in points]})
+        self.points += points
+
+    def _plot_specs(self, specs) -> list[dict]:
+        if specs is None:
+            return [{self.size_param: self.sizes[-1]}]
+        if not isinstance(specs, list) or not all(isinstance(s, dict) and s for s in specs):
+            raise InputError(f"config key 'plots.timeseries' must be a list of tables like "
+                             f"{{{self.size_param} = {self.sizes[-1]}}}, got {specs!r}")
+        keys = set().union(*(self._lookup(p) for p in self.points if p["size"] is not None))
+        for spec in specs:
+            for key in spec:
+                if key not in keys:
+                    raise InputError(f"config key 'plots.timeseries': unknown key {key!r} "
+                                     f"(use {', '.join(sorted(keys))}){_hint(key, keys)}")
+            if not self.select(spec):
+                raise InputError(f"config key 'plots.timeseries': {spec!r} matches no point of the study")
+        return specs
+
+    def values(self, point: dict) -> dict:
+        """Swept values of a point (columns) and its size."""
+        return {self.size_param: point["size"], **self.combo_of[point["id"]]["values"]}
+
+    def _lookup(self, point: dict) -> dict:
+        d = point["definition"]
+        return {"drive": d["drive"], **d["run"], **d["params"], **self.values(point)}
+
+    def select(self, spec: dict) -> list[dict]:
+        """The size points whose size, parameters, drive and run options match every key of `spec`."""
+        return [p for p in self.points if p["size"] is not None
+                and all(k in self._lookup(p) and _same(self._lookup(p)[k], v) for k, v in spec.items())]
+
+
+def _check_buildable(point: dict) -> None:
+    """The point's model builds and its graph and protocol are valid (InputError naming the point)."""
+    from ..graph import validate_graph
+    from ..protocols import parse_protocol
+    from ..registry import make_model
+
+    d = point["definition"]
+    desc = ", ".join(f"{k}={v}" for k, v in d["params"].items()) or "defaults"
+    try:
+        m = make_model(d["model"], d["params"])
+        if point["size"] is None:
+            m = m.single_site()
+        validate_graph(m.graph())
+        parse_protocol(d["run"].get("protocol"))
+    except InputError as exc:
+        raise InputError(f"config point {point['label']} ({d['model']}, {desc}): {exc}") from None
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0) or a == b
+    return a == b
+
+
+def family(cfg: dict) -> dict:
+    """The part of a config that must match for a directory to be extended (all but sizes, [plots], name).
+
+    Points are addressed by content, so a study whose sizes or plots change reuses every finished
+    point; a change of model, drive, seed, [params] or [run] makes another study.
+    """
+    out = {sec: dict(val) for sec, val in cfg.items() if sec != "plots"}
+    st = out.get("study", {})
+    for key in ("sizes", "name"):
+        st.pop(key, None)
+    return out

@@ -1,0 +1,72 @@
+"""Point identity: a point is addressed by its content (definition + seed), never by its position.
+
+A point's *definition* is everything that determines its result: model, role (a size of the
+sweep, or the single-site baseline), model parameters including the size, charging amplitude
+(drive) and every run option written in the config (method, noise rates, protocol, initial
+state, times, trajectory count, ...). Its seed is ``SeedSequence([study seed,
+crc32(canonical JSON of the definition)])``, so trajectories depend only on the study seed and
+the point itself, not on execution order, workers, or the other points of the study. Its id,
+``<label>-<first 12 hex digits of SHA-256(canonical JSON of definition and seed)>``, names its
+files: two configs that share a point share its files, whatever else changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+
+import numpy as np
+
+__all__ = ["canon", "sha256", "make_point", "point_id", "point_seed", "FIGURES", "ARRAYS", "FIG_COLS", "GAMMA_COLS"]
+
+FIGURES = ("tau_c", "energy_max", "power_max", "average_power_max", "capacitance_at_tau_c")
+ARRAYS = ("times", "energy", "power", "capacitance", "energy_stderr", "power_stderr", "capacitance_stderr")
+FIG_COLS = ("tau_c", "energy_max_per_site", "power_max_per_site", "average_power_max_per_site",
+            "capacitance_at_tau_c_per_site")
+GAMMA_COLS = ("gamma_power", "gamma_tau", "gamma_capacitance", "gamma_energy", "gamma_average_power")
+
+
+def canon(obj) -> str:
+    """Canonical JSON (sorted keys, no spaces, no NaN): equal content <=> equal string."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def sha256(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def point_seed(definition: dict, study_seed: int) -> int:
+    """The point's trajectory seed: a function of the study seed and the definition only."""
+    crc = zlib.crc32(canon(definition).encode())
+    return int(np.random.SeedSequence([study_seed, crc]).generate_state(1)[0])
+
+
+def point_id(label: str, definition: dict, seed: int) -> str:
+    """The content address of a point: its label and a digest of its definition and seed."""
+    return f"{label}-{sha256(canon({'definition': definition, 'seed': seed}))[:12]}"
+
+
+def make_point(base: dict, size_param: str, n: int | None, study_seed: int) -> dict:
+    """One point of a combination: the baseline (``n is None``) or size ``n``.
+
+    Parameters
+    ----------
+    base : dict
+        ``{"model", "drive", "params", "run"}`` of the combination (params without the size).
+    size_param : str
+        The model's size parameter (N, or Lx for square lattices).
+
+    Returns
+    -------
+    dict
+        Plain data: ``id``, ``label``, ``definition``, ``size``, ``seed``.
+    """
+    role = "baseline" if n is None else "size"
+    params = dict(base["params"]) if n is None else {**base["params"], size_param: n}
+    definition = {"model": base["model"], "role": role, "params": params, "drive": base["drive"],
+                  "run": dict(base["run"])}
+    label = "base" if n is None else f"{size_param}{n}"
+    seed = point_seed(definition, study_seed)
+    return {"id": point_id(label, definition, seed), "label": label, "definition": definition, "size": n,
+            "seed": seed}

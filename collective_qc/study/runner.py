@@ -1,0 +1,183 @@
+"""The :class:`Study`: open the directory (lock, plan, checks), compute what is missing, write outputs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+
+from ..errors import InputError
+from .compute import check_memory_all, environment, execute, raise_failures, versions
+from .config import Spec, family, load_config
+from .files import read_point
+from .lock import DirLock
+from .outputs import plot_names, table_rows, write_h5, write_plots, write_tables
+from .points import canon, sha256
+from .progress import StudyProgress
+from .store import MANIFEST, OUTPUTS, Store
+
+__all__ = ["Study"]
+
+
+class Study:
+    """A resumable sweep over sizes and swept parameters (schema: :mod:`collective_qc.study`).
+
+    Parameters
+    ----------
+    config : dict or path to a TOML file
+    out_dir : path
+        Study directory (created; an existing one must be a study directory or empty).
+    overwrite : bool
+        ``--force``: remove the files this study wrote (and only those) and start over.
+    adopt : bool
+        ``--adopt``: a directory whose manifest is gone or damaged is rebuilt from its intact point
+        files (done automatically when the manifest is missing and every point file verifies).
+    wait : bool
+        Another run holds the directory: wait for it (default: refuse, naming its PID).
+    progress : bool
+        Progress on stderr: tqdm bars on a terminal, a status line every `progress_interval`
+        seconds otherwise.
+    log : callable(str), optional
+        Receives one-line notes (what was loaded, removed, adopted, cleaned).
+
+    Examples
+    --------
+    >>> rows = Study("studies/configs/xxz_scaling.toml", "out/xxz").run()   # doctest: +SKIP
+    """
+
+    def __init__(self, config, out_dir, *, overwrite: bool = False, adopt: bool = False, wait: bool = False,
+                 progress: bool = False, log=None, progress_interval: float = 30.0):
+        name = None
+        if not isinstance(config, dict):
+            name = os.path.splitext(os.path.basename(str(config)))[0]
+            config = load_config(config)
+        self.config = config
+        self.spec = Spec(config, name)
+        self.config_hash = sha256(canon(config))
+        self.family_hash = sha256(canon(family(config)))
+        self.out_dir = os.path.abspath(os.fspath(out_dir))
+        self.overwrite, self.adopt, self.wait = overwrite, adopt, wait
+        self.progress, self.progress_interval = progress, progress_interval
+        self.log = log or (lambda msg: None)
+        self.loaded, self.computed, self.timings, self.plot_files = 0, 0, {}, []
+
+    @property
+    def points(self) -> list[dict]:
+        """Points in canonical order (per combination: the baseline, then the sizes ascending)."""
+        return list(self.spec.points)
+
+    def _warn(self, msg: str) -> None:
+        warnings.warn(msg, UserWarning, stacklevel=4)
+
+    def _manifest(self) -> dict:
+        return {"name": self.spec.name, "config": self.config, "config_hash": self.config_hash,
+                "family_hash": self.family_hash, "versions": versions(), "environment": environment(),
+                "seed": self.spec.seed,
+                "points": [{"id": p["id"], "seed": p["seed"], "definition": p["definition"]} for p in self.points]}
+
+    def _files(self) -> set:
+        pts = {f"points/{p['id']}.{ext}" for p in self.points for ext in ("json", "npz")}
+        return pts | set(OUTPUTS) | set(plot_names(self.spec))
+
+    @contextlib.contextmanager
+    def _open(self):
+        """Create the directory if needed and hold its lock; a refused new directory is removed again."""
+        d = self.out_dir
+        if os.path.exists(d) and not os.path.isdir(d):
+            raise InputError(f"study directory {d!r} exists and is not a directory")
+        created = not os.path.exists(d)
+        try:
+            os.makedirs(d, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create study directory {d!r}: {exc.strerror}") from None
+        with DirLock(d, wait=self.wait, log=self.log) as lock:
+            try:
+                yield lock, Store(d, log=self.log, warn=self._warn)
+            except BaseException:
+                if created:  # refused before writing anything: leave no trace (under the lock)
+                    with contextlib.suppress(OSError):
+                        os.rmdir(d)  # only if still empty
+                raise
+
+    def run(self, executor=None, *, plots_only: bool = False) -> list[dict]:
+        """Compute the unfinished points, then write table.csv, timings.csv, timeseries.h5 and plots.
+
+        Parameters
+        ----------
+        executor : None or object with ``submit(fn, *args)`` -> future
+            None: in-process, one point after the other. Otherwise every unfinished point is
+            submitted as ``submit(run_point, point)`` and persisted here as its future completes.
+        plots_only : bool
+            Redraw the plots from the stored points alone (every point must be finished).
+
+        Returns
+        -------
+        list of dict
+            The table rows (canonical order); the same as table.csv plus ``wall_time_s``.
+        """
+        with self._open() as (lock, store):
+            plan = store.plan(self.family_hash, set(self.spec.by_id), force=self.overwrite, adopt=self.adopt)
+            records = store.load(self.points, plan)
+            todo = [p for p in self.points if records[p["id"]] is None]
+            if plots_only and todo:
+                raise InputError(f"--plots-only: {len(todo)} of {len(self.points)} points of this config are "
+                                 f"not computed in {self.out_dir!r} (first: {todo[0]['id']}); run without "
+                                 f"--plots-only to compute them")
+            check_memory_all(todo)
+            self._describe(plan)
+            store.commit(plan, self._manifest(), self._files())
+            lock.note()
+            self.loaded, self.computed = len(self.points) - len(todo), 0
+            if not plots_only:
+                self.log(f"study {self.spec.name!r}: {len(self.points)} points, {self.loaded} finished before, "
+                         f"{len(todo)} to compute")
+                self._compute(store, todo, executor, records)
+            rows = table_rows(self.spec, records)
+            self.timings = {r["point"]: r["wall_time_s"] for r in rows}
+            self._write_outputs(store, rows, records, plots_only)
+        return rows
+
+    def _write_outputs(self, store: Store, rows: list, records: dict, plots_only: bool) -> None:
+        try:
+            if not plots_only:
+                write_tables(self.out_dir, rows)
+                write_h5(self.out_dir, self.spec, self.config, self.config_hash, records)
+            self.plot_files = write_plots(self.out_dir, self.spec, rows, records)
+            stale = sorted(f for f in store.own if f.startswith("plots/") and f not in plot_names(self.spec))
+            store.remove(stale, "removed plots of an earlier config that this config does not draw")
+        except OSError as exc:
+            raise InputError(f"cannot write the outputs of study {self.spec.name!r} ({exc.strerror}: "
+                             f"{exc.filename}); the computed points are saved, rerun to write them") from None
+
+    def _compute(self, store: Store, todo: list, executor, records: dict) -> None:
+        prog = StudyProgress(self.spec.name, len(self.points), self.loaded, enabled=self.progress,
+                             interval=self.progress_interval)
+        errors = []
+        provenance = {"versions": versions()}
+        try:
+            for point, out, exc in execute(todo, executor, prog):
+                if exc is not None:
+                    errors.append((point["id"], exc))
+                else:
+                    store.persist(point, out, {**provenance, "environment": out.get("environment")})
+                    records[point["id"]] = read_point(store.path("points"), point["id"])
+                    self.computed += 1
+                prog.point_done(point["id"])
+        finally:
+            prog.close()
+        raise_failures(errors, len(todo))
+
+    def _describe(self, plan) -> None:
+        """One line on what opening the directory does beyond resuming."""
+        prev = plan.previous
+        if plan.kind == "adopt":
+            self.log(f"{self.out_dir}: {MANIFEST} missing or damaged; adopted {len(plan.own - {MANIFEST}) // 2} "
+                     f"intact point(s) from points/")
+        if prev is not None and plan.kind == "resume":
+            old = prev.get("config", {})
+            if old.get("study", {}).get("sizes") != self.config["study"].get("sizes"):
+                self.log(f"study {self.spec.name!r} extended: sizes {old.get('study', {}).get('sizes')} -> "
+                         f"{self.config['study']['sizes']} (finished points are reused)")
+            if old.get("plots") != self.config.get("plots"):
+                self.log(f"study {self.spec.name!r}: [plots] changed; plots are redrawn from the stored points")
+
