@@ -124,8 +124,12 @@ class Comparison:
         last = self.results.get(self.rows[-1]["n_sites"], self.baseline) if self.rows else self.baseline
         noise = describe_noise(last.metadata.get("noise") or {}, u.energy)
         name = f"graph file {self.graph_file}" if self.graph_file else f"model {self.model} {self.params}"
+        chg = ""
+        if o.get("charger") is not None or o.get("norm") is not None:
+            chg = (f"  charger {o.get('charger') or 'default'} (norm {o.get('norm') or 'as built'}; baseline: "
+                   "parallel field of the same per-site norm)")
         return (f"{name}  N = {sizes}  drive = {o.get('drive', 0):g} [{u.drive}]  "
-                f"method {'/'.join(methods)}  noise: {noise}\n"
+                f"method {'/'.join(methods)}  noise: {noise}{chg}\n"
                 f"units: tau_c [{u.time}], E [{u.energy}], P [{u.power}], C_Q* [{u.capacitance}]; "
                 f"Gamma = (N-site figure) / (N x single-site figure), Gamma_tau = tau_c(1) / tau_c(N); "
                 "Gamma > 1: collective advantage")
