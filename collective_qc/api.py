@@ -1,50 +1,62 @@
-"""The Python entry point: ``charge(model, drive=..., times=...)``."""
+"""The Python entry point: ``charge(model, drive=..., times=...)``, a short pipeline.
+
+check (:func:`collective_qc.guard.plan_run`: every option, the model's size, memory, rates x
+times, before anything large is built) -> :func:`prepare` (graph -> operators -> initial state ->
+symmetry block or conserved sector, built once) -> :func:`solve` -> figures of merit -> result.
+"""
 
 from __future__ import annotations
 
+import inspect
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import __version__
 from .errors import InputError, format_bytes
-from .graph import validate_graph
+from .guard import EXACT_AUTO_MAX_DIM, METHODS, RunPlan, estimate_memory, plan_run
 from .merit import figures_of_merit
-from .operators import build_operators, check_memory, conserves, estimate_nnz_per_row
-from .options import METHODS, check_options, integer, number
-from .protocols import parse_protocol
-from .registry import make_model
+from .operators import build_operators, conserves
 from .results import ChargeResult
 from .runtime import thread_limit
 from .sectors import excitation_number
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
-__all__ = ["charge", "METHODS"]
-
-EXACT_AUTO_MAX_DIM = 256  # auto picks the density-matrix solver up to this Hilbert-space dimension
-
-
-def _times(times, t_max, n_times):
-    if times is None:
-        return np.linspace(0.0, number("t_max", t_max, positive=True), integer("n_times", n_times, low=2))
-    t = np.asarray(times, dtype=float)
-    if t.ndim != 1 or len(t) < 2 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
-        raise InputError("times must be a finite, strictly increasing 1-d array starting at t >= 0")
-    return t
-
-
-def estimate_memory(mg, method: str) -> float:
-    """Bytes needed by a run (operators + vectors), estimated before building anything."""
-    dim = mg.dim
-    nnz = dim * estimate_nnz_per_row(mg)
-    ops_bytes = 3 * nnz * 12 + 2 * nnz * 12  # H_B, V, H0 + augmented generator
-    vec_bytes = 2 * dim * 16 * 30  # augmented vectors and Taylor work space
-    return ops_bytes + vec_bytes
-
+__all__ = ["charge", "check_charge", "prepare", "solve", "METHODS", "EXACT_AUTO_MAX_DIM", "estimate_memory"]
 
 MAX_CUTOFF_REFINEMENTS = 4  # automatic Fock cutoffs are doubled at most this many times
+
+
+def _refuse_unknown(unknown: dict) -> None:
+    import difflib
+
+    known = [n for n in inspect.signature(charge).parameters if n != "unknown"]
+    for key in unknown:
+        close = difflib.get_close_matches(key, known, n=2)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise InputError(f"charge() got an unknown argument {key!r}{hint}")
+
+
+def check_charge(model, drive: float = 0.5, times=None, **kwargs) -> RunPlan:
+    """Check a :func:`charge` call (same arguments) without running it: every option, the memory
+    estimate and rates x times, before any large graph, operator or array is built.
+
+    Returns
+    -------
+    collective_qc.guard.RunPlan
+        The checked options (method chosen, sample times, memory estimate, operator-norm bounds).
+
+    Raises
+    ------
+    InputError, ResourceError
+    """
+    bound = inspect.signature(charge).bind(model, drive, times, **kwargs)
+    bound.apply_defaults()
+    args = dict(bound.arguments)
+    _refuse_unknown(args.pop("unknown"))
+    return plan_run(**args)
 
 
 def charge(
@@ -71,6 +83,7 @@ def charge(
     norm=None,
     battery_off_while_charging: bool = False,
     speed_limit: bool = False,
+    **unknown,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
 
@@ -125,27 +138,35 @@ def charge(
     Returns
     -------
     ChargeResult
+        ``tau_c``, ``energy_max`` and ``capacitance_at_tau_c`` are None when E(t) has no maximum in
+        the window, or when E(t) is round-off (``metadata["undefined"]`` says why; a warning too).
+
+    Raises
+    ------
+    InputError
+        A bad argument (the message names it), checked by :func:`collective_qc.guard.plan_run`
+        before any graph, operator or array is built; also rates x times beyond what the
+        propagation can resolve.
+    ResourceError
+        The memory estimate (operators, vectors, sample arrays) exceeds 80 % of the available memory.
     """
+    args = {k: v for k, v in locals().items() if k != "unknown"}  # the arguments, by name
     t_start = _time.perf_counter()
-    given = dict(n_times=n_times, method=method, initial=initial, dephasing=dephasing, relaxation=relaxation,
-                 symmetry=symmetry, ntraj=ntraj, seed=seed, tolerance=tolerance, quantities=quantities,
-                 charger=charger, norm=norm, battery_off_while_charging=battery_off_while_charging,
-                 speed_limit=speed_limit)
-    if t_max is not None:
-        given["t_max"] = t_max
-    run = Run.check(drive, times, protocol, check_options(given))
-    first = make_model(model, params)
+    _refuse_unknown(unknown)
+    progress, client = args["progress"], args["client"]
     if progress is True:  # a default reporter: bar on a terminal, status lines when piped
         from .progress import Progress
 
-        progress = Progress(f"charge {first.name}")
-    m, history = first, []
+        args["progress"] = progress = Progress("charge")
+    plan = plan_run(**args)
+    charging = charging_options(args)
+    first, history = plan.model, []
     for level in range(1, MAX_CUTOFF_REFINEMENTS + 2):
-        problem = prepare(m, run)
+        problem = prepare(plan, charging)
         if hasattr(progress, "unit"):
-            progress.unit = "trajectories" if problem.method == "trajectories" else "time samples"
+            progress.unit = "trajectories" if plan.method == "trajectories" else "time samples"
         with thread_limit(problem.size):
-            sol, observables, errors, measures = solve(problem, run, progress, client)
+            sol, observables, errors, measures = solve(problem, progress, client)
         cutoff = _cutoff_report(problem.ops, problem.init, observables, errors)
         finer = None
         if cutoff and not all(r["converged"] for r in cutoff.values()):
@@ -156,33 +177,9 @@ def charge(
         if hasattr(progress, "note"):
             progress.note(f"Fock cutoff n_max = {list(history[-1].values())} not converged; "
                           f"rerunning with n_max doubled")
-        m = finer
+        plan = plan_run(**{**args, "model": finer, "params": None})
     _warn_cutoff(cutoff)
-    return _result(problem, run, sol, observables, errors, measures, cutoff, history, t_start)
-
-
-@dataclass(frozen=True)
-class Run:
-    """The checked physics arguments and options of one charge() call."""
-
-    drive: float
-    times: np.ndarray
-    protocol: object
-    which: tuple
-    opts: dict
-
-    @classmethod
-    def check(cls, drive, times, protocol, opts: dict) -> "Run":
-        from .state_measures import parse_quantities
-
-        return cls(number("drive", drive), _times(times, opts["t_max"], opts["n_times"]), parse_protocol(protocol),
-                   parse_quantities(opts["quantities"]), opts)
-
-    def __getattr__(self, name):  # run.method, run.ntraj, ... read the checked options
-        try:
-            return self.__dict__["opts"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+    return _result(problem, sol, observables, errors, measures, cutoff, history, t_start)
 
 
 @dataclass(frozen=True)
@@ -196,69 +193,49 @@ class Sector:
 
 @dataclass
 class Problem:
-    """A run prepared once: model -> graph -> method -> operators -> initial state -> reduction."""
+    """A run prepared once: the checked plan, its operators, initial state and reduction."""
 
-    model: object
-    graph: object
-    method: str
+    plan: RunPlan
     ops: object  # operators the solver uses (a symmetry block or conserved sector)
     full_ops: object  # operators before the sector restriction
     init: object
     block: dict | None
     sector: Sector | None
-    memory: float
+    charging: dict = field(default_factory=dict)  # charger, norm, battery_off_while_charging, speed_limit
 
     @property
     def size(self) -> int:
         """Length of the propagated state (the thread policy's measure)."""
-        return self.ops.dim * (self.ops.dim if self.method == "exact" else 1)
+        return self.ops.dim * (self.ops.dim if self.plan.method == "exact" else 1)
 
 
-def _is_noisy(mg, run: Run) -> bool:
-    return run.dephasing > 0 or run.relaxation > 0 or any(
-        (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
+CHARGING_OPTIONS = ("charger", "norm", "battery_off_while_charging", "speed_limit")
 
 
-def choose_method(method: str, noisy: bool, dim: int) -> str:
-    """The solver a run uses: ``auto`` is closed without noise, exact up to EXACT_AUTO_MAX_DIM, else
-    trajectories; ``closed`` with noise is refused."""
-    if method == "closed" and noisy:
-        raise InputError("method 'closed' is for noise-free runs; use --method exact (or auto) with noise")
-    if method != "auto":
-        return method
-    if not noisy:
-        return "closed"
-    return "exact" if dim <= EXACT_AUTO_MAX_DIM else "trajectories"
+def charging_options(args: dict) -> dict:
+    """The charger options of a charge() call, checked (:mod:`collective_qc.options`)."""
+    from .options import check_options
+
+    opts = check_options({k: args[k] for k in CHARGING_OPTIONS})
+    return {k: opts[k] for k in CHARGING_OPTIONS}
 
 
-def memory_need(mg, method: str, run: Run, ring: bool) -> float:
-    """Bytes a run needs, estimated from the graph before any operator is built."""
-    if method == "trajectories":
-        n_ch = 2 * len(mg.spins) + len(mg.modes)
-        return estimate_memory(mg, method) * 2 + n_ch * mg.dim * 24 + 3 * run.ntraj * len(run.times) * 8
-    if method == "exact":
-        from .solvers.lindblad import estimate_lindblad_memory
-
-        return estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
-    need = estimate_memory(mg, method)
-    return need / len(mg.spins) if ring else need  # a momentum block holds about 1/N of the states
-
-
-def prepare(m, run: Run) -> Problem:
-    """Build everything a solver needs, once, after the memory check."""
+def prepare(plan: RunPlan, charging: dict | None = None) -> Problem:
+    """Build what the solver needs, once: operators (in a symmetry block where one holds the
+    initial state), the initial state, and the conserved sector of a closed run."""
     from .chargers import resolve_charger
 
-    mg = validate_graph(m.graph())
-    chg, default = resolve_charger(run.charger, mg)  # a charger that does not fit is refused here
-    used = choose_method(run.method, _is_noisy(mg, run), mg.dim)
-    ring = used == "closed" and run.symmetry and chg.symmetric and is_uniform_ring(mg, m.ring_order())
-    need = memory_need(mg, used, run, ring)
-    check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})")
-    block, ops = choose_block(mg, run.initial) if ring and not run.which else (None, None)
-    if ops is None or not default or run.norm is not None or run.battery_off_while_charging:
-        ops = build_operators(mg, dephasing=run.dephasing, relaxation=run.relaxation, symmetry=block,
-                              charger=run.charger, norm=run.norm, battery_off=run.battery_off_while_charging)
-    init = initial_state(ops, run.initial)
+    m, mg, used = plan.model, plan.model_graph, plan.method
+    charging = charging or charging_options({k: None for k in CHARGING_OPTIONS})
+    chg, default = resolve_charger(charging["charger"], mg)  # a charger that does not fit is refused here
+    plain = default and charging["norm"] is None and not charging["battery_off_while_charging"]
+    ring = used == "closed" and plan.symmetry and chg.symmetric and is_uniform_ring(mg, m.ring_order())
+    block, ops = choose_block(mg, plan.initial) if ring and not plan.quantities else (None, None)
+    if ops is None or not plain:
+        ops = build_operators(mg, dephasing=plan.dephasing, relaxation=plan.relaxation, symmetry=block,
+                              charger=charging["charger"], norm=charging["norm"],
+                              battery_off=charging["battery_off_while_charging"])
+    init = initial_state(ops, plan.initial)
     full_ops, sector = ops, None
     if used == "closed":
         from .sectors import conserved_sector, restrict
@@ -267,44 +244,46 @@ def prepare(m, run: Run) -> Problem:
         if found is not None:
             sector = Sector(*found)
             ops, init = restrict(ops, init, sector.index)
-    return Problem(m, mg, used, ops, full_ops, init, block, sector, need)
+    return Problem(plan, ops, full_ops, init, block, sector, charging)
 
 
-def solve(problem: Problem, run: Run, progress=None, client=None):
+def solve(problem: Problem, progress=None, client=None):
     """Run the problem's solver; returns (solution, observables, their errors or None, state measures)."""
     from .state_measures import StateMeasures
 
-    ops, init = problem.ops, problem.init
+    plan, ops, init = problem.plan, problem.ops, problem.init
     measures = None
-    if run.which:
+    if plan.quantities:
         index = None if problem.sector is None else problem.sector.index
-        measures = StateMeasures(problem.full_ops, run.which, init.vectors.shape[1], index)
+        measures = StateMeasures(problem.full_ops, plan.quantities, init.vectors.shape[1], index)
     names, diag = _diagonal_observables(ops)
-    if problem.method == "trajectories":
+    speed = False
+    if plan.method == "trajectories":
         from .solvers.trajectories import solve_trajectories
 
-        sol = solve_trajectories(ops, init.vectors, init.weights, run.drive, run.protocol, run.times,
-                                 ntraj=run.ntraj, seed=run.seed, progress=progress, diagonals=diag, client=client,
+        sol = solve_trajectories(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times,
+                                 ntraj=plan.ntraj, seed=plan.seed, progress=progress, diagonals=diag, client=client,
                                  state_measure=None if measures is None else measures.density,
-                                 rtol=run.tolerance, atol=run.tolerance)
+                                 rtol=plan.tolerance, atol=plan.tolerance)
         extras, extras_err = sol.diagonals, sol.diagonals_stderr
     else:
-        if problem.method == "exact":
+        if plan.method == "exact":
             from .solvers.lindblad import solve_lindblad as solver
         else:
             from .solvers.closed import solve_closed as solver
-        hook = None if measures is None else (measures.density if problem.method == "exact" else measures.closed)
-        if run.speed_limit and problem.method == "closed":
+        hook = None if measures is None else (measures.density if plan.method == "exact" else measures.closed)
+        speed = problem.charging.get("speed_limit") and plan.method == "closed"
+        if speed:
             from .bounds import SpeedLimit
 
-            speed = SpeedLimit(ops, run.drive, run.protocol, run.times)
-            hook = speed if hook is None else _joined(hook, speed)
-        sol = solver(ops, init.vectors, init.weights, run.drive, run.protocol, run.times, progress=progress,
+            sl = SpeedLimit(ops, plan.drive, plan.protocol, plan.times)
+            hook = sl if hook is None else _joined(hook, sl)
+        sol = solver(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times, progress=progress,
                      diagonals=diag, extras=hook)
         extras, extras_err = sol.extras, None
     if measures is not None:
         names = names + measures.names
-    if run.speed_limit and problem.method == "closed":
+    if speed:  # the speed-limit hook runs after the state measures' hook
         names = names + SpeedLimit.names
     observables = {n: extras[k] for k, n in enumerate(names)} if names else {}
     errors = {n: extras_err[k] for k, n in enumerate(names)} if names and extras_err is not None else None
@@ -320,40 +299,43 @@ def _joined(*hooks):
     return hook
 
 
-def _speed_report(problem: Problem, run: Run, observables) -> dict | None:
-    if not run.speed_limit:
+def _speed_report(problem: Problem, observables) -> dict | None:
+    if not problem.charging.get("speed_limit"):
         return None
-    if problem.method != "closed":
+    if problem.plan.method != "closed":
         return {"computed": False, "reason": "the speed limit |P| <= 2 Delta H_B Delta H holds for closed runs"}
     from .bounds import power_bound, speed_limit_summary
 
+    plan = problem.plan
     return {"computed": True, **speed_limit_summary(observables),
-            **power_bound(problem.ops, run.drive, run.protocol, run.times)}
+            **power_bound(problem.ops, plan.drive, plan.protocol, plan.times)}
 
 
-def _metadata(problem: Problem, run: Run, sol, measures, cutoff, history, t_start, observables=None) -> dict:
-    m, sector = problem.model, problem.sector
+def _metadata(problem: Problem, sol, merit, measures, cutoff, history, t_start, observables=None) -> dict:
+    plan, sector = problem.plan, problem.sector
+    m = plan.model
     meta = {
         "version": __version__,
         "dim": problem.ops.dim,
         "symmetry_block": problem.block,
         "sector": None if sector is None else {"label": sector.label, "value": sector.value,
                                                 "dim": len(sector.index)},
-        "trajectories": {"ntraj": int(run.ntraj), "seed": int(run.seed), "mean_jumps": sol.mean_jumps,
+        "trajectories": {"ntraj": int(plan.ntraj), "seed": int(plan.seed), "mean_jumps": sol.mean_jumps,
                          "tau_c_refinement": "cubic Hermite interpolation of averaged E, P"}
-        if problem.method == "trajectories" else None,
+        if plan.method == "trajectories" else None,
         "initial": problem.init.describe(),
-        "protocol": run.protocol.describe(),
+        "protocol": plan.protocol.describe(),
         "units": {"energy": m.energy_unit, "time": m.time_unit},  # derived units: ChargeResult.units
-        "noise": noise_provenance(problem.graph, run.dephasing, run.relaxation),
+        "noise": noise_provenance(plan.model_graph, plan.dephasing, plan.relaxation),
         "graph_file": getattr(m, "path", None),
         "E0": sol.e0,
         "cutoff": cutoff,
         "quantities": None if measures is None else {"computed": measures.names, "notes": measures.notes},
         "charger": problem.ops.charger,
-        "battery_off_while_charging": bool(run.battery_off_while_charging),
-        "speed_limit": _speed_report(problem, run, observables),
-        "memory_estimate": format_bytes(problem.memory),
+        "battery_off_while_charging": bool(problem.charging.get("battery_off_while_charging")),
+        "speed_limit": _speed_report(problem, observables),
+        "memory_estimate": format_bytes(plan.memory),
+        "undefined": merit.undefined,
         "wall_time_s": _time.perf_counter() - t_start,
     }
     if history:
@@ -361,19 +343,30 @@ def _metadata(problem: Problem, run: Run, sol, measures, cutoff, history, t_star
     return meta
 
 
-def _result(problem: Problem, run: Run, sol, observables, errors, measures, cutoff, history, t_start):
-    merit = figures_of_merit(sol.times, sol.energy, sol.power, sol.capacitance, evaluate=sol.evaluate)
-    m = problem.model
+def _result(problem: Problem, sol, observables, errors, measures, cutoff, history, t_start) -> ChargeResult:
+    plan = problem.plan
+    m = plan.model
+    merit = figures_of_merit(sol.times, sol.energy, sol.power, sol.capacitance, evaluate=sol.evaluate,
+                             energy_scale=plan.scales["H_B"] + plan.scales["H_aux"])
+    _warn_not_a_result(merit, m.name)
     return ChargeResult(
         times=sol.times, energy=sol.energy, power=sol.power, capacitance=sol.capacitance,
-        n_sites=problem.graph.n_sites, tau_c=merit.tau_c, energy_max=merit.energy_max, power_max=merit.power_max,
-        average_power_max=merit.average_power_max, capacitance_at_tau_c=merit.capacitance_at_tau_c,
-        model=m.name, params=dict(m.values), method=problem.method, drive=run.drive,
-        metadata=_metadata(problem, run, sol, measures, cutoff, history, t_start, observables),
+        n_sites=plan.model_graph.n_sites, tau_c=merit.tau_c, energy_max=merit.energy_max,
+        power_max=merit.power_max, average_power_max=merit.average_power_max,
+        capacitance_at_tau_c=merit.capacitance_at_tau_c, model=m.name, params=dict(m.values),
+        method=plan.method, drive=plan.drive,
+        metadata=_metadata(problem, sol, merit, measures, cutoff, history, t_start, observables),
         energy_stderr=getattr(sol, "energy_stderr", None), power_stderr=getattr(sol, "power_stderr", None),
         capacitance_stderr=getattr(sol, "capacitance_stderr", None),
         observables=observables, observables_stderr=errors,
     )
+
+
+def _warn_not_a_result(merit, model: str) -> None:
+    import warnings
+
+    if merit.undefined:
+        warnings.warn(f"model {model!r}: {merit.undefined}", UserWarning, stacklevel=4)
 
 
 def noise_provenance(mg, dephasing: float, relaxation: float) -> dict:

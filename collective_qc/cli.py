@@ -12,6 +12,7 @@ import os
 import sys
 
 from .errors import InputError
+from .validate import number, writable_file
 
 __all__ = ["main"]
 
@@ -26,18 +27,21 @@ def _kv(items):
     out = {}
     for item in items or []:
         key, sep, val = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise InputError(f"--param expects KEY=VALUE, got {item!r}")
+        if key.strip() in out:
+            raise InputError(f"--param {key.strip()!r} given twice ({out[key.strip()]!r} and {val.strip()!r})")
         out[key.strip()] = val.strip()
     return out
 
 
-def _float(name):
+def _number(name, **checks):
+    """An argparse type: the project's number validator (one-line error naming the option)."""
     def conv(s):
         try:
-            return float(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {s!r}") from None
+            return number(s, name, **checks)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return conv
 
@@ -54,6 +58,14 @@ EPILOG = """examples:
   cqc compare mygraph.graphml     Gamma of a user graph against its single site
   cqc study studies/configs/dicke_advantage.toml --out results/dicke_advantage
   cqc --plugin my_models.py charge my-model"""
+
+
+def _float(name):
+    return _number(name)
+
+
+def _int(name, **checks):
+    return _number(name, integer=True, **checks)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,18 +117,18 @@ def _plugin_option(c, dest: str = "plugin") -> None:
 
 def _run_options(c) -> None:
     c.add_argument("--param", "-p", action="append", metavar="KEY=VALUE", help="model parameter")
-    c.add_argument("--drive", type=_float("--drive"), default=0.5, help="charging amplitude lambda")
-    c.add_argument("--t-max", type=_float("--t-max"), default=20.0, help="final time (model time unit, 1/omega0)")
-    c.add_argument("--n-times", type=int, default=201, help="number of sample times")
+    c.add_argument("--drive", type=_float("drive"), default=0.5, help="charging amplitude lambda")
+    c.add_argument("--t-max", type=_float("t_max"), default=20.0, help="final time (model time unit, 1/omega0)")
+    c.add_argument("--n-times", type=_int("n_times"), default=201, help="number of sample times")
     c.add_argument("--method", default="auto", help="auto | closed | exact | trajectories")
     c.add_argument("--initial", default="ground", help="ground | product")
     c.add_argument("--protocol", default="constant", help="constant | on-off:TAU | ramp:T | sin2:T | gauss:T0,SIGMA | "
                    "charge-store-discharge:TAU,STORE[,TAU_D] | table:FILE")
-    c.add_argument("--dephasing", type=_float("--dephasing"), default=0.0, help="rate gamma of sqrt(gamma) 2S^z_i")
-    c.add_argument("--relaxation", type=_float("--relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
-    c.add_argument("--ntraj", type=int, default=500, help="number of trajectories (method trajectories)")
-    c.add_argument("--seed", type=int, default=0, help="seed (trajectory i uses (seed, i) only)")
-    c.add_argument("--tolerance", type=_float("--tolerance"), default=1e-8,
+    c.add_argument("--dephasing", type=_float("dephasing"), default=0.0, help="rate gamma of sqrt(gamma) 2S^z_i")
+    c.add_argument("--relaxation", type=_float("relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
+    c.add_argument("--ntraj", type=_int("ntraj"), default=500, help="number of trajectories (method trajectories)")
+    c.add_argument("--seed", type=_int("seed"), default=0, help="seed (trajectory i uses (seed, i) only)")
+    c.add_argument("--tolerance", type=_float("tolerance"), default=1e-8,
                    help="per-step error tolerance of the adaptive trajectory integrator")
     from .options import OPTIONS, flag
 
@@ -130,7 +142,8 @@ def _run_options(c) -> None:
 
 def _dask_options(c) -> None:
     c.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (tcp://host:8786)")
-    c.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster with N worker processes")
+    c.add_argument("--workers", type=_int("workers", minimum=1), metavar="N",
+                   help="start a local Dask cluster with N worker processes")
 
 
 def _cmd_models(name=None) -> int:
@@ -194,13 +207,18 @@ def _charger_kwargs(args) -> dict:
 
 
 def _cmd_charge(args) -> int:
-    from .api import charge
+    from .api import charge, check_charge
     from .parallel import open_client
     from .progress import Progress
 
     kwargs = _run_kwargs(args)
+    if args.json:
+        writable_file(args.json, "--json")
+    kwargs["quantities"] = args.quantities or None
+    if args.scheduler is not None or args.workers is not None:  # refuse bad input before starting a cluster
+        check_charge(args.model, **kwargs)
     with open_client(args.scheduler, args.workers) as client, Progress(f"charge {args.model}") as prog:
-        res = charge(args.model, quantities=args.quantities or None, client=client, progress=prog, **kwargs)
+        res = charge(args.model, client=client, progress=prog, **kwargs)
     print(res.summary())
     if args.json:
         res.to_json(args.json)
@@ -209,11 +227,15 @@ def _cmd_charge(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from .compare import compare
+    from .compare import check_compare, compare
     from .parallel import open_client
     from .progress import Progress
 
     kwargs = _run_kwargs(args)
+    if args.json:
+        writable_file(args.json, "--json")
+    if args.scheduler is not None or args.workers is not None:  # refuse bad input before starting a cluster
+        check_compare(args.model, args.sizes, **kwargs)
     with open_client(args.scheduler, args.workers) as client, \
             Progress(f"compare {args.model}", unit="runs") as prog:
         cmp = compare(args.model, args.sizes, progress=prog, client=client, **kwargs)
@@ -273,7 +295,10 @@ def main(argv=None) -> int:
     if not argv:
         parser.print_help(sys.stderr)
         return 2
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (one line, exit 2) and --help/--version (exit 0)
+        return exc.code
     if args.command is None:
         parser.print_usage(sys.stderr)
         sys.stderr.write("cqc: error: give a command (models, charge, compare, study); cqc --help for more\n")
@@ -295,12 +320,29 @@ def main(argv=None) -> int:
         if args.command == "study":
             return _cmd_study(args)
     except InputError as exc:
-        sys.stderr.write(f"cqc: error: {exc}\n")
-        return 2
+        return _fail(_name_option(parser, args.command, str(exc)))
     except MemoryError:
-        sys.stderr.write("cqc: error: out of memory\n")
-        return 2
+        return _fail("out of memory (the memory estimate was too low; set CQC_MEMORY_LIMIT lower to be safe)")
+    except OSError as exc:  # writing an output file, reading an input file
+        return _fail(f"{exc.strerror or type(exc).__name__}: {exc.filename!r}" if exc.filename else str(exc))
     return 1  # pragma: no cover
+
+
+def _fail(message: str) -> int:
+    """One line on stderr, exit code 2."""
+    sys.stderr.write(f"cqc: error: {' '.join(str(message).split())}\n")
+    return 2
+
+
+def _name_option(parser, command: str, message: str) -> str:
+    """Prefix 'argument --n-times: ' when a message from the Python API names an argument
+    (``n_times ...``) that the command line spells as an option."""
+    sub = parser._subparsers._group_actions[0].choices.get(command)  # noqa: SLF001
+    for action in getattr(sub, "_actions", []):
+        flags = [f for f in action.option_strings if f.startswith("--")]
+        if flags and message.startswith(action.dest + " must "):
+            return f"argument {flags[0]}: {message}"
+    return message
 
 
 if __name__ == "__main__":  # pragma: no cover

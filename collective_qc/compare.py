@@ -12,41 +12,34 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .advantage import gammas
 from .errors import InputError
+from .figures import FIGURES, GAMMA_OF, GAMMAS
 from .registry import make_model
 from .results import ChargeResult, describe_noise, jsonable
+from .validate import integer, mapping
 
-__all__ = ["compare", "Comparison", "figure_errors", "parse_sizes"]
+__all__ = ["compare", "check_compare", "Comparison", "figure_errors", "parse_sizes"]
 
-FIGURES = ("tau_c", "energy_max", "power_max", "average_power_max", "capacitance_at_tau_c")
-GAMMA_OF = {  # Gamma key -> (figure, inverse ratio?)
-    "gamma_power": ("power_max", False),
-    "gamma_tau": ("tau_c", True),
-    "gamma_capacitance": ("capacitance_at_tau_c", False),
-    "gamma_energy": ("energy_max", False),
-    "gamma_average_power": ("average_power_max", False),
-}
 
 
 def parse_sizes(sizes) -> list[int]:
-    """'1,2,4' or an iterable of ints -> sorted unique positive ints."""
+    """'1,2,4' or an iterable of integers -> sorted unique positive ints (3.5 is refused, not truncated)."""
     if isinstance(sizes, str):
         parts = [s for s in sizes.replace(" ", "").split(",") if s]
-        try:
-            sizes = [int(s) for s in parts]
-        except ValueError:
-            raise InputError(f"sizes must be comma-separated integers, got {sizes!r}") from None
-    try:
-        out = sorted({int(n) for n in sizes})
-    except (TypeError, ValueError):
-        raise InputError(f"sizes must be integers, got {sizes!r}") from None
-    if not out or out[0] < 1:
-        raise InputError(f"sizes must be positive integers, got {sizes!r}")
+    elif isinstance(sizes, numbers.Number) or not isinstance(sizes, Iterable):
+        raise InputError(f"sizes must be a list of integers or a string like '1,2,4', got {sizes!r}")
+    else:
+        parts = list(sizes)
+    out = sorted({integer(n, "sizes entry", minimum=1) for n in parts})
+    if not out:
+        raise InputError(f"sizes must list at least one positive integer, got {sizes!r}")
     return out
 
 
@@ -139,8 +132,7 @@ class Comparison:
         per-site figures and every Gamma; trajectory runs show value(error) with the standard
         error in the last digits, e.g. 1.234(12) = 1.234 +- 0.012."""
         cols = [("tau_c", "tau_c"), ("energy_max_per_site", "E_max/N"), ("power_max_per_site", "P_max/N"),
-                ("capacitance_at_tau_c_per_site", "C_Q*/N"), ("gamma_power", "G_P"), ("gamma_tau", "G_tau"),
-                ("gamma_capacitance", "G_C"), ("gamma_energy", "G_E"), ("gamma_average_power", "G_avgP")]
+                ("capacitance_at_tau_c_per_site", "C_Q*/N"), *((g.key, g.short) for g in GAMMAS)]
         base = make_row(self.baseline, self.baseline)
         errors = any(r.get("gamma_power_stderr") is not None for r in self.rows)
         body = [["1 (base)", *(_cell(base.get(k), base.get(k + "_stderr")) for k, _ in cols[:4]),
@@ -211,6 +203,40 @@ def make_row(res_n: ChargeResult, res_1: ChargeResult) -> dict:
     return row
 
 
+def check_compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None, **options):
+    """Check a comparison before computing anything: sizes, parameters, and every run's options,
+    memory and rates x times (:func:`collective_qc.guard.plan_run`).
+
+    Returns (model, single-site model, sizes, fixed) where ``fixed`` says the model has no size
+    parameter and runs at its own size only.
+    """
+    from .api import check_charge
+
+    params = mapping(params, "params")
+    if options.get("progress") is not None and not callable(options["progress"]):
+        raise InputError(f"progress must be a callable (done, total) or None, got {options['progress']!r}")
+    m = make_model(model, params)
+    fixed = m.size_param is None
+    sizes = None if sizes is None else parse_sizes(sizes)
+    if fixed:
+        own = _own_size(m)
+        if sizes is not None and sizes != [own]:
+            raise InputError(f"model {m.name!r} has no size parameter; it runs at its own size N = {own} only "
+                             f"(got sizes {sizes}); drop --sizes")
+        sizes = [own]
+    elif sizes is None:
+        sizes = [_own_size(m)]
+    if not fixed and m.size_param in params:
+        raise InputError(f"parameter {m.size_param!r} = {params[m.size_param]} given twice: compare sets "
+                         f"{m.size_param!r} per row from sizes {sizes}; leave it out of params")
+    options = {k: v for k, v in options.items() if k not in ("params", "drive", "progress")}
+    single = m.single_site()
+    runs = [m] if fixed else [m.with_size(n) for n in sizes]
+    for run in (single, *runs):  # the largest size is refused before any run
+        check_charge(run, drive, **options)
+    return m, single, sizes, fixed
+
+
 def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None, progress=None,
             **options) -> Comparison:
     """Charge `model` at every size and its single-site version; rows of per-site figures and Gamma.
@@ -250,20 +276,9 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
     """
     from .api import charge
 
-    m = make_model(model, params)
-    fixed = m.size_param is None
-    if not fixed and sizes is None:
-        sizes = [_own_size(m)]
-    sizes = None if sizes is None else parse_sizes(sizes)
-    if fixed:
-        own = _own_size(m)
-        if sizes is not None and sizes != [own]:
-            raise InputError(f"model {m.name!r} has no size parameter; it runs at its own size N = {own} only "
-                             f"(got sizes {sizes}); drop --sizes")
-        sizes = [own]
+    m, single, sizes, fixed = check_compare(model, sizes, drive, params=params, progress=progress, **options)
     for bad in ("params", "drive"):
         options.pop(bad, None)
-    single = m.single_site()
     total = len(sizes) + 1
     options.setdefault("speed_limit", True)
     if options.get("charger") is not None or options.get("norm") is not None:

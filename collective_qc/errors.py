@@ -16,6 +16,8 @@ class ResourceError(InputError):
 
 def format_bytes(n: float) -> str:
     """Human-readable byte count (binary units)."""
+    if not n < float("inf"):
+        return "more than 1e308 bytes"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if abs(n) < 1024.0 or unit == "PiB":
             return f"{n:.1f} {unit}"

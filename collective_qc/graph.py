@@ -43,13 +43,12 @@ lambda f(t) g 2 S^x_i (a + a^dag), or g (S^+_i a + S^-_i a^dag) for rotating-wav
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass, field
 
 import networkx as nx
 
 from .errors import InputError
+from .validate import boolean, number
 
 SPIN_KEYS = {"kind", "spin", "omega", "D", "E", "B40", "B44", "weight", "gamma", "kappa", "sites"}
 BOSON_KEYS = {"kind", "omega", "n_max", "kappa", "photons", "rwa"}
@@ -146,26 +145,7 @@ class ModelGraph:
 
 
 def _number(value, where: str, *, nonneg=False, positive=False, integer=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise InputError(f"{where} must be a number, got {value!r}") from None
-        else:
-            raise InputError(f"{where} must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise InputError(f"{where} must be finite, got {value}")
-    if nonneg and value < 0:
-        raise InputError(f"{where} must be >= 0, got {value}")
-    if positive and value <= 0:
-        raise InputError(f"{where} must be > 0, got {value}")
-    if integer:
-        if value != int(value):
-            raise InputError(f"{where} must be an integer, got {value}")
-        return int(value)
-    return value
+    return number(value, where, nonneg=nonneg, positive=positive, integer=integer)
 
 
 def parse_spin(value, where: str = "spin") -> float:
@@ -247,7 +227,7 @@ def validate_graph(graph) -> ModelGraph:
                 n_max=_number(attrs["n_max"], f"{w} 'n_max'", positive=True, integer=True),
                 kappa=_number(attrs.get("kappa", 0.0), f"{w} 'kappa'", nonneg=True),
                 photons=_number(attrs.get("photons", 0), f"{w} 'photons'", nonneg=True, integer=True),
-                rwa=bool(attrs.get("rwa", False)),
+                rwa=boolean(attrs.get("rwa", False), f"{w} 'rwa'"),
             )
             if mode.photons > mode.n_max:
                 raise InputError(
@@ -267,6 +247,7 @@ def validate_graph(graph) -> ModelGraph:
 
     bonds: list[Bond] = []
     couplings: list[CavityCoupling] = []
+    uncoupled = []  # spin-spin edges with no coupling attribute at all (J = 0)
     for u, v, attrs in graph.edges(data=True):
         if u == v:
             raise InputError(f"edge ({u!r}, {v!r}): self-loops are not allowed (use node attributes)")
@@ -287,6 +268,8 @@ def validate_graph(graph) -> ModelGraph:
                 jy = _number(attrs.get("Jy", 0.0), f"{where} 'Jy'")
                 jz = _number(attrs.get("Jz", 0.0), f"{where} 'Jz'")
             else:
+                if not any(k in attrs for k in ("J", "weight", "Delta")):
+                    uncoupled.append((u, v))
                 # 'weight' is accepted as J for plain weighted graphs (e.g. GraphML exports)
                 J = _number(attrs.get("J", attrs.get("weight", 0.0)), f"{where} 'J'")
                 delta = _number(attrs.get("Delta", 1.0), f"{where} 'Delta'")
@@ -300,4 +283,17 @@ def validate_graph(graph) -> ModelGraph:
                     raise InputError(f"edge ({u!r}, {v!r}): unknown spin-boson attribute {key!r} (allowed: g)")
             s_idx, m_idx = (iu, iv) if ku == "spin" else (iv, iu)
             couplings.append(CavityCoupling(s_idx, m_idx, _number(attrs.get("g", 1.0), f"{where} 'g'")))
+    _warn_uncoupled(uncoupled, graph.number_of_edges())
     return ModelGraph(spins=spins, modes=modes, bonds=bonds, couplings=couplings, graph=graph)
+
+
+def _warn_uncoupled(edges: list, n_edges: int) -> None:
+    """One warning for all spin-spin edges without a coupling attribute (they mean J = 0)."""
+    if not edges:
+        return
+    import warnings
+
+    (u, v), more = edges[0], len(edges) - 1
+    others = f" and {more} more of the graph's {n_edges} edges" if more else ""
+    warnings.warn(f"edge ({u!r}, {v!r}){others}: no coupling attribute (J, Jx/Jy/Jz or weight), so J = 0 "
+                  "(no interaction); set J on the edges, or remove them", UserWarning, stacklevel=3)

@@ -6,6 +6,9 @@
   of the sampled (E, P) pairs. Undefined (None) if E has no maximum in the window.
 - E_max = E(tau_c), C_Q* = C_Q(tau_c), P_max = max_t P(t),
   average power max_t E(t)/t (the quantum-battery literature's convention).
+- Not a result: when max_t |E(t)| stays below ``ROUNDOFF x energy_scale`` (round-off of
+  <H_B> - E0 in double precision, e.g. a dark state that the charger does not couple to),
+  tau_c, E_max and C_Q* are undefined (None) and ``Merit.undefined`` gives the reason.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import brentq
 
-__all__ = ["Merit", "first_maximum_bracket", "figures_of_merit"]
+__all__ = ["Merit", "first_maximum_bracket", "figures_of_merit", "roundoff_reason", "ROUNDOFF"]
+
+ROUNDOFF = 1e3 * np.finfo(float).eps  # E(t) below this x energy scale is round-off, not stored energy
 
 
 @dataclass
@@ -29,6 +34,7 @@ class Merit:
     power_max: float
     average_power_max: float
     time_of_average_power_max: float | None
+    undefined: str | None = None  # why tau_c, E_max, C_Q* are None although E(t) was sampled
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -78,6 +84,7 @@ def figures_of_merit(
     power,
     capacitance,
     evaluate: Callable[[int, float], tuple[float, float, float]] | None = None,
+    energy_scale: float | None = None,
 ) -> Merit:
     """Compute the figures of merit.
 
@@ -88,6 +95,9 @@ def figures_of_merit(
     evaluate : callable (k, t) -> (E, P, C), optional
         Exact evaluation at time t in [times[k], times[k+1]] (e.g. by propagating the
         stored state from times[k]); used to refine tau_c to solver precision.
+    energy_scale : float, optional
+        An energy scale of the run (e.g. a bound of ||H_B||); E(t) below ``ROUNDOFF`` times it is
+        round-off (see :func:`roundoff_reason`).
     """
     t = np.asarray(times, dtype=float)
     e = np.asarray(energy, dtype=float)
@@ -100,6 +110,9 @@ def figures_of_merit(
     avg_max = float(avg[k_avg]) if np.isfinite(avg[k_avg]) else 0.0
     t_avg = float(t[k_avg]) if np.isfinite(avg[k_avg]) else None
 
+    reason = roundoff_reason(e, energy_scale)
+    if reason is not None:
+        return Merit(None, None, None, power_max, avg_max, t_avg, undefined=reason)
     bracket = first_maximum_bracket(t, p)
     if bracket is None:
         return Merit(None, None, None, power_max, avg_max, t_avg)
@@ -119,3 +132,16 @@ def figures_of_merit(
         s = (tau - t[a]) / (t[b] - t[a])
         c_tau = float((1 - s) * c[a] + s * c[b])
     return Merit(float(tau), float(e_tau), float(c_tau), power_max, avg_max, t_avg)
+
+
+def roundoff_reason(energy, energy_scale: float | None) -> str | None:
+    """A reason string when the stored energy E(t) is round-off relative to `energy_scale`, else None."""
+    if energy_scale is None or not np.isfinite(energy_scale) or energy_scale <= 0:
+        return None
+    e_max = float(np.max(np.abs(energy)))
+    threshold = ROUNDOFF * energy_scale
+    if e_max > threshold:
+        return None
+    return (f"E(t) is round-off: max |E(t)| = {e_max:.2e} <= {threshold:.2e} ({ROUNDOFF:.1e} x energy scale "
+            f"{energy_scale:.3g}); the charger does not charge this state (e.g. a dark state), so tau_c, "
+            "E_max and C_Q(tau_c) are undefined")

@@ -9,15 +9,24 @@ reported with the model's name), and the rest of the data path
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
 from .errors import InputError
+from .validate import SizeEstimate, boolean, mapping, number
 
-__all__ = ["Param", "Model", "GraphModel", "load_graph_file", "node_link_graph"]
+__all__ = ["Param", "Model", "GraphModel", "load_graph_file", "node_link_graph", "GRAPH_SITES_LIMIT", "graph_bytes"]
+
+GRAPH_SITES_LIMIT = 256  # the default Model.size_estimate builds graphs of at most this many sites
+GRAPH_BYTES_PER_SITE = 2048.0  # NetworkX node + validated site record (measured ~1.2 KB with a ring's edges)
+GRAPH_BYTES_PER_EDGE = 1024.0  # NetworkX edge with its attribute dict
+
+
+def graph_bytes(n_nodes: float, n_edges: float = 0.0) -> float:
+    """Memory a model graph of this many nodes and edges takes to build (for size estimates)."""
+    return GRAPH_BYTES_PER_SITE * float(n_nodes) + GRAPH_BYTES_PER_EDGE * float(n_edges)
 
 
 @dataclass(frozen=True)
@@ -73,35 +82,13 @@ class Param:
     def parse(self, value, model: str):
         where = f"parameter {self.name!r} of model {model!r}"
         if self.type is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-                return value.lower() in ("1", "true", "yes", "on")
-            raise InputError(f"{where} must be true or false, got {value!r}")
+            return boolean(value, where)
         if self.type is str:
             if not isinstance(value, str):
                 raise InputError(f"{where} must be a string, got {value!r}")
             return value
-        if isinstance(value, bool):
-            raise InputError(f"{where} must be {self.type.__name__}, got {value!r}")
-        try:
-            if self.type is int:
-                f = float(value)
-                if not math.isfinite(f) or f != int(f):
-                    raise ValueError
-                out = int(f)
-            else:
-                out = float(value)
-        except (TypeError, ValueError):
-            kind = "an integer" if self.type is int else "a number"
-            raise InputError(f"{where} must be {kind}, got {value!r}") from None
-        if self.type is float and not math.isfinite(out):
-            raise InputError(f"{where} must be finite, got {value!r}")
-        if self.check == "positive" and out <= 0:
-            raise InputError(f"{where} must be > 0, got {value!r}")
-        if self.check == "nonneg" and out < 0:
-            raise InputError(f"{where} must be >= 0, got {value!r}")
-        return out
+        return number(value, where, integer=self.type is int, positive=self.check == "positive",
+                      nonneg=self.check == "nonneg")
 
 
 class Model:
@@ -131,7 +118,7 @@ class Model:
     @classmethod
     def resolve(cls, given: dict | None) -> dict:
         """Defaults overlaid with `given`; unknown names and bad values raise InputError."""
-        given = dict(given or {})
+        given = mapping(given, f"params of model {cls.name!r}")
         known = {p.name: p for p in cls.params}
         for key in given:
             if key not in known:
@@ -151,6 +138,32 @@ class Model:
 
     def graph(self) -> nx.Graph:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def site_count(self) -> int | None:
+        """Number of battery sites N from the parameters alone (no graph built), or None if unknown.
+
+        Default: the value of ``size_param``. Override when the size depends on several
+        parameters (e.g. Lx * Ly).
+        """
+        return None if self.size_param is None else self.values.get(self.size_param)
+
+    def size_estimate(self) -> SizeEstimate:
+        """Sites and Hilbert-space dimension, known before anything large is allocated.
+
+        The memory guard calls it before any graph, operator or array is built. The default
+        builds and validates the graph only when :meth:`site_count` is unknown or at most
+        ``GRAPH_SITES_LIMIT`` (then the estimate is exact); for more sites it returns a lower
+        bound without building anything: every site adds at least one state (dim >= N + 1,
+        a collective spin N/2) and the graph itself costs at least :func:`graph_bytes` (N nodes).
+        Override with a closed form (e.g. dim = 2**N, and the graph's edge count) for a tighter
+        bound; a model whose graph has far more edges than nodes must override it.
+        """
+        n = self.site_count()
+        if n is not None and n > GRAPH_SITES_LIMIT:
+            return SizeEstimate(n_sites=int(n), dim=float(n) + 1.0, graph_bytes=graph_bytes(n))
+        from .graph import validate_graph
+
+        return SizeEstimate.from_graph(validate_graph(self.graph()))
 
     def ring_order(self) -> list | None:
         """Site order of a translation- and parity-invariant ring, else None."""

@@ -19,15 +19,15 @@ significant factor; spin states m = +S first; Fock states n = n_max first).
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import InputError, ResourceError, format_bytes
+from .errors import InputError
 from .graph import ModelGraph, spin_string
+from .validate import available_memory, check_memory  # noqa: F401  (the memory guard, kept importable here)
 
 __all__ = ["Jump", "Operators", "build_operators", "conserves", "estimate_nnz_per_row", "available_memory",
            "operator_norm"]
@@ -154,38 +154,6 @@ def estimate_nnz_per_row(mg: ModelGraph) -> int:
     if s.sites > 1 or s.spin > 0.5:
         per += 4 * n_spins
     return per
-
-
-def available_memory() -> int:
-    """Bytes of memory the project may use: CQC_MEMORY_LIMIT (e.g. '8G') or MemAvailable."""
-    env = os.environ.get("CQC_MEMORY_LIMIT")
-    if env:
-        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-        env = env.strip().upper().rstrip("B")
-        try:
-            if env and env[-1] in mult:
-                return int(float(env[:-1]) * mult[env[-1]])
-            return int(float(env))
-        except ValueError:
-            raise InputError(f"CQC_MEMORY_LIMIT={os.environ['CQC_MEMORY_LIMIT']!r} is not a size") from None
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:  # pragma: no cover
-        pass
-    return 8 << 30  # pragma: no cover
-
-
-def check_memory(required: float, what: str) -> None:
-    """Raise ResourceError if `required` bytes exceed 80% of the available memory."""
-    avail = available_memory()
-    if required > 0.8 * avail:
-        raise ResourceError(
-            f"{what} needs about {format_bytes(required)} of memory, "
-            f"but only {format_bytes(avail)} is available"
-        )
 
 
 def _make_basis(mg: ModelGraph, symmetry: dict | None):

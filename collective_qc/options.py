@@ -5,68 +5,22 @@ CLI flags are generated from this table (``--t-max`` for ``t_max``), study confi
 same keys, and :func:`check_options` validates a mapping of them, refusing unknown keys with
 a suggestion. Physics arguments (model, drive, params, times) are not options.
 
-The single number validator of the package is :func:`number`.
+Values are checked with the package's validators (:mod:`collective_qc.validate`).
 """
 
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import InputError
+from .validate import boolean, integer, number
 
-__all__ = ["Option", "OPTIONS", "number", "integer", "boolean", "check_options", "add_cli_arguments",
-           "from_cli", "flag"]
+__all__ = ["Option", "OPTIONS", "METHODS", "INITIAL_STATES", "MIN_TOLERANCE", "check_options",
+           "add_cli_arguments", "from_cli", "flag"]
 
-
-def number(name: str, value, *, positive: bool = False, nonneg: bool = False, below: float | None = None) -> float:
-    """A finite float, or InputError naming `name` and the value."""
-    if isinstance(value, bool):
-        raise InputError(f"{name} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise InputError(f"{name} must be finite, got {value!r}")
-    if positive and v <= 0:
-        raise InputError(f"{name} must be > 0, got {value!r}")
-    if nonneg and v < 0:
-        raise InputError(f"{name} must be >= 0, got {value!r}")
-    if below is not None and v >= below:
-        raise InputError(f"{name} must be < {below:g}, got {value!r}")
-    return v
-
-
-def integer(name: str, value, *, low: int | None = None) -> int:
-    """An integer (a float or string of an integral value is accepted), or InputError."""
-    if isinstance(value, bool):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    try:
-        f = float(value)
-        ok = math.isfinite(f) and f == int(f)
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    v = int(f)
-    if low is not None and v < low:
-        raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
-    return v
-
-
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-
-
-def boolean(name: str, value) -> bool:
-    """True/False (or the strings yes/no, true/false, on/off, 1/0); anything else is refused."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
-        return value.lower() in _TRUE
-    raise InputError(f"{name} must be true or false, got {value!r}")
+MIN_TOLERANCE = 1e-14  # smallest per-step error tolerance of the adaptive integrators (~50 eps)
 
 
 def _choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
@@ -77,6 +31,14 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
             raise InputError(f"{name} must be one of {', '.join(choices)}, got {value!r}{hint}")
         return value
     return check
+
+
+def _tolerance(name, value):
+    v = number(value, name, positive=True)
+    if not MIN_TOLERANCE <= v < 1e-2:
+        raise InputError(f"{name} must be in [{MIN_TOLERANCE:g}, 1e-2) (double precision cannot meet a smaller "
+                         f"per-step error; the adaptive steps would shrink without end), got {value!r}")
+    return v
 
 
 def _text(name, value):
@@ -108,7 +70,7 @@ def _charger(name, value):
 def _norm(name, value):
     if value is None or value == "field":
         return value
-    return number(name, value, positive=True)
+    return number(value, name, positive=True)
 
 
 @dataclass(frozen=True)
@@ -131,34 +93,34 @@ METHODS = ("auto", "closed", "exact", "trajectories")
 INITIAL_STATES = ("ground", "product")
 
 OPTIONS: dict[str, Option] = {o.name: o for o in (
-    Option("t_max", 20.0, lambda n, v: number(n, v, positive=True), "final time (units 1/omega0)", "T"),
-    Option("n_times", 201, lambda n, v: integer(n, v, low=2), "number of sample times in [0, t_max]", "N"),
+    Option("t_max", 20.0, lambda n, v: number(v, n, positive=True), "final time (units 1/omega0)", "T"),
+    Option("n_times", 201, lambda n, v: integer(v, n, minimum=2), "number of sample times in [0, t_max]", "N"),
     Option("method", "auto", _choice(METHODS), "auto | closed | exact | trajectories", "METHOD"),
     Option("initial", "ground", _choice(INITIAL_STATES), "initial state: ground (of H_B) | product (|g...g>)",
            "STATE"),
     Option("protocol", "constant", _text,
            "drive envelope f(t): constant | on-off:TAU | ramp:T | sin2:T | gauss:T0,SIGMA | "
-           "charge-store-discharge:TAU,STORE[,TAU_D] | table:FILE", "SPEC"),
-    Option("dephasing", 0.0, lambda n, v: number(n, v, nonneg=True),
+           "charge-store-discharge:TAU,STORE[,TAU_D] | table:FILE", "PROTOCOL"),
+    Option("dephasing", 0.0, lambda n, v: number(v, n, nonneg=True),
            "rate gamma of sqrt(gamma) 2S^z_i on every site (units omega0)", "GAMMA"),
-    Option("relaxation", 0.0, lambda n, v: number(n, v, nonneg=True),
+    Option("relaxation", 0.0, lambda n, v: number(v, n, nonneg=True),
            "rate kappa of sqrt(kappa) S^-_i on every site (units omega0)", "KAPPA"),
-    Option("symmetry", True, boolean, "QuSpin momentum/parity blocks for closed runs on uniform rings",
-           "yes|no"),
-    Option("ntraj", 500, lambda n, v: integer(n, v, low=2), "number of trajectories (method trajectories)", "N"),
-    Option("seed", 0, lambda n, v: integer(n, v, low=0), "seed; trajectory i uses the stream of (seed, i) only",
+    Option("symmetry", True, lambda n, v: boolean(v, n),
+           "QuSpin momentum/parity blocks for closed runs on uniform rings", "yes|no"),
+    Option("ntraj", 500, lambda n, v: integer(v, n, minimum=2), "number of trajectories (method trajectories)", "N"),
+    Option("seed", 0, lambda n, v: integer(v, n, nonneg=True), "seed; trajectory i uses the stream of (seed, i) only",
            "SEED"),
-    Option("tolerance", 1e-8, lambda n, v: number(n, v, positive=True, below=1e-2),
+    Option("tolerance", 1e-8, _tolerance,
            "per-step error tolerance of the propagators (relative to the state norm)", "TOL"),
     Option("quantities", None, _quantities, "state quantities: ergotropy,coherence,entropy or all", "LIST"),
     Option("charger", None, _charger, "charger V: field[:axis=x|y|z] | global | k-local:k=K | cavity | user "
            "(default: the model's)", "NAME[:ARGS]"),
     Option("norm", None, _norm, "rescale V to the operator norm of the parallel field on the same sites "
            "(field) or to VALUE (units omega0)", "field|VALUE"),
-    Option("battery_off_while_charging", False, boolean,
+    Option("battery_off_while_charging", False, lambda n, v: boolean(v, n),
            "Binder/Campaioli convention H = lambda f(t) V while charging (H_B out of the generator)", "yes|no"),
-    Option("speed_limit", False, boolean, "closed runs: record |P| / (2 Delta H_B Delta H) at every sample",
-           "yes|no"),
+    Option("speed_limit", False, lambda n, v: boolean(v, n),
+           "closed runs: record |P| / (2 Delta H_B Delta H) at every sample", "yes|no"),
 )}
 
 

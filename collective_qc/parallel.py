@@ -15,8 +15,83 @@ from __future__ import annotations
 import contextlib
 
 from .errors import InputError
+from .validate import integer
 
-__all__ = ["open_client", "warm_workers"]
+__all__ = ["open_client", "warm_workers", "parse_address", "check_reachable"]
+
+CONNECT_TIMEOUT_S = 5  # a scheduler that does not answer within this many seconds is reported unreachable
+_SCHEMES = ("tcp", "tls", "ws", "wss")
+DEFAULT_PORT = 8786  # Dask's scheduler port
+
+
+def parse_address(address) -> tuple[str, int]:
+    """(host, port) of a scheduler address ``[tcp|tls|ws|wss://]host[:port]`` (Dask's default port 8786);
+    malformed -> InputError."""
+    import re
+
+    if isinstance(address, str) and address.startswith("inproc://"):  # a cluster inside this process
+        return "", 0
+    if not isinstance(address, str):
+        raise InputError(f"scheduler address must be a string like tcp://host:8786, got {address!r}")
+    m = re.fullmatch(r"(?:(\w+)://)?(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+)(?::(\d{1,5}))?/?", address.strip())
+    if not m or (m.group(1) or "tcp") not in _SCHEMES or not 0 < int(m.group(3) or DEFAULT_PORT) < 65536:
+        raise InputError(f"scheduler address {address!r} is malformed (expected tcp://host:port, e.g. "
+                         "tcp://127.0.0.1:8786)")
+    return m.group(2).strip("[]"), int(m.group(3) or DEFAULT_PORT)
+
+
+def check_reachable(address: str, host: str, port: int, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """A Dask scheduler answers at `address` within `timeout` seconds, else InputError.
+
+    First a TCP connection (nothing listening: refused at once), then Dask's handshake and an
+    ``identity`` request, all bounded by `timeout` (a port held by something else than a Dask
+    scheduler would otherwise keep the client waiting without end).
+    """
+    import socket
+
+    if not host:  # inproc://
+        return
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+        raise InputError(f"scheduler {address!r}: cannot connect to {host}:{port} ({why}); is a Dask scheduler "
+                         "running there?") from None
+    answer = _identity(address, timeout)
+    if not (isinstance(answer, dict) and answer.get("type") == "Scheduler"):
+        raise InputError(f"scheduler {address!r}: something listens at {host}:{port} but no Dask scheduler "
+                         f"answered within {timeout:g} s")
+
+
+def _identity(address: str, timeout: float):
+    """The scheduler's reply to ``identity`` (None on any failure), in a thread of its own with its
+    own event loop; gives up after `timeout` seconds."""
+    import asyncio
+    import threading
+
+    result = {}
+
+    async def ask():
+        from distributed.comm import connect
+
+        comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
+        try:
+            await asyncio.wait_for(comm.write({"op": "identity", "reply": True}), timeout)
+            return await asyncio.wait_for(comm.read(), timeout)
+        finally:
+            comm.abort()
+
+    def run():
+        try:
+            result["answer"] = asyncio.run(asyncio.wait_for(ask(), timeout))
+        except BaseException:  # noqa: BLE001 - any failure means: no scheduler answered
+            result["answer"] = None
+
+    worker = threading.Thread(target=run, daemon=True, name="cqc-scheduler-probe")
+    worker.start()
+    worker.join(timeout + 1.0)
+    return result.get("answer")
 
 
 def _warm() -> str:
@@ -42,24 +117,38 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786``).
     workers : int, optional
-        Start a local cluster with this many single-threaded worker processes.
+        Start a local cluster with this many single-threaded worker processes (>= 1).
+
+    Raises
+    ------
+    InputError
+        A malformed address, a scheduler that cannot be reached within ``CONNECT_TIMEOUT_S``
+        seconds, or a bad number of workers; checked before any work.
     """
-    if scheduler is None and not workers:
+    if scheduler is None and workers is None:
         yield None
         return
-    if scheduler is not None and workers:
+    if scheduler is not None and workers is not None:
         raise InputError("give either a scheduler address or a number of local workers, not both")
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover
-        raise InputError("Dask distributed is not installed (pip install 'dask[distributed]')") from exc
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:  # pragma: no cover
+        raise InputError("Dask distributed is not installed (pip install 'dask[distributed]')")
     if scheduler is not None:
-        client = Client(scheduler, timeout="30s")
+        check_reachable(scheduler, *parse_address(scheduler))  # before importing Dask (seconds on a busy machine)
+    else:
+        workers = integer(workers, "workers", minimum=1)
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"scheduler {scheduler!r}: no Dask scheduler answered within {CONNECT_TIMEOUT_S} s "
+                             f"({type(exc).__name__})") from None
         cluster = None
     else:
-        if isinstance(workers, bool) or int(workers) != workers or workers < 1:
-            raise InputError(f"workers must be a positive integer, got {workers!r}")
-        cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, host="127.0.0.1",
                                env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
         client = Client(cluster)

@@ -25,15 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .figures import GAMMAS as FIGURE_GAMMAS
 from .units import DIMENSIONLESS, Units
 
 __all__ = ["per_site_vs_n", "gammas_vs_n", "timeseries", "power_law_fit", "PowerLaw"]
 
 PER_SITE = (("capacitance_at_tau_c_per_site", r"$C_Q^*/N$"), ("power_max_per_site", r"$P_{\max}/N$"),
             ("tau_c", r"$\tau_c$"), ("energy_max_per_site", r"$E_{\max}/N$"))
-GAMMAS = (("gamma_power", r"$\Gamma_P$", "power_max"), ("gamma_tau", r"$\Gamma_\tau$", "tau_c"),
-          ("gamma_capacitance", r"$\Gamma_C$", "capacitance_at_tau_c"),
-          ("gamma_energy", r"$\Gamma_E$", "energy_max"))
+GAMMAS = tuple((g.key, g.tex, g.figure) for g in FIGURE_GAMMAS[:4])  # the four panels
 FIT_MIN_POINTS = 3
 FIT_MAX_RMS = 0.05  # largest rms residual of log(Gamma) (about 5 %) of an acceptable fit without errors
 FIT_MAX_CHI2 = 4.0  # largest chi^2 per degree of freedom of an acceptable weighted fit

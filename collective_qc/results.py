@@ -10,9 +10,8 @@ import numpy as np
 
 from .units import units_of
 
-__all__ = ["ChargeResult", "format_value", "jsonable", "ROUNDOFF"]
+__all__ = ["ChargeResult", "format_value", "jsonable"]
 
-ROUNDOFF = 1e-10  # E(t) below this (times the run's energy scale) everywhere: nothing was charged
 
 
 @dataclass
@@ -82,8 +81,7 @@ class ChargeResult:
     def not_charged(self) -> bool:
         """True when E(t) never leaves round-off level (e.g. a dark state of the charger, such as a
         total-spin singlet under a uniform field): tau_c, E_max and C_Q* are then not results."""
-        scale = max(1.0, abs(self.metadata.get("E0") or 0.0), abs(self.drive) * self.n_sites)
-        return bool(np.max(np.abs(self.energy)) <= ROUNDOFF * scale)
+        return bool(self.metadata.get("undefined"))
 
     def figure_errors(self) -> dict:
         """Standard errors of the figures of merit (zeros for exact methods); see
@@ -110,10 +108,13 @@ class ChargeResult:
         u = self.units
         err = self.figure_errors() if self.energy_stderr is not None else {}
 
+        why = "round-off E(t), see metadata['undefined']" if self.metadata.get("undefined") else \
+            "no maximum in window"
+
         def f(key, value=None, per_site=False):
             x = getattr(self, key) if value is None else value
             if x is None:
-                return "undefined (no maximum in window)"
+                return f"undefined ({why})"
             e = err.get(key)
             if per_site and e is not None:
                 e = e / self.n_sites

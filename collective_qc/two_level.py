@@ -108,7 +108,7 @@ def charging_time(drive, omega0=1.0):
 
 
 def capacitance_at_tau_c(drive, omega0=1.0):
-    """C_Q* = C_Q(tau_c) = omega0^3 Omega / (2 Omega_R^4) (SPEC section 2).
+    """C_Q* = C_Q(tau_c) = omega0^3 Omega / (2 Omega_R^4) (from Eqs. 14 and 25).
 
     At tau_c, dE/dt = 0, so C_Q(tau_c) = d E_max / d Omega.
     """

@@ -32,8 +32,9 @@ from __future__ import annotations
 import networkx as nx
 
 from collective_qc.errors import InputError
-from collective_qc.model import Model, Param
+from collective_qc.model import Model, Param, graph_bytes
 from collective_qc.registry import register_model
+from collective_qc.validate import SizeEstimate, power
 
 REPRESENTATIONS = ("collective", "explicit")
 
@@ -88,6 +89,14 @@ class _CavityBattery(Model):
     def cutoff(self) -> int:
         v = self.values
         return v["n_max"] or auto_cutoff(v["N"], self.photons, self.rwa)
+
+    def size_estimate(self) -> SizeEstimate:
+        """dim = (N + 1)(n_max + 1) (collective) or 2^N (n_max + 1) (explicit), from the parameters."""
+        v = self.values
+        n, modes = v["N"], self.cutoff + 1.0
+        if v["representation"] == "collective":
+            return SizeEstimate(n_sites=n, dim=(n + 1.0) * modes, graph_bytes=graph_bytes(2, 1))
+        return SizeEstimate(n_sites=n, dim=power(2.0, n) * modes, graph_bytes=graph_bytes(n + 1, n))
 
     def graph(self) -> nx.Graph:
         v = self.values

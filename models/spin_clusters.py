@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import networkx as nx
 
-from collective_qc.model import Model, Param
+from collective_qc.model import Model, Param, graph_bytes
 from collective_qc.registry import register_model
+from collective_qc.validate import SizeEstimate, power
 
 
 @register_model
@@ -57,6 +58,16 @@ class HeisenbergGraph(Model):
         Param("omega", float, 1.0, "Zeeman splitting (term omega S^z)", unit="energy"),
         Param("lattice", str, "ring", "bond graph: chain | ring | complete | star"),
     )
+
+    def size_estimate(self) -> SizeEstimate:
+        """dim = (2S + 1)^N from the parameters (the graph is built only if that fits)."""
+        from collective_qc.graph import parse_spin
+
+        v = self.values
+        n = v["N"]
+        edges = n * (n - 1) / 2 if v["lattice"] == "complete" else n
+        spin = parse_spin(v["S"], f"parameter 'S' of model {self.name!r}")
+        return SizeEstimate(n_sites=n, dim=power(2 * spin + 1, n), graph_bytes=graph_bytes(n, edges))
 
     def graph(self) -> nx.Graph:
         v = self.values

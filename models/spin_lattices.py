@@ -10,13 +10,19 @@ from __future__ import annotations
 import networkx as nx
 
 from collective_qc.errors import InputError
-from collective_qc.model import Model, Param
+from collective_qc.model import Model, Param, graph_bytes
 from collective_qc.registry import register_model
+from collective_qc.validate import SizeEstimate, power
 
 _N = Param("N", int, 6, "number of spin-1/2 sites", "positive")
 _OMEGA = Param("omega", float, 1.0, "level splitting omega0 (term (omega/2) sz)", unit="energy")
 _J = Param("J", float, 0.3, "exchange coupling J of the Pauli-operator bond terms", unit="energy")
 _DELTA = Param("Delta", float, 0.5, "zz anisotropy J_z / J (Delta = 1: isotropic Heisenberg)")
+
+
+def _spin_half_estimate(n: int, n_edges: float) -> SizeEstimate:
+    """Size of N spin-1/2 sites with n_edges bonds, from the parameters alone (dim = 2^N)."""
+    return SizeEstimate(n_sites=n, dim=power(2.0, n), graph_bytes=graph_bytes(n, n_edges))
 
 
 def _spin_graph(graph: nx.Graph, omega: float, **bond) -> nx.Graph:
@@ -64,6 +70,9 @@ class XXZChain(Model):
     name = "xxz-chain"
     params = (_N, _OMEGA, _J, _DELTA)
 
+    def size_estimate(self) -> SizeEstimate:
+        return _spin_half_estimate(self.values["N"], self.values["N"])
+
     def graph(self) -> nx.Graph:
         v = self.values
         return _spin_graph(nx.path_graph(v["N"]), v["omega"], J=v["J"], Delta=v["Delta"])
@@ -98,6 +107,9 @@ class IsingChain(Model):
 
     name = "ising-chain"
     params = (_N, _OMEGA, _J)
+
+    def size_estimate(self) -> SizeEstimate:
+        return _spin_half_estimate(self.values["N"], self.values["N"])
 
     def graph(self) -> nx.Graph:
         v = self.values
@@ -142,6 +154,13 @@ class SquareLattice(Model):
     )
     size_param = "Lx"  # sweeps of N = Lx * Ly keep Ly fixed
 
+    def site_count(self) -> int:
+        return self.values["Lx"] * self.values["Ly"]
+
+    def size_estimate(self) -> SizeEstimate:
+        n = self.site_count()
+        return _spin_half_estimate(n, 2 * n)
+
     def with_size(self, n: int) -> Model:
         """N = n sites as an (n / Ly) x Ly lattice (Ly fixed)."""
         ly = self.values["Ly"]
@@ -169,6 +188,10 @@ class AllToAll(Model):
 
     name = "all-to-all"
     params = (_N, _OMEGA, _J, _DELTA)
+
+    def size_estimate(self) -> SizeEstimate:
+        n = self.values["N"]
+        return _spin_half_estimate(n, n * (n - 1) / 2)
 
     def graph(self) -> nx.Graph:
         v = self.values

@@ -47,11 +47,11 @@ def _sweep(names):
 
 
 CHARGER_CASES = [
-    ("xxz-ring", {"N": 6}, dict(charger="global", norm="field")),
+    ("xxz-ring", {"N": 6, "J": -0.3}, dict(charger="global", norm="field")),
     ("xxz-ring", {"N": 6}, dict(charger="k-local:k=2", norm="field", protocol="on-off:2")),
     ("xxz-chain", {"N": 5}, dict(charger="field:axis=y")),
     ("ising-chain", {"N": 4}, dict(charger="k-local:k=3", battery_off_while_charging=True)),
-    ("heisenberg-graph", {"N": 4, "omega": 0.0}, dict()),  # degenerate ground manifold: a mixture
+    ("ising-ring", {"N": 4, "omega": 0.0}, dict()),  # degenerate ground manifold (two Neel states): a mixture
     ("dicke", {"N": 3}, dict()),
 ]
 

@@ -83,7 +83,7 @@ def test_norm_matching_is_recorded_and_exact():
     assert operator_norm(ops.V) == pytest.approx(4.0, rel=1e-12)
     assert ops.charger["scale"] == pytest.approx(4.0 / dicke_norm(4, 2), rel=1e-13)
     assert operator_norm(build_operators(mg, charger="global", norm=2.5).V) == pytest.approx(2.5, rel=1e-12)
-    res = charge("xxz-chain", 0.5, params={"N": 3}, charger="global", norm="field", t_max=1.0, n_times=11)
+    res = charge("xxz-chain", 0.5, params={"N": 3, "J": 0.0}, charger="global", norm="field", t_max=1.0, n_times=11)
     assert res.metadata["charger"]["norm"] == 3.0 and res.metadata["charger"]["scale"] == 3.0
 
 
@@ -117,7 +117,7 @@ def test_battery_off_two_level_is_resonant_rabi():
 
 def test_symmetry_blocks_agree_with_full_basis_for_global_charger():
     t = np.linspace(0, 3, 13)
-    kw = dict(params={"N": 6}, charger="global", norm="field", method="closed")
+    kw = dict(params={"N": 6, "J": -0.3}, charger="global", norm="field", method="closed")
     a, b = charge("xxz-ring", 0.4, t, symmetry=True, **kw), charge("xxz-ring", 0.4, t, symmetry=False, **kw)
     assert a.metadata["symmetry_block"] is not None and b.metadata["symmetry_block"] is None
     assert np.allclose(a.energy, b.energy, atol=1e-10) and np.allclose(a.capacitance, b.capacitance, atol=1e-9)
@@ -166,11 +166,11 @@ def test_static_list_user_charger_equals_field_and_is_checked():
 
 
 def test_graph_attribute_and_registered_and_matrix_chargers():
-    g = make_model("xxz-chain", {"N": 3}).graph()
+    g = make_model("xxz-chain", {"N": 3, "J": 0.0}).graph()  # ground state |ggg>: the global charger charges it
     g.graph["charger"] = "global"
     res = charge(nx.Graph(g), 0.5, t_max=1.0, n_times=11)
     assert res.metadata["charger"]["name"] == "global" and not res.metadata["charger"]["model_default"]
-    g.graph["charger"] = '[["+-", [[1.0, 0, 1], [1.0, 1, 0]]]]'  # GraphML stores strings: JSON static list
+    g.graph["charger"] = '[["+", [[1.0, 0]]], ["-", [[1.0, 0]]]]'  # GraphML stores strings: JSON static list
     assert charge(nx.Graph(g), 0.5, t_max=1.0, n_times=11).metadata["charger"]["name"] == "static"
 
     class Pairs(Charger):
@@ -195,7 +195,7 @@ def test_cli_charger_accepted_by_charge_and_compare(tmp_path, capsys):
     out = tmp_path / "c.json"
     assert main(["charge", "xxz-chain", "-p", "N=3", "--charger", "k-local:k=2", "--norm", "field",
                  "--speed-limit", "yes", "--t-max", "2", "--n-times", "21", "--json", str(out)]) == 0
-    assert main(["compare", "xxz-chain", "--sizes", "2,3", "--charger", "global", "--norm", "field",
+    assert main(["compare", "xxz-chain", "--sizes", "2,3", "-p", "J=0", "--charger", "global", "--norm", "field",
                  "--t-max", "3", "--n-times", "31"]) == 0
     assert main(["charge", "xxz-chain", "--charger", "globl", "--t-max", "1"]) == 2
     assert "did you mean 'global'" in capsys.readouterr().err

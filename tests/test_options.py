@@ -13,7 +13,8 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from collective_qc import InputError
-from collective_qc.options import OPTIONS, add_cli_arguments, boolean, check_options, flag, from_cli, integer, number
+from collective_qc.options import OPTIONS, add_cli_arguments, check_options, flag, from_cli
+from collective_qc.validate import boolean, integer, number
 
 
 def _cli(argv):
@@ -58,7 +59,7 @@ def test_every_option_is_a_cli_flag_or_says_why_not():
 
 
 def test_charge_takes_every_option():
-    from collective_qc.api import charge as _charge
+    from collective_qc.api import charge as _charge  # noqa: F401
 
     params = inspect.signature(_charge).parameters
     missing = [name for name in OPTIONS if name not in params]
@@ -81,10 +82,10 @@ def test_cli_errors_name_the_flag():
 
 
 def test_validators():
-    assert number("x", "2.5") == 2.5 and integer("n", "4") == 4 and integer("n", 4.0) == 4
-    assert boolean("s", "no") is False and boolean("s", True) is True
+    assert number("2.5", "x") == 2.5 and integer("4", "n") == 4 and integer(4.0, "n") == 4
+    assert boolean("no", "s") is False and boolean(True, "s") is True
     for bad in (True, "1e999", None, [1]):
         with pytest.raises(InputError, match="x must"):
-            number("x", bad)
+            number(bad, "x")
     with pytest.raises(InputError):
-        integer("n", float("inf"))
+        integer(float("inf"), "n")

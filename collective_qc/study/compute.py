@@ -63,37 +63,23 @@ def run_point(point: dict, progress=None) -> dict:
 
 
 def point_memory(point: dict) -> tuple[float, str]:
-    """Bytes a point's run needs (the estimate ``charge`` checks) and a description of it.
+    """Bytes a point's run needs (the estimate ``charge`` checks, :mod:`collective_qc.guard`) and a
+    description of it; no graph is built for models too large to run."""
+    from ..guard import choose_method, is_noisy, lower_bound_memory, run_memory
+    from ..options import check_options
+    from ..state_measures import parse_quantities
 
-    Mirrors the method choice of :func:`collective_qc.api.charge` so that every point of a study
-    is checked before the first one runs.
-    """
-    from .. import api
-    from ..graph import validate_graph
-    from ..operators import estimate_nnz_per_row
-    from ..symmetry import is_uniform_ring
-
-    d, run = point["definition"], point["definition"]["run"]
+    d = point["definition"]
     m = _model(d)
-    mg = validate_graph(m.graph())
-    noisy = run.get("dephasing", 0) > 0 or run.get("relaxation", 0) > 0 or any(
-        (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
-    used = run.get("method", "auto")
-    if used == "auto":
-        used = ("trajectories" if mg.dim > api.EXACT_AUTO_MAX_DIM else "exact") if noisy else "closed"
-    n_ch = 2 * len(mg.spins) + len(mg.modes)
-    if used == "trajectories":
-        n_times = run.get("n_times", 201)
-        need = api.estimate_memory(mg, used) * 2 + n_ch * mg.dim * 24 + 3 * run.get("ntraj", 500) * n_times * 8
-    elif used == "exact":
-        from ..solvers.lindblad import estimate_lindblad_memory
-
-        need = estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), n_ch)
-    else:
-        need = api.estimate_memory(mg, used)
-        if run.get("symmetry", True) and is_uniform_ring(mg, m.ring_order()):
-            need /= len(mg.spins)
-    need += run.get("n_times", 201) * (16 + 2 * len(mg.modes)) * 8  # sampled series (and their errors)
+    opts = check_options(d["run"])
+    est = m.size_estimate()
+    if not est.exact:
+        return (lower_bound_memory(est, opts["n_times"]),
+                f"point {point['id']}: model {m.name!r} with N = {est.n_sites:,} sites")
+    mg = est.model_graph
+    opts["quantities"] = parse_quantities(opts["quantities"])
+    used = choose_method(opts["method"], is_noisy(mg, opts["dephasing"], opts["relaxation"]), mg.dim)
+    need = run_memory(m, mg, used, opts["n_times"], opts)
     return need, f"point {point['id']}: method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})"
 
 

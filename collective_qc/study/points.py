@@ -18,13 +18,11 @@ import zlib
 
 import numpy as np
 
+from ..figures import FIG_COLS, FIGURES, GAMMA_COLS
+
 __all__ = ["canon", "sha256", "make_point", "point_id", "point_seed", "FIGURES", "ARRAYS", "FIG_COLS", "GAMMA_COLS"]
 
-FIGURES = ("tau_c", "energy_max", "power_max", "average_power_max", "capacitance_at_tau_c")
 ARRAYS = ("times", "energy", "power", "capacitance", "energy_stderr", "power_stderr", "capacitance_stderr")
-FIG_COLS = ("tau_c", "energy_max_per_site", "power_max_per_site", "average_power_max_per_site",
-            "capacitance_at_tau_c_per_site")
-GAMMA_COLS = ("gamma_power", "gamma_tau", "gamma_capacitance", "gamma_energy", "gamma_average_power")
 
 
 def canon(obj) -> str:

@@ -1,0 +1,251 @@
+"""The run guard: every option of a charging run checked, and its cost estimated, before any
+graph, operator or array is built.
+
+:func:`plan_run` validates the options, asks the model for its size
+(:meth:`Model.size_estimate`, no graph built for large models), checks the memory estimate
+(operators, state vectors *and* the sample arrays: n_times, ntraj x n_times) against the
+memory guard (:func:`collective_qc.validate.check_memory`), and refuses runs whose rates
+and times make the propagation meaningless or endless:
+
+- ``Lambda t_max > MAX_PHASE`` where Lambda bounds the generator norm
+  ||H_B + H_aux + lambda V|| + (1/2) sum_k ||L_k^dag L_k||: the propagation needs at least
+  Lambda t_max / 30 exponential steps and double precision (2.2e-16) loses ~Lambda t_max x 1e-16
+  of phase accuracy;
+- for trajectories, ``sum_k ||L_k^dag L_k|| t_max > MAX_JUMPS`` expected jumps per trajectory.
+
+Norms are bounded from the validated graph (sums of |coefficient| x operator norm), without
+building operators.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .options import METHODS, check_options
+from .protocols import parse_protocol
+from .validate import as_float, check_memory, format_dim, integer, mapping, number
+
+__all__ = ["RunPlan", "plan_run", "lower_bound_memory", "choose_method", "is_noisy", "run_memory",
+           "operator_scales", "estimate_memory", "sample_memory", "METHODS", "MAX_PHASE", "MAX_JUMPS"]
+
+EXACT_AUTO_MAX_DIM = 256  # auto picks the density-matrix solver up to this Hilbert-space dimension
+MAX_PHASE = 1e9  # largest generator norm x t_max a run accepts (rad)
+MAX_JUMPS = 1e6  # largest bound on the expected number of jumps per trajectory
+
+
+@dataclass
+class RunPlan:
+    """The checked options of one charging run (see :func:`plan_run`)."""
+
+    model: object
+    model_graph: object
+    method: str
+    times: np.ndarray
+    protocol: object
+    drive: float
+    dephasing: float
+    relaxation: float
+    symmetry: bool
+    ntraj: int
+    seed: int
+    tolerance: float
+    quantities: tuple
+    initial: str
+    memory: float
+    scales: dict
+
+    @property
+    def dim(self) -> int:
+        return self.model_graph.dim
+
+
+def _times_spec(times, t_max, n_times):
+    """(n_samples, t_final, array or None): checks without allocating the sample times."""
+    if times is None:
+        t_max = number(20.0 if t_max is None else t_max, "t_max", positive=True)
+        n = integer(n_times, "n_times", minimum=2)
+        return n, t_max, None
+    try:
+        t = np.asarray(times, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"times must be a 1-d array of numbers, got {type(times).__name__}") from None
+    if t.ndim != 1 or len(t) < 2 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
+        raise InputError("times must be a finite, strictly increasing 1-d array starting at t >= 0")
+    return len(t), float(t[-1]), t
+
+
+def _options(o: dict) -> dict:
+    """The model-independent options of a run, checked (names as in ``charge``; the run options
+    themselves through the one table of :mod:`collective_qc.options`)."""
+    from .state_measures import parse_quantities
+
+    keys = ("method", "initial", "dephasing", "relaxation", "symmetry", "ntraj", "seed", "tolerance", "quantities")
+    out = check_options({k: o[k] for k in keys})
+    out.pop("t_max"), out.pop("n_times"), out.pop("protocol")  # checked by _times_spec, parse_protocol
+    out["quantities"] = parse_quantities(out["quantities"])
+    out["drive"] = number(o["drive"], "drive")
+    if o["progress"] is not None and not callable(o["progress"]):
+        raise InputError(f"progress must be a callable (done, total) or None, got {o['progress']!r}")
+    if o["client"] is not None and not hasattr(o["client"], "submit"):
+        raise InputError(f"client must be a dask.distributed.Client or None, got {type(o['client']).__name__}")
+    out["protocol"] = parse_protocol(o["protocol"])
+    out["params"] = mapping(o["params"], "params")
+    return out
+
+
+def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=201, method="auto",
+             initial="ground", protocol=None, dephasing=0.0, relaxation=0.0, symmetry=True, ntraj=500, seed=0,
+             quantities=None, tolerance=1e-8, progress=None, client=None, **_ignored) -> RunPlan:
+    """Check a run of :func:`collective_qc.charge` (same arguments) before anything large is built.
+
+    Raises
+    ------
+    InputError
+        A bad option, naming it; or rates x times beyond what the propagation can resolve.
+    ResourceError
+        The memory estimate (operators, vectors and sample arrays) exceeds the memory guard.
+    """
+    from .registry import make_model
+
+    o = _options(dict(drive=drive, tolerance=tolerance, dephasing=dephasing, relaxation=relaxation,
+                      protocol=protocol, method=method, initial=initial, symmetry=symmetry, ntraj=ntraj, seed=seed,
+                      quantities=quantities, params=params, progress=progress, client=client))
+    n_t, t_final, t = _times_spec(times, t_max, n_times)
+    m = make_model(model, o["params"])
+    est = m.size_estimate()
+    if not est.exact:  # a lower bound: the cheapest method, one state vector, the samples
+        check_memory(lower_bound_memory(est, n_t),
+                     f"model {m.name!r} with N = {est.n_sites:,} sites (Hilbert space dimension >= "
+                     f"{format_dim(est.dim).replace('above ', '')}) and n_times = {n_t:,}")
+    from .graph import validate_graph
+
+    mg = est.model_graph if est.exact else validate_graph(m.graph())
+    used = choose_method(o["method"], is_noisy(mg, o["dephasing"], o["relaxation"]), mg.dim)
+    need = run_memory(m, mg, used, n_t, o)
+    check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {format_dim(mg.dim)}, "
+                       f"n_times = {n_t:,}" + (f", ntraj = {o['ntraj']:,})" if used == "trajectories" else ")"))
+    scales = operator_scales(mg, o["drive"], o["dephasing"], o["relaxation"])
+    check_scales(scales, t_final, used, m.name)
+    if t is None:
+        t = np.linspace(0.0, t_final, n_t)
+    return RunPlan(model=m, model_graph=mg, method=used, times=t, protocol=o["protocol"], drive=o["drive"],
+                   dephasing=o["dephasing"], relaxation=o["relaxation"], symmetry=o["symmetry"], ntraj=o["ntraj"],
+                   seed=o["seed"], tolerance=o["tolerance"], quantities=o["quantities"], initial=initial,
+                   memory=need, scales=scales)
+
+
+def lower_bound_memory(est, n_times: int) -> float:
+    """Bytes a run of a model too large to build needs at least (graph, one state vector, samples)."""
+    return est.graph_bytes + 4 * 16 * est.dim / max(est.n_sites, 1) + sample_memory(n_times, 0)
+
+
+def is_noisy(mg, dephasing: float, relaxation: float) -> bool:
+    """True when a run has any jump operator (uniform rates, per-site rates, cavity loss)."""
+    return dephasing > 0 or relaxation > 0 or any(
+        (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
+
+
+def choose_method(method: str, noisy: bool, dim: float) -> str:
+    """The solver a run uses: ``auto`` is closed without noise, the exact density matrix up to
+    EXACT_AUTO_MAX_DIM, trajectories beyond; ``closed`` with noise is refused."""
+    if method == "closed" and noisy:
+        raise InputError("method 'closed' is for noise-free runs; use --method exact (or auto) with noise")
+    if method != "auto":
+        return method
+    if not noisy:
+        return "closed"
+    return "exact" if dim <= EXACT_AUTO_MAX_DIM else "trajectories"
+
+
+def estimate_memory(mg, method: str = "closed") -> float:
+    """Bytes of the operators and work vectors of a closed run (H_B, V, H0, augmented generator)."""
+    from .operators import estimate_nnz_per_row
+
+    dim = as_float(mg.dim)
+    nnz = dim * estimate_nnz_per_row(mg)
+    return 3 * nnz * 12 + 2 * nnz * 12 + 2 * dim * 16 * 30
+
+
+def sample_memory(n_times: int, n_obs: int, ntraj: int = 0) -> float:
+    """Bytes of the sampled time series: t, E, P, C, their derivatives and averages, ``n_obs`` further
+    observables; for trajectories the per-trajectory samples (kept twice: batch and total)."""
+    per = n_times * 8.0
+    out = per * (12 + 2 * n_obs) + (n_times * 120.0 if n_obs else 0.0)
+    if ntraj:
+        out += 2 * ntraj * per * (3 + n_obs)
+    return out
+
+
+def run_memory(m, mg, used: str, n_t: int, o: dict) -> float:
+    """Bytes a run needs: operators and vectors of its method plus the sample arrays."""
+    from .operators import estimate_nnz_per_row
+    from .symmetry import is_uniform_ring
+
+    n_obs = 2 * len(mg.modes) + len(o["quantities"])
+    n_ch = 2 * len(mg.spins) + len(mg.modes)
+    dim = as_float(mg.dim)
+    if used == "trajectories":
+        need = estimate_memory(mg) * 2 + n_ch * dim * 24 + sample_memory(n_t, n_obs, o["ntraj"])
+        if o["quantities"]:
+            need += 2 * n_t * dim * dim * 16  # at least two groups of sampled density matrices
+        return need
+    if used == "exact":
+        from .solvers.lindblad import estimate_lindblad_memory
+
+        return estimate_lindblad_memory(dim, estimate_nnz_per_row(mg), n_ch) + sample_memory(n_t, n_obs)
+    need = estimate_memory(mg)
+    if o["symmetry"] and is_uniform_ring(mg, m.ring_order()):
+        need /= len(mg.spins)  # a momentum block holds about 1/N of the states
+    return need + sample_memory(n_t, n_obs)
+
+
+def operator_scales(mg, drive: float, dephasing: float, relaxation: float) -> dict:
+    """Upper bounds of operator norms (energy units) from the validated graph.
+
+    Keys: ``H_B``, ``H_aux``, ``drive V`` (|lambda| ||V||), ``rates`` (sum_k ||L_k^dag L_k||) and
+    ``generator`` = H_B + H_aux + drive V + rates / 2. Overflow gives inf.
+    """
+    hb = v = rates = 0.0
+    for s in mg.spins:
+        S, X = s.spin, s.spin * (s.spin + 1)
+        hb += abs(s.omega) * S + abs(s.D) * S * S + abs(s.E) * X
+        hb += abs(s.B40) * (35 * S**4 + abs(30 * X - 25) * S * S + 3 * X * X + 6 * X) + abs(s.B44) * X * X
+        v += abs(s.weight) * 2 * S
+        gamma = dephasing if s.gamma is None else s.gamma
+        kappa = relaxation if s.kappa is None else s.kappa
+        rates += gamma * (2 * S) ** 2 + kappa * (X + S)
+    for b in mg.bonds:
+        S = mg.spins[b.i].spin
+        hb += (abs(b.Jx) + abs(b.Jy) + abs(b.Jz)) * (2 * S) ** 2
+    aux = sum(abs(md.omega) * md.n_max for md in mg.modes)
+    rates += sum(md.kappa * md.n_max for md in mg.modes)
+    for c in mg.couplings:
+        v += abs(c.g * mg.spins[c.spin].weight) * 2 * mg.spins[c.spin].spin * 2 * math.sqrt(mg.modes[c.mode].n_max)
+    out = {"H_B": hb, "H_aux": aux, "drive V": abs(drive) * v, "rates": rates}
+    out["generator"] = hb + aux + out["drive V"] + 0.5 * rates
+    return out
+
+
+_CULPRIT = {"H_B": "the model's energies (omega, J, D, ... parameters)", "H_aux": "the cavity frequencies",
+            "drive V": "drive", "rates": "dephasing/relaxation rates"}
+
+
+def check_scales(scales: dict, t_final: float, method: str, model: str) -> None:
+    """Refuse rates x times the propagation cannot resolve (see the module docstring)."""
+    phase = scales["generator"] * t_final
+    if not phase <= MAX_PHASE:
+        big = max(_CULPRIT, key=lambda k: scales[k] if math.isfinite(scales[k]) else math.inf)
+        raise InputError(
+            f"t_max x generator norm = {t_final:.3g} x {scales['generator']:.3g} = {phase:.3g} exceeds {MAX_PHASE:.0e} "
+            f"on model {model!r} (largest term: {_CULPRIT[big]}, norm <= {scales[big]:.3g}): the propagation "
+            f"would need more than {MAX_PHASE / 30:.0e} steps and its phases lose their double-precision meaning; "
+            "reduce t_max or that term")
+    jumps = scales["rates"] * t_final
+    if method == "trajectories" and not jumps <= MAX_JUMPS:
+        raise InputError(
+            f"dephasing/relaxation rates x t_max: up to {scales['rates']:.3g} x {t_final:.3g} = {jumps:.3g} jumps "
+            f"per trajectory expected on model {model!r} (more than {MAX_JUMPS:.0e}); reduce the rates or t_max")
