@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -81,6 +81,10 @@ def charge(
     tolerance: float | None = None,
     integrator: str | None = None,
     solver_options=None,
+    charger=None,
+    norm=None,
+    battery_off_while_charging: bool = False,
+    speed_limit: bool = False,
     **unknown,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
@@ -123,6 +127,19 @@ def charge(
     client : dask.distributed.Client, optional
         Trajectory runs: batches of trajectories on its workers (bitwise identical results);
         see :func:`collective_qc.parallel.open_client`.
+    charger : None | "NAME[:ARGS]" | static list | Charger
+        The charger V (:mod:`collective_qc.chargers`: field, global, k-local, cavity, user);
+        None: the graph attribute ``charger``, else the model's default. Recorded in
+        ``metadata["charger"]`` with its operator norm.
+    norm : None | "field" | float
+        Rescale V to this operator norm ("field": that of the parallel field sum_i w_i 2 S^x_i
+        on the same sites); the factor is recorded in ``metadata["charger"]["scale"]``.
+    battery_off_while_charging : bool
+        Binder/Campaioli convention H = H_aux + lambda f(t) V (H_B left out of the generator;
+        E is still measured with H_B). Default False: H = H_B + H_aux + lambda f(t) V.
+    speed_limit : bool
+        Closed runs: sample |P|, 2 Delta H_B Delta H and their ratios into ``observables`` and
+        summarise them with a bound on P_max in ``metadata["speed_limit"]`` (:mod:`collective_qc.bounds`).
     progress : None, True or callable (done, total) -> None
         Progress of the run: True for a :class:`collective_qc.progress.Progress` (a bar on a
         terminal, status lines when piped); a callable receives (samples or trajectories
@@ -152,9 +169,10 @@ def charge(
 
         args["progress"] = progress = Progress("charge")
     plan = plan_run(**args)
+    charging = charging_options(args)
     first, history = plan.model, []
     for level in range(1, MAX_CUTOFF_REFINEMENTS + 2):
-        problem = prepare(plan)
+        problem = prepare(plan, charging)
         if hasattr(progress, "unit"):
             progress.unit = "trajectories" if plan.method == "trajectories" else "time samples"
         with thread_limit(problem.size):
@@ -193,6 +211,7 @@ class Problem:
     init: object
     block: dict | None
     sector: Sector | None
+    charging: dict = field(default_factory=dict)  # charger, norm, battery_off_while_charging, speed_limit
 
     @property
     def size(self) -> int:
@@ -200,14 +219,32 @@ class Problem:
         return self.ops.dim * (self.ops.dim if self.plan.method == "exact" else 1)
 
 
-def prepare(plan: RunPlan) -> Problem:
+CHARGING_OPTIONS = ("charger", "norm", "battery_off_while_charging", "speed_limit")
+
+
+def charging_options(args: dict) -> dict:
+    """The charger options of a charge() call, checked (:mod:`collective_qc.options`)."""
+    from .options import check_options
+
+    opts = check_options({k: args[k] for k in CHARGING_OPTIONS})
+    return {k: opts[k] for k in CHARGING_OPTIONS}
+
+
+def prepare(plan: RunPlan, charging: dict | None = None) -> Problem:
     """Build what the solver needs, once: operators (in a symmetry block where one holds the
     initial state), the initial state, and the conserved sector of a closed run."""
+    from .chargers import resolve_charger
+
     m, mg, used = plan.model, plan.model_graph, plan.method
-    ring = used == "closed" and plan.symmetry and is_uniform_ring(mg, m.ring_order())
+    charging = charging or charging_options({k: None for k in CHARGING_OPTIONS})
+    chg, default = resolve_charger(charging["charger"], mg)  # a charger that does not fit is refused here
+    plain = default and charging["norm"] is None and not charging["battery_off_while_charging"]
+    ring = used == "closed" and plan.symmetry and chg.symmetric and is_uniform_ring(mg, m.ring_order())
     block, ops = choose_block(mg, plan.initial) if ring and not plan.quantities else (None, None)
-    if ops is None:
-        ops = build_operators(mg, dephasing=plan.dephasing, relaxation=plan.relaxation, symmetry=block)
+    if ops is None or not plain:
+        ops = build_operators(mg, dephasing=plan.dephasing, relaxation=plan.relaxation, symmetry=block,
+                              charger=charging["charger"], norm=charging["norm"],
+                              battery_off=charging["battery_off_while_charging"])
     init = initial_state(ops, plan.initial)
     full_ops, sector = ops, None
     if used == "closed":
@@ -217,7 +254,7 @@ def prepare(plan: RunPlan) -> Problem:
         if found is not None:
             sector = Sector(*found)
             ops, init = restrict(ops, init, sector.index)
-    return Problem(plan, ops, full_ops, init, block, sector)
+    return Problem(plan, ops, full_ops, init, block, sector, charging)
 
 
 def solve(problem: Problem, progress=None, client=None):
@@ -230,6 +267,7 @@ def solve(problem: Problem, progress=None, client=None):
         index = None if problem.sector is None else problem.sector.index
         measures = StateMeasures(problem.full_ops, plan.quantities, init.vectors.shape[1], index)
     names, diag = _diagonal_observables(ops)
+    speed = False
     if plan.method == "trajectories":
         from .solvers.trajectories import solve_trajectories
 
@@ -243,17 +281,46 @@ def solve(problem: Problem, progress=None, client=None):
         else:
             from .solvers.closed import solve_closed as solver
         hook = None if measures is None else (measures.density if plan.method == "exact" else measures.closed)
+        speed = problem.charging.get("speed_limit") and plan.method == "closed"
+        if speed:
+            from .bounds import SpeedLimit
+
+            sl = SpeedLimit(ops, plan.drive, plan.protocol, plan.times)
+            hook = sl if hook is None else _joined(hook, sl)
         sol = solver(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times, progress=progress,
                      diagonals=diag, extras=hook)
         extras, extras_err = sol.extras, None
     if measures is not None:
         names = names + measures.names
+    if speed:  # the speed-limit hook runs after the state measures' hook
+        names = names + SpeedLimit.names
     observables = {n: extras[k] for k, n in enumerate(names)} if names else {}
     errors = {n: extras_err[k] for k, n in enumerate(names)} if names and extras_err is not None else None
     return sol, observables, errors, measures
 
 
-def _metadata(problem: Problem, sol, merit, measures, cutoff, history, t_start) -> dict:
+def _joined(*hooks):
+    """One closed-solver extras hook from several (their outputs concatenated)."""
+
+    def hook(psi, weights):
+        return np.concatenate([np.atleast_1d(h(psi, weights)) for h in hooks])
+
+    return hook
+
+
+def _speed_report(problem: Problem, observables) -> dict | None:
+    if not problem.charging.get("speed_limit"):
+        return None
+    if problem.plan.method != "closed":
+        return {"computed": False, "reason": "the speed limit |P| <= 2 Delta H_B Delta H holds for closed runs"}
+    from .bounds import power_bound, speed_limit_summary
+
+    plan = problem.plan
+    return {"computed": True, **speed_limit_summary(observables),
+            **power_bound(problem.ops, plan.drive, plan.protocol, plan.times)}
+
+
+def _metadata(problem: Problem, sol, merit, measures, cutoff, history, t_start, observables=None) -> dict:
     plan, sector = problem.plan, problem.sector
     m = plan.model
     meta = {
@@ -275,6 +342,9 @@ def _metadata(problem: Problem, sol, merit, measures, cutoff, history, t_start) 
         "E0": sol.e0,
         "cutoff": cutoff,
         "quantities": None if measures is None else {"computed": measures.names, "notes": measures.notes},
+        "charger": problem.ops.charger,
+        "battery_off_while_charging": bool(problem.charging.get("battery_off_while_charging")),
+        "speed_limit": _speed_report(problem, observables),
         "memory_estimate": format_bytes(plan.memory),
         "undefined": merit.undefined,
         "wall_time_s": _time.perf_counter() - t_start,
@@ -296,7 +366,7 @@ def _result(problem: Problem, sol, observables, errors, measures, cutoff, histor
         power_max=merit.power_max, average_power_max=merit.average_power_max,
         capacitance_at_tau_c=merit.capacitance_at_tau_c, model=m.name, params=dict(m.values),
         method=plan.method, drive=plan.drive,
-        metadata=_metadata(problem, sol, merit, measures, cutoff, history, t_start),
+        metadata=_metadata(problem, sol, merit, measures, cutoff, history, t_start, observables),
         energy_stderr=getattr(sol, "energy_stderr", None), power_stderr=getattr(sol, "power_stderr", None),
         capacitance_stderr=getattr(sol, "capacitance_stderr", None),
         observables=observables, observables_stderr=errors,

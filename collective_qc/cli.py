@@ -122,13 +122,20 @@ def _run_options(c) -> None:
     c.add_argument("--n-times", type=_int("n_times"), default=201, help="number of sample times")
     c.add_argument("--method", default="auto", help="auto | closed | exact | trajectories")
     c.add_argument("--initial", default="ground", help="ground | product")
-    c.add_argument("--protocol", default="constant", help="constant | on-off:TAU")
+    c.add_argument("--protocol", default="constant", help="constant | on-off:TAU | ramp:T | sin2:T | gauss:T0,SIGMA | "
+                   "charge-store-discharge:TAU,STORE[,TAU_D] | table:FILE")
     c.add_argument("--dephasing", type=_float("dephasing"), default=0.0, help="rate gamma of sqrt(gamma) 2S^z_i")
     c.add_argument("--relaxation", type=_float("relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
     c.add_argument("--ntraj", type=_int("ntraj"), default=500, help="number of trajectories (method trajectories)")
     c.add_argument("--seed", type=_int("seed"), default=0, help="seed (trajectory i uses (seed, i) only)")
     c.add_argument("--tolerance", type=_float("tolerance"), default=1e-8,
                    help="per-step error tolerance of the adaptive trajectory integrator")
+    from .options import OPTIONS, flag
+
+    for name in CHARGER_OPTIONS:  # flags as options.add_cli_arguments makes them
+        opt = OPTIONS[name]
+        c.add_argument(flag(name), dest=name, default=None, metavar=opt.metavar or None,
+                       help=f"{opt.doc} (default {opt.default})")
     _dask_options(c)
     _plugin_option(c)
 
@@ -177,7 +184,26 @@ def _run_kwargs(args) -> dict:
         raise InputError(f"--t-max must be > 0, got {args.t_max}")
     return dict(drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
                 method=args.method, initial=args.initial, protocol=args.protocol, dephasing=args.dephasing,
-                relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed, tolerance=args.tolerance)
+                relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed, tolerance=args.tolerance,
+                **_charger_kwargs(args))
+
+
+CHARGER_OPTIONS = ("charger", "norm", "battery_off_while_charging", "speed_limit")
+
+
+def _charger_kwargs(args) -> dict:
+    """--charger, --norm, --battery-off-while-charging, --speed-limit as checked charge() keywords."""
+    from .options import check_options, flag
+
+    given = {n: getattr(args, n) for n in CHARGER_OPTIONS if getattr(args, n, None) is not None}
+    try:
+        opts = check_options(given)
+    except InputError as err:  # name the flag, not the keyword
+        msg = str(err)
+        for name in given:
+            msg = msg.replace(f"{name} must", f"{flag(name)} must", 1)
+        raise InputError(msg) from None
+    return {n: opts[n] for n in given}
 
 
 def _cmd_charge(args) -> int:

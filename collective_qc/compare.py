@@ -117,8 +117,12 @@ class Comparison:
         last = self.results.get(self.rows[-1]["n_sites"], self.baseline) if self.rows else self.baseline
         noise = describe_noise(last.metadata.get("noise") or {}, u.energy)
         name = f"graph file {self.graph_file}" if self.graph_file else f"model {self.model} {self.params}"
+        chg = ""
+        if o.get("charger") is not None or o.get("norm") is not None:
+            chg = (f"  charger {o.get('charger') or 'default'} (norm {o.get('norm') or 'as built'}; baseline: "
+                   "parallel field of the same per-site norm)")
         return (f"{name}  N = {sizes}  drive = {o.get('drive', 0):g} [{u.drive}]  "
-                f"method {'/'.join(methods)}  noise: {noise}\n"
+                f"method {'/'.join(methods)}  noise: {noise}{chg}\n"
                 f"units: tau_c [{u.time}], E [{u.energy}], P [{u.power}], C_Q* [{u.capacitance}]; "
                 f"Gamma = (N-site figure) / (N x single-site figure), Gamma_tau = tau_c(1) / tau_c(N); "
                 "Gamma > 1: collective advantage")
@@ -149,6 +153,8 @@ class Comparison:
                          "Gammas are not results")
         if (self.baseline.capacitance_at_tau_c or 0) < 0:
             notes.append("the single-site C_Q* is negative: G_C < 0 means C_Q*/N has the opposite sign")
+        notes += [f"FAILED at N = {r['n_sites']}: {r['failed']} (a failed run, not a result)"
+                  for r in self.rows if r.get("failed")]
         return "\n".join(lines + [f"({n})" for n in notes])
 
 
@@ -252,7 +258,17 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
         when the callable has a ``note`` method, i.e. a :class:`collective_qc.progress.Progress`).
     **options
         Passed to :func:`collective_qc.charge`: times, t_max, n_times, method, initial,
-        protocol, dephasing, relaxation, symmetry, ntraj, seed, tolerance, client.
+        protocol, dephasing, relaxation, symmetry, ntraj, seed, tolerance, client, charger,
+        norm, battery_off_while_charging, speed_limit (default True here).
+
+    Notes
+    -----
+    With a ``charger`` or ``norm`` other than the model's default charger, the baseline of
+    size N is N parallel single-site chargers of the same per-site norm (Binder et al. 2015,
+    Campaioli et al. 2017): the single site driven by the ``field`` charger rescaled to
+    ||V_N|| / N. Every closed row is checked against the speed-limit bound of its run
+    (:mod:`collective_qc.bounds`); a Gamma_P above it marks the row as failed (the value
+    moves to ``gamma_power_failed``), it is not reported as a result.
 
     Returns
     -------
@@ -264,6 +280,12 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
     for bad in ("params", "drive"):
         options.pop(bad, None)
     total = len(sizes) + 1
+    options.setdefault("speed_limit", True)
+    if options.get("charger") is not None or options.get("norm") is not None:
+        rows, results, res_1 = _compare_chargers(m, single, sizes, drive, options, progress, fixed)
+        opts = {k: v for k, v in options.items() if k not in ("times", "progress", "client")}
+        return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results,
+                          graph_file=getattr(m, "path", None))
     run = _sub_progress(progress, total)
     res_1 = charge(single, drive, progress=run(0), **options)
     if progress is not None:
@@ -275,7 +297,7 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
             and (not fixed or single is m)
         res_n = res_1 if same else charge(target, drive, progress=run(k + 1), **options)
         results[n] = res_n
-        rows.append(make_row(res_n, res_1))
+        rows.append(check_bounds(make_row(res_n, res_1), res_n, res_1))
         if progress is not None:
             progress(k + 2, total)
     opts = {k: v for k, v in options.items() if k not in ("times", "progress", "client")}
@@ -298,3 +320,62 @@ def _sub_progress(progress, total: int):
         return lambda done, of: progress(round(k + done / max(of, 1), 2), total)
 
     return run
+
+
+def _compare_chargers(m, single, sizes, drive, options, progress, fixed=False):
+    """Rows for a chosen charger: baseline = single site, ``field`` charger of the same per-site norm."""
+    from .api import charge
+
+    base_opts = {**options, "charger": "field"}
+    baselines: dict = {}
+    rows, results, first = [], {}, None
+    for k, n in enumerate(sizes):
+        res_n = charge(m if fixed else m.with_size(n), drive, **options)
+        info = res_n.metadata.get("charger") or {}
+        if "norm" not in info:  # unbounded (cavity) charger: the model's own single site
+            key, b_opts = None, {**options, "charger": None, "norm": None}
+        else:
+            key = round(info["norm"] / res_n.n_sites, 12)
+            b_opts = {**base_opts, "norm": key}
+        if key not in baselines:
+            baselines[key] = charge(single, drive, **b_opts)
+        res_1 = baselines[key]
+        first = first or res_1
+        results[n] = res_n
+        row = make_row(res_n, res_1)
+        row["charger"] = info.get("name")
+        row["baseline_charger_norm"] = key
+        rows.append(check_bounds(row, res_n, res_1))
+        if progress is not None:
+            progress(k + 1, len(sizes))
+    return rows, results, first
+
+
+def check_bounds(row: dict, res_n: ChargeResult, res_1: ChargeResult) -> dict:
+    """Mark a row as failed when its closed run breaks the speed limit or Gamma_P exceeds its bound.
+
+    Gamma_P <= P_bound(N) / (N P_max(1)), P_bound = |lambda| max|f| spread(V) spread(H_B) / 2
+    (:mod:`collective_qc.bounds`; for N free spin-1/2 sites, norm-matched, battery off while
+    charging, this is N: Gyhm, Safranek and Rosa, PRL 128, 140501 (2022)).
+    """
+    import warnings
+
+    from .bounds import RATIO_TOLERANCE
+
+    sl = res_n.metadata.get("speed_limit") or {}
+    if not sl.get("computed"):
+        return row
+    n = res_n.n_sites / res_1.n_sites
+    bound = sl["power_bound"] / (n * res_1.power_max) if res_1.power_max > 0 else None
+    row["gamma_power_bound"] = bound
+    failures = []
+    if not sl.get("holds", True):
+        failures.append("speed limit |P| <= 2 Delta H_B Delta H violated in the run")
+    g = row.get("gamma_power")
+    if g is not None and bound is not None and g > bound * (1.0 + RATIO_TOLERANCE):
+        failures.append(f"Gamma_P = {g:.10g} exceeds its bound {bound:.10g}")
+    if failures:
+        row["failed"] = "; ".join(failures)
+        row["gamma_power_failed"], row["gamma_power"] = g, None
+        warnings.warn(f"compare N = {res_n.n_sites}: {row['failed']} (a failed run, not a result)", stacklevel=3)
+    return row

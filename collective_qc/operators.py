@@ -29,7 +29,8 @@ from .errors import InputError
 from .graph import ModelGraph, spin_string
 from .validate import available_memory, check_memory  # noqa: F401  (the memory guard, kept importable here)
 
-__all__ = ["Jump", "Operators", "build_operators", "conserves", "estimate_nnz_per_row", "available_memory"]
+__all__ = ["Jump", "Operators", "build_operators", "conserves", "estimate_nnz_per_row", "available_memory",
+           "operator_norm"]
 
 _QUSPIN_FLAGS = dict(check_symm=False, check_herm=False, check_pcon=False)
 
@@ -72,6 +73,8 @@ class Operators:
     model_graph: ModelGraph = field(repr=False)
     symmetry: dict | None = None
     mode_occupation: list = field(default_factory=list)  # diagonal of a_c^dag a_c per mode
+    charger: dict | None = None  # describe() of the charger, its norm and norm-matching factor
+    battery_off: bool = False  # Binder/Campaioli convention: H_B dropped from the generator
 
     @property
     def dim(self) -> int:
@@ -79,7 +82,15 @@ class Operators:
 
     @property
     def H0(self) -> sp.csr_matrix:
-        """H_B + H_aux (the drive-independent part)."""
+        """H_B + H_aux (the drive-independent part of the generator).
+
+        With ``battery_off`` (the convention of Binder et al. 2015 and Campaioli et al. 2017,
+        H = lambda f(t) V while charging) H_B is left out: H0 = H_aux (or 0). E is still
+        measured with H_B. H_B only adds phases in its own eigenbasis, so E, P, C_Q,
+        ergotropy and coherence of intervals with f = 0 are the same either way.
+        """
+        if self.battery_off:
+            return self.H_aux if self.H_aux is not None else sp.csr_matrix(self.H_B.shape, dtype=self.H_B.dtype)
         return self.H_B if self.H_aux is None else (self.H_B + self.H_aux).tocsr()
 
     def site_operator(self, kind: str, index: int) -> sp.csr_matrix:
@@ -170,6 +181,9 @@ def build_operators(
     relaxation: float = 0.0,
     symmetry: dict | None = None,
     dtype=np.float64,
+    charger=None,
+    norm=None,
+    battery_off: bool = False,
 ) -> Operators:
     """Build the QuSpin basis and all operators of a validated model graph.
 
@@ -184,16 +198,30 @@ def build_operators(
         site order is the ring order; only for closed runs.
     dtype : numpy dtype
         np.float64 (default) or np.complex128 (complex for momentum blocks k != 0, pi).
+    charger : None, str ``NAME[:ARGS]``, static list or Charger
+        The charger V (:mod:`collective_qc.chargers`); None: the graph attribute ``charger``,
+        else the model's default (``field``, or ``cavity`` with boson modes).
+    norm : None, "field" or float > 0
+        Rescale V to this operator norm ("field": the parallel field's on the same sites);
+        the factor is recorded in ``Operators.charger``.
+    battery_off : bool
+        Leave H_B out of the generator (see :attr:`Operators.H0`).
     """
+    from .chargers import resolve_charger
+
     has_b = len(mg.modes) > 0
     n_spins = len(mg.spins)
+    chg, default = resolve_charger(charger, mg)
+    _check_norm_option(chg, norm)
+    if chg.is_complex(mg):
+        dtype = np.complex128
     if symmetry:
         kb = symmetry.get("kblock", 0)
         if kb not in (0, None) and 2 * kb != n_spins:
             dtype = np.complex128
     basis = _make_basis(mg, symmetry)
 
-    hb, v, aux, sz = _Terms(has_b), _Terms(has_b), _Terms(has_b), _Terms(has_b)
+    hb, aux, sz = _Terms(has_b), _Terms(has_b), _Terms(has_b)
     for i, s in enumerate(mg.spins):
         hb.add("z", [i], s.omega)
         hb.add("zz", [i, i], s.D)
@@ -207,29 +235,17 @@ def build_operators(
         hb.add("++++", [i] * 4, 0.5 * s.B44)
         hb.add("----", [i] * 4, 0.5 * s.B44)
         sz.add("z", [i], 1.0)
-        if not has_b:
-            v.add("+", [i], s.weight)
-            v.add("-", [i], s.weight)
     for b in mg.bonds:
         hb.add("++", [b.i, b.j], b.Jx - b.Jy)
         hb.add("--", [b.i, b.j], b.Jx - b.Jy)
         hb.add("+-", [b.i, b.j], b.Jx + b.Jy)
         hb.add("-+", [b.i, b.j], b.Jx + b.Jy)
         hb.add("zz", [b.i, b.j], 4.0 * b.Jz)
-    for c in mg.couplings:
-        w = c.g * mg.spins[c.spin].weight
-        if mg.modes[c.mode].rwa:
-            v.add("+", [c.spin], w, "-", [c.mode])
-            v.add("-", [c.spin], w, "+", [c.mode])
-        else:
-            for so in "+-":
-                for bo in "+-":
-                    v.add(so, [c.spin], w, bo, [c.mode])
     for m_idx, m in enumerate(mg.modes):
         aux.add("", [], m.omega, "n", [m_idx])
 
     H_B = _matrix(hb, basis, dtype)
-    V = _matrix(v, basis, dtype)
+    V, info = _charger_matrix(chg, default, mg, basis, dtype, norm, symmetry)
     H_aux = _matrix(aux, basis, dtype) if has_b else None
     sz_diag = _matrix(sz, basis, dtype).diagonal().real.copy()
     n_diag = None
@@ -279,4 +295,64 @@ def build_operators(
         model_graph=mg,
         symmetry=dict(symmetry) if symmetry else None,
         mode_occupation=occupation,
+        charger=info,
+        battery_off=bool(battery_off),
     )
+
+
+def _check_norm_option(chg, norm) -> None:
+    if norm is None:
+        return
+    if not chg.bounded:
+        raise InputError(f"charger {chg.name!r} cannot be norm-matched: its operator norm grows with the "
+                         "Fock cutoff of the boson modes")
+    if isinstance(norm, str):
+        if norm != "field":
+            raise InputError(f"norm must be 'field' or a positive number, got {norm!r}")
+        return
+    if isinstance(norm, bool) or not isinstance(norm, (int, float)) or not (np.isfinite(norm) and norm > 0):
+        raise InputError(f"norm must be 'field' or a positive number, got {norm!r}")
+
+
+def _charger_matrix(chg, default, mg, basis, dtype, norm, symmetry):
+    """V of charger `chg` on `basis`, rescaled to `norm`; and the record of what was done."""
+
+    def add_terms(terms, dt):
+        t = _Terms(len(mg.modes) > 0)
+        for term in terms:
+            t.add(*term)
+        return _matrix(t, basis, dt)
+
+    V = chg.matrix(mg, basis, dtype, add_terms).tocsr()
+    info = {**chg.describe(), "model_default": default}
+    if not chg.symmetric and symmetry:
+        raise InputError(f"charger {chg.name!r} is not known to be translation invariant; "
+                         "run without symmetry blocks (symmetry=False)")
+    if V.nnz and abs(V - V.getH()).max() > 1e-12 * max(1.0, abs(V).max()):
+        raise InputError(f"charger {info['name']!r} is not Hermitian: add the h.c. terms")
+    if not chg.bounded:
+        return V, info
+    from .chargers import field_norm
+
+    have = chg.exact_norm(mg)
+    info["norm_source"] = "closed form" if have is not None else "numerical"
+    if have is None:
+        have = operator_norm(V)
+    info["norm"] = have
+    if norm is None:
+        return V, info
+    target = field_norm(mg) if norm == "field" else float(norm)
+    if have <= 0:
+        raise InputError(f"charger {info['name']!r} is zero on this graph; it cannot be norm-matched")
+    scale = target / have
+    info.update(norm_target=norm, norm_before=have, norm=target, scale=scale)
+    return (V * scale).tocsr(), info
+
+
+def operator_norm(A) -> float:
+    """Largest |eigenvalue| of a Hermitian sparse matrix (dense below dimension 2048)."""
+    if A.shape[0] <= 2048:
+        return float(np.max(np.abs(np.linalg.eigvalsh(A.toarray()))))
+    from scipy.sparse.linalg import eigsh
+
+    return float(abs(eigsh(A, k=1, which="LM", tol=1e-12, return_eigenvectors=False)[0]))

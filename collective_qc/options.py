@@ -57,6 +57,22 @@ def _quantities(name, value):
     raise InputError(f"{name} must be 'all' or a comma-separated list of names, got {value!r}")
 
 
+def _charger(name, value):
+    """A charger spec (checked by parsing it: unknown names are refused with suggestions)."""
+    if value is None:
+        return None
+    from .chargers import parse_charger
+
+    parse_charger(value)
+    return value
+
+
+def _norm(name, value):
+    if value is None or value == "field":
+        return value
+    return number(value, name, positive=True)
+
+
 @dataclass(frozen=True)
 class Option:
     """One run option: its name (Python keyword, TOML key; the CLI flag is --name-with-dashes)."""
@@ -82,7 +98,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("method", "auto", _choice(METHODS), "auto | closed | exact | trajectories", "METHOD"),
     Option("initial", "ground", _choice(INITIAL_STATES), "initial state: ground (of H_B) | product (|g...g>)",
            "STATE"),
-    Option("protocol", "constant", _text, "drive envelope f(t): constant | on-off:TAU", "PROTOCOL"),
+    Option("protocol", "constant", _text,
+           "drive envelope f(t): constant | on-off:TAU | ramp:T | sin2:T | gauss:T0,SIGMA | "
+           "charge-store-discharge:TAU,STORE[,TAU_D] | table:FILE", "PROTOCOL"),
     Option("dephasing", 0.0, lambda n, v: number(v, n, nonneg=True),
            "rate gamma of sqrt(gamma) 2S^z_i on every site (units omega0)", "GAMMA"),
     Option("relaxation", 0.0, lambda n, v: number(v, n, nonneg=True),
@@ -98,6 +116,14 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "trajectory step method: auto (Chebyshev; DOPRI5 for smooth envelopes) | chebyshev | dopri5 | rk4",
            "NAME"),
     Option("quantities", None, _quantities, "state quantities: ergotropy,coherence,entropy or all", "LIST"),
+    Option("charger", None, _charger, "charger V: field[:axis=x|y|z] | global | k-local:k=K | cavity | user "
+           "(default: the model's)", "NAME[:ARGS]"),
+    Option("norm", None, _norm, "rescale V to the operator norm of the parallel field on the same sites "
+           "(field) or to VALUE (units omega0)", "field|VALUE"),
+    Option("battery_off_while_charging", False, lambda n, v: boolean(v, n),
+           "Binder/Campaioli convention H = lambda f(t) V while charging (H_B out of the generator)", "yes|no"),
+    Option("speed_limit", False, lambda n, v: boolean(v, n),
+           "closed runs: record |P| / (2 Delta H_B Delta H) at every sample", "yes|no"),
 )}
 
 
