@@ -83,8 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("charge", help="charge one model and report its figures of merit")
     c.add_argument("model", help="catalog name (see `cqc models`) or a .graphml / node-link .json graph")
     _run_options(c)
-    c.add_argument("--quantities", default="",
-                   help="ergotropy,coherence,entropy or all (every method; trajectories average them)")
     c.add_argument("--json", metavar="FILE", help="write the result as JSON (series as lists of numbers, units)")
 
     k = sub.add_parser("compare", help="collective advantage: per-site figures and Gamma over sizes N")
@@ -117,25 +115,10 @@ def _plugin_option(c, dest: str = "plugin") -> None:
 
 def _run_options(c) -> None:
     c.add_argument("--param", "-p", action="append", metavar="KEY=VALUE", help="model parameter")
-    c.add_argument("--drive", type=_float("drive"), default=0.5, help="charging amplitude lambda")
-    c.add_argument("--t-max", type=_float("t_max"), default=20.0, help="final time (model time unit, 1/omega0)")
-    c.add_argument("--n-times", type=_int("n_times"), default=201, help="number of sample times")
-    c.add_argument("--method", default="auto", help="auto | closed | exact | trajectories")
-    c.add_argument("--initial", default="ground", help="ground | product")
-    c.add_argument("--protocol", default="constant", help="constant | on-off:TAU | ramp:T | sin2:T | gauss:T0,SIGMA | "
-                   "charge-store-discharge:TAU,STORE[,TAU_D] | table:FILE")
-    c.add_argument("--dephasing", type=_float("dephasing"), default=0.0, help="rate gamma of sqrt(gamma) 2S^z_i")
-    c.add_argument("--relaxation", type=_float("relaxation"), default=0.0, help="rate kappa of sqrt(kappa) S^-_i")
-    c.add_argument("--ntraj", type=_int("ntraj"), default=500, help="number of trajectories (method trajectories)")
-    c.add_argument("--seed", type=_int("seed"), default=0, help="seed (trajectory i uses (seed, i) only)")
-    c.add_argument("--tolerance", type=_float("tolerance"), default=1e-8,
-                   help="per-step error tolerance of the adaptive trajectory integrator")
-    from .options import OPTIONS, flag
+    c.add_argument("--drive", type=_float("drive"), default=0.5, help="charging amplitude lambda (energy unit)")
+    from .options import add_cli_arguments
 
-    for name in CHARGER_OPTIONS:  # flags as options.add_cli_arguments makes them
-        opt = OPTIONS[name]
-        c.add_argument(flag(name), dest=name, default=None, metavar=opt.metavar or None,
-                       help=f"{opt.doc} (default {opt.default})")
+    add_cli_arguments(c)  # one flag per run option, from the one options table (collective_qc.options)
     _dask_options(c)
     _plugin_option(c)
 
@@ -179,31 +162,13 @@ def describe_model(cls) -> str:
 
 
 def _run_kwargs(args) -> dict:
-    """The options shared by charge and compare (see _run_options), checked."""
-    if args.t_max is not None and not args.t_max > 0:
-        raise InputError(f"--t-max must be > 0, got {args.t_max}")
-    return dict(drive=args.drive, params=_kv(args.param), t_max=args.t_max, n_times=args.n_times,
-                method=args.method, initial=args.initial, protocol=args.protocol, dephasing=args.dephasing,
-                relaxation=args.relaxation, ntraj=args.ntraj, seed=args.seed, tolerance=args.tolerance,
-                **_charger_kwargs(args))
+    """The options shared by charge and compare, checked: --drive, --param and the run options
+    (the flags the user gave; the rest keep charge()'s defaults)."""
+    from .options import OPTIONS, from_cli
 
-
-CHARGER_OPTIONS = ("charger", "norm", "battery_off_while_charging", "speed_limit")
-
-
-def _charger_kwargs(args) -> dict:
-    """--charger, --norm, --battery-off-while-charging, --speed-limit as checked charge() keywords."""
-    from .options import check_options, flag
-
-    given = {n: getattr(args, n) for n in CHARGER_OPTIONS if getattr(args, n, None) is not None}
-    try:
-        opts = check_options(given)
-    except InputError as err:  # name the flag, not the keyword
-        msg = str(err)
-        for name in given:
-            msg = msg.replace(f"{name} must", f"{flag(name)} must", 1)
-        raise InputError(msg) from None
-    return {n: opts[n] for n in given}
+    given = {n for n in OPTIONS if getattr(args, n, None) is not None}
+    opts = from_cli(args)
+    return dict(drive=args.drive, params=_kv(args.param), **{n: opts[n] for n in given})
 
 
 def _cmd_charge(args) -> int:
@@ -214,7 +179,6 @@ def _cmd_charge(args) -> int:
     kwargs = _run_kwargs(args)
     if args.json:
         writable_file(args.json, "--json")
-    kwargs["quantities"] = args.quantities or None
     if args.scheduler is not None or args.workers is not None:  # refuse bad input before starting a cluster
         check_charge(args.model, **kwargs)
     with open_client(args.scheduler, args.workers) as client, Progress(f"charge {args.model}") as prog:

@@ -115,7 +115,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("integrator", "auto", _choice(("auto", "chebyshev", "dopri5", "rk4")),
            "trajectory step method: auto (Chebyshev; DOPRI5 for smooth envelopes) | chebyshev | dopri5 | rk4",
            "NAME"),
-    Option("quantities", None, _quantities, "state quantities: ergotropy,coherence,entropy or all", "LIST"),
+    Option("quantities", None, _quantities,
+           "state quantities: ergotropy,coherence,entropy or all (every method; trajectories average them)", "LIST"),
     Option("charger", None, _charger, "charger V: field[:axis=x|y|z] | global | k-local:k=K | cavity | user "
            "(default: the model's)", "NAME[:ARGS]"),
     Option("norm", None, _norm, "rescale V to the operator norm of the parallel field on the same sites "
@@ -161,8 +162,9 @@ def from_cli(args) -> dict:
              if o.cli and getattr(args, o.name, None) is not None}
     try:
         return check_options(given)
-    except InputError as err:  # name the flag, not the keyword
+    except InputError as err:  # name the flag as well as the keyword
         msg = str(err)
         for name in given:
-            msg = msg.replace(f"{name} must", f"{flag(name)} must", 1) if msg.startswith(name) else msg
+            if msg.startswith(f"{name} must"):
+                msg = f"argument {flag(name)}: {msg}"
         raise InputError(msg) from None

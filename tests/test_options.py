@@ -89,3 +89,45 @@ def test_validators():
             number(bad, "x")
     with pytest.raises(InputError):
         integer(float("inf"), "n")
+
+
+def _subparser(name):
+    from collective_qc.cli import build_parser
+
+    return build_parser()._subparsers._group_actions[0].choices[name]
+
+
+@pytest.mark.parametrize("command", ["charge", "compare"])
+def test_every_option_reaches_the_cli_commands(command):
+    flags = {a for action in _subparser(command)._actions for a in action.option_strings}
+    assert {flag(o.name) for o in OPTIONS.values() if o.cli} <= flags
+
+
+def test_every_option_reaches_study_toml_or_is_refused_with_a_reason(tmp_path):
+    from collective_qc.study.config import RUN_OPTIONS, load_config
+
+    assert set(OPTIONS) - set(RUN_OPTIONS) == {"seed"}
+    toml = tmp_path / "s.toml"
+    toml.write_text('[study]\nmodel = "xxz-chain"\nsizes = [2]\n[run]\nseed = 3\n')
+    with pytest.raises(InputError, match="study.seed"):
+        load_config(toml)
+    toml.write_text('[study]\nmodel = "xxz-chain"\nsizes = [2]\n[run]\nt_maks = 3\n')
+    with pytest.raises(InputError, match="t_max"):
+        load_config(toml)
+
+
+def test_same_run_from_python_cli_and_toml(tmp_path):
+    """One run defined three ways gives the same options (and the same charge() keywords)."""
+    from collective_qc.cli import _run_kwargs, build_parser
+    from collective_qc.study.config import Spec
+
+    argv = ["charge", "xxz-chain", "-p", "N=3", "--t-max", "4", "--n-times", "21", "--dephasing", "0.05",
+            "--method", "exact", "--integrator", "rk4", "--charger", "global"]
+    cli = _run_kwargs(build_parser().parse_args(argv))
+    toml = {"study": {"model": "xxz-chain", "sizes": [3]},
+            "run": {"t_max": 4, "n_times": 21, "dephasing": 0.05, "method": "exact", "integrator": "rk4",
+                    "charger": "global"}}
+    run = [p for p in Spec(toml).points if p["size"] == 3][0]["definition"]["run"]
+    py = dict(t_max=4, n_times=21, dephasing=0.05, method="exact", integrator="rk4", charger="global")
+    keys = set(py)
+    assert check_options(py) == check_options({k: cli[k] for k in keys}) == check_options(run)

@@ -11,18 +11,14 @@ import difflib
 import itertools
 import math
 
-from ..api import METHODS
 from ..errors import InputError
+from ..options import OPTIONS
 from .points import FIG_COLS, GAMMA_COLS, canon, make_point
 
 __all__ = ["load_config", "Spec", "SECTIONS", "RUN_OPTIONS"]
 
 SECTIONS = {"study": ("name", "model", "sizes", "drive", "seed"), "params": None, "run": None, "plots": ("timeseries",)}
-RUN_OPTIONS = {  # key -> (kind, allowed values or check)
-    "t_max": ("number", "positive"), "n_times": ("int", 2), "method": ("str", METHODS),
-    "initial": ("str", ("ground", "product")), "protocol": ("str", None), "dephasing": ("number", "nonneg"),
-    "relaxation": ("number", "nonneg"), "ntraj": ("int", 2), "symmetry": ("bool", None),
-}
+RUN_OPTIONS = {k: o for k, o in OPTIONS.items() if k != "seed"}  # run.seed: the study's seed is study.seed
 
 
 def _hint(key: str, known) -> str:
@@ -106,6 +102,9 @@ def _check_sections(cfg) -> dict:
             raise InputError(f"config section [{sec}] must be a table, got {val!r}")
         allowed = SECTIONS[sec] or (RUN_OPTIONS if sec == "run" else None)
         for key in val if allowed is not None else ():
+            if sec == "run" and key == "seed":
+                raise InputError("config key 'run.seed': a study seeds its points from 'study.seed' (point seeds "
+                                 "derive from it and the point's content); set study.seed instead")
             if key not in allowed:
                 raise InputError(f"unknown config key '{sec}.{key}' (known: {', '.join(allowed)})"
                                  f"{_hint(key, allowed)}")
@@ -173,9 +172,9 @@ class Spec:
                                  f"{', '.join(sorted(known - {self.size_param}))}{_hint(key, known)}")
             swept.append(("params", f"params.{key}", _values(f"params.{key}", v, _param_parser(cls))))
         for key, v in cfg.get("run", {}).items():
-            kind, check = RUN_OPTIONS[key]
-            swept.append(("run", f"run.{key}", _values(f"run.{key}", v, lambda k, x, a=kind, c=check:
-                                                         _value(k, x, a, c))))
+            check = RUN_OPTIONS[key].check
+            parse = lambda k, x, c=check: c(f"config key {k!r}", x)  # noqa: E731
+            swept.append(("run", f"run.{key}", _values(f"run.{key}", v, parse)))
         return swept
 
     def _combo(self, swept, choice) -> None:
