@@ -180,61 +180,86 @@ def validate_graph(graph) -> ModelGraph:
         raise InputError(f"a model graph must be a networkx.Graph, got {type(graph).__name__}")
     if graph.is_directed() or graph.is_multigraph():
         raise InputError("a model graph must be an undirected simple nx.Graph")
-    nodes = list(graph.nodes)
-    if not nodes:
+    if not graph.number_of_nodes():
         raise InputError("the model graph has no nodes")
     spins: list[SpinSite] = []
     modes: list[BosonMode] = []
     index: dict[object, tuple[str, int]] = {}
-    for node in nodes:
-        attrs = dict(graph.nodes[node])
-        kind = attrs.get("kind", "spin")
-        if kind not in ("spin", "boson"):
-            raise InputError(f"node {node!r}: attribute 'kind' must be 'spin' or 'boson', got {kind!r}")
-        allowed = SPIN_KEYS if kind == "spin" else BOSON_KEYS
-        for key in attrs:
-            if key not in allowed and key not in IGNORED_KEYS:
-                raise InputError(
-                    f"node {node!r}: unknown {kind} attribute {key!r} (allowed: {', '.join(sorted(allowed))})"
-                )
-        w = f"node {node!r}: attribute"
-        if kind == "spin":
-            site = SpinSite(
-                node=node,
-                spin=parse_spin(attrs.get("spin", 0.5), f"{w} 'spin'"),
-                omega=_number(attrs.get("omega", 1.0), f"{w} 'omega'"),
-                D=_number(attrs.get("D", 0.0), f"{w} 'D'"),
-                E=_number(attrs.get("E", 0.0), f"{w} 'E'"),
-                B40=_number(attrs.get("B40", 0.0), f"{w} 'B40'"),
-                B44=_number(attrs.get("B44", 0.0), f"{w} 'B44'"),
-                weight=_number(attrs.get("weight", 1.0), f"{w} 'weight'"),
-                gamma=None if attrs.get("gamma") is None else _number(attrs["gamma"], f"{w} 'gamma'", nonneg=True),
-                kappa=None if attrs.get("kappa") is None else _number(attrs["kappa"], f"{w} 'kappa'", nonneg=True),
-                sites=_number(attrs.get("sites", 1), f"{w} 'sites'", positive=True, integer=True),
-            )
-            if site.sites > 1 and abs(site.spin - 0.5 * site.sites) > 1e-12:
-                raise InputError(
-                    f"node {node!r}: a collective spin of {site.sites} sites must have spin = {site.sites / 2}"
-                )
-            index[node] = ("spin", len(spins))
-            spins.append(site)
+    for node in graph.nodes:
+        item = _parse_node(node, dict(graph.nodes[node]))
+        bucket, kind = (spins, "spin") if isinstance(item, SpinSite) else (modes, "boson")
+        index[node] = (kind, len(bucket))
+        bucket.append(item)
+    _check_spins(spins)
+    bonds: list[Bond] = []
+    couplings: list[CavityCoupling] = []
+    uncoupled = []  # spin-spin edges with no coupling attribute at all (J = 0)
+    for u, v, attrs in graph.edges(data=True):
+        if u == v:
+            raise InputError(f"edge ({u!r}, {v!r}): self-loops are not allowed (use node attributes)")
+        (ku, iu), (kv, iv) = index[u], index[v]
+        if ku == "spin" and kv == "spin":
+            bond, coupled = _parse_bond(u, v, attrs, iu, iv)
+            bonds.append(bond)
+            if not coupled:
+                uncoupled.append((u, v))
+        elif ku == "boson" and kv == "boson":
+            raise InputError(f"edge ({u!r}, {v!r}): boson-boson couplings are not supported")
         else:
-            if "n_max" not in attrs:
-                raise InputError(f"node {node!r}: boson mode needs a Fock cutoff 'n_max'")
-            mode = BosonMode(
-                node=node,
-                omega=_number(attrs.get("omega", 1.0), f"{w} 'omega'"),
-                n_max=_number(attrs["n_max"], f"{w} 'n_max'", positive=True, integer=True),
-                kappa=_number(attrs.get("kappa", 0.0), f"{w} 'kappa'", nonneg=True),
-                photons=_number(attrs.get("photons", 0), f"{w} 'photons'", nonneg=True, integer=True),
-                rwa=boolean(attrs.get("rwa", False), f"{w} 'rwa'"),
+            couplings.append(_parse_coupling(u, v, attrs, (iu, iv) if ku == "spin" else (iv, iu)))
+    _warn_uncoupled(uncoupled, graph.number_of_edges())
+    return ModelGraph(spins=spins, modes=modes, bonds=bonds, couplings=couplings, graph=graph)
+
+
+def _parse_node(node, attrs: dict):
+    """A SpinSite or BosonMode from a node's attributes (InputError naming the node)."""
+    kind = attrs.get("kind", "spin")
+    if kind not in ("spin", "boson"):
+        raise InputError(f"node {node!r}: attribute 'kind' must be 'spin' or 'boson', got {kind!r}")
+    allowed = SPIN_KEYS if kind == "spin" else BOSON_KEYS
+    for key in attrs:
+        if key not in allowed and key not in IGNORED_KEYS:
+            raise InputError(
+                f"node {node!r}: unknown {kind} attribute {key!r} (allowed: {', '.join(sorted(allowed))})"
             )
-            if mode.photons > mode.n_max:
-                raise InputError(
-                    f"node {node!r}: initial 'photons' = {mode.photons} exceeds the cutoff n_max = {mode.n_max}"
-                )
-            index[node] = ("boson", len(modes))
-            modes.append(mode)
+    w = f"node {node!r}: attribute"
+    if kind == "spin":
+        site = SpinSite(
+            node=node,
+            spin=parse_spin(attrs.get("spin", 0.5), f"{w} 'spin'"),
+            omega=_number(attrs.get("omega", 1.0), f"{w} 'omega'"),
+            D=_number(attrs.get("D", 0.0), f"{w} 'D'"),
+            E=_number(attrs.get("E", 0.0), f"{w} 'E'"),
+            B40=_number(attrs.get("B40", 0.0), f"{w} 'B40'"),
+            B44=_number(attrs.get("B44", 0.0), f"{w} 'B44'"),
+            weight=_number(attrs.get("weight", 1.0), f"{w} 'weight'"),
+            gamma=None if attrs.get("gamma") is None else _number(attrs["gamma"], f"{w} 'gamma'", nonneg=True),
+            kappa=None if attrs.get("kappa") is None else _number(attrs["kappa"], f"{w} 'kappa'", nonneg=True),
+            sites=_number(attrs.get("sites", 1), f"{w} 'sites'", positive=True, integer=True),
+        )
+        if site.sites > 1 and abs(site.spin - 0.5 * site.sites) > 1e-12:
+            raise InputError(
+                f"node {node!r}: a collective spin of {site.sites} sites must have spin = {site.sites / 2}"
+            )
+        return site
+    if "n_max" not in attrs:
+        raise InputError(f"node {node!r}: boson mode needs a Fock cutoff 'n_max'")
+    mode = BosonMode(
+        node=node,
+        omega=_number(attrs.get("omega", 1.0), f"{w} 'omega'"),
+        n_max=_number(attrs["n_max"], f"{w} 'n_max'", positive=True, integer=True),
+        kappa=_number(attrs.get("kappa", 0.0), f"{w} 'kappa'", nonneg=True),
+        photons=_number(attrs.get("photons", 0), f"{w} 'photons'", nonneg=True, integer=True),
+        rwa=boolean(attrs.get("rwa", False), f"{w} 'rwa'"),
+    )
+    if mode.photons > mode.n_max:
+        raise InputError(
+            f"node {node!r}: initial 'photons' = {mode.photons} exceeds the cutoff n_max = {mode.n_max}"
+        )
+    return mode
+
+
+def _check_spins(spins: list) -> None:
     if not spins:
         raise InputError("the model graph has no spin (battery) sites")
     if any(s.sites > 1 for s in spins) and len(spins) > 1:
@@ -245,46 +270,37 @@ def validate_graph(graph) -> ModelGraph:
             f"(found S = {sorted({s.spin for s in spins})})"
         )
 
-    bonds: list[Bond] = []
-    couplings: list[CavityCoupling] = []
-    uncoupled = []  # spin-spin edges with no coupling attribute at all (J = 0)
-    for u, v, attrs in graph.edges(data=True):
-        if u == v:
-            raise InputError(f"edge ({u!r}, {v!r}): self-loops are not allowed (use node attributes)")
-        ku, iu = index[u]
-        kv, iv = index[v]
-        where = f"edge ({u!r}, {v!r}): attribute"
-        if ku == "spin" and kv == "spin":
-            for key in attrs:
-                if key not in BOND_KEYS and key not in IGNORED_KEYS and key != "weight":
-                    raise InputError(
-                        f"edge ({u!r}, {v!r}): unknown bond attribute {key!r} "
-                        f"(allowed: {', '.join(sorted(BOND_KEYS))})"
-                    )
-            if any(k in attrs for k in ("Jx", "Jy", "Jz")):
-                if "J" in attrs or "Delta" in attrs:
-                    raise InputError(f"edge ({u!r}, {v!r}): give either Jx/Jy/Jz or J/Delta, not both")
-                jx = _number(attrs.get("Jx", 0.0), f"{where} 'Jx'")
-                jy = _number(attrs.get("Jy", 0.0), f"{where} 'Jy'")
-                jz = _number(attrs.get("Jz", 0.0), f"{where} 'Jz'")
-            else:
-                if not any(k in attrs for k in ("J", "weight", "Delta")):
-                    uncoupled.append((u, v))
-                # 'weight' is accepted as J for plain weighted graphs (e.g. GraphML exports)
-                J = _number(attrs.get("J", attrs.get("weight", 0.0)), f"{where} 'J'")
-                delta = _number(attrs.get("Delta", 1.0), f"{where} 'Delta'")
-                jx, jy, jz = J, J, J * delta
-            bonds.append(Bond(min(iu, iv), max(iu, iv), jx, jy, jz))
-        elif ku == "boson" and kv == "boson":
-            raise InputError(f"edge ({u!r}, {v!r}): boson-boson couplings are not supported")
-        else:
-            for key in attrs:
-                if key not in CAVITY_EDGE_KEYS and key not in IGNORED_KEYS:
-                    raise InputError(f"edge ({u!r}, {v!r}): unknown spin-boson attribute {key!r} (allowed: g)")
-            s_idx, m_idx = (iu, iv) if ku == "spin" else (iv, iu)
-            couplings.append(CavityCoupling(s_idx, m_idx, _number(attrs.get("g", 1.0), f"{where} 'g'")))
-    _warn_uncoupled(uncoupled, graph.number_of_edges())
-    return ModelGraph(spins=spins, modes=modes, bonds=bonds, couplings=couplings, graph=graph)
+
+def _parse_bond(u, v, attrs: dict, iu: int, iv: int):
+    """(Bond, coupled?) from a spin-spin edge; coupled is False when the edge names no coupling."""
+    where = f"edge ({u!r}, {v!r}): attribute"
+    for key in attrs:
+        if key not in BOND_KEYS and key not in IGNORED_KEYS and key != "weight":
+            raise InputError(
+                f"edge ({u!r}, {v!r}): unknown bond attribute {key!r} "
+                f"(allowed: {', '.join(sorted(BOND_KEYS))})"
+            )
+    coupled = True
+    if any(k in attrs for k in ("Jx", "Jy", "Jz")):
+        if "J" in attrs or "Delta" in attrs:
+            raise InputError(f"edge ({u!r}, {v!r}): give either Jx/Jy/Jz or J/Delta, not both")
+        jx = _number(attrs.get("Jx", 0.0), f"{where} 'Jx'")
+        jy = _number(attrs.get("Jy", 0.0), f"{where} 'Jy'")
+        jz = _number(attrs.get("Jz", 0.0), f"{where} 'Jz'")
+    else:
+        coupled = any(k in attrs for k in ("J", "weight", "Delta"))
+        # 'weight' is accepted as J for plain weighted graphs (e.g. GraphML exports)
+        J = _number(attrs.get("J", attrs.get("weight", 0.0)), f"{where} 'J'")
+        delta = _number(attrs.get("Delta", 1.0), f"{where} 'Delta'")
+        jx, jy, jz = J, J, J * delta
+    return Bond(min(iu, iv), max(iu, iv), jx, jy, jz), coupled
+
+
+def _parse_coupling(u, v, attrs: dict, idx: tuple) -> CavityCoupling:
+    for key in attrs:
+        if key not in CAVITY_EDGE_KEYS and key not in IGNORED_KEYS:
+            raise InputError(f"edge ({u!r}, {v!r}): unknown spin-boson attribute {key!r} (allowed: g)")
+    return CavityCoupling(idx[0], idx[1], _number(attrs.get("g", 1.0), f"edge ({u!r}, {v!r}): attribute 'g'"))
 
 
 def _warn_uncoupled(edges: list, n_edges: int) -> None:

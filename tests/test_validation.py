@@ -77,7 +77,7 @@ def test_memory_estimate_includes_sample_arrays():
 
 
 def test_size_estimate_without_building_the_graph(monkeypatch):
-    from models.spin_lattices import XXZRing
+    from collective_qc.models.spin_lattices import XXZRing
 
     def boom(self):
         raise AssertionError("graph built")
