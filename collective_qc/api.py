@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
+from .cutoff import cutoff_report, diagonal_observables, warn_cutoff
 from .errors import InputError, format_bytes
 from .guard import METHODS, RunPlan, estimate_memory, plan_run
 from .merit import figures_of_merit
-from .operators import build_operators, conserves
+from .operators import build_operators
 from .results import ChargeResult
 from .runtime import thread_limit
-from .sectors import excitation_number
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
@@ -177,7 +177,7 @@ def charge(
             progress.unit = "trajectories" if plan.method == "trajectories" else "time samples"
         with thread_limit(problem.size):
             sol, observables, errors, measures = solve(problem, progress, client)
-        cutoff = _cutoff_report(problem.ops, problem.init, observables, errors)
+        cutoff = cutoff_report(problem.ops, problem.init, observables, errors)
         finer = None
         if cutoff and not all(r["converged"] for r in cutoff.values()):
             finer = first.refine_cutoff(level)  # automatic cutoff: double n_max and run again
@@ -188,7 +188,7 @@ def charge(
             progress.note(f"Fock cutoff n_max = {list(history[-1].values())} not converged; "
                           f"rerunning with n_max doubled")
         plan = plan_run(**{**args, "model": finer, "params": None})
-    _warn_cutoff(cutoff)
+    warn_cutoff(cutoff)
     return _result(problem, sol, observables, errors, measures, cutoff, history, t_start)
 
 
@@ -266,7 +266,7 @@ def solve(problem: Problem, progress=None, client=None):
     if plan.quantities:
         index = None if problem.sector is None else problem.sector.index
         measures = StateMeasures(problem.full_ops, plan.quantities, init.vectors.shape[1], index)
-    names, diag = _diagonal_observables(ops)
+    names, diag = diagonal_observables(ops)
     speed = False
     if plan.method == "trajectories":
         from .solvers.trajectories import solve_trajectories
@@ -396,54 +396,6 @@ def noise_provenance(mg, dephasing: float, relaxation: float) -> dict:
     return out
 
 
-CUTOFF_TOLERANCE = 1e-6  # largest tolerated population of the two top Fock levels
 
-
-def _diagonal_observables(ops):
-    """Names and (n_obs, dim) diagonals sampled in every run: per mode, its photon number
-    and the population of its two top Fock levels (the cutoff check)."""
-    names, rows = [], []
-    for occ, m in zip(ops.mode_occupation, ops.model_graph.modes, strict=True):
-        names += [f"photons[{m.node}]", f"top_fock_population[{m.node}]"]
-        rows += [occ, (occ >= m.n_max - 1 - 1e-9).astype(float)]
-    return names, (np.array(rows) if rows else None)
-
-
-def _cutoff_report(ops, init, observables, errors):
-    """Per mode: n_max, the largest top-level population over the run, and a verdict.
-
-    When H_0 and V conserve the excitation number N_exc (rotating-wave couplings), no mode
-    can hold more than max N_exc of the initial state photons; a cutoff at or above it is
-    exact, whatever the top-level population.
-    """
-    if not ops.model_graph.modes:
-        return None
-    nexc = excitation_number(ops)
-    bound = None
-    if conserves(nexc, ops.H0, ops.V):
-        support = np.any(np.abs(init.vectors) > 1e-14, axis=1)
-        bound = float(np.max(nexc[support]))
-    report = {}
-    for m in ops.model_graph.modes:
-        key = f"top_fock_population[{m.node}]"
-        top = observables[key]
-        worst = float(np.max(top))
-        if errors is not None:  # trajectories: allow for the sampling error
-            worst = float(np.max(top + 2.0 * errors[key]))
-        exact = bound is not None and m.n_max >= bound - 1e-9
-        ok = exact or worst <= CUTOFF_TOLERANCE
-        report[str(m.node)] = {"n_max": m.n_max, "top_population_max": worst, "tolerance": CUTOFF_TOLERANCE,
-                               "converged": ok, "exact_by_conservation": exact}
-    return report
-
-
-def _warn_cutoff(report):
-    import warnings
-
-    for node, r in (report or {}).items():
-        if not r["converged"]:
-            warnings.warn(f"boson mode {node!r}: the two top Fock levels (n_max = {r['n_max']}) reach a "
-                          f"population of {r['top_population_max']:.2e} > {CUTOFF_TOLERANCE:g}; raise n_max",
-                          stacklevel=3)
 
 

@@ -221,6 +221,45 @@ def build_operators(
             dtype = np.complex128
     basis = _make_basis(mg, symmetry)
 
+    hb, aux, sz = _battery_terms(mg)
+
+    H_B = _matrix(hb, basis, dtype)
+    V, info = _charger_matrix(chg, default, mg, basis, dtype, norm, symmetry)
+    H_aux = _matrix(aux, basis, dtype) if has_b else None
+    sz_diag = _matrix(sz, basis, dtype).diagonal().real.copy()
+    n_diag = None
+    occupation = []
+    for m_idx in range(len(mg.modes)):
+        nt = _Terms(True)
+        nt.add("", [], 1.0, "n", [m_idx])
+        occupation.append(_matrix(nt, basis, dtype).diagonal().real.copy())
+    if has_b:
+        n_diag = np.sum(occupation, axis=0)
+
+    if symmetry and (dephasing > 0 or relaxation > 0):
+        raise InputError("symmetry-reduced bases are for closed runs only (local noise breaks them)")
+    jumps = [] if symmetry else _jump_operators(mg, basis, dtype, dephasing, relaxation)
+
+    return Operators(
+        basis=basis,
+        H_B=H_B,
+        H_aux=H_aux,
+        V=V,
+        jumps=jumps,
+        n_sites=mg.n_sites,
+        sz_total=sz_diag,
+        photon_number=n_diag,
+        model_graph=mg,
+        symmetry=dict(symmetry) if symmetry else None,
+        mode_occupation=occupation,
+        charger=info,
+        battery_off=bool(battery_off),
+    )
+
+
+def _battery_terms(mg: ModelGraph):
+    """QuSpin term lists of H_B (site terms and bonds), H_aux (cavity modes) and total S^z."""
+    has_b = len(mg.modes) > 0
     hb, aux, sz = _Terms(has_b), _Terms(has_b), _Terms(has_b)
     for i, s in enumerate(mg.spins):
         hb.add("z", [i], s.omega)
@@ -243,61 +282,35 @@ def build_operators(
         hb.add("zz", [b.i, b.j], 4.0 * b.Jz)
     for m_idx, m in enumerate(mg.modes):
         aux.add("", [], m.omega, "n", [m_idx])
+    return hb, aux, sz
 
-    H_B = _matrix(hb, basis, dtype)
-    V, info = _charger_matrix(chg, default, mg, basis, dtype, norm, symmetry)
-    H_aux = _matrix(aux, basis, dtype) if has_b else None
-    sz_diag = _matrix(sz, basis, dtype).diagonal().real.copy()
-    n_diag = None
-    occupation = []
-    for m_idx in range(len(mg.modes)):
-        nt = _Terms(True)
-        nt.add("", [], 1.0, "n", [m_idx])
-        occupation.append(_matrix(nt, basis, dtype).diagonal().real.copy())
-    if has_b:
-        n_diag = np.sum(occupation, axis=0)
 
+def _jump_operators(mg: ModelGraph, basis, dtype, dephasing: float, relaxation: float) -> list:
+    """Local jump operators: sqrt(gamma) 2S^z_i, sqrt(kappa) S^-_i per site, sqrt(kappa_c) a per mode."""
+    has_b = len(mg.modes) > 0
     jumps: list[Jump] = []
-    if not symmetry:
-        for i, s in enumerate(mg.spins):
-            g = dephasing if s.gamma is None else s.gamma
-            k = relaxation if s.kappa is None else s.kappa
-            if (g > 0 or k > 0) and s.sites > 1:
-                raise InputError(
-                    f"node {s.node!r}: local dephasing/relaxation cannot act on a collective spin "
-                    "(use the explicit N-spin graph for local noise)"
-                )
-            if g > 0:
-                t = _Terms(has_b)
-                t.add("z", [i], 2.0 * np.sqrt(g))
-                jumps.append(Jump("dephasing", s.node, g, _matrix(t, basis, dtype)))
-            if k > 0:
-                t = _Terms(has_b)
-                t.add("-", [i], np.sqrt(k))
-                jumps.append(Jump("relaxation", s.node, k, _matrix(t, basis, dtype)))
-        for m_idx, m in enumerate(mg.modes):
-            if m.kappa > 0:
-                t = _Terms(True)
-                t.add("", [], np.sqrt(m.kappa), "-", [m_idx])
-                jumps.append(Jump("cavity_loss", m.node, m.kappa, _matrix(t, basis, dtype)))
-    elif dephasing > 0 or relaxation > 0:
-        raise InputError("symmetry-reduced bases are for closed runs only (local noise breaks them)")
-
-    return Operators(
-        basis=basis,
-        H_B=H_B,
-        H_aux=H_aux,
-        V=V,
-        jumps=jumps,
-        n_sites=mg.n_sites,
-        sz_total=sz_diag,
-        photon_number=n_diag,
-        model_graph=mg,
-        symmetry=dict(symmetry) if symmetry else None,
-        mode_occupation=occupation,
-        charger=info,
-        battery_off=bool(battery_off),
-    )
+    for i, s in enumerate(mg.spins):
+        g = dephasing if s.gamma is None else s.gamma
+        k = relaxation if s.kappa is None else s.kappa
+        if (g > 0 or k > 0) and s.sites > 1:
+            raise InputError(
+                f"node {s.node!r}: local dephasing/relaxation cannot act on a collective spin "
+                "(use the explicit N-spin graph for local noise)"
+            )
+        if g > 0:
+            t = _Terms(has_b)
+            t.add("z", [i], 2.0 * np.sqrt(g))
+            jumps.append(Jump("dephasing", s.node, g, _matrix(t, basis, dtype)))
+        if k > 0:
+            t = _Terms(has_b)
+            t.add("-", [i], np.sqrt(k))
+            jumps.append(Jump("relaxation", s.node, k, _matrix(t, basis, dtype)))
+    for m_idx, m in enumerate(mg.modes):
+        if m.kappa > 0:
+            t = _Terms(True)
+            t.add("", [], np.sqrt(m.kappa), "-", [m_idx])
+            jumps.append(Jump("cavity_loss", m.node, m.kappa, _matrix(t, basis, dtype)))
+    return jumps
 
 
 def _check_norm_option(chg, norm) -> None:
