@@ -31,7 +31,8 @@ def adjoint_dissipator(ops: Operators, A) -> sp.csr_matrix:
 
 def pack_csr(mats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(data, indices, row pointers (n, dim + 1) into them) of the CSR matrices, concatenated; the
-    data are real when every matrix is (the kernels are compiled for either)."""
+    data are real when every matrix is (the kernels are compiled for either), the column indices
+    32-bit when they fit (a quarter less memory traffic per stored entry of a real matrix)."""
     data, idx, ptr, off = [], [], [], 0
     for A in mats:
         A = sp.csr_matrix(A, dtype=np.complex128)
@@ -43,7 +44,10 @@ def pack_csr(mats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cd = np.concatenate(data)
     if not np.any(cd.imag):  # real matrices (most spin models): half the multiplications per entry
         cd = np.ascontiguousarray(cd.real)
-    return cd, np.concatenate(idx), np.ascontiguousarray(np.array(ptr))
+    ci = np.concatenate(idx)
+    if mats and mats[0].shape[1] < 2**31:
+        ci = ci.astype(np.int32)
+    return cd, ci, np.ascontiguousarray(np.array(ptr))
 
 
 def monomial_jumps(ops: Operators) -> tuple[np.ndarray, np.ndarray]:

@@ -101,8 +101,7 @@ def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, coef, rtol, atol
         else:
             a_psi, a_phi = apply_aug(mats, gam, lf, f, W[m - 1], W[m], 2.0 / a, -2.0 * c / a, W[m - 2], -1.0)
         cm = coef[m]
-        for k in range(n):
-            yn[k] += cm * W[m, k]
+        _axpy(cm, W[m], yn)
         am = abs(cm)
         a_psi = am * np.sqrt(a_psi)
         a_phi = am * np.sqrt(a_phi)
@@ -124,13 +123,10 @@ def cheb_dense(W, m, theta, tau, spec, bes, buf, coef, out, n, cut):
     z = theta * tau * spec[2]
     while m > z + 1 and abs(coef[m]) < cut:
         m -= 1
-    c0 = coef[0]
-    for k in range(n):
-        out[k] = c0 * W[0, k]
+    o = out[:n]
+    _scale(coef[0], W[0, :n], o)
     for i in range(1, m + 1):  # row by row: contiguous reads of the stored terms
-        ci = coef[i]
-        for k in range(n):
-            out[k] += ci * W[i, k]
+        _axpy(coef[i], W[i, :n], o)
 
 
 @njit(cache=True)
@@ -181,15 +177,28 @@ def cheb_dense_many(W, m, thetas, tau, spec, bes, buf, coefs, outs, cut):
         while ms[s] > z + 1 and abs(coefs[s, ms[s]]) < cut:
             ms[s] -= 1
         m_all = max(m_all, ms[s])
-    for kb in range(0, n, 512):
-        ke = min(n, kb + 512)
+    for kb in range(0, n, 256):
+        ke = min(n, kb + 256)
+        w = W[0, kb:ke]
         for s in range(ns):
-            c0 = coefs[s, 0]
-            for k in range(kb, ke):
-                outs[s, k] = c0 * W[0, k]
+            _scale(coefs[s, 0], w, outs[s, kb:ke])
         for i in range(1, m_all + 1):
+            w = W[i, kb:ke]
             for s in range(ns):
                 if i <= ms[s]:
-                    ci = coefs[s, i]
-                    for k in range(kb, ke):
-                        outs[s, k] += ci * W[i, k]
+                    _axpy(coefs[s, i], w, outs[s, kb:ke])
+
+
+@njit(cache=True, inline="always")
+def _scale(c, w, out):
+    """out = c w on contiguous 1-d slices (a loop from 0 over slices is what the compiler
+    vectorises; 2-d indexing stays scalar, about 2.5 times slower)."""
+    for k in range(w.shape[0]):
+        out[k] = c * w[k]
+
+
+@njit(cache=True, inline="always")
+def _axpy(c, w, out):
+    """out += c w on contiguous 1-d slices (see ``_scale``)."""
+    for k in range(w.shape[0]):
+        out[k] += c * w[k]
