@@ -83,8 +83,6 @@ def adjoint_dissipator(ops: Operators, A):
     return out.tocsr()
 
 
-_adjoint_dissipator = adjoint_dissipator  # the name the trajectory solver imports
-
 
 class _Functionals:
     """Linear functionals Tr[A R] (A sparse) of the rho part and Tr[H_B Y] of the tangent:

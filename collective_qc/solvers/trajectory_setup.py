@@ -17,18 +17,6 @@ from ..protocols import Protocol
 ENV_SPACING = 1e-3  # time spacing (1/omega0) of the cubic Hermite table of a smooth envelope
 
 
-def adjoint_dissipator(ops: Operators, A) -> sp.csr_matrix:
-    """D^dag(A) = sum_k (L_k^dag A L_k - {L_k^dag L_k, A}/2) + i[H_aux, A] (Heisenberg picture)."""
-    out = sp.csr_matrix(A.shape, dtype=np.complex128)
-    for j in ops.jumps:
-        L = j.matrix.astype(np.complex128)
-        Ld = L.conj().T
-        out = out + Ld @ A @ L - 0.5 * (Ld @ L @ A + A @ Ld @ L)
-    if ops.H_aux is not None:
-        out = out + 1j * (ops.H_aux @ A - A @ ops.H_aux)
-    return out.tocsr()
-
-
 def pack_csr(mats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(data, indices, row pointers (n, dim + 1) into them) of the CSR matrices, concatenated; the
     data are real when every matrix is (the kernels are compiled for either), the column indices
