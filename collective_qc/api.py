@@ -272,9 +272,9 @@ def solve(problem: Problem, progress=None, client=None):
         from .solvers.trajectories import solve_trajectories
 
         sol = solve_trajectories(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times,
-                                 plan.solver_options, progress=progress, diagonals=diag, client=client,
-                                 state_measure=None if measures is None else measures.density)
-        extras, extras_err = sol.extras, sol.extras_stderr
+                                 plan.solver_options, progress=progress, diagonal_observables=diag, client=client,
+                                 observable_hook=None if measures is None else measures.density)
+        series, series_err = sol.observables, sol.observables_stderr
     else:
         if plan.method == "exact":
             from .solvers.lindblad import solve_lindblad as solver
@@ -288,19 +288,19 @@ def solve(problem: Problem, progress=None, client=None):
             sl = SpeedLimit(ops, plan.drive, plan.protocol, plan.times)
             hook = sl if hook is None else _joined(hook, sl)
         sol = solver(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times, progress=progress,
-                     diagonals=diag, extras=hook)
-        extras, extras_err = sol.extras, None
+                     diagonal_observables=diag, observable_hook=hook)
+        series, series_err = sol.observables, None
     if measures is not None:
         names = names + measures.names
     if speed:  # the speed-limit hook runs after the state measures' hook
         names = names + SpeedLimit.names
-    observables = {n: extras[k] for k, n in enumerate(names)} if names else {}
-    errors = {n: extras_err[k] for k, n in enumerate(names)} if names and extras_err is not None else None
+    observables = {n: series[k] for k, n in enumerate(names)} if names else {}
+    errors = {n: series_err[k] for k, n in enumerate(names)} if names and series_err is not None else None
     return sol, observables, errors, measures
 
 
 def _joined(*hooks):
-    """One closed-solver extras hook from several (their outputs concatenated)."""
+    """One closed-solver observable hook from several (their outputs concatenated)."""
 
     def hook(psi, weights):
         return np.concatenate([np.atleast_1d(h(psi, weights)) for h in hooks])

@@ -58,7 +58,7 @@ class SpeedLimit:
     def __call__(self, psi, weights):
         ops = self.ops
         if self.k >= len(self.times):
-            raise RuntimeError("SpeedLimit: the solver called the extras hook more often than once per sample time")
+            raise RuntimeError("SpeedLimit: the solver called the observable hook more often than once per sample time")
         f = self.protocol.value(float(self.times[self.k]))
         self.k += 1
         hb, vp = ops.H_B @ psi, ops.V @ psi

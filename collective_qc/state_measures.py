@@ -61,7 +61,7 @@ def parse_quantities(quantities) -> tuple[str, ...]:
 
 
 class StateMeasures:
-    """Callables for the solvers' ``extras`` hooks, built once from the full-space operators.
+    """Callables for the solvers' ``observable_hook``, built once from the full-space operators.
 
     Parameters
     ----------

@@ -142,8 +142,8 @@ def _observables(ops: Operators, y, weights, drive, f):
 
 
 def _solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
-                 protocol: Protocol, times: np.ndarray, progress=None, diagonals=None,
-                 extras=None, tol: float = SERIES_TOL) -> Solution:
+                 protocol: Protocol, times: np.ndarray, progress=None, diagonal_observables=None,
+                 observable_hook=None, tol: float = SERIES_TOL) -> Solution:
     """Evolve the (mixture of) initial states and sample E, P, C_Q at `times`.
 
     Parameters
@@ -151,10 +151,10 @@ def _solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
     psi0 : (dim, n_members) array, weights : (n_members,)
     drive : float  lambda (the paper's Omega)
     times : increasing array starting at >= 0 (units of 1/omega0)
-    diagonals : (n_obs, dim) real array, optional
-        Diagonal observables, averaged over the mixture at each sample (``solution.extras``).
-    extras : callable (psi (dim, n_members), weights) -> 1-d array, optional
-        Further observables of the evolved members, appended after the diagonals.
+    diagonal_observables : (n_obs, dim) real array, optional
+        Diagonal observables, averaged over the mixture at each sample (``solution.observables``).
+    observable_hook : callable (psi (dim, n_members), weights) -> 1-d array, optional
+        Further observables of the evolved members, appended after the diagonal_observables.
     tol : float
         Relative truncation error of each step (DOP853 rtol = atol for smooth protocols).
     """
@@ -167,14 +167,14 @@ def _solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
         return _observables(ops, yy, weights, drive, f)
 
     extra = None
-    if diagonals is not None or extras is not None:
-        D = np.zeros((0, dim)) if diagonals is None else np.asarray(diagonals, float)
+    if diagonal_observables is not None or observable_hook is not None:
+        D = np.zeros((0, dim)) if diagonal_observables is None else np.asarray(diagonal_observables, float)
 
         def extra(yy):
             psi = yy[0]
             out = D @ ((np.abs(psi) ** 2) @ weights)
-            if extras is not None:
-                out = np.concatenate([out, np.atleast_1d(extras(psi, weights))])
+            if observable_hook is not None:
+                out = np.concatenate([out, np.atleast_1d(observable_hook(psi, weights))])
             return out
 
     if not getattr(protocol, "piecewise_constant", True):
@@ -252,9 +252,9 @@ def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progr
         e, p, c = observables(yt, protocol.value(float(t)))
         return e - e0, p, c
 
-    extras = np.array(rows).T if extra is not None else None
+    rows = np.array(rows).T if extra is not None else None
     return Solution(times=np.asarray(times, float), energy=E, power=P, capacitance=C, e0=e0,
-                    extras=extras, evaluate=evaluate, info={})
+                    observables=rows, evaluate=evaluate, info={})
 
 
 def solve_closed(*args, **kwargs) -> Solution:

@@ -88,12 +88,12 @@ class _Functionals:
     """Linear functionals Tr[A R] (A sparse) of the rho part and Tr[H_B Y] of the tangent:
     rows (E, C, P_0, P_V, diagonal observables...)."""
 
-    def __init__(self, ops: Operators, diagonals):
+    def __init__(self, ops: Operators, diagonal_observables):
         HB = sp.coo_matrix(ops.H_B.astype(np.complex128))
         K0 = sp.coo_matrix(adjoint_dissipator(ops, ops.H_B.astype(np.complex128)))
         KV = sp.coo_matrix((1j * (ops.V @ ops.H_B - ops.H_B @ ops.V)).astype(np.complex128))
         self.mats = [(m.row, m.col, m.data) for m in (HB, K0, KV)]
-        self.D = np.zeros((0, ops.dim)) if diagonals is None else np.asarray(diagonals, float)
+        self.D = np.zeros((0, ops.dim)) if diagonal_observables is None else np.asarray(diagonal_observables, float)
 
     def __call__(self, R, Y) -> np.ndarray:
         (hr, hc, hd), (kr, kc, kd), (vr, vc, vd) = self.mats
@@ -185,22 +185,22 @@ def _initial(psi0, weights, dim):
     return rho0, np.zeros((dim, dim), dtype=np.complex128)
 
 
-def _finish(times, values, e0, drive, protocol, evaluate, extras, n_fixed, info):
+def _finish(times, values, e0, drive, protocol, evaluate, hooked, n_fixed, info):
     f = np.array([protocol.value(float(t)) for t in times])
     E = values[:, 0] - e0
     C = values[:, 1]
     P = values[:, 2] + drive * f * values[:, 3]
     rows = [values[:, n_fixed:].T] if values.shape[1] > n_fixed else []
-    if extras is not None:
-        rows.append(np.array(extras).T)
+    if hooked is not None:
+        rows.append(np.array(hooked).T)
     ex = np.concatenate(rows, axis=0) if rows else None
     return Solution(times=np.asarray(times, float), energy=E, power=P, capacitance=C, e0=e0,
-                    extras=ex, evaluate=evaluate, info=info)
+                    observables=ex, evaluate=evaluate, info=info)
 
 
 def _solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
-                   protocol: Protocol, times: np.ndarray, progress=None, diagonals=None,
-                   extras=None, tol: float = SERIES_TOL) -> Solution:
+                   protocol: Protocol, times: np.ndarray, progress=None, diagonal_observables=None,
+                   observable_hook=None, tol: float = SERIES_TOL) -> Solution:
     """Exact density-matrix evolution of the mixture sum_k w_k |psi_k><psi_k|.
 
     Parameters
@@ -208,10 +208,10 @@ def _solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive
     psi0 : (dim, n_members) array, weights : (n_members,)
     drive : float  lambda (energy units)
     times : increasing array starting at >= 0 (units of 1/omega0)
-    diagonals : (n_obs, dim) real array, optional
-        Diagonal observables Tr[D rho], sampled into ``solution.extras`` (first rows).
-    extras : callable rho (dim, dim) -> 1-d array, optional
-        Further observables of the density matrix, appended after the diagonals.
+    diagonal_observables : (n_obs, dim) real array, optional
+        Diagonal observables Tr[D rho], sampled into ``solution.observables`` (first rows).
+    observable_hook : callable rho (dim, dim) -> 1-d array, optional
+        Further observables of the density matrix, appended after the diagonal_observables.
     tol : float
         Relative truncation error of each propagation step (piecewise-constant protocols) or
         the rtol of DOP853 (smooth protocols; atol = tol too).
@@ -224,13 +224,13 @@ def _solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive
     dim = ops.dim
     times = np.asarray(times, float)
     gen = MatrixFormLindbladian(ops, drive)
-    funcs = _Functionals(ops, diagonals)
+    funcs = _Functionals(ops, diagonal_observables)
     R, Y = _initial(psi0, weights, dim)
     e0 = float(funcs(R, Y)[0])
     if not getattr(protocol, "piecewise_constant", True):
         from .smooth import solve_smooth_lindblad
 
-        return solve_smooth_lindblad(gen, funcs, R, Y, protocol, times, e0, progress, extras, tol, _finish)
+        return solve_smooth_lindblad(gen, funcs, R, Y, protocol, times, e0, progress, observable_hook, tol, _finish)
     cheb = _Chebyshev(gen, ops, funcs, tol)
     steps, ext = [], []
     n = len(times)
@@ -244,8 +244,8 @@ def _solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive
         while j < n and times[j] <= t + (eps if st is None else -eps):
             if st is None:
                 values[j] = funcs(R, Y)
-                if extras is not None:
-                    ext.append(np.atleast_1d(extras(R)))
+                if observable_hook is not None:
+                    ext.append(np.atleast_1d(observable_hook(R)))
             else:
                 values[j] = st.values(float(times[j]))
             j += 1
@@ -258,8 +258,8 @@ def _solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive
         while t < tb:
             record(t)
             h = min(x_max / a, tb - t)
-            if extras is not None and j < n:
-                h = min(h, times[j] - t)  # nonlinear extras need the state at each sample
+            if observable_hook is not None and j < n:
+                h = min(h, times[j] - t)  # nonlinear hooked observables need the state at each sample
             while True:
                 res = cheb.step(R, Y, f, h)
                 if res is not None:
@@ -284,7 +284,7 @@ def _solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive
 
     info = {"method": "exact", "integrator": "chebyshev", "steps": len(steps), "applications": n_apply,
             "tolerance": tol}
-    return _finish(times, values, e0, drive, protocol, evaluate, ext if extras is not None else None,
+    return _finish(times, values, e0, drive, protocol, evaluate, ext if observable_hook is not None else None,
                    4, info)
 
 

@@ -61,7 +61,7 @@ class SmoothSampler:
         return values, evaluate
 
 
-def solve_smooth_lindblad(gen, funcs, R, Y, protocol, times, e0, progress, extras, tol, finish):
+def solve_smooth_lindblad(gen, funcs, R, Y, protocol, times, e0, progress, observable_hook, tol, finish):
     """The exact solver for a smooth protocol (see :func:`.lindblad.solve_lindblad`)."""
     dim = gen.dim
     d2 = dim * dim
@@ -77,8 +77,8 @@ def solve_smooth_lindblad(gen, funcs, R, Y, protocol, times, e0, progress, extra
     def observe(t, y):
         R_, Y_ = y[:d2].reshape(dim, dim), y[d2:].reshape(dim, dim)
         v = funcs(R_, Y_)
-        if extras is not None and collecting[0]:
-            ext.append(np.atleast_1d(extras(R_)))
+        if observable_hook is not None and collecting[0]:
+            ext.append(np.atleast_1d(observable_hook(R_)))
         return np.concatenate([[v[0], v[1], v[2] + gen.drive * protocol.value(t) * v[3], v[3]], v[4:]])
 
     sampler = SmoothSampler(rhs, protocol, tol)
@@ -93,4 +93,5 @@ def solve_smooth_lindblad(gen, funcs, R, Y, protocol, times, e0, progress, extra
     # finish() adds drive f P_V to column 2: zero column 3 since P is complete here
     values[:, 3] = 0.0
     info = {"method": "exact", "integrator": "dop853", "rhs_evaluations": sampler.nfev, "tolerance": tol}
-    return finish(times, values, e0, gen.drive, protocol, evaluate, ext if extras is not None else None, 4, info)
+    hooked = ext if observable_hook is not None else None
+    return finish(times, values, e0, gen.drive, protocol, evaluate, hooked, 4, info)

@@ -84,7 +84,7 @@ class Solution:
         E(t) - E(0) (energy unit), P(t) = dE/dt (energy unit x omega0), C_Q(t) = dE/dlambda.
     energy_stderr, power_stderr, capacitance_stderr : (n_t,) arrays or None
         Standard errors (trajectory solver), None for deterministic solvers.
-    extras, extras_stderr : (n_extra, n_t) arrays or None
+    observables, observables_stderr : (n_obs, n_t) arrays or None
         Extra time series (diagonal observables, state quantities) in the order the caller asked.
     evaluate : callable (k, t) -> (E, P, C) or None
         Exact evaluation at time t in [times[k], times[k+1]] (tau_c refinement).
@@ -102,13 +102,13 @@ class Solution:
     energy_stderr: np.ndarray | None = None
     power_stderr: np.ndarray | None = None
     capacitance_stderr: np.ndarray | None = None
-    extras: np.ndarray | None = None
-    extras_stderr: np.ndarray | None = None
+    observables: np.ndarray | None = None
+    observables_stderr: np.ndarray | None = None
     evaluate: Callable[[int, float], tuple[float, float, float]] | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        n_extra = 0 if self.extras is None else len(self.extras)
+        n_obs = 0 if self.observables is None else len(self.observables)
         err = "with" if self.energy_stderr is not None else "without"
-        return (f"Solution({len(self.times)} samples, {n_extra} extra series, {err} standard errors, "
+        return (f"Solution({len(self.times)} samples, {n_obs} observable series, {err} standard errors, "
                 f"info={self.info})")

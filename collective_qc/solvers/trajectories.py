@@ -80,7 +80,7 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
 
     Top level and pure, so it runs on Dask workers: results depend only on the keys (and, for
     stored states, on the global index ``start + j`` of trajectory j, which picks its group).
-    Returns E, P, C (n, n_t), stats (n, 3: jumps, products, steps), diagonals (n, n_obs, n_t)
+    Returns E, P, C (n, n_t), stats (n, 3: jumps, products, steps), diagonal_observables (n, n_obs, n_t)
     and, when states are stored, the per-group sums of |psi><psi| (groups, n_t, dim, dim).
     """
     from .kernels import run_trajectories
@@ -104,12 +104,13 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
 
 
 def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float, protocol: Protocol,
-                  times: np.ndarray, options: SolverOptions, integrator: str, diagonals=None) -> dict:
+                  times: np.ndarray, options: SolverOptions, integrator: str, diagonal_observables=None) -> dict:
     """Everything the kernels need, as plain arrays (sent once to each Dask worker)."""
     from .kernels import CHEBYSHEV, DOPRI5, RK4
 
     dim = ops.dim
-    dobs = np.zeros((0, dim)) if diagonals is None else np.ascontiguousarray(diagonals, dtype=float)
+    dobs = (np.zeros((0, dim)) if diagonal_observables is None
+            else np.ascontiguousarray(diagonal_observables, dtype=float))
     gam, uniform_rate = S.decay_rates(ops)
     HB = ops.H_B.astype(np.complex128)
     tgt, val = S.monomial_jumps(ops)
@@ -142,7 +143,7 @@ def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
 
 def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
                        protocol: Protocol, times: np.ndarray, options: SolverOptions | None = None, *,
-                       progress=None, diagonals=None, client=None, state_measure=None) -> Solution:
+                       progress=None, diagonal_observables=None, client=None, observable_hook=None) -> Solution:
     """Average ``options.ntraj`` trajectories: E, P, C_Q with standard errors, as a Solution.
 
     Parameters
@@ -155,19 +156,19 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
         block: trajectories per kernel call or Dask task (0: 64 in process, about ntraj / (4
         workers) on Dask). Each thread advances one trajectory at a time; results do not depend
         on block, threads or workers.
-    diagonals : (n_obs, dim) real array, optional
+    diagonal_observables : (n_obs, dim) real array, optional
         Diagonal observables (e.g. Fock-level populations) averaged alongside, with errors.
     client : dask.distributed.Client, optional
         Run batches of trajectories on its workers. Trajectory i uses the stream of (seed, i)
         only, so the result is bitwise identical to the in-process run.
-    state_measure : callable rho (dim, dim) -> 1-d array, optional
+    observable_hook : callable rho (dim, dim) -> 1-d array, optional
         Nonlinear state quantities (ergotropy, ...) of the trajectory-averaged density matrix at
         each sample (consistent, bias O(1/ntraj)); standard errors by a delete-one-group jackknife
         over groups of trajectories (index mod G). Needs G n_times dim^2 complex numbers.
 
     Returns
     -------
-    Solution with extras = diagonals then state quantities, and info: method, integrator, ntraj,
+    Solution with observables = diagonal_observables then state quantities, and info: method, integrator, ntraj,
     seed, mean_jumps, steps and products (operator products per trajectory, each one application
     of the augmented generator, i.e. H0 and V on psi and phi; recording adds three single
     products per sample).
@@ -175,10 +176,10 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     options = SolverOptions() if options is None else options
     integrator = choose_integrator(options, protocol, ops.dim)
     times = np.asarray(times, float)
-    payload = build_payload(ops, psi0, weights, drive, protocol, times, options, integrator, diagonals)
+    payload = build_payload(ops, psi0, weights, drive, protocol, times, options, integrator, diagonal_observables)
     ntraj, nt, dim = options.ntraj, len(times), ops.dim
     rho_groups = None
-    if state_measure is not None:
+    if observable_hook is not None:
         groups = int(min(8, STATE_MEMORY // max(nt * dim * dim * 16, 1)))
         if groups < 2:
             raise InputError(f"state quantities from trajectories need 2 x {nt} x {dim}^2 complex numbers "
@@ -194,7 +195,7 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
 
     (em, ee), (pm, pe), (cm, ce), (dm, de) = mean_err(e), mean_err(p), mean_err(c), mean_err(d)
     if rho_groups is not None:
-        q, qe = _jackknife_states(rho_groups, ntraj, state_measure)
+        q, qe = _jackknife_states(rho_groups, ntraj, observable_hook)
         dm = np.concatenate([dm, q]) if dm.size else q
         de = np.concatenate([de, qe]) if de.size else qe
     info = {"method": "trajectories", "integrator": integrator, "ntraj": int(ntraj), "seed": int(options.seed),

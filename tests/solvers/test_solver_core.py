@@ -64,13 +64,13 @@ def test_cavity_loss_and_diagonals_match_superoperator():
     init = initial_state(ops, "product")
     times = np.linspace(0.0, 5.0, 21)
     diag = np.array(ops.mode_occupation)
-    new = solve_lindblad(ops, init.vectors, init.weights, 0.7, parse_protocol(None), times, diagonals=diag,
-                         extras=lambda rho: [np.real(np.trace(rho @ rho))])
+    new = solve_lindblad(ops, init.vectors, init.weights, 0.7, parse_protocol(None), times, diagonal_observables=diag,
+                         observable_hook=lambda rho: [np.real(np.trace(rho @ rho))])
     old = ref.solve_lindblad(ops, init.vectors, init.weights, 0.7, parse_protocol(None), times, diagonals=diag,
                              extras=lambda rho: [np.real(np.trace(rho @ rho))])
     _compare(new, old, 1e-9)
-    np.testing.assert_allclose(new.extras, old.extras, rtol=0, atol=1e-9)
-    assert np.all(np.diff(new.extras[-1]) < 1e-12)  # purity only falls under loss from a pure state
+    np.testing.assert_allclose(new.observables, old.extras, rtol=0, atol=1e-9)
+    assert np.all(np.diff(new.observables[-1]) < 1e-12)  # purity only falls under loss from a pure state
 
 
 @pytest.mark.parametrize("kappa,drive", [(2.0, 0.1), (20.0, 0.5)])

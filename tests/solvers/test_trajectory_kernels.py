@@ -113,7 +113,7 @@ def test_jump_time_follows_the_decay_law(integrator):
         t_star = -np.log(1.0 - u_r) / kappa
         times = np.array([0.0, t_star - 1e-9, t_star + 1e-9, t_star + 1.0])
         payload = build_payload(ops, excited, np.ones(1), 0.0, cqc.protocols.Constant(), times,
-                                _opts(integrator), integrator, diagonals=proj[None, :])
+                                _opts(integrator), integrator, diagonal_observables=proj[None, :])
         e, p, c, stats, d = run_batch(payload, np.array([key]))
         assert stats[0, 0] == 1
         np.testing.assert_allclose(d[0, 0], [1.0, 1.0, 0.0, 0.0], atol=1e-12)
