@@ -23,6 +23,7 @@ from .errors import InputError
 from .figures import FIGURES, GAMMA_OF, GAMMAS
 from .registry import make_model
 from .results import ChargeResult, describe_noise, jsonable
+from .tables import cell, text_table
 from .validate import integer, mapping
 
 __all__ = ["compare", "check_compare", "Comparison", "figure_errors", "parse_sizes"]
@@ -135,12 +136,11 @@ class Comparison:
                 ("capacitance_at_tau_c_per_site", "C_Q*/N"), *((g.key, g.short) for g in GAMMAS)]
         base = make_row(self.baseline, self.baseline)
         errors = any(r.get("gamma_power_stderr") is not None for r in self.rows)
-        body = [["1 (base)", *(_cell(base.get(k), base.get(k + "_stderr")) for k, _ in cols[:4]),
+        body = [["1 (base)", *(cell(base.get(k), base.get(k + "_stderr")) for k, _ in cols[:4]),
                  *(["1"] * 5)]]
-        body += [[str(r["n_sites"]), *(_cell(r.get(k), r.get(k + "_stderr")) for k, _ in cols)] for r in self.rows]
+        body += [[str(r["n_sites"]), *(cell(r.get(k), r.get(k + "_stderr")) for k, _ in cols)] for r in self.rows]
         head = ["N", *(lab for _, lab in cols)]
-        width = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-        lines = ["  ".join(c.rjust(w) for c, w in zip(row, width)) for row in [head, *body]]
+        lines = text_table(head, body)
         notes = ["1 (base): the single-site version, run once with the same drive, noise, protocol and method"]
         if errors:
             notes.append("x(e): value with one standard error e in its last digits (trajectory averages)")
@@ -156,26 +156,6 @@ class Comparison:
         notes += [f"FAILED at N = {r['n_sites']}: {r['failed']} (a failed run, not a result)"
                   for r in self.rows if r.get("failed")]
         return "\n".join(lines + [f"({n})" for n in notes])
-
-
-def _cell(x, err=None) -> str:
-    """x to 4 significant digits, or x(e) with e the standard error in the last two digits."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    if err is None or not math.isfinite(err) or err <= 0 or x == 0:
-        return f"{x:.4g}"
-    place = math.floor(math.log10(err)) - 1
-    if place >= 0 or abs(x) >= 1e5 or abs(x) < 1e-3:
-        return f"{x:.4g}({err:.2g})"
-    return f"{x:.{-place}f}({round(err / 10 ** place):d})"
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def make_row(res_n: ChargeResult, res_1: ChargeResult) -> dict:

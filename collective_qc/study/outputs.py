@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from ..tables import cell, text_table
 from .files import write_atomic
 from .points import ARRAYS, FIG_COLS, GAMMA_COLS, canon
 
@@ -149,27 +150,22 @@ def write_plots(out_dir: str, spec, rows: list[dict], records: dict) -> list[str
 
 
 def format_table(rows: list[dict], size_param: str = "N") -> str:
-    """A printable advantage table of study rows (per-site figures and Gamma; +- standard errors)."""
+    """A printable advantage table of study rows: swept values, per-site figures and Gamma, with
+    value(error) cells for trajectory rows (:func:`collective_qc.tables.cell`)."""
     skip = {"point", "role", "n_sites", "method", "seed", "wall_time_s", "energy_unit", "time_unit", size_param,
             *FIG_COLS, *GAMMA_COLS}
     swept = [c for c in rows[0] if c not in skip and not c.endswith("_stderr")] if rows else []
-
-    def f(x, w=9):
-        return f"{'-':>{w}}" if x is None else (f"{x:{w}.4g}" if isinstance(x, float) else f"{x!s:>{w}}")
-
-    width = {c: max(9, len(c), *(len(str(r[c])) for r in rows)) for c in swept}
-    head = [f"{size_param:>5}", *(f"{c:>{width[c]}}" for c in swept), f"{'N_sites':>7}", f"{'tau_c':>9}",
-            f"{'E_max/N':>9}", f"{'P_max/N':>9}", f"{'C_Q*/N':>9}", f"{'G_P':>9}", f"{'G_tau':>9}",
-            f"{'G_C':>9}", f"{'G_E':>9}", f"{'method':>12}"]
-    lines = [" ".join(head)]
+    figs = ("tau_c", "energy_max_per_site", "power_max_per_site", "capacitance_at_tau_c_per_site", *GAMMA_COLS[:4])
+    head = [size_param, *swept, "N_sites", "tau_c", "E_max/N", "P_max/N", "C_Q*/N", "G_P", "G_tau", "G_C", "G_E",
+            "method"]
+    body = []
     for r in rows:
         size = "base" if r["role"] == "baseline" else r[size_param]
-        cells = [f"{size!s:>5}", *(f(r[c], width[c]) for c in swept), f"{r['n_sites']:7d}",
-                 *(f(r[c]) for c in ("tau_c", "energy_max_per_site", "power_max_per_site",
-                                     "capacitance_at_tau_c_per_site", *GAMMA_COLS[:4])), f"{r['method']:>12}"]
-        if r.get("gamma_power_stderr") is not None:
-            cells.append("  +-" + " ".join(f(r.get(c + "_stderr"), 7) for c in GAMMA_COLS[:4]))
-        lines.append(" ".join(cells))
+        body.append([str(size), *(cell(r[c]) for c in swept), str(r["n_sites"]),
+                     *(cell(r.get(c), r.get(c + "_stderr")) for c in figs), str(r["method"])])
+    lines = text_table(head, body)
+    if any(r.get("gamma_power_stderr") is not None for r in rows):
+        lines.append("x(e): value with one standard error e in its last digits (trajectory averages)")
     units = sorted({(r.get("energy_unit"), r.get("time_unit")) for r in rows if r.get("energy_unit")})
     if units:
         lines.append("units: " + "; ".join(f"energy {e}, time {t}" for e, t in units))
