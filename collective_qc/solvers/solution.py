@@ -35,8 +35,9 @@ class SolverOptions:
     seed : int
         Seed of the trajectory streams: trajectory i uses the stream of (seed, i) only.
     block : int
-        Trajectories advanced together per thread (0: the solver's default). Results do not
-        depend on it.
+        Trajectories per kernel call or Dask task (0: the solver's default: 64 in process, about
+        ntraj / (4 workers) on Dask). Each thread still advances one trajectory at a time.
+        Results do not depend on it (bitwise).
     dt_max : float or None
         Largest step, in units of 1/omega0 (None: unlimited for piecewise-constant protocols).
     """
