@@ -16,7 +16,7 @@ import numpy as np
 from . import __version__
 from .cutoff import cutoff_report, diagonal_observables, warn_cutoff
 from .errors import InputError, format_bytes
-from .guard import METHODS, RunPlan, estimate_memory, plan_run
+from .guard import METHODS, RunPlan, plan_run
 from .merit import figures_of_merit
 from .operators import build_operators
 from .results import ChargeResult
@@ -24,7 +24,7 @@ from .runtime import thread_limit
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
-__all__ = ["charge", "check_charge", "prepare", "solve", "METHODS", "estimate_memory"]
+__all__ = ["charge", "check_charge", "prepare", "solve", "METHODS"]
 
 MAX_CUTOFF_REFINEMENTS = 4  # automatic Fock cutoffs are doubled at most this many times
 

@@ -27,10 +27,8 @@ import scipy.sparse as sp
 
 from .errors import InputError
 from .graph import ModelGraph, spin_string
-from .validate import available_memory, check_memory  # noqa: F401  (the memory guard, kept importable here)
 
-__all__ = ["Jump", "Operators", "build_operators", "conserves", "estimate_nnz_per_row", "available_memory",
-           "operator_norm"]
+__all__ = ["Jump", "Operators", "build_operators", "conserves", "estimate_nnz_per_row", "operator_norm"]
 
 _QUSPIN_FLAGS = dict(check_symm=False, check_herm=False, check_pcon=False)
 

@@ -58,9 +58,9 @@ def exact_auto_limit(ntraj) -> int:
 def exact_auto_fits(dim: int, ntraj, need_bytes: float) -> bool:
     """``method="auto"`` with noise: True for the exact solver (dim <= exact_auto_limit(ntraj)
     and need_bytes within the memory check's limit), False for trajectories."""
-    from ..operators import available_memory
+    from ..validate import MEMORY_FRACTION, available_memory
 
-    return dim <= exact_auto_limit(ntraj) and need_bytes <= 0.8 * available_memory()
+    return dim <= exact_auto_limit(ntraj) and need_bytes <= MEMORY_FRACTION * available_memory()
 
 
 def estimate_lindblad_memory(dim: int, nnz_per_row: int, n_jumps: int) -> float:

@@ -73,7 +73,7 @@ def point_memory(point: dict) -> tuple[float, str]:
 
 def check_memory_all(points: list[dict]) -> None:
     """Raise one ResourceError naming every point that would not fit, before any point runs."""
-    from ..operators import check_memory
+    from ..validate import check_memory
 
     refused = []
     for p in points:

@@ -61,7 +61,7 @@ def test_plots_only(tmp_path, monkeypatch, capsys):
 
 def test_memory_refusal_for_every_point_before_the_first(tmp_path, monkeypatch):
     import collective_qc.study.compute as compute
-    import collective_qc.validate as operators  # the memory guard lives in validate.py
+    import collective_qc.validate as validate
 
     cfg = _sizes(SMALL, [2, 3, 10])
     st = Study(cfg, tmp_path / "s")
@@ -69,7 +69,7 @@ def test_memory_refusal_for_every_point_before_the_first(tmp_path, monkeypatch):
     big = [pid for pid in need if pid.startswith("N10-")]
     limit = max(v for k, v in need.items() if k not in big) / 0.8 * 1.01
     assert all(need[pid] > 0.8 * limit for pid in big)
-    monkeypatch.setattr(operators, "available_memory", lambda: limit)
+    monkeypatch.setattr(validate, "available_memory", lambda: limit)
     calls = []
     monkeypatch.setattr(compute, "run_point", lambda *a, **k: calls.append(1))
     with pytest.raises(ResourceError, match=rf"point {big[0]}.*needs about.*\(and 1 more points\); nothing was"):
