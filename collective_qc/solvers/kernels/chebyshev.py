@@ -87,8 +87,8 @@ def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, coef, rtol, atol
         W[0, k] = y[k]
         yn[k] = coef[0] * y[k]
     for k in range(dim):
-        n_psi += y[k].real ** 2 + y[k].imag ** 2
-        n_phi += y[dim + k].real ** 2 + y[dim + k].imag ** 2
+        n_psi += y[2 * k].real ** 2 + y[2 * k].imag ** 2
+        n_phi += y[2 * k + 1].real ** 2 + y[2 * k + 1].imag ** 2
     s_psi = np.sqrt(n_psi)
     sc_psi = (atol + rtol) * s_psi
     sc_phi = atol * s_psi + rtol * np.sqrt(n_phi)
@@ -115,18 +115,39 @@ def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, coef, rtol, atol
 
 
 @njit(cache=True)
-def cheb_dense(W, m, theta, tau, spec, bes, buf, coef, out, n, cut):
-    """out[:n] = the series at tau' = theta tau (n = 2 dim: psi and phi, dim: psi), with the m
-    terms of the step less the trailing ones whose coefficients are below cut (a hundredth of the
-    last coefficient of the accepted step: the Bessel tail at theta < 1 decays sooner)."""
+def cheb_dense(W, m, theta, tau, spec, bes, buf, coef, out, cut):
+    """out = the series at tau' = theta tau (the interleaved (psi, phi)), with the m terms of the
+    step less the trailing ones whose coefficients are below cut (a hundredth of the last
+    coefficient of the accepted step: the Bessel tail at theta < 1 decays sooner)."""
+    m = _dense_coeffs(m, theta, tau, spec, bes, buf, coef, cut)
+    _scale(coef[0], W[0], out)
+    for i in range(1, m + 1):  # row by row: contiguous reads of the stored terms
+        _axpy(coef[i], W[i], out)
+
+
+@njit(cache=True)
+def cheb_dense_psi(W, m, theta, tau, spec, bes, buf, coef, out, cut):
+    """out (dim,) = psi alone of ``cheb_dense`` (the same sums: the same bits)."""
+    m = _dense_coeffs(m, theta, tau, spec, bes, buf, coef, cut)
+    w = W[0]
+    c = coef[0]
+    for k in range(out.shape[0]):
+        out[k] = c * w[2 * k]
+    for i in range(1, m + 1):
+        w = W[i]
+        c = coef[i]
+        for k in range(out.shape[0]):
+            out[k] += c * w[2 * k]
+
+
+@njit(cache=True)
+def _dense_coeffs(m, theta, tau, spec, bes, buf, coef, cut):
+    """Coefficients of the series at theta tau; returns the number of terms kept (see cheb_dense)."""
     _coeffs(theta * tau, spec, m, bes, buf, coef)
     z = theta * tau * spec[2]
     while m > z + 1 and abs(coef[m]) < cut:
         m -= 1
-    o = out[:n]
-    _scale(coef[0], W[0, :n], o)
-    for i in range(1, m + 1):  # row by row: contiguous reads of the stored terms
-        _axpy(coef[i], W[i, :n], o)
+    return m
 
 
 @njit(cache=True)
@@ -137,7 +158,7 @@ def cheb_jump(W, m, tau, spec, bes, buf, coef, gam, r, n_a, d_a, n_b, d_b, yt, c
     hi = 1.0
     th = hermite_root(n_a, d_a, n_b, d_b, tau, r)
     for _ in range(60):
-        cheb_dense(W, m, th, tau, spec, bes, buf, coef, yt, dim, cut)
+        cheb_dense_psi(W, m, th, tau, spec, bes, buf, coef, yt[:dim], cut)
         nn = 0.0
         dd = 0.0
         for k in range(dim):
@@ -171,11 +192,7 @@ def cheb_dense_many(W, m, thetas, tau, spec, bes, buf, coefs, outs, cut):
     ms = np.empty(ns, dtype=np.int64)
     m_all = 0
     for s in range(ns):
-        _coeffs(thetas[s] * tau, spec, m, bes, buf, coefs[s])
-        z = thetas[s] * tau * spec[2]
-        ms[s] = m
-        while ms[s] > z + 1 and abs(coefs[s, ms[s]]) < cut:
-            ms[s] -= 1
+        ms[s] = _dense_coeffs(m, thetas[s], tau, spec, bes, buf, coefs[s], cut)
         m_all = max(m_all, ms[s])
     for kb in range(0, n, 256):
         ke = min(n, kb + 256)

@@ -59,12 +59,13 @@ def dopri_step(mats, gam, lam, t, env, f_seg, y, h, W, yt, yn, rtol, atol):
     n_phi = 0.0
     m_psi = 0.0
     m_phi = 0.0
-    for k in range(dim):
+    for kk in range(dim):
+        k = 2 * kk  # psi; q: phi (interleaved layout)
         e = h * (_E1 * k1[k] + _E3 * k3[k] + _E4 * k4[k] + _E5 * k5[k] + _E6 * k6[k] + _E7 * k7[k])
         e_psi += e.real ** 2 + e.imag ** 2
         n_psi += y[k].real ** 2 + y[k].imag ** 2
         m_psi += yn[k].real ** 2 + yn[k].imag ** 2
-        q = dim + k
+        q = k + 1
         e = h * (_E1 * k1[q] + _E3 * k3[q] + _E4 * k4[q] + _E5 * k5[q] + _E6 * k6[q] + _E7 * k7[q])
         e_phi += e.real ** 2 + e.imag ** 2
         n_phi += y[q].real ** 2 + y[q].imag ** 2
@@ -85,7 +86,8 @@ def dopri_jump(y, yn, h, W, r):
     k1, k3, k4, k5, k6, k7 = W[0], W[2], W[3], W[4], W[5], W[6]
     g = np.zeros((5, 5))
     c = np.empty(5, dtype=np.complex128)
-    for k in range(dim):
+    for kk in range(dim):
+        k = 2 * kk  # psi (interleaved layout)
         r2 = yn[k] - y[k]
         r3 = h * k1[k] - r2
         r4 = r2 - h * k7[k] - r3

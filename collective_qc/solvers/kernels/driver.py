@@ -148,7 +148,7 @@ def _state_at(meth, mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
         y[:] = yn
         return 0
     if meth == CHEBYSHEV:
-        cheb_dense(W, mu, th, hs, sp, bes, buf, coef, y, y.shape[0], cut)
+        cheb_dense(W, mu, th, hs, sp, bes, buf, coef, y, cut)
         return 0
     if meth == DOPRI5:
         dopri_step(mats, gam, par[0], t, env, fs, y, th * hs, W, yt, yn, par[3], par[4])
