@@ -27,7 +27,7 @@ from .dopri import dopri_jump, dopri_step
 from .rk4 import deriv, rk4_step
 
 CHEBYSHEV, DOPRI5, RK4 = 0, 1, 2
-SAMPLE_CHUNK = 8  # samples evaluated together from one Chebyshev step's stored terms
+SAMPLE_CHUNK = 16  # samples evaluated together from one Chebyshev step's stored terms
 
 
 @njit(cache=True)
