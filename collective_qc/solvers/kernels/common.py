@@ -23,8 +23,9 @@ do not depend on threads, batches or workers.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.extending import overload
+from numba import njit
+
+from .rows import row_dot, row_pair
 
 H0, V, HB, K0 = 0, 1, 2, 3  # matrix slots in mats
 
@@ -40,45 +41,6 @@ def splitmix(state):
     return state, (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-def _mac(a, u, s_r, s_i):
-    """(s_r, s_i) + a u, the real and imaginary parts apart (stub; see ``_mac_impl``)."""
-
-
-@overload(_mac, inline="always")
-def _mac_impl(a, u, s_r, s_i):
-    """Real matrix elements: two products instead of a complex product with a zero imaginary
-    part (the same sums, accumulators start at +0); complex ones: the complex product."""
-    if isinstance(a, types.Float):
-        return lambda a, u, s_r, s_i: (s_r + a * u.real, s_i + a * u.imag)
-    return lambda a, u, s_r, s_i: (s_r + (a.real * u.real - a.imag * u.imag),
-                                   s_i + (a.real * u.imag + a.imag * u.real))
-
-
-@njit(cache=True, inline="always")
-def _row_pair(cd, ci, lo, hi, x):
-    """(sum_p cd[p] psi[ci[p]], sum_p cd[p] phi[ci[p]]) over the entries lo..hi-1 of one row."""
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    for p in range(lo, hi):
-        a = cd[p]
-        j = 2 * ci[p]
-        s0, s1 = _mac(a, x[j], s0, s1)
-        s2, s3 = _mac(a, x[j + 1], s2, s3)
-    return complex(s0, s1), complex(s2, s3)
-
-
-@njit(cache=True, inline="always")
-def row_dot(cd, ci, lo, hi, x):
-    """sum_p cd[p] psi[ci[p]] over the entries lo..hi-1 of one row (psi of the interleaved x)."""
-    s0 = 0.0
-    s1 = 0.0
-    for p in range(lo, hi):
-        s0, s1 = _mac(cd[p], x[2 * ci[p]], s0, s1)
-    return complex(s0, s1)
-
-
 @njit(cache=True)
 def apply_aug(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
     """out = alpha A x + beta x + gamma prev for the augmented generator A (lf = lambda f).
@@ -91,9 +53,9 @@ def apply_aug(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
     n_psi = 0.0
     n_phi = 0.0
     for i in range(dim):
-        sp, sf = _row_pair(cd, ci, cp[H0, i], cp[H0, i + 1], x)
+        sp, sf = row_pair(cd, ci, cp[H0, i], cp[H0, i + 1], x)
         if f != 0.0:
-            vp, vf = _row_pair(cd, ci, cp[V, i], cp[V, i + 1], x)
+            vp, vf = row_pair(cd, ci, cp[V, i], cp[V, i + 1], x)
             sp += lf * vp
             sf += lf * vf + f * vp
         g = 0.5j * gam[i]
