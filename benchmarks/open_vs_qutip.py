@@ -10,10 +10,13 @@ every site, |g...g> (initial="product"), t in [0, 20], 201 samples.
 2. Reach table for --sizes: set-up seconds, seconds per trajectory (2 threads; from runs of 2
    and 2 + --reach-ntraj trajectories), extrapolated time for --ntraj trajectories, operator
    products per trajectory, and the process's peak resident memory after that size.
-3. Optionally (--exact N) the exact density-matrix solver against qutip.mesolve.
+3. Optionally (--full N) a full run of --ntraj trajectories at size N: wall time (operators
+   included) and the process's peak resident memory (the goal: N = 16, 200 trajectories in
+   under 10 minutes on 2 cores).
+4. Optionally (--exact N) the exact density-matrix solver against qutip.mesolve.
 
 Usage: python benchmarks/open_vs_qutip.py [--n-qutip 10] [--ntraj 200] [--repeats 3]
-       [--sizes 8,10,12,14,16] [--reach-ntraj 4] [--exact 0]
+       [--sizes 8,10,12,14,16] [--reach-ntraj 4] [--full 0] [--exact 0]
 """
 
 from __future__ import annotations
@@ -107,6 +110,16 @@ def reach(sizes, ntraj_reach, ntraj):
               f"{info['products']:>9.0f} {info['mean_jumps']:>6.1f} {rss:>7.2f} G", flush=True)
 
 
+def full(n, ntraj):
+    ours(min(n, 8), 2)  # load the kernels
+    dt, r = ours(n, ntraj)
+    info = r.metadata["trajectories"]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"full run N={n} (dim {r.metadata['dim']}), {ntraj} trajectories: {dt:.1f} s = {dt / 60:.2f} min "
+          f"(operators included), {info['products']:.0f} products and {info['mean_jumps']:.1f} jumps per "
+          f"trajectory, peak RSS {rss:.2f} GB, max stderr(E) {r.energy_stderr.max():.2e}", flush=True)
+
+
 def exact(n):
     import qutip as qt
 
@@ -130,12 +143,15 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sizes", default="8,10,12,14,16", help="reach table sizes ('' to skip)")
     ap.add_argument("--reach-ntraj", type=int, default=4)
+    ap.add_argument("--full", type=int, default=0, help="size of a full --ntraj run (0: skip)")
     ap.add_argument("--exact", type=int, default=0, help="size of the exact vs mesolve run (0: skip)")
     a = ap.parse_args()
     if a.n_qutip:
         side_by_side(a.n_qutip, a.ntraj, a.repeats)
     if a.sizes:
         reach([int(s) for s in a.sizes.split(",")], a.reach_ntraj, a.ntraj)
+    if a.full:
+        full(a.full, a.ntraj)
     if a.exact:
         exact(a.exact)
 

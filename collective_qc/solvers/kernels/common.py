@@ -43,34 +43,65 @@ def splitmix(state):
 
 @njit(cache=True)
 def apply_aug(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
-    """out = alpha A x + beta x + gamma prev for the augmented generator A (lf = lambda f).
+    """out = alpha A x + beta x + gamma prev for the augmented generator A (lf = lambda f); out
+    must not share memory with x or prev.
 
-    H0 and V are read once per row for psi and phi together. Returns the squared norms of the
-    psi and phi parts of out.
+    Three passes: the row sums of H0 and V (read once per row for psi and phi together), the
+    element-wise rest (``_finish``) and the norms. Returns the squared norms of the psi and phi
+    parts of out.
     """
     cd, ci, cp = mats
     dim = gam.shape[0]
-    n_psi = 0.0
-    n_phi = 0.0
     for i in range(dim):
         sp, sf = row_pair(cd, ci, cp[H0, i], cp[H0, i + 1], x)
         if f != 0.0:
             vp, vf = row_pair(cd, ci, cp[V, i], cp[V, i + 1], x)
             sp += lf * vp
             sf += lf * vf + f * vp
-        g = 0.5j * gam[i]
-        xp = x[2 * i]
-        xf = x[2 * i + 1]
-        a1 = alpha * (sp - g * xp) + beta * xp
-        a2 = alpha * (sf - g * xf) + beta * xf
-        if gamma != 0.0:
-            a1 += gamma * prev[2 * i]
-            a2 += gamma * prev[2 * i + 1]
-        out[2 * i] = a1
-        out[2 * i + 1] = a2
+        out[2 * i] = sp
+        out[2 * i + 1] = sf
+    a = complex(alpha)
+    b = complex(beta)
+    _finish(gam, x.view(np.float64), out.view(np.float64), prev.view(np.float64), a.real, a.imag, b.real,
+            b.imag, gamma)
+    n_psi = 0.0
+    n_phi = 0.0
+    for i in range(dim):
+        a1 = out[2 * i]
+        a2 = out[2 * i + 1]
         n_psi += a1.real ** 2 + a1.imag ** 2
         n_phi += a2.real ** 2 + a2.imag ** 2
     return n_psi, n_phi
+
+
+@njit(cache=True, inline="always")
+def _cmul(ar, ai, br, bi):
+    """(ar + i ai)(br + i bi) as Numba multiplies complex numbers (a real factor enters with a
+    zero imaginary part, as Numba converts it)."""
+    return ar * br - ai * bi, ar * bi + ai * br
+
+
+@njit(cache=True)
+def _finish(gam, xf, of, pf, ar, ai, br, bi, gamma):
+    """of = alpha (of - g x) + beta x + gamma prev element by element, g = (i/2) Gamma, on the
+    arrays viewed as doubles: the operations of the complex expression, in its order (the same
+    bits), in real arithmetic, which runs about 1.4x faster than Numba's complex code here."""
+    for i in range(gam.shape[0]):
+        gr, gi = _cmul(0.0, 0.5, gam[i], 0.0)  # 0.5j * gam[i]
+        for k in range(4 * i, 4 * i + 4, 2):  # psi, then phi
+            xr = xf[k]
+            xi = xf[k + 1]
+            hr, hi = _cmul(gr, gi, xr, xi)
+            u1, u2 = _cmul(ar, ai, of[k] - hr, of[k + 1] - hi)
+            v1, v2 = _cmul(br, bi, xr, xi)
+            r1 = u1 + v1
+            r2 = u2 + v2
+            if gamma != 0.0:
+                w1, w2 = _cmul(gamma, 0.0, pf[k], pf[k + 1])
+                r1 += w1
+                r2 += w2
+            of[k] = r1
+            of[k + 1] = r2
 
 
 @njit(cache=True)
