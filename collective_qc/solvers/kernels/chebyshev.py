@@ -22,6 +22,9 @@ import numpy as np
 from numba import njit
 
 from .common import apply_aug, hermite_root
+from .simd import add_term1, add_terms4
+
+DENSE_CHUNK = 128  # entries of the stored terms summed per pass (even: the vector form takes pairs)
 
 
 @njit(cache=True)
@@ -101,7 +104,7 @@ def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, coef, rtol, atol
         else:
             a_psi, a_phi = apply_aug(mats, gam, lf, f, W[m - 1], W[m], 2.0 / a, -2.0 * c / a, W[m - 2], -1.0)
         cm = coef[m]
-        _axpy(cm, W[m], yn)
+        add_term1(coef, W, m, 0, n, yn)
         am = abs(cm)
         a_psi = am * np.sqrt(a_psi)
         a_phi = am * np.sqrt(a_phi)
@@ -121,8 +124,19 @@ def cheb_dense(W, m, theta, tau, spec, bes, buf, coef, out, cut):
     coefficient of the accepted step: the Bessel tail at theta < 1 decays sooner)."""
     m = _dense_coeffs(m, theta, tau, spec, bes, buf, coef, cut)
     _scale(coef[0], W[0], out)
-    for i in range(1, m + 1):  # row by row: contiguous reads of the stored terms
-        _axpy(coef[i], W[i], out)
+    _add_series(coef, W, m, 0, out.shape[0], out)
+
+
+@njit(cache=True)
+def _add_series(coef, W, m, kb, ke, out):
+    """out[kb:ke] += coef[i] W[i, kb:ke] for i = 1..m in this order (vector form, ``simd``)."""
+    i = 1
+    while i + 3 <= m:
+        add_terms4(coef, W, i, kb, ke, out)
+        i += 4
+    while i <= m:
+        add_term1(coef, W, i, kb, ke, out)
+        i += 1
 
 
 @njit(cache=True)
@@ -190,32 +204,17 @@ def cheb_dense_many(W, m, thetas, tau, spec, bes, buf, coefs, outs, cut):
     ns = thetas.shape[0]
     n = outs.shape[1]
     ms = np.empty(ns, dtype=np.int64)
-    m_all = 0
     for s in range(ns):
         ms[s] = _dense_coeffs(m, thetas[s], tau, spec, bes, buf, coefs[s], cut)
-        m_all = max(m_all, ms[s])
-    for kb in range(0, n, 256):
-        ke = min(n, kb + 256)
-        w = W[0, kb:ke]
+    for kb in range(0, n, DENSE_CHUNK):
+        ke = min(n, kb + DENSE_CHUNK)
         for s in range(ns):
-            _scale(coefs[s, 0], w, outs[s, kb:ke])
-        for i in range(1, m_all + 1):
-            w = W[i, kb:ke]
-            for s in range(ns):
-                if i <= ms[s]:
-                    _axpy(coefs[s, i], w, outs[s, kb:ke])
+            _scale(coefs[s, 0], W[0, kb:ke], outs[s, kb:ke])
+            _add_series(coefs[s], W, ms[s], kb, ke, outs[s])
 
 
 @njit(cache=True, inline="always")
 def _scale(c, w, out):
-    """out = c w on contiguous 1-d slices (a loop from 0 over slices is what the compiler
-    vectorises; 2-d indexing stays scalar, about 2.5 times slower)."""
+    """out = c w on contiguous 1-d slices."""
     for k in range(w.shape[0]):
         out[k] = c * w[k]
-
-
-@njit(cache=True, inline="always")
-def _axpy(c, w, out):
-    """out += c w on contiguous 1-d slices (see ``_scale``)."""
-    for k in range(w.shape[0]):
-        out[k] += c * w[k]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .rows import row_dot, row_pair
+from .simd import row_dot, row_pair
 
 H0, V, HB, K0 = 0, 1, 2, 3  # matrix slots in mats
 

@@ -1,12 +1,20 @@
-"""Row sums of a CSR matrix against the interleaved augmented vector (psi_k, phi_k) (see ``common``).
+"""Vector (SIMD) forms of the kernels' two inner loops, written as LLVM vector operations.
 
+Numba's default pipeline leaves the straight-line complex arithmetic of these loops scalar. Each
+vector lane performs the operations of the scalar loop in its order (IEEE multiplies and adds,
+no fused multiply-adds, sums started from +0), so the results are bitwise those of the scalar
+code; the tests compare with stored numbers of the scalar kernels.
+
+Row sums of a CSR matrix against the interleaved augmented vector (psi_k, phi_k) (see ``common``):
 ``row_pair`` returns (sum_p a_p psi[j_p], sum_p a_p phi[j_p]) over one row, ``row_dot`` the psi
 sum alone. For real matrix data (every model of the catalog with a real charger) each entry
 is one multiply-add on the four doubles (Re psi, Im psi, Re phi, Im phi) of the pair, written as
-an LLVM <4 x double> operation: Numba's default pipeline leaves such straight-line code scalar,
-and the vector form measures 1.5x (N = 10) to 1.6x (N = 14) faster products. Every lane adds its
-terms in the order of the entries, starting from +0 and without fused multiply-adds, so the sums
-are bitwise those of the scalar loop. Complex data take the scalar complex products.
+an LLVM <4 x double> operation (1.5x (N = 10) to 1.6x (N = 14) faster products than the scalar
+loop). Complex data take the scalar complex products.
+
+Series sums for the Chebyshev dense output: ``add_terms(coef, W, i0, nt, kb, ke, out)`` adds
+sum_{t < nt} coef[i0 + t] W[i0 + t, k] to out[k] for k in [kb, ke), term after term, keeping out
+in registers over up to four terms (a quarter of the loads and stores of one pass per term).
 """
 
 from __future__ import annotations
@@ -113,3 +121,66 @@ def _row_dot_impl(cd, ci, lo, hi, x):
         return complex(s0, s1)
     return cplx
 
+
+
+def _splat(builder, vec, x):
+    """<x, x, ...> of the vector type vec."""
+    i32 = ir.IntType(32)
+    s = builder.insert_element(ir.Constant(vec, ir.Undefined), x, ir.Constant(i32, 0))
+    return builder.shuffle_vector(s, ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(i32, vec.count),
+                                                                                 [0] * vec.count))
+
+
+def _pair_products(builder, cr, ci, w):
+    """Two complex products c w[k], c w[k + 1] on w = <Re w_k, Im w_k, Re w_k+1, Im w_k+1> as Numba
+    multiplies complex numbers: (cr wr - ci wi, cr wi + ci wr)."""
+    i32 = ir.IntType(32)
+    v4i = ir.VectorType(i32, 4)
+    swapped = builder.shuffle_vector(w, ir.Constant(w.type, ir.Undefined), ir.Constant(v4i, [1, 0, 3, 2]))
+    t1 = builder.fmul(cr, w)
+    t2 = builder.fmul(ci, swapped)
+    return builder.shuffle_vector(builder.fsub(t1, t2), builder.fadd(t1, t2), ir.Constant(v4i, [0, 5, 2, 7]))
+
+
+def _term_sums(nt):
+    """An intrinsic adding nt consecutive series terms to out (see the module docstring)."""
+
+    @intrinsic
+    def add_terms(typingctx, coef, W, i0, kb, ke, out):
+        sig = types.void(coef, W, i0, kb, ke, out)
+
+        def codegen(context, builder, signature, args):
+            c_a, w_a, o_a = (context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 1, 5))
+            f64, i64 = ir.DoubleType(), ir.IntType(64)
+            v4 = ir.VectorType(f64, 4)
+            i0v, kbv, kev = (context.cast(builder, args[k], signature.args[k], types.int64) for k in (2, 3, 4))
+            cbase = builder.bitcast(c_a.data, f64.as_pointer())
+            wbase = builder.bitcast(w_a.data, f64.as_pointer())
+            obase = builder.bitcast(o_a.data, f64.as_pointer())
+            ncol = builder.extract_value(w_a.shape, 1)
+            two = ir.Constant(i64, 2)
+            splats, rows = [], []
+            for t in range(nt):
+                it = builder.add(i0v, ir.Constant(i64, t))
+                cre = builder.load(builder.gep(cbase, [builder.mul(it, two)]))
+                cim = builder.load(builder.gep(cbase, [builder.add(builder.mul(it, two), ir.Constant(i64, 1))]))
+                splats.append((_splat(builder, v4, cre), _splat(builder, v4, cim)))
+                rows.append(builder.gep(wbase, [builder.mul(builder.mul(it, ncol), two)]))
+            npairs = builder.sdiv(builder.sub(kev, kbv), two)
+            with cgutils.for_range(builder, npairs) as loop:
+                off = builder.mul(builder.add(kbv, builder.mul(loop.index, two)), two)  # in doubles
+                optr = builder.bitcast(builder.gep(obase, [off]), v4.as_pointer())
+                acc = builder.load(optr, align=8)
+                for t in range(nt):
+                    w = builder.load(builder.bitcast(builder.gep(rows[t], [off]), v4.as_pointer()), align=8)
+                    acc = builder.fadd(acc, _pair_products(builder, splats[t][0], splats[t][1], w))
+                builder.store(acc, optr, align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return add_terms
+
+
+add_terms4 = _term_sums(4)
+add_term1 = _term_sums(1)
