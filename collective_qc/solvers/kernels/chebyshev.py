@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from .common import apply_aug, hermite_root
-from .simd import add_term1, add_terms4
+from .simd import add_term1, add_term1_psi, add_terms4, add_terms4_psi
 
 DENSE_CHUNK = 128  # entries of the stored terms summed per pass (even: the vector form takes pairs)
 
@@ -147,11 +147,13 @@ def cheb_dense_psi(W, m, theta, tau, spec, bes, buf, coef, out, cut):
     c = coef[0]
     for k in range(out.shape[0]):
         out[k] = c * w[2 * k]
-    for i in range(1, m + 1):
-        w = W[i]
-        c = coef[i]
-        for k in range(out.shape[0]):
-            out[k] += c * w[2 * k]
+    i = 1
+    while i + 3 <= m:
+        add_terms4_psi(coef, W, i, 0, out.shape[0], out)
+        i += 4
+    while i <= m:
+        add_term1_psi(coef, W, i, 0, out.shape[0], out)
+        i += 1
 
 
 @njit(cache=True)

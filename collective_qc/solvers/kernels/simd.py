@@ -12,9 +12,11 @@ is one multiply-add on the four doubles (Re psi, Im psi, Re phi, Im phi) of the 
 an LLVM <4 x double> operation (1.5x (N = 10) to 1.6x (N = 14) faster products than the scalar
 loop). Complex data take the scalar complex products.
 
-Series sums for the Chebyshev dense output: ``add_terms(coef, W, i0, nt, kb, ke, out)`` adds
-sum_{t < nt} coef[i0 + t] W[i0 + t, k] to out[k] for k in [kb, ke), term after term, keeping out
-in registers over up to four terms (a quarter of the loads and stores of one pass per term).
+Series sums for the Chebyshev dense output: ``add_terms4(coef, W, i0, kb, ke, out)`` adds
+sum_{t < 4} coef[i0 + t] W[i0 + t, k] to out[k] for k in [kb, ke) (an even range), term after
+term, keeping out in registers over the four terms (a quarter of the loads and stores of one pass
+per term); ``add_term1`` one term; the ``_psi`` forms the psi entries alone (out[k] from
+W[i, 2k], for the jump time).
 """
 
 from __future__ import annotations
@@ -131,19 +133,22 @@ def _splat(builder, vec, x):
                                                                                  [0] * vec.count))
 
 
-def _pair_products(builder, cr, ci, w):
-    """Two complex products c w[k], c w[k + 1] on w = <Re w_k, Im w_k, Re w_k+1, Im w_k+1> as Numba
+def _products(builder, cr, ci, w):
+    """Complex products c w_k on w = <Re w_k, Im w_k, ...> (one or two complex numbers) as Numba
     multiplies complex numbers: (cr wr - ci wi, cr wi + ci wr)."""
     i32 = ir.IntType(32)
-    v4i = ir.VectorType(i32, 4)
-    swapped = builder.shuffle_vector(w, ir.Constant(w.type, ir.Undefined), ir.Constant(v4i, [1, 0, 3, 2]))
+    n = w.type.count
+    vi = ir.VectorType(i32, n)
+    swapped = builder.shuffle_vector(w, ir.Constant(w.type, ir.Undefined), ir.Constant(vi, [1, 0, 3, 2][:n]))
     t1 = builder.fmul(cr, w)
     t2 = builder.fmul(ci, swapped)
-    return builder.shuffle_vector(builder.fsub(t1, t2), builder.fadd(t1, t2), ir.Constant(v4i, [0, 5, 2, 7]))
+    return builder.shuffle_vector(builder.fsub(t1, t2), builder.fadd(t1, t2), ir.Constant(vi, [0, n + 1, 2, n + 3][:n]))
 
 
-def _term_sums(nt):
-    """An intrinsic adding nt consecutive series terms to out (see the module docstring)."""
+def _term_sums(nt, psi_only):
+    """An intrinsic adding nt consecutive series terms to out (see the module docstring); with
+    psi_only, out (compact, dim) receives the psi entries W[i, 2k] of the interleaved terms."""
+    width = 2 if psi_only else 4  # doubles per step: one complex (psi_k) or the pair (psi_k, phi_k)
 
     @intrinsic
     def add_terms(typingctx, coef, W, i0, kb, ke, out):
@@ -152,7 +157,7 @@ def _term_sums(nt):
         def codegen(context, builder, signature, args):
             c_a, w_a, o_a = (context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 1, 5))
             f64, i64 = ir.DoubleType(), ir.IntType(64)
-            v4 = ir.VectorType(f64, 4)
+            vec = ir.VectorType(f64, width)
             i0v, kbv, kev = (context.cast(builder, args[k], signature.args[k], types.int64) for k in (2, 3, 4))
             cbase = builder.bitcast(c_a.data, f64.as_pointer())
             wbase = builder.bitcast(w_a.data, f64.as_pointer())
@@ -164,16 +169,19 @@ def _term_sums(nt):
                 it = builder.add(i0v, ir.Constant(i64, t))
                 cre = builder.load(builder.gep(cbase, [builder.mul(it, two)]))
                 cim = builder.load(builder.gep(cbase, [builder.add(builder.mul(it, two), ir.Constant(i64, 1))]))
-                splats.append((_splat(builder, v4, cre), _splat(builder, v4, cim)))
+                splats.append((_splat(builder, vec, cre), _splat(builder, vec, cim)))
                 rows.append(builder.gep(wbase, [builder.mul(builder.mul(it, ncol), two)]))
-            npairs = builder.sdiv(builder.sub(kev, kbv), two)
-            with cgutils.for_range(builder, npairs) as loop:
-                off = builder.mul(builder.add(kbv, builder.mul(loop.index, two)), two)  # in doubles
-                optr = builder.bitcast(builder.gep(obase, [off]), v4.as_pointer())
+            # psi_only: one complex per step (out index k, W doubles at 4k); else pairs (2k, 2k + 1)
+            step = 1 if psi_only else 2
+            nsteps = builder.sdiv(builder.sub(kev, kbv), ir.Constant(i64, step))
+            with cgutils.for_range(builder, nsteps) as loop:
+                k = builder.add(kbv, builder.mul(loop.index, ir.Constant(i64, step)))
+                optr = builder.bitcast(builder.gep(obase, [builder.mul(k, two)]), vec.as_pointer())
+                woff = builder.mul(k, ir.Constant(i64, 4 if psi_only else 2))
                 acc = builder.load(optr, align=8)
                 for t in range(nt):
-                    w = builder.load(builder.bitcast(builder.gep(rows[t], [off]), v4.as_pointer()), align=8)
-                    acc = builder.fadd(acc, _pair_products(builder, splats[t][0], splats[t][1], w))
+                    w = builder.load(builder.bitcast(builder.gep(rows[t], [woff]), vec.as_pointer()), align=8)
+                    acc = builder.fadd(acc, _products(builder, splats[t][0], splats[t][1], w))
                 builder.store(acc, optr, align=8)
             return context.get_dummy_value()
 
@@ -182,5 +190,8 @@ def _term_sums(nt):
     return add_terms
 
 
-add_terms4 = _term_sums(4)
-add_term1 = _term_sums(1)
+add_terms4 = _term_sums(4, False)
+add_term1 = _term_sums(1, False)
+add_terms4_psi = _term_sums(4, True)
+add_term1_psi = _term_sums(1, True)
+
