@@ -94,19 +94,22 @@ def side_by_side(n, ntraj, repeats):
 
 
 def reach(sizes, ntraj_reach, ntraj):
-    """Per-trajectory seconds from two runs (2 and 2 + ntraj_reach trajectories) so that the
-    per-size set-up (operators, spectral interval) is reported apart."""
+    """Per-trajectory seconds from two runs (2 and 2 + k trajectories) so that the per-size set-up
+    (operators, spectral interval) is reported apart; k >= ntraj_reach, raised so that the second
+    run lasts about 3 s (small sizes would otherwise time noise)."""
     print(f"{'N':>3} {'dim':>7} {'setup s':>8} {'s/traj':>8} {'t(' + str(ntraj) + ') est':>12} {'products':>9} "
           f"{'jumps':>6} {'peak RSS':>9}")
     for n in sizes:
         ours(n, 2)  # warm caches
         t_a, _ = ours(n, 2)
-        t_b, r = ours(n, 2 + ntraj_reach)
-        per = max(t_b - t_a, 0.0) / ntraj_reach
+        t_one, _ = ours(n, 3)
+        k = max(ntraj_reach, min(400, int(3.0 / max(t_one - t_a, 1e-3))))
+        t_b, r = ours(n, 2 + k)
+        per = max(t_b - t_a, 0.0) / k
         setup = max(t_a - 2 * per, 0.0)
         info = r.metadata["trajectories"]
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-        print(f"{n:>3} {r.metadata['dim']:>7} {setup:>8.2f} {per:>8.3f} {(setup + per * ntraj) / 60:>10.1f} m "
+        print(f"{n:>3} {r.metadata['dim']:>7} {setup:>8.2f} {per:>8.4f} {(setup + per * ntraj) / 60:>10.2f} m "
               f"{info['products']:>9.0f} {info['mean_jumps']:>6.1f} {rss:>7.2f} G", flush=True)
 
 
