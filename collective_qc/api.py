@@ -100,7 +100,7 @@ def charge(
         Model parameters (``cqc models`` lists them).
     method : "auto" | "closed" | "exact" | "trajectories"
         auto: closed without noise; with noise the exact density matrix while the dimension is at
-        most 2.1 x ntraj (``solvers.lindblad.exact_auto_limit``: measured crossover) and its
+        most 0.55 x ntraj (``solvers.lindblad.exact_auto_limit``: measured crossover) and its
         memory fits, trajectories beyond.
     initial : "ground" (zero-temperature state of H_B, default) | "product" (|g...g>)
     protocol : None | "constant" | "on-off:TAU" | Protocol

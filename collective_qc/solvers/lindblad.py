@@ -37,18 +37,18 @@ __all__ = ["solve_lindblad", "estimate_lindblad_memory", "adjoint_dissipator", "
 SERIES_TOL = 1e-12  # relative truncation of each Chebyshev step
 
 
-EXACT_AUTO_DIM_PER_TRAJECTORY = 2.1  # auto: exact density matrix while dim <= this x ntraj (measured, README)
+EXACT_AUTO_DIM_PER_TRAJECTORY = 0.55  # auto: exact density matrix while dim <= this x ntraj (measured, README)
 
 
 def exact_auto_limit(ntraj) -> int:
     """Largest Hilbert-space dimension for which ``method="auto"`` picks the exact solver.
 
-    Measured on the open XXZ ring (2 cores; benchmarks/exact_vs_qutip.py and the trajectory
-    benchmark): the exact Chebyshev/matrix-form solver costs about dim^2 x nnz per unit time,
-    ntraj trajectories about ntraj x dim x nnz; at the default 500 trajectories the exact run
-    took 3.1 / 17 / 101 s at N = 8 / 9 / 10 and the trajectories 33 / 46 / 101 s
-    (benchmarks/auto_crossover.py). At equal cost the exact run wins (no sampling error),
-    hence dim <= 2.1 x ntraj (N = 10 included at 500). Invalid ntraj values are reported
+    Measured on the open XXZ ring (2 cores; benchmarks/auto_crossover.py, t in [0, 20], 201
+    samples): the exact matrix-form solver costs about dim^2 x nnz per unit time, ntraj
+    trajectories about ntraj x dim x nnz. With 500 trajectories the exact run took 0.2 / 0.7 /
+    3.0 s at N = 7 / 8 / 9 and the trajectories 0.4 / 0.7 / 1.6 s; with 100 trajectories
+    0.2 / 0.6 s against 0.1 / 0.2 s at N = 7 / 8. At equal cost the exact run wins (no sampling
+    error), hence dim <= 0.55 x ntraj (N = 8 included at 500). Invalid ntraj values are reported
     later by the trajectory checks.
     """
     n = ntraj if isinstance(ntraj, (int, np.integer)) and not isinstance(ntraj, bool) and ntraj >= 2 else 500
