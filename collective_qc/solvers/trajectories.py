@@ -28,6 +28,11 @@ Integrators (``SolverOptions.integrator``; the step methods live in ``solvers.ke
 
 Error control (chebyshev, dopri5) on the augmented vector: per step the error of psi below
 (atol + rtol) ||psi|| and that of phi below atol ||psi|| + rtol ||phi||.
+
+Cost (open XXZ ring N = 10, t in [0, 20], 201 samples, one thread): about 13 ms per trajectory:
+~400 products of the augmented generator at ~14 us (45 %), recording E, P, C_Q at the samples
+(dense output and three single products, 38 %), jump times and jumps (17 %). Each trajectory
+is advanced alone (one matrix read per product); ``benchmarks/open_vs_qutip.py`` measures.
 """
 
 from __future__ import annotations

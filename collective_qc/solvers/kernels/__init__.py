@@ -1,7 +1,9 @@
 """Numba kernels of the trajectory solver, grouped by job.
 
 ``common``: packed operands, products, recording, jumps, random numbers; ``chebyshev``,
-``dopri``, ``rk4``: step methods; ``driver``: the one trajectory loop.
+``dopri``, ``rk4``: step methods; ``driver``: the one trajectory loop; ``simd``: vector forms of
+the two innermost loops (CSR row sums on the interleaved (psi, phi) pairs, series sums), bitwise
+equal to the scalar loops.
 """
 
 from .driver import CHEBYSHEV, DOPRI5, RK4, run_trajectories
