@@ -124,18 +124,25 @@ def cheb_dense(W, m, theta, tau, spec, bes, buf, coef, out, cut):
     coefficient of the accepted step: the Bessel tail at theta < 1 decays sooner)."""
     m = _dense_coeffs(m, theta, tau, spec, bes, buf, coef, cut)
     _scale(coef[0], W[0], out)
-    _add_series(coef, W, m, 0, out.shape[0], out)
+    _add_series(coef, W, m, 0, out.shape[0], out, False)
 
 
 @njit(cache=True)
-def _add_series(coef, W, m, kb, ke, out):
-    """out[kb:ke] += coef[i] W[i, kb:ke] for i = 1..m in this order (vector form, ``simd``)."""
+def _add_series(coef, W, m, kb, ke, out, psi_only):
+    """out[kb:ke] += coef[i] W[i, kb:ke] for i = 1..m in this order (vector form, ``simd``); with
+    psi_only, out[k] += coef[i] W[i, 2k] (the psi entries of the interleaved terms)."""
     i = 1
     while i + 3 <= m:
-        add_terms4(coef, W, i, kb, ke, out)
+        if psi_only:
+            add_terms4_psi(coef, W, i, kb, ke, out)
+        else:
+            add_terms4(coef, W, i, kb, ke, out)
         i += 4
     while i <= m:
-        add_term1(coef, W, i, kb, ke, out)
+        if psi_only:
+            add_term1_psi(coef, W, i, kb, ke, out)
+        else:
+            add_term1(coef, W, i, kb, ke, out)
         i += 1
 
 
@@ -147,13 +154,7 @@ def cheb_dense_psi(W, m, theta, tau, spec, bes, buf, coef, out, cut):
     c = coef[0]
     for k in range(out.shape[0]):
         out[k] = c * w[2 * k]
-    i = 1
-    while i + 3 <= m:
-        add_terms4_psi(coef, W, i, 0, out.shape[0], out)
-        i += 4
-    while i <= m:
-        add_term1_psi(coef, W, i, 0, out.shape[0], out)
-        i += 1
+    _add_series(coef, W, m, 0, out.shape[0], out, True)
 
 
 @njit(cache=True)
@@ -200,9 +201,9 @@ def cheb_jump(W, m, tau, spec, bes, buf, coef, gam, r, n_a, d_a, n_b, d_b, yt, c
 
 @njit(cache=True)
 def cheb_dense_many(W, m, thetas, tau, spec, bes, buf, coefs, outs, cut):
-    """outs[s] = cheb_dense(theta = thetas[s]) for several samples in one pass over the stored
-    terms (column blocks that stay in cache): the same sums in the same order, so the same bits
-    as one cheb_dense call per sample, with the terms read once instead of once per sample."""
+    """outs[s] = cheb_dense(theta = thetas[s]) for several samples, the stored terms taken in
+    column blocks of DENSE_CHUNK entries that stay in cache while every sample uses them: the same
+    sums in the same order, so the same bits as one cheb_dense call per sample."""
     ns = thetas.shape[0]
     n = outs.shape[1]
     ms = np.empty(ns, dtype=np.int64)
@@ -212,7 +213,7 @@ def cheb_dense_many(W, m, thetas, tau, spec, bes, buf, coefs, outs, cut):
         ke = min(n, kb + DENSE_CHUNK)
         for s in range(ns):
             _scale(coefs[s, 0], W[0, kb:ke], outs[s, kb:ke])
-            _add_series(coefs[s], W, ms[s], kb, ke, outs[s])
+            _add_series(coefs[s], W, ms[s], kb, ke, outs[s], False)
 
 
 @njit(cache=True, inline="always")
