@@ -47,8 +47,9 @@ def apply_aug(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
     must not share memory with x or prev.
 
     Three passes: the row sums of H0 and V (read once per row for psi and phi together), the
-    element-wise rest (``_finish``) and the norms. Returns the squared norms of the psi and phi
-    parts of out.
+    element-wise rest (``_finish``) and the norms. Apart, the element-wise loop is vectorised by
+    the compiler; with the gathers or the (ordered) norm sums inside it, it is not (measured 1.4x
+    and 2.8x slower products). Returns the squared norms of the psi and phi parts of out.
     """
     cd, ci, cp = mats
     dim = gam.shape[0]
