@@ -30,8 +30,9 @@ Error control (chebyshev, dopri5) on the augmented vector: per step the error of
 (atol + rtol) ||psi|| and that of phi below atol ||psi|| + rtol ||phi||.
 
 Cost (open XXZ ring N = 10, t in [0, 20], 201 samples, one thread): about 13 ms per trajectory:
-~400 products of the augmented generator at ~14 us (45 %), recording E, P, C_Q at the samples
-(dense output and three single products, 38 %), jump times and jumps (17 %). Each trajectory
+~400 products of the augmented generator at ~14.6 us (45 %), recording E, P, C_Q at the samples
+(dense output and three single products, 45 %), jump times, jumps and step overhead (10 %)
+(``benchmarks/trajectory_profile.py``). Each trajectory
 is advanced alone (one matrix read per product); ``benchmarks/open_vs_qutip.py`` measures.
 """
 
