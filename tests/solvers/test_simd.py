@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from numba import njit
 
-from collective_qc.solvers.kernels.simd import add_term1, add_term1_psi, add_terms4, add_terms4_psi, row_dot, row_pair
+from collective_qc.solvers.kernels.chebyshev import _add_series
+from collective_qc.solvers.kernels.simd import row_dot, row_pair
 
 
 @njit
@@ -78,23 +79,12 @@ def _scalar_terms(coef, W, m, psi_only):
 
 @njit
 def _vector_terms(coef, W, m, psi_only, kb, ke):
+    """The kernels' path: first term, then ``_add_series`` (vector form, four terms per pass)."""
     n = W.shape[1] // 2 if psi_only else W.shape[1]
     out = np.empty(n, dtype=np.complex128)
     for k in range(n):
         out[k] = coef[0] * W[0, 2 * k if psi_only else k]
-    i = 1
-    while i + 3 <= m:
-        if psi_only:
-            add_terms4_psi(coef, W, i, kb, ke, out)
-        else:
-            add_terms4(coef, W, i, kb, ke, out)
-        i += 4
-    while i <= m:
-        if psi_only:
-            add_term1_psi(coef, W, i, kb, ke, out)
-        else:
-            add_term1(coef, W, i, kb, ke, out)
-        i += 1
+    _add_series(coef, W, m, kb, ke, out, psi_only)
     return out
 
 
