@@ -1,11 +1,13 @@
-"""The vector (SIMD) kernels give the bits of the scalar loops they replace, signed zeros included."""
+"""The vector (SIMD) kernels: the CSR row sums give the bits of the scalar loops (signed zeros
+included); the Chebyshev series sums and fused product match the complex arithmetic to round-off."""
 
 import numpy as np
 import pytest
 from numba import njit
 
-from collective_qc.solvers.kernels.chebyshev import _add_series
-from collective_qc.solvers.kernels.simd import row_dot, row_pair
+from collective_qc.solvers.kernels.chebyshev import _product, _series
+from collective_qc.solvers.kernels.common import apply_aug
+from collective_qc.solvers.kernels.simd import row_dot, row_pair, series_sums4
 
 
 @njit
@@ -64,42 +66,85 @@ def test_row_sums_are_the_scalar_bits(kind):
     np.testing.assert_array_equal(_bits(_vector_rows(cd, ci, cp, x)), _bits(_scalar_rows(cd, ci, cp, x)))
 
 
-@njit
-def _scalar_terms(coef, W, m, psi_only):
-    """Reference: out = coef[0] W[0] + coef[1] W[1] + ... term by term (the former _axpy loop)."""
-    n = W.shape[1] // 2 if psi_only else W.shape[1]
-    out = np.empty(n, dtype=np.complex128)
-    for k in range(n):
-        out[k] = coef[0] * W[0, 2 * k if psi_only else k]
-    for i in range(1, m + 1):
-        for k in range(n):
-            out[k] += coef[i] * W[i, 2 * k if psi_only else k]
-    return out
+def _reference_series(b, ph, W, m, psi_only):
+    """ph sum_i b_i (-i)^(i mod 2) W[i] in NumPy (complex coefficients, one term at a time)."""
+    rot = np.array([1.0, -1j])[np.arange(m + 1) % 2]
+    cols = W[: m + 1, 0:2 * (W.shape[1] // 2):2] if psi_only else W[: m + 1]
+    return ph * ((b[: m + 1] * rot) @ cols)
 
 
 @njit
-def _vector_terms(coef, W, m, psi_only, kb, ke):
-    """The kernels' path: first term, then ``_add_series`` (vector form, four terms per pass)."""
-    n = W.shape[1] // 2 if psi_only else W.shape[1]
-    out = np.empty(n, dtype=np.complex128)
-    for k in range(n):
-        out[k] = coef[0] * W[0, 2 * k if psi_only else k]
-    _add_series(coef, W, m, kb, ke, out, psi_only)
-    return out
+def _series_one(b, ph, W, m, kb, ke, out, psi_only):
+    _series(b, ph, W, m, kb, ke, out, psi_only)
+
+
+@njit
+def _series_four(bs, phs, W, m, kb, ke, outs):
+    series_sums4(bs, phs, 0, W, m, kb, ke, outs)
 
 
 @pytest.mark.parametrize("psi_only", [False, True])
-@pytest.mark.parametrize("m", [1, 4, 7, 13])
-def test_series_sums_are_the_scalar_bits(psi_only, m):
+@pytest.mark.parametrize("m", [0, 1, 4, 7, 13])
+def test_series_sums_match_the_complex_series(psi_only, m):
+    """Real weights with the (-i)^k factors taken out give the complex series to round-off; a
+    sub-range [kb, ke) leaves the rest of out untouched."""
     rng = np.random.default_rng(m)
     n = 2 * 37
-    W = _awkward(rng, (m + 1) * n).reshape(m + 1, n)
-    coef = _awkward(rng, m + 1)
-    ref = _scalar_terms(coef, W, m, psi_only)
+    W = _awkward(rng, (m + 1) * (n + 8)).reshape(m + 1, n + 8)[:, :n].copy()
+    b = rng.standard_normal(m + 2)
+    ph = complex(np.exp(0.3 - 0.7j))
     size = n // 2 if psi_only else n
-    got = _vector_terms(coef, W, m, psi_only, 0, size)
-    np.testing.assert_array_equal(_bits(got), _bits(ref))
-    if not psi_only:  # a sub-range [kb, ke) leaves the rest untouched (only the first term there)
-        part = _vector_terms(coef, W, m, psi_only, 10, 30)
-        np.testing.assert_array_equal(_bits(part[10:30]), _bits(ref[10:30]))
-        np.testing.assert_array_equal(_bits(part[:10]), _bits(coef[0] * W[0, :10]))
+    ref = _reference_series(b, ph, W, m, psi_only)
+    out = np.full(size, 7.0 + 0j)
+    _series_one(b, ph, W, m, 0, size, out, psi_only)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-14 * np.abs(ref).max())
+    part = np.full(size, 7.0 + 0j)
+    _series_one(b, ph, W, m, 10, 30, part, psi_only)
+    np.testing.assert_array_equal(_bits(part[10:30]), _bits(out[10:30]))
+    assert np.all(part[:10] == 7.0) and np.all(part[30:] == 7.0)
+
+
+@pytest.mark.parametrize("m", [1, 6, 13])
+def test_four_samples_at_once_are_the_single_sample_bits(m):
+    """series_sums4 (one pass for four samples, zero weights past a sample's own cut) gives the bits
+    of four single-sample sums, on a padded W as the kernels store it."""
+    rng = np.random.default_rng(10 + m)
+    n = 2 * 40
+    Wp = _awkward(rng, (m + 1) * (n + 8)).reshape(m + 1, n + 8)
+    bs = rng.standard_normal((4, m + 2))
+    bs[2, m:] = 0.0  # a sample cut one term earlier
+    phs = np.exp(1j * rng.standard_normal(4)) * 0.9
+    outs = np.empty((4, n), dtype=np.complex128)
+    _series_four(bs, phs, Wp, m, 0, n, outs)
+    for s in range(4):
+        one = np.empty(n, dtype=np.complex128)
+        _series_one(bs[s], phs[s], Wp, m - 1 if s == 2 else m, 0, n, one, False)
+        np.testing.assert_array_equal(_bits(outs[s]), _bits(one))
+
+
+@njit
+def _fused(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
+    return _product(mats, gam, lf, f, x, out, alpha, beta, prev, gamma)
+
+
+@pytest.mark.parametrize("f", [0.0, 0.7])
+def test_fused_chebyshev_product_matches_apply_aug(f):
+    """The one-pass product of the Chebyshev recurrence (real matrix data) against the three-pass
+    ``apply_aug``: out and the psi and phi norms to round-off."""
+    rng = np.random.default_rng(3)
+    dim, per_row = 50, 5
+    ci = rng.integers(0, dim, size=(2, dim * per_row)).astype(np.int32)
+    cd = rng.standard_normal((2, dim * per_row))
+    cp = np.stack([np.arange(0, dim * per_row + 1, per_row), np.arange(0, dim * per_row + 1, per_row) + dim * per_row])
+    mats = (cd.ravel(), ci.ravel(), cp.astype(np.int64))
+    gam = rng.random(dim)
+    x = rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim)
+    prev = rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim)
+    args = (0.3 * f, f, x)
+    for alpha, beta, gamma in ((1.0 / 3.0, -0.2 + 0.05j, 0.0), (2.0 / 3.0, -0.4 + 0.1j, -1.0)):
+        ref = np.empty_like(x)
+        got = np.empty_like(x)
+        n_ref = apply_aug(mats, gam, *args, ref, alpha, beta, prev, gamma)
+        n_got = _fused(mats, gam, *args, got, alpha, beta, prev, gamma)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-14 * np.abs(ref).max())
+        np.testing.assert_allclose(n_got, n_ref, rtol=1e-13)

@@ -19,12 +19,14 @@ The jump time solves ||psi(theta)||^2 = r by safeguarded Newton iterations on th
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
-from .common import apply_aug, hermite_root
-from .simd import add_term1, add_term1_psi, add_terms4, add_terms4_psi
+from .common import H0, V, apply_aug, hermite_root
+from .simd import cheb_rows_0, cheb_rows_v, series_sums, series_sums4, series_sums_psi
 
 DENSE_CHUNK = 128  # entries of the stored terms summed per pass (even: the vector form takes pairs)
+W_PAD = 8  # spare entries per stored term: rows 2^k * 16 bytes apart share cache sets (measured 3x slower sums)
 
 
 @njit(cache=True)
@@ -63,32 +65,53 @@ def bessel_j(z, m, out, buf):
 
 
 @njit(cache=True)
-def _coeffs(tau, spec, m, bes, buf, coef):
-    """coef[k] = (2 - delta_k0) (-i)^k J_k(tau a) exp(-i tau c), k = 0..m."""
+def _weights(tau, spec, m, bes, buf, b):
+    """Real weights b and phase ph of the series at time tau: its coefficients are
+    (2 - delta_k0) (-i)^k J_k(tau a) exp(-i tau c) = ph b_k (1 for even k, -i for odd k) with
+    b_k = (2 - delta_k0) s_k J_k(tau a), s_k = +1 for k mod 4 in {0, 1}, else -1. Returns ph."""
     c_r, g_c, a = spec[0], spec[1], spec[2]
     bessel_j(tau * a, m, bes, buf)
-    ph = np.exp(-1j * tau * c_r - tau * g_c)
-    rot = 1.0 + 0.0j
     for k in range(m + 1):
-        coef[k] = (1.0 if k == 0 else 2.0) * bes[k] * rot * ph
-        rot *= -1j
+        b[k] = (1.0 if k == 0 else 2.0) * (1.0 if k % 4 < 2 else -1.0) * bes[k]
+    return np.exp(-1j * tau * c_r - tau * g_c)
+
+
+def _product(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
+    """out = alpha A x + beta x + gamma prev (alpha, gamma real); returns the squared norms of
+    out's psi and phi parts (stub: one fused pass for real matrix data, else ``apply_aug``)."""
+
+
+@overload(_product, inline="always")
+def _product_impl(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
+    if mats[0].dtype == types.float64:
+        def fused(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
+            cd, ci, cp = mats
+            b = complex(beta)
+            if f != 0.0:
+                return cheb_rows_v(cd, ci, cp[H0], cp[V], gam, x, prev, out, alpha, b.real, b.imag, gamma, lf, f)
+            return cheb_rows_0(cd, ci, cp[H0], cp[V], gam, x, prev, out, alpha, b.real, b.imag, gamma, lf, f)
+        return fused
+
+    def general(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
+        return apply_aug(mats, gam, lf, f, x, out, alpha, beta, prev, gamma)
+    return general
 
 
 @njit(cache=True)
-def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, coef, rtol, atol, m_max):
-    """yn = exp(-i tau A) y by the Chebyshev series; W[k] = T_k(X) y. Returns the number of
-    terms m (products used), or -(m_max) when the series did not converge (shorten the step)."""
+def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, b, rtol, atol, m_max):
+    """yn = exp(-i tau A) y by the Chebyshev series; W[k] = T_k(X) y, b the real weights (see
+    ``_weights``). Returns the number of terms m (products used), or -(m_max) when the series did
+    not converge (shorten the step)."""
     n = y.shape[0]
     dim = n // 2
     c_r, g_c, a = spec[0], spec[1], spec[2]
     c = c_r - 1j * g_c
     z = tau * a
-    _coeffs(tau, spec, m_max, bes, buf, coef)
+    ph = _weights(tau, spec, m_max, bes, buf, b)
     n_psi = 0.0
     n_phi = 0.0
     for k in range(n):
         W[0, k] = y[k]
-        yn[k] = coef[0] * y[k]
     for k in range(dim):
         n_psi += y[2 * k].real ** 2 + y[2 * k].imag ** 2
         n_phi += y[2 * k + 1].real ** 2 + y[2 * k + 1].imag ** 2
@@ -96,21 +119,21 @@ def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, coef, rtol, atol
     sc_psi = (atol + rtol) * s_psi
     sc_phi = atol * s_psi + rtol * np.sqrt(n_phi)
     lf = lam * f
-    prev_psi = abs(coef[0]) * s_psi
-    prev_phi = abs(coef[0]) * np.sqrt(n_phi)
+    mag = abs(ph)
+    prev_psi = abs(b[0]) * mag * s_psi
+    prev_phi = abs(b[0]) * mag * np.sqrt(n_phi)
     for m in range(1, m_max + 1):
         if m == 1:
-            a_psi, a_phi = apply_aug(mats, gam, lf, f, W[0], W[1], 1.0 / a, -c / a, W[0], 0.0)
+            a_psi, a_phi = _product(mats, gam, lf, f, W[0], W[1], 1.0 / a, -c / a, W[0], 0.0)
         else:
-            a_psi, a_phi = apply_aug(mats, gam, lf, f, W[m - 1], W[m], 2.0 / a, -2.0 * c / a, W[m - 2], -1.0)
-        cm = coef[m]
-        add_term1(coef, W, m, 0, n, yn)
-        am = abs(cm)
+            a_psi, a_phi = _product(mats, gam, lf, f, W[m - 1], W[m], 2.0 / a, -2.0 * c / a, W[m - 2], -1.0)
+        am = abs(b[m]) * mag
         a_psi = am * np.sqrt(a_psi)
         a_phi = am * np.sqrt(a_phi)
         e_psi = (a_psi + prev_psi) / sc_psi
         e_phi = (a_phi + prev_phi) / sc_phi
         if m > z and 0.5 * (e_psi * e_psi + e_phi * e_phi) <= 1.0:
+            _series(b, ph, W, m, 0, n, yn, False)
             return m
         prev_psi = a_psi
         prev_phi = a_phi
@@ -118,64 +141,54 @@ def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, coef, rtol, atol
 
 
 @njit(cache=True)
-def cheb_dense(W, m, theta, tau, spec, bes, buf, coef, out, cut):
+def cheb_dense(W, m, theta, tau, spec, bes, buf, b, out, cut):
     """out = the series at tau' = theta tau (the interleaved (psi, phi)), with the m terms of the
     step less the trailing ones whose coefficients are below cut (a hundredth of the last
     coefficient of the accepted step: the Bessel tail at theta < 1 decays sooner)."""
-    m = _dense_coeffs(m, theta, tau, spec, bes, buf, coef, cut)
-    _scale(coef[0], W[0], out)
-    _add_series(coef, W, m, 0, out.shape[0], out, False)
+    m, ph = _dense_weights(m, theta, tau, spec, bes, buf, b, cut)
+    _series(b, ph, W, m, 0, out.shape[0], out, False)
 
 
 @njit(cache=True)
-def _add_series(coef, W, m, kb, ke, out, psi_only):
-    """out[kb:ke] += coef[i] W[i, kb:ke] for i = 1..m in this order (vector form, ``simd``); with
-    psi_only, out[k] += coef[i] W[i, 2k] (the psi entries of the interleaved terms)."""
-    i = 1
-    while i + 3 <= m:
-        if psi_only:
-            add_terms4_psi(coef, W, i, kb, ke, out)
-        else:
-            add_terms4(coef, W, i, kb, ke, out)
-        i += 4
-    while i <= m:
-        if psi_only:
-            add_term1_psi(coef, W, i, kb, ke, out)
-        else:
-            add_term1(coef, W, i, kb, ke, out)
-        i += 1
-
-
-@njit(cache=True)
-def cheb_dense_psi(W, m, theta, tau, spec, bes, buf, coef, out, cut):
+def cheb_dense_psi(W, m, theta, tau, spec, bes, buf, b, out, cut):
     """out (dim,) = psi alone of ``cheb_dense`` (the same sums: the same bits)."""
-    m = _dense_coeffs(m, theta, tau, spec, bes, buf, coef, cut)
-    w = W[0]
-    c = coef[0]
-    for k in range(out.shape[0]):
-        out[k] = c * w[2 * k]
-    _add_series(coef, W, m, 0, out.shape[0], out, True)
+    m, ph = _dense_weights(m, theta, tau, spec, bes, buf, b, cut)
+    _series(b, ph, W, m, 0, out.shape[0], out, True)
 
 
 @njit(cache=True)
-def _dense_coeffs(m, theta, tau, spec, bes, buf, coef, cut):
-    """Coefficients of the series at theta tau; returns the number of terms kept (see cheb_dense)."""
-    _coeffs(theta * tau, spec, m, bes, buf, coef)
+def _series(b, ph, W, m, kb, ke, out, psi_only):
+    """out[kb:ke] = ph sum_{i <= m} b_i (1 | -i) W[i, kb:ke] = ph (S_even - i S_odd) (see
+    ``_weights``; vector form, ``simd``); with psi_only, out[k] from the psi entries W[i, 2k]."""
+    bs = b.reshape((1, b.shape[0]))
+    phs = np.full(1, ph)
+    outs = out.reshape((1, out.shape[0]))
+    if psi_only:
+        series_sums_psi(bs, phs, 0, W, m, kb, ke, outs)
+    else:
+        series_sums(bs, phs, 0, W, m, kb, ke, outs)
+
+
+@njit(cache=True)
+def _dense_weights(m, theta, tau, spec, bes, buf, b, cut):
+    """Weights and phase of the series at theta tau; returns (terms kept (see cheb_dense), phase)."""
+    ph = _weights(theta * tau, spec, m, bes, buf, b)
     z = theta * tau * spec[2]
-    while m > z + 1 and abs(coef[m]) < cut:
+    mag = abs(ph)
+    while m > z + 1 and abs(b[m]) * mag < cut:
         m -= 1
-    return m
+    return m, ph
 
 
 @njit(cache=True)
-def cheb_jump(W, m, tau, spec, bes, buf, coef, gam, r, n_a, d_a, n_b, d_b, yt, cut):
+def cheb_jump(W, m, tau, spec, bes, buf, b, gam, r, n_a, d_a, n_b, d_b, yt, cut):
     """theta in (0, 1] with ||psi(theta)||^2 = r on the step's dense output (safeguarded Newton)."""
     dim = gam.shape[0]
     lo = 0.0
     hi = 1.0
     th = hermite_root(n_a, d_a, n_b, d_b, tau, r)
     for _ in range(60):
-        cheb_dense_psi(W, m, th, tau, spec, bes, buf, coef, yt[:dim], cut)
+        cheb_dense_psi(W, m, th, tau, spec, bes, buf, b, yt[:dim], cut)
         nn = 0.0
         dd = 0.0
         for k in range(dim):
@@ -200,24 +213,23 @@ def cheb_jump(W, m, tau, spec, bes, buf, coef, gam, r, n_a, d_a, n_b, d_b, yt, c
 
 
 @njit(cache=True)
-def cheb_dense_many(W, m, thetas, tau, spec, bes, buf, coefs, outs, cut):
-    """outs[s] = cheb_dense(theta = thetas[s]) for several samples, the stored terms taken in
-    column blocks of DENSE_CHUNK entries that stay in cache while every sample uses them: the same
-    sums in the same order, so the same bits as one cheb_dense call per sample."""
+def cheb_dense_many(W, m, thetas, tau, spec, bes, buf, bs, phs, outs, cut):
+    """outs[s] = cheb_dense(theta = thetas[s]) for several samples: four samples per pass over the
+    stored terms (each term read once for the four; a sample's weights past its own cut are set
+    to zero), the terms taken in column blocks of DENSE_CHUNK entries that stay in cache while
+    every sample uses them."""
     ns = thetas.shape[0]
     n = outs.shape[1]
     ms = np.empty(ns, dtype=np.int64)
     for s in range(ns):
-        ms[s] = _dense_coeffs(m, thetas[s], tau, spec, bes, buf, coefs[s], cut)
+        ms[s], phs[s] = _dense_weights(m, thetas[s], tau, spec, bes, buf, bs[s], cut)
+        bs[s, ms[s] + 1: m + 1] = 0.0
     for kb in range(0, n, DENSE_CHUNK):
         ke = min(n, kb + DENSE_CHUNK)
-        for s in range(ns):
-            _scale(coefs[s, 0], W[0, kb:ke], outs[s, kb:ke])
-            _add_series(coefs[s], W, ms[s], kb, ke, outs[s], False)
-
-
-@njit(cache=True, inline="always")
-def _scale(c, w, out):
-    """out = c w on contiguous 1-d slices."""
-    for k in range(w.shape[0]):
-        out[k] = c * w[k]
+        s = 0
+        while s + 4 <= ns:
+            series_sums4(bs, phs, s, W, ms[s: s + 4].max(), kb, ke, outs)
+            s += 4
+        while s < ns:
+            series_sums(bs, phs, s, W, ms[s], kb, ke, outs)
+            s += 1

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .chebyshev import cheb_dense, cheb_dense_many, cheb_jump, cheb_step
+from .chebyshev import W_PAD, cheb_dense, cheb_dense_many, cheb_jump, cheb_step
 from .common import decay, draw_member, hermite_root, jump, norm2, record, splitmix
 from .dopri import dopri_jump, dopri_step
 from .rk4 import deriv, rk4_step
@@ -67,14 +67,14 @@ def _predict_jump(y, gam, r, hs):
 def _attempt(meth, mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hst, k1_ok):
     """One step attempt of length hs from (t, y = ws[1]) into yn = ws[2]. Updates the step-size
     state hst = (h, err_old, cut). Returns (terms used (Chebyshev), accepted?, products, k1_ok)."""
-    W, y, yn, yt, bes, buf, coef = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
+    W, y, yn, yt, bes, buf, b = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
     lam, rtol, atol, h_max = par[0], par[3], par[4], par[6]
     if meth == CHEBYSHEV:
-        mu = cheb_step(mats, gam, lam, fs, y, hs, sp, W, yn, bes, buf, coef, rtol, atol, ipar[1])
+        mu = cheb_step(mats, gam, lam, fs, y, hs, sp, W, yn, bes, buf, b, rtol, atol, ipar[1])
         if mu < 0:
             hst[0] = 0.5 * hs
             return mu, False, -mu, k1_ok
-        hst[2] = 0.01 * abs(coef[mu])  # dense-output cut
+        hst[2] = 0.01 * abs(b[mu]) * np.exp(-hs * sp[1])  # dense-output cut: |last coefficient| / 100
         if not last and not short:  # the cap limited this step: steer towards m_target terms
             if mu < ipar[2] - 2:
                 hst[0] = min(1.2 * hst[0], h_max)
@@ -101,14 +101,14 @@ def _attempt(meth, mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hs
 @njit(cache=True)
 def _jump_fraction(meth, ws, gam, r, hs, sp, mu, cut):
     """theta in (0, 1] of the jump inside the accepted step, or 2 when ||psi||^2 stays above r."""
-    W, y, yn, yt, bes, buf, coef = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
+    W, y, yn, yt, bes, buf, b = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
     dim = gam.shape[0]
     n_b = norm2(yn, dim)
     if n_b > r:
         return 2.0
     n_a = norm2(y, dim)
     if meth == CHEBYSHEV:
-        return cheb_jump(W, mu, hs, sp, bes, buf, coef, gam, r, n_a, decay(y, gam), n_b, decay(yn, gam), yt, cut)
+        return cheb_jump(W, mu, hs, sp, bes, buf, b, gam, r, n_a, decay(y, gam), n_b, decay(yn, gam), yt, cut)
     if meth == DOPRI5:
         return dopri_jump(y, yn, hs, W, r)
     return hermite_root(n_a, decay(y, gam), n_b, decay(yn, gam), hs, r)
@@ -119,7 +119,7 @@ def _record_step(mats, ws, par, sched, dobs, rows, js, j_end, t, hs, t_stop, th,
     """Record samples js..j_end-1 passed by the step: the step end from yn, samples inside the
     step (Chebyshev only: the other methods stop at samples) from the dense output, up to
     SAMPLE_CHUNK per pass over the stored terms. Returns j_end."""
-    W, yn, bes, buf, coefs, outs, thetas = ws[0], ws[2], ws[4], ws[5], ws[7], ws[8], ws[9]
+    W, yn, bes, buf, bs, outs, thetas, phs = ws[0], ws[2], ws[4], ws[5], ws[7], ws[8], ws[9], ws[11]
     e_row, p_row, c_row, d_row, psi_row = rows
     sample_t, fsample = sched[3], sched[4]
     dim = yn.shape[0] // 2
@@ -132,7 +132,7 @@ def _record_step(mats, ws, par, sched, dobs, rows, js, j_end, t, hs, t_stop, th,
         while j1 < j_end and j1 - js < SAMPLE_CHUNK and not (sample_t[j1] == t_stop and th > 1.0):
             thetas[j1 - js] = (sample_t[j1] - t) / hs
             j1 += 1
-        cheb_dense_many(W, mu, thetas[: j1 - js], hs, sp, bes, buf, coefs, outs[: j1 - js], cut)
+        cheb_dense_many(W, mu, thetas[: j1 - js], hs, sp, bes, buf, bs, phs, outs[: j1 - js], cut)
         for q in range(js, j1):
             record(mats, outs[q - js], dim, q, fsample[q], par, e_row, p_row, c_row, dobs, d_row, psi_row)
         js = j1
@@ -143,12 +143,12 @@ def _record_step(mats, ws, par, sched, dobs, rows, js, j_end, t, hs, t_stop, th,
 def _state_at(meth, mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
     """y = the state at t + th hs inside the accepted step (dense output or re-integration);
     returns the products used."""
-    W, y, yn, yt, bes, buf, coef = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
+    W, y, yn, yt, bes, buf, b = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
     if th >= 1.0:
         y[:] = yn
         return 0
     if meth == CHEBYSHEV:
-        cheb_dense(W, mu, th, hs, sp, bes, buf, coef, y, cut)
+        cheb_dense(W, mu, th, hs, sp, bes, buf, b, y, cut)
         return 0
     if meth == DOPRI5:
         dopri_step(mats, gam, par[0], t, env, fs, y, th * hs, W, yt, yn, par[3], par[4])
@@ -161,14 +161,15 @@ def _state_at(meth, mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
 
 @njit(cache=True)
 def _workspace(meth, n, m_max, nch):
-    """(W, y, yn, yt, Bessel values, Bessel scratch, coefficients, chunk coefficients, chunk
-    states, chunk thetas, channel weights) of one trajectory."""
+    """(W, y, yn, yt, Bessel values, Bessel scratch, series weights, chunk weights, chunk states,
+    chunk thetas, channel weights, chunk phases) of one trajectory."""
     chunk = SAMPLE_CHUNK if meth == CHEBYSHEV else 0
-    return (np.empty((m_max + 1 if meth == CHEBYSHEV else 7, n), dtype=np.complex128),
+    rows, width = (m_max + 1, n + W_PAD) if meth == CHEBYSHEV else (7, n)
+    return (np.empty((rows, width), dtype=np.complex128),
             np.zeros(n, dtype=np.complex128), np.empty(n, dtype=np.complex128), np.empty(n, dtype=np.complex128),
-            np.empty(m_max + 2), np.empty(2 * m_max + 100), np.empty(m_max + 2, dtype=np.complex128),
-            np.empty((chunk, m_max + 2), dtype=np.complex128), np.empty((chunk, n), dtype=np.complex128),
-            np.empty(chunk), np.empty(nch))
+            np.empty(m_max + 2), np.empty(2 * m_max + 100), np.empty(m_max + 2), np.empty((chunk, m_max + 2)),
+            np.empty((chunk, n), dtype=np.complex128), np.empty(chunk), np.empty(nch),
+            np.empty(chunk, dtype=np.complex128))
 
 
 @njit(cache=True)

@@ -1,22 +1,24 @@
-"""Vector (SIMD) forms of the kernels' two inner loops, written as LLVM vector operations.
+"""Vector (SIMD) forms of the kernels' inner loops, written as LLVM vector operations.
 
-Numba's default pipeline leaves the straight-line complex arithmetic of these loops scalar. Each
-vector lane performs the operations of the scalar loop in its order (IEEE multiplies and adds,
-no fused multiply-adds, sums started from +0), so the results are bitwise those of the scalar
-code; the tests compare with stored numbers of the scalar kernels.
+Numba's default pipeline leaves the straight-line complex arithmetic of these loops scalar. All
+forms use IEEE multiplies and adds without fused multiply-adds, in a fixed order, so the numbers
+do not depend on threads or on how trajectories are batched.
 
 Row sums of a CSR matrix against the interleaved augmented vector (psi_k, phi_k) (see ``common``):
 ``row_pair`` returns (sum_p a_p psi[j_p], sum_p a_p phi[j_p]) over one row, ``row_dot`` the psi
 sum alone. For real matrix data (every model of the catalog with a real charger) each entry
 is one multiply-add on the four doubles (Re psi, Im psi, Re phi, Im phi) of the pair, written as
-an LLVM <4 x double> operation (1.5x (N = 10) to 1.6x (N = 14) faster products than the scalar
-loop). Complex data take the scalar complex products.
+an LLVM <4 x double> operation; lane by lane these are the scalar loop's operations, so the
+results are its bits (tested). Complex data take the scalar complex products.
 
-Series sums for the Chebyshev dense output: ``add_terms4(coef, W, i0, kb, ke, out)`` adds
-sum_{t < 4} coef[i0 + t] W[i0 + t, k] to out[k] for k in [kb, ke) (an even range), term after
-term, keeping out in registers over the four terms (a quarter of the loads and stores of one pass
-per term); ``add_term1`` one term; the ``_psi`` forms the psi entries alone (out[k] from
-W[i, 2k], for the jump time).
+``cheb_rows_v`` / ``cheb_rows_0``: the product of the Chebyshev recurrence in one pass over the
+rows (row sums of H0 and V, the damping, the recurrence's combination and the norms together):
+measured 1.4x (N = 10) and 1.6x (N = 14) faster than the three passes of ``apply_aug``.
+
+``series_sums`` (one sample), ``series_sums4`` (four at once) and ``series_sums_psi``: the
+Chebyshev series sum_k b_k (-i)^k W[k] with real weights b_k, the (-i)^k taken out as separate
+even and odd sums (one multiply and one add per term and double, against six operations for a
+complex coefficient); per vector slot the terms run in order with the sums in registers.
 """
 
 from __future__ import annotations
@@ -25,6 +27,22 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
+
+
+def _row_sum(builder, cd_a, ci_a, lo, hi, base, vec):
+    """IR: the vec-wide sum over p in [lo, hi) of cd[p] times the vec doubles of x from complex
+    element 2 ci[p] on (x given by base, a double pointer), started from +0, in entry order (two
+    partial sums measured slower: the gathers, not the add chain, bound it)."""
+    i64 = ir.IntType(64)
+    acc = cgutils.alloca_once_value(builder, ir.Constant(vec, [0.0] * vec.count))
+    with cgutils.for_range_slice(builder, lo, hi, ir.Constant(i64, 1), inc=True) as (p, _):
+        a = builder.load(builder.gep(cd_a.data, [p]))
+        j = builder.load(builder.gep(ci_a.data, [p]))
+        j = builder.sext(j, i64) if j.type.width < 64 else j
+        ptr = builder.bitcast(builder.gep(base, [builder.mul(j, ir.Constant(i64, 4))]), vec.as_pointer())
+        v = builder.load(ptr, align=8)
+        builder.store(builder.fadd(builder.load(acc), builder.fmul(_splat(builder, vec, a), v)), acc)
+    return builder.load(acc)
 
 
 def _lane_sums(width):
@@ -37,23 +55,12 @@ def _lane_sums(width):
 
         def codegen(context, builder, signature, args):
             cd_a, ci_a, x_a = (context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 1, 4))
-            f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
+            f64, i32 = ir.DoubleType(), ir.IntType(32)
             vec = ir.VectorType(f64, width)
             base = builder.bitcast(x_a.data, f64.as_pointer())
-            acc = cgutils.alloca_once_value(builder, ir.Constant(vec, [0.0] * width))
             lo64 = context.cast(builder, args[2], signature.args[2], types.int64)
             hi64 = context.cast(builder, args[3], signature.args[3], types.int64)
-            with cgutils.for_range_slice(builder, lo64, hi64, ir.Constant(i64, 1), inc=True) as (p, _):
-                a = builder.load(builder.gep(cd_a.data, [p]))
-                j = builder.load(builder.gep(ci_a.data, [p]))
-                j = builder.sext(j, i64) if j.type.width < 64 else j
-                ptr = builder.bitcast(builder.gep(base, [builder.mul(j, ir.Constant(i64, 4))]), vec.as_pointer())
-                v = builder.load(ptr, align=8)
-                splat = builder.insert_element(ir.Constant(vec, ir.Undefined), a, ir.Constant(i32, 0))
-                splat = builder.shuffle_vector(splat, ir.Constant(vec, ir.Undefined),
-                                               ir.Constant(ir.VectorType(i32, width), [0] * width))
-                builder.store(builder.fadd(builder.load(acc), builder.fmul(splat, v)), acc)
-            total = builder.load(acc)
+            total = _row_sum(builder, cd_a, ci_a, lo64, hi64, base, vec)
             parts = [builder.extract_element(total, ir.Constant(i32, k)) for k in range(width)]
             return context.make_tuple(builder, signature.return_type, parts)
 
@@ -133,65 +140,146 @@ def _splat(builder, vec, x):
                                                                                  [0] * vec.count))
 
 
-def _products(builder, cr, ci, w):
-    """Complex products c w_k on w = <Re w_k, Im w_k, ...> (one or two complex numbers) as Numba
-    multiplies complex numbers: (cr wr - ci wi, cr wi + ci wr)."""
-    i32 = ir.IntType(32)
-    n = w.type.count
-    vi = ir.VectorType(i32, n)
-    swapped = builder.shuffle_vector(w, ir.Constant(w.type, ir.Undefined), ir.Constant(vi, [1, 0, 3, 2][:n]))
-    t1 = builder.fmul(cr, w)
-    t2 = builder.fmul(ci, swapped)
-    return builder.shuffle_vector(builder.fsub(t1, t2), builder.fadd(t1, t2), ir.Constant(vi, [0, n + 1, 2, n + 3][:n]))
-
-
-def _term_sums(nt, psi_only):
-    """An intrinsic adding nt consecutive series terms to out (see the module docstring); with
-    psi_only, out (compact, dim) receives the psi entries W[i, 2k] of the interleaved terms."""
-    width = 2 if psi_only else 4  # doubles per step: one complex (psi_k) or the pair (psi_k, phi_k)
+def _series_sums(nsamp, psi_only):
+    """An intrinsic f(bs, phs, s0, W, m, kb, ke, outs) summing the series for the nsamp samples
+    s = s0 .. s0 + nsamp - 1 at once: for k in [kb, ke), outs[s, k] = phs[s] (S_e - i S_o) with
+    S_e = bs[s, 0] W[0, k] + bs[s, 2] W[2, k] + ... and S_o = bs[s, 1] W[1, k] + bs[s, 3] W[3, k]
+    + ... over the terms 0..m. Per vector slot the terms run in order with the sums in registers,
+    each W load serving every sample (W's rows should not be 4 KiB multiples apart: see
+    ``chebyshev.W_PAD``). With psi_only, k runs over psi entries, outs[s, k] from W[i, 2k]."""
+    width = 2 if psi_only else 4  # doubles per slot: one complex (psi_k) or the pair (psi_k, phi_k)
+    step = width // 2  # complex entries of out per slot
+    wstep = 4 if psi_only else 2  # doubles of a W row per complex entry of out
 
     @intrinsic
-    def add_terms(typingctx, coef, W, i0, kb, ke, out):
-        sig = types.void(coef, W, i0, kb, ke, out)
+    def series_sums(typingctx, bs, phs, s0, W, m, kb, ke, outs):
+        sig = types.void(bs, phs, s0, W, m, kb, ke, outs)
 
         def codegen(context, builder, signature, args):
-            c_a, w_a, o_a = (context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 1, 5))
-            f64, i64 = ir.DoubleType(), ir.IntType(64)
+            b_a, p_a, w_a, o_a = (context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 1, 3, 7))
+            f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
             vec = ir.VectorType(f64, width)
-            i0v, kbv, kev = (context.cast(builder, args[k], signature.args[k], types.int64) for k in (2, 3, 4))
-            cbase = builder.bitcast(c_a.data, f64.as_pointer())
+            vi = ir.VectorType(i32, width)
+            s0v, mv, kbv, kev = (context.cast(builder, args[k], signature.args[k], types.int64) for k in (2, 4, 5, 6))
+            c = lambda v: ir.Constant(i64, v)  # noqa: E731
             wbase = builder.bitcast(w_a.data, f64.as_pointer())
             obase = builder.bitcast(o_a.data, f64.as_pointer())
-            ncol = builder.extract_value(w_a.shape, 1)
-            two = ir.Constant(i64, 2)
-            splats, rows = [], []
-            for t in range(nt):
-                it = builder.add(i0v, ir.Constant(i64, t))
-                cre = builder.load(builder.gep(cbase, [builder.mul(it, two)]))
-                cim = builder.load(builder.gep(cbase, [builder.add(builder.mul(it, two), ir.Constant(i64, 1))]))
-                splats.append((_splat(builder, vec, cre), _splat(builder, vec, cim)))
-                rows.append(builder.gep(wbase, [builder.mul(builder.mul(it, ncol), two)]))
-            # psi_only: one complex per step (out index k, W doubles at 4k); else pairs (2k, 2k + 1)
-            step = 1 if psi_only else 2
-            nsteps = builder.sdiv(builder.sub(kev, kbv), ir.Constant(i64, step))
-            with cgutils.for_range(builder, nsteps) as loop:
-                k = builder.add(kbv, builder.mul(loop.index, ir.Constant(i64, step)))
-                optr = builder.bitcast(builder.gep(obase, [builder.mul(k, two)]), vec.as_pointer())
-                woff = builder.mul(k, ir.Constant(i64, 4 if psi_only else 2))
-                acc = builder.load(optr, align=8)
-                for t in range(nt):
-                    w = builder.load(builder.bitcast(builder.gep(rows[t], [woff]), vec.as_pointer()), align=8)
-                    acc = builder.fadd(acc, _products(builder, splats[t][0], splats[t][1], w))
-                builder.store(acc, optr, align=8)
+            pbase = builder.bitcast(p_a.data, f64.as_pointer())
+            wrow = builder.mul(builder.extract_value(w_a.shape, 1), c(2))  # doubles per row
+            orow = builder.mul(builder.extract_value(o_a.shape, 1), c(2))
+            brow = builder.extract_value(b_a.shape, 1)
+            samples = [builder.add(s0v, c(q)) for q in range(nsamp)]
+            bptr = [builder.gep(b_a.data, [builder.mul(sv, brow)]) for sv in samples]
+            optr = [builder.gep(obase, [builder.mul(sv, orow)]) for sv in samples]
+            ph = [(_splat(builder, vec, builder.load(builder.gep(pbase, [builder.mul(sv, c(2))]))),
+                   _splat(builder, vec, builder.load(builder.gep(pbase, [builder.add(builder.mul(sv, c(2)), c(1))]))))
+                  for sv in samples]
+            swap = ir.Constant(vi, [1, 0, 3, 2][:width])
+            sgn = ir.Constant(vec, [1.0, -1.0, 1.0, -1.0][:width])
+            nsg = ir.Constant(vec, [-1.0, 1.0, -1.0, 1.0][:width])
+            npair = builder.sdiv(mv, c(2))
+            odd = builder.icmp_signed("==", builder.srem(mv, c(2)), c(1))
+            zero = ir.Constant(vec, [0.0] * width)
+            with cgutils.for_range(builder, builder.sdiv(builder.sub(kev, kbv), c(step))) as loop:
+                k = builder.add(kbv, builder.mul(loop.index, c(step)))
+                wk = builder.gep(wbase, [builder.mul(k, c(wstep))])
+
+                def load_w(t):
+                    return builder.load(builder.bitcast(builder.gep(wk, [builder.mul(t, wrow)]), vec.as_pointer()), align=8)
+
+                def weight(q, t):
+                    return _splat(builder, vec, builder.load(builder.gep(bptr[q], [t])))
+
+                w0 = load_w(c(0))
+                ev = [cgutils.alloca_once_value(builder, builder.fmul(weight(q, c(0)), w0)) for q in range(nsamp)]
+                ov = [cgutils.alloca_once_value(builder, zero) for q in range(nsamp)]
+                with cgutils.for_range(builder, npair) as inner:
+                    t = builder.add(builder.mul(inner.index, c(2)), c(1))
+                    t2 = builder.add(t, c(1))
+                    w1, w2 = load_w(t), load_w(t2)
+                    for q in range(nsamp):
+                        builder.store(builder.fadd(builder.load(ov[q]), builder.fmul(weight(q, t), w1)), ov[q])
+                        builder.store(builder.fadd(builder.load(ev[q]), builder.fmul(weight(q, t2), w2)), ev[q])
+                with builder.if_then(odd):
+                    wm = load_w(mv)
+                    for q in range(nsamp):
+                        builder.store(builder.fadd(builder.load(ov[q]), builder.fmul(weight(q, mv), wm)), ov[q])
+                for q in range(nsamp):
+                    e, o = builder.load(ev[q]), builder.load(ov[q])
+                    z = builder.fadd(e, builder.fmul(builder.shuffle_vector(o, o, swap), sgn))  # S_e - i S_o
+                    zs = builder.fmul(builder.shuffle_vector(z, z, swap), nsg)  # i z
+                    res = builder.fadd(builder.fmul(ph[q][0], z), builder.fmul(ph[q][1], zs))  # ph z
+                    dst = builder.gep(optr[q], [builder.mul(k, c(2))])
+                    builder.store(res, builder.bitcast(dst, vec.as_pointer()), align=8)
             return context.get_dummy_value()
 
         return sig, codegen
 
-    return add_terms
+    return series_sums
 
 
-add_terms4 = _term_sums(4, False)
-add_term1 = _term_sums(1, False)
-add_terms4_psi = _term_sums(4, True)
-add_term1_psi = _term_sums(1, True)
+series_sums = _series_sums(1, False)
+series_sums4 = _series_sums(4, False)
+series_sums_psi = _series_sums(1, True)
 
+
+def _cheb_rows(with_v):
+    """An intrinsic f(cd, ci, p0, p1, gam, x, prev, out, alpha, br, bi, gamma, lf, f) -> (n_psi,
+    n_phi): one Chebyshev-recurrence product for real CSR data in one pass over the rows,
+    out = alpha (A x) + beta x + gamma prev (beta = br + i bi, alpha and gamma real) with A the
+    augmented generator (``common``; H0 rows from p0, V rows from p1, read when with_v), and the
+    squared norms of out's psi and phi parts. Per row: the H0 and V sums on the (psi, phi) pair,
+    then out_i = alpha r_i + d_i x_i + gamma prev_i, d_i = beta - i alpha Gamma_i / 2."""
+
+    @intrinsic
+    def cheb_rows(typingctx, cd, ci, p0, p1, gam, x, prev, out, alpha, br, bi, gamma, lf, f):
+        sig = types.UniTuple(types.float64, 2)(cd, ci, p0, p1, gam, x, prev, out, alpha, br, bi, gamma, lf, f)
+
+        def codegen(context, builder, signature, args):
+            arr = [context.make_array(signature.args[k])(context, builder, args[k]) for k in range(8)]
+            cd_a, ci_a, p0_a, p1_a, g_a, x_a, pr_a, o_a = arr
+            f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
+            vec = ir.VectorType(f64, 4)
+            vi = ir.VectorType(i32, 4)
+            al, b_r, b_i, ga, lfv, fv = (_splat(builder, vec, args[k]) for k in range(8, 14))
+            xb, pb, ob = (builder.bitcast(a.data, f64.as_pointer()) for a in (x_a, pr_a, o_a))
+            zero = ir.Constant(vec, [0.0] * 4)
+            flip = ir.Constant(vec, [-1.0, 1.0, -1.0, 1.0])
+            half = ir.Constant(vec, [0.5] * 4)
+            norms = cgutils.alloca_once_value(builder, zero)
+            dim = builder.extract_value(g_a.shape, 0)
+            with cgutils.for_range(builder, dim) as loop:
+                i = loop.index
+                i1 = builder.add(i, ir.Constant(i64, 1))
+
+                def bounds(p_a):
+                    return (builder.load(builder.gep(p_a.data, [i])), builder.load(builder.gep(p_a.data, [i1])))
+
+                r = _row_sum(builder, cd_a, ci_a, *bounds(p0_a), xb, vec)
+                if with_v:
+                    v = _row_sum(builder, cd_a, ci_a, *bounds(p1_a), xb, vec)
+                    vpsi = builder.shuffle_vector(v, zero, ir.Constant(vi, [4, 5, 0, 1]))  # (0, 0, V psi)
+                    r = builder.fadd(builder.fadd(r, builder.fmul(lfv, v)), builder.fmul(fv, vpsi))
+                off = builder.mul(i, ir.Constant(i64, 4))
+                xp = builder.bitcast(builder.gep(xb, [off]), vec.as_pointer())
+                xi = builder.load(xp, align=8)
+                g = _splat(builder, vec, builder.load(builder.gep(g_a.data, [i])))
+                d_i = builder.fsub(b_i, builder.fmul(builder.fmul(al, half), g))
+                xs = builder.fmul(builder.shuffle_vector(xi, xi, ir.Constant(vi, [1, 0, 3, 2])), flip)  # i x
+                pv = builder.load(builder.bitcast(builder.gep(pb, [off]), vec.as_pointer()), align=8)
+                o = builder.fadd(builder.fmul(al, r), builder.fmul(b_r, xi))
+                o = builder.fadd(builder.fadd(o, builder.fmul(d_i, xs)), builder.fmul(ga, pv))
+                builder.store(o, builder.bitcast(builder.gep(ob, [off]), vec.as_pointer()), align=8)
+                builder.store(builder.fadd(builder.load(norms), builder.fmul(o, o)), norms)
+            nv = builder.load(norms)
+            lane = [builder.extract_element(nv, ir.Constant(i32, k)) for k in range(4)]
+            return context.make_tuple(builder, signature.return_type,
+                                      [builder.fadd(lane[0], lane[1]), builder.fadd(lane[2], lane[3])])
+
+        return sig, codegen
+
+    return cheb_rows
+
+
+cheb_rows_v = _cheb_rows(True)
+cheb_rows_0 = _cheb_rows(False)
