@@ -5,8 +5,9 @@ dephasing 0.05, relaxation 0.02, |g...g>, t in [0, 20]). Prints, per size:
 
 * ms per trajectory with 201 samples and with 2 samples (the difference is the recording of
   E, P, C_Q at 199 samples: dense output and three single products each);
-* us per product of the augmented generator (``kernels.common.apply_aug`` alone) and products
-  per trajectory, hence the products' share; the rest is jump times, jumps and step overhead.
+* us per product of the augmented generator (the Chebyshev recurrence's product,
+  ``kernels.chebyshev._product``, alone) and products per trajectory, hence the products' share;
+  the rest is jump times, jumps and step overhead.
 
 Times are minima of --repeats runs (the machine is shared; the minimum is the least disturbed).
 
@@ -24,7 +25,7 @@ from numba import njit
 
 import collective_qc as cqc
 from collective_qc.solvers import trajectories as T
-from collective_qc.solvers.kernels.common import apply_aug
+from collective_qc.solvers.kernels.chebyshev import _product
 
 KW = dict(drive=0.5, dephasing=0.05, relaxation=0.02, initial="product")
 
@@ -66,7 +67,7 @@ def per_trajectory(p, keys, repeats):
 @njit
 def _products(mats, gam, x, out, prev, n):
     for _ in range(n):
-        apply_aug(mats, gam, 0.5, 1.0, x, out, 2.0 / 14.0, 0.1 - 0.01j, prev, -1.0)
+        _product(mats, gam, 0.5, 1.0, x, out, 2.0 / 14.0, 0.1 - 0.01j, prev, -1.0)
 
 
 def per_product(p, repeats):

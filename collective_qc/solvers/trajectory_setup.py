@@ -38,6 +38,25 @@ def pack_csr(mats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cd, ci, np.ascontiguousarray(np.array(ptr))
 
 
+def common_pattern(A, B):
+    """A and B as CSR matrices on the union of their sparsity patterns (explicit zeros kept, sorted
+    columns), so that a kernel reads both with one pass over one index list."""
+    A, B = sp.csr_matrix(A, copy=True), sp.csr_matrix(B, copy=True)
+    A.sum_duplicates()
+    B.sum_duplicates()
+    U = (abs(A) + abs(B)).tocsr()  # the union (|a| + |b| > 0 wherever either is nonzero)
+    U.sort_indices()
+    n = U.shape[1]
+    keys = np.repeat(np.arange(U.shape[0], dtype=np.int64), np.diff(U.indptr)) * n + U.indices
+    out = []
+    for M in (A, B):
+        M = M.tocoo()
+        data = np.zeros(U.nnz, dtype=np.result_type(M.dtype, np.float64))
+        data[np.searchsorted(keys, M.row.astype(np.int64) * n + M.col)] = M.data
+        out.append(sp.csr_matrix((data, U.indices.copy(), U.indptr.copy()), shape=U.shape))
+    return out[0], out[1]
+
+
 def monomial_jumps(ops: Operators) -> tuple[np.ndarray, np.ndarray]:
     """L_c|k> = val[c, k] |tgt[c, k]>; InputError for a jump operator with two entries in a column."""
     nch = max(len(ops.jumps), 1)

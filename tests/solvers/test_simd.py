@@ -3,11 +3,13 @@ included); the Chebyshev series sums and fused product match the complex arithme
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numba import njit
 
 from collective_qc.solvers.kernels.chebyshev import _product, _series
-from collective_qc.solvers.kernels.common import apply_aug
+from collective_qc.solvers.kernels.common import _record_sums, apply_aug
 from collective_qc.solvers.kernels.simd import row_dot, row_pair, series_sums4
+from collective_qc.solvers.trajectory_setup import common_pattern, pack_csr
 
 
 @njit
@@ -148,3 +150,31 @@ def test_fused_chebyshev_product_matches_apply_aug(f):
         n_got = _fused(mats, gam, *args, got, alpha, beta, prev, gamma)
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-14 * np.abs(ref).max())
         np.testing.assert_allclose(n_got, n_ref, rtol=1e-13)
+
+
+@njit
+def _sums(mats, y, fj):
+    return _record_sums(mats, y, y.shape[0] // 2, fj)
+
+
+@pytest.mark.parametrize("fj", [0.0, 0.8])
+def test_record_sums_one_pass_match_the_scalar_loop(fj):
+    """The recording's six sums, H_B and K0 on one pattern (``common_pattern``) read in one vector
+    pass, against the scalar complex loop (the same matrices with complex data) and NumPy."""
+    rng = np.random.default_rng(5)
+    dim = 40
+    H0, V, HB, K0 = (sp.random(dim, dim, density=0.15, random_state=k, format="csr") for k in range(4))
+    HB = HB + HB.T
+    hb, k0 = common_pattern(HB, K0)
+    assert np.array_equal(hb.indptr, k0.indptr) and np.array_equal(hb.indices, k0.indices)
+    assert abs(hb - HB).max() == 0 and abs(k0 - K0).max() == 0
+    real = pack_csr([H0, V, hb, k0])
+    cplx = (real[0].astype(np.complex128), real[1], real[2])
+    y = rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim)
+    got, ref = _sums(real, y, fj), _sums(cplx, y, fj)
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
+    psi, phi = y[0::2], y[1::2]
+    hp = HB @ psi
+    expect = (np.vdot(psi, psi).real, np.vdot(psi, hp).real, np.vdot(phi, hp).real, np.vdot(psi, phi).real,
+              np.vdot(psi, K0 @ psi).real, np.vdot(V @ psi, hp).imag if fj else 0.0)
+    np.testing.assert_allclose(got, expect, rtol=1e-12, atol=1e-12)

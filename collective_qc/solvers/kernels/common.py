@@ -23,9 +23,10 @@ do not depend on threads, batches or workers.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
-from .simd import row_dot, row_pair
+from .simd import record_rows_0, record_rows_v, row_dot, row_pair
 
 H0, V, HB, K0 = 0, 1, 2, 3  # matrix slots in mats
 
@@ -140,6 +141,44 @@ def hermite_root(n_a, d_a, n_b, d_b, h, r):
     return 0.5 * (lo + hi)
 
 
+def _record_sums(mats, y, dim, fj):
+    """(||psi||^2, Re<psi|H_B|psi>, Re<phi|H_B|psi>, Re<psi|phi>, Re<psi|K0|psi>,
+    Im<V psi|H_B psi> (0 when fj = 0)) of the interleaved y (stub: real data take the one-pass
+    vector form of ``simd``, H_B and K0 on one pattern; complex data the scalar loop)."""
+
+
+@overload(_record_sums, inline="always")
+def _record_sums_impl(mats, y, dim, fj):
+    if mats[0].dtype == types.float64:
+        def fused(mats, y, dim, fj):
+            cd, ci, cp = mats
+            if fj != 0.0:
+                return record_rows_v(cd, ci, cp[HB], cp[K0], cp[V], y)
+            return record_rows_0(cd, ci, cp[HB], cp[K0], cp[V], y)
+        return fused
+
+    def general(mats, y, dim, fj):
+        cd, ci, cp = mats
+        eb = 0.0
+        cb = 0.0
+        ov = 0.0
+        pk = 0.0
+        pv = 0.0
+        for i in range(dim):
+            hb = row_dot(cd, ci, cp[HB, i], cp[HB, i + 1], y)
+            k0 = row_dot(cd, ci, cp[K0, i], cp[K0, i + 1], y)
+            ps = np.conj(y[2 * i])
+            eb += (ps * hb).real
+            cb += (np.conj(y[2 * i + 1]) * hb).real
+            ov += (ps * y[2 * i + 1]).real
+            pk += (ps * k0).real
+            if fj != 0.0:
+                vs = row_dot(cd, ci, cp[V, i], cp[V, i + 1], y)
+                pv += (np.conj(vs) * hb).imag
+        return norm2(y, dim), eb, cb, ov, pk, pv
+    return general
+
+
 @njit(cache=True)
 def record(mats, y, dim, j, fj, par, row_e, row_p, row_c, dobs, row_d, row_psi):
     """Estimators at sample j from the unnormalised (psi, phi) = y (one pass, three products).
@@ -149,26 +188,9 @@ def record(mats, y, dim, j, fj, par, row_e, row_p, row_c, dobs, row_d, row_psi):
     Im <V psi|H_B psi>)/n (lambda f i[V, H_B] + D^dag(H_B)), n = ||psi||^2; diagonal
     observables; the normalised state if stored. par[0] = lambda, par[1] = e0.
     """
-    cd, ci, cp = mats
     lam = par[0]
     e0 = par[1]
-    n2 = norm2(y, dim)
-    eb = 0.0
-    cb = 0.0
-    ov = 0.0
-    pk = 0.0
-    pv = 0.0
-    for i in range(dim):
-        hb = row_dot(cd, ci, cp[HB, i], cp[HB, i + 1], y)
-        k0 = row_dot(cd, ci, cp[K0, i], cp[K0, i + 1], y)
-        ps = np.conj(y[2 * i])
-        eb += (ps * hb).real
-        cb += (np.conj(y[2 * i + 1]) * hb).real
-        ov += (ps * y[2 * i + 1]).real
-        pk += (ps * k0).real
-        if fj != 0.0:
-            vs = row_dot(cd, ci, cp[V, i], cp[V, i + 1], y)
-            pv += (np.conj(vs) * hb).imag
+    n2, eb, cb, ov, pk, pv = _record_sums(mats, y, dim, fj)
     row_e[j] = eb / n2 - e0
     row_c[j] = 2.0 * (cb - e0 * ov) / n2
     row_p[j] = (pk - 2.0 * lam * fj * pv) / n2

@@ -283,3 +283,74 @@ def _cheb_rows(with_v):
 
 cheb_rows_v = _cheb_rows(True)
 cheb_rows_0 = _cheb_rows(False)
+
+
+def _record_rows(with_v):
+    """An intrinsic f(cd, ci, phb, pk0, pv, y) -> (n, e, c, o, k, v), the sums of one recording
+    over the rows i of real CSR data, H_B and K0 stored on one pattern (``trajectory_setup``;
+    row pointers phb, pk0) and V (pv, read when with_v), with psi, phi the interleaved y:
+    n = sum |psi_i|^2, e = sum Re(psi_i^* (H_B psi)_i), c = sum Re(phi_i^* (H_B psi)_i),
+    o = sum Re(psi_i^* phi_i), k = sum Re(psi_i^* (K0 psi)_i), v = sum Im((V psi)_i^* (H_B psi)_i).
+    H_B psi and K0 psi come from one pass over the shared pattern (one index and one psi load for
+    both); the six sums are kept as three <4 x double> partial sums."""
+
+    @intrinsic
+    def record_rows(typingctx, cd, ci, phb, pk0, pv, y):
+        sig = types.UniTuple(types.float64, 6)(cd, ci, phb, pk0, pv, y)
+
+        def codegen(context, builder, signature, args):
+            cd_a, ci_a, ph_a, pk_a, pv_a, y_a = (context.make_array(signature.args[k])(context, builder, args[k])
+                                                 for k in range(6))
+            f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
+            v4, v2 = ir.VectorType(f64, 4), ir.VectorType(f64, 2)
+            mask = lambda *ix: ir.Constant(ir.VectorType(i32, len(ix)), list(ix))  # noqa: E731
+            yb = builder.bitcast(y_a.data, f64.as_pointer())
+            zero4 = ir.Constant(v4, [0.0] * 4)
+            sums = [cgutils.alloca_once_value(builder, zero4) for _ in range(3)]
+            dim = builder.sub(builder.extract_value(ph_a.shape, 0), ir.Constant(i64, 1))
+            with cgutils.for_range(builder, dim) as loop:
+                i = loop.index
+                i1 = builder.add(i, ir.Constant(i64, 1))
+                lo = builder.load(builder.gep(ph_a.data, [i]))
+                hi = builder.load(builder.gep(ph_a.data, [i1]))
+                d = builder.sub(builder.load(builder.gep(pk_a.data, [i])), lo)
+                acc = cgutils.alloca_once_value(builder, zero4)
+                with cgutils.for_range_slice(builder, lo, hi, ir.Constant(i64, 1), inc=True) as (p, _):
+                    a = builder.load(builder.gep(cd_a.data, [p]))
+                    b = builder.load(builder.gep(cd_a.data, [builder.add(p, d)]))
+                    j = builder.load(builder.gep(ci_a.data, [p]))
+                    j = builder.sext(j, i64) if j.type.width < 64 else j
+                    ptr = builder.bitcast(builder.gep(yb, [builder.mul(j, ir.Constant(i64, 4))]), v2.as_pointer())
+                    psi = builder.load(ptr, align=8)
+                    ab = builder.shuffle_vector(_splat(builder, v2, a), _splat(builder, v2, b), mask(0, 1, 2, 3))
+                    builder.store(builder.fadd(builder.load(acc), builder.fmul(ab, builder.shuffle_vector(
+                        psi, psi, mask(0, 1, 0, 1)))), acc)
+                hk = builder.load(acc)  # (H_B psi)_i, (K0 psi)_i
+                if with_v:
+                    vs = _row_sum(builder, cd_a, ci_a, builder.load(builder.gep(pv_a.data, [i])),
+                                  builder.load(builder.gep(pv_a.data, [i1])), yb, v2)
+                else:
+                    vs = ir.Constant(v2, [0.0, 0.0])
+                yi = builder.load(builder.bitcast(builder.gep(yb, [builder.mul(i, ir.Constant(i64, 4))]),
+                                                  v4.as_pointer()), align=8)  # psi_i, phi_i
+                terms = (
+                    (builder.shuffle_vector(yi, yi, mask(0, 1, 0, 1)), hk),  # e, k
+                    (builder.shuffle_vector(yi, yi, mask(2, 3, 0, 1)), builder.shuffle_vector(hk, yi, mask(0, 1, 6, 7))),  # c, o
+                    (builder.shuffle_vector(builder.shuffle_vector(vs, vs, mask(0, 1, 0, 1)), yi, mask(0, 1, 4, 5)),
+                     builder.fmul(builder.shuffle_vector(hk, yi, mask(1, 0, 4, 5)), ir.Constant(v4, [1.0, -1.0, 1.0, 1.0]))),  # v, n
+                )
+                for acc_s, (u, w) in zip(sums, terms):
+                    builder.store(builder.fadd(builder.load(acc_s), builder.fmul(u, w)), acc_s)
+            lanes = [[builder.extract_element(builder.load(s_), ir.Constant(i32, k)) for k in range(4)] for s_ in sums]
+            pair = lambda l, a: builder.fadd(l[a], l[a + 1])  # noqa: E731
+            out = [pair(lanes[2], 2), pair(lanes[0], 0), pair(lanes[1], 0), pair(lanes[1], 2), pair(lanes[0], 2),
+                   pair(lanes[2], 0)]
+            return context.make_tuple(builder, signature.return_type, out)
+
+        return sig, codegen
+
+    return record_rows
+
+
+record_rows_v = _record_rows(True)
+record_rows_0 = _record_rows(False)
