@@ -156,7 +156,8 @@ def _series_sums(nsamp, psi_only):
         sig = types.void(bs, phs, s0, W, m, kb, ke, outs)
 
         def codegen(context, builder, signature, args):
-            b_a, p_a, w_a, o_a = (context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 1, 3, 7))
+            b_a, p_a, w_a, o_a = (context.make_array(signature.args[k])(context, builder, args[k])
+                                  for k in (0, 1, 3, 7))
             f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
             vec = ir.VectorType(f64, width)
             vi = ir.VectorType(i32, width)
@@ -185,7 +186,8 @@ def _series_sums(nsamp, psi_only):
                 wk = builder.gep(wbase, [builder.mul(k, c(wstep))])
 
                 def load_w(t):
-                    return builder.load(builder.bitcast(builder.gep(wk, [builder.mul(t, wrow)]), vec.as_pointer()), align=8)
+                    ptr = builder.gep(wk, [builder.mul(t, wrow)])
+                    return builder.load(builder.bitcast(ptr, vec.as_pointer()), align=8)
 
                 def weight(q, t):
                     return _splat(builder, vec, builder.load(builder.gep(bptr[q], [t])))
@@ -333,12 +335,14 @@ def _record_rows(with_v):
                     vs = ir.Constant(v2, [0.0, 0.0])
                 yi = builder.load(builder.bitcast(builder.gep(yb, [builder.mul(i, ir.Constant(i64, 4))]),
                                                   v4.as_pointer()), align=8)  # psi_i, phi_i
-                terms = (
+                vs4 = builder.shuffle_vector(vs, vs, mask(0, 1, 0, 1))
+                hb_rot = builder.shuffle_vector(hk, yi, mask(1, 0, 4, 5))
+                terms = (  # lanes (a, b, c, d) -> sums a + b and c + d
                     (builder.shuffle_vector(yi, yi, mask(0, 1, 0, 1)), hk),  # e, k
-                    (builder.shuffle_vector(yi, yi, mask(2, 3, 0, 1)), builder.shuffle_vector(hk, yi, mask(0, 1, 6, 7))),  # c, o
-                    (builder.shuffle_vector(builder.shuffle_vector(vs, vs, mask(0, 1, 0, 1)), yi, mask(0, 1, 4, 5)),
-                     builder.fmul(builder.shuffle_vector(hk, yi, mask(1, 0, 4, 5)), ir.Constant(v4, [1.0, -1.0, 1.0, 1.0]))),  # v, n
-                )
+                    (builder.shuffle_vector(yi, yi, mask(2, 3, 0, 1)), builder.shuffle_vector(hk, yi, mask(0, 1, 6, 7))),
+                    (builder.shuffle_vector(vs4, yi, mask(0, 1, 4, 5)),
+                     builder.fmul(hb_rot, ir.Constant(v4, [1.0, -1.0, 1.0, 1.0]))),  # v, n
+                )  # the second: c, o
                 for acc_s, (u, w) in zip(sums, terms):
                     builder.store(builder.fadd(builder.load(acc_s), builder.fmul(u, w)), acc_s)
             lanes = [[builder.extract_element(builder.load(s_), ir.Constant(i32, k)) for k in range(4)] for s_ in sums]
