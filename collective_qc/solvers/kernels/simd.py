@@ -339,7 +339,7 @@ def _record_rows(with_v):
                 hb_rot = builder.shuffle_vector(hk, yi, mask(1, 0, 4, 5))
                 terms = (  # lanes (a, b, c, d) -> sums a + b and c + d
                     (builder.shuffle_vector(yi, yi, mask(0, 1, 0, 1)), hk),  # e, k
-                    (builder.shuffle_vector(yi, yi, mask(2, 3, 0, 1)), 
+                    (builder.shuffle_vector(yi, yi, mask(2, 3, 0, 1)),
                      builder.shuffle_vector(hk, yi, mask(0, 1, 6, 7))),
                     (builder.shuffle_vector(vs4, yi, mask(0, 1, 4, 5)),
                      builder.fmul(hb_rot, ir.Constant(v4, [1.0, -1.0, 1.0, 1.0]))),  # v, n
