@@ -136,7 +136,8 @@ def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
     method = {"chebyshev": CHEBYSHEV, "dopri5": DOPRI5, "rk4": RK4}[integrator]
     m_max = CHEB_M_MAX if integrator == "chebyshev" else 0
     return {
-        "mats": S.pack_csr([ops.H0, ops.V, *S.common_pattern(HB, adjoint_dissipator(ops, HB))]),
+        "mats": (S.pack_csr([ops.H0, ops.V, *S.common_pattern(HB, adjoint_dissipator(ops, HB))])
+                 + S.xor_form(ops.V)),
         "noise": (gam, tgt, val),
         "init": (np.ascontiguousarray(psi0.astype(np.complex128)), np.cumsum(weights) / np.sum(weights), dobs),
         "sched": (stops, fseg, spec, np.asarray(times, float), S.sample_drive(times, protocol),

@@ -57,6 +57,31 @@ def common_pattern(A, B):
     return out[0], out[1]
 
 
+def xor_form(V) -> tuple[np.ndarray, np.ndarray]:
+    """(masks, coefficients) with (V x)_i = sum_q c_q x_(i XOR m_q) for every basis index i when
+    the matrix V has that form with real c_q (a sigma^x field on spins 1/2, site amplitudes
+    allowed, in the full computational basis); two empty arrays otherwise. The vector kernels then
+    apply V without reading a stored matrix (at N = 14 V is most of the data a product reads)."""
+    none = (np.zeros(0, dtype=np.int64), np.zeros(0))
+    V = sp.csr_matrix(V, copy=True)
+    V.sum_duplicates()
+    V.eliminate_zeros()
+    dim = V.shape[0]
+    counts = np.diff(V.indptr)
+    if V.nnz == 0 or np.any(V.data.imag if np.iscomplexobj(V.data) else 0) or np.any(counts != counts[0]):
+        return none
+    rows = np.repeat(np.arange(dim, dtype=np.int64), counts)
+    masks = (rows ^ V.indices.astype(np.int64)).reshape(dim, counts[0])
+    data = V.data.real.reshape(dim, counts[0])
+    order = np.argsort(masks, axis=1, kind="stable")
+    masks = np.take_along_axis(masks, order, axis=1)
+    data = np.take_along_axis(data, order, axis=1)
+    if not (np.array_equal(masks, np.broadcast_to(masks[0], masks.shape))
+            and np.array_equal(data, np.broadcast_to(data[0], data.shape))):
+        return none
+    return np.ascontiguousarray(masks[0]), np.ascontiguousarray(data[0], dtype=np.float64)
+
+
 def monomial_jumps(ops: Operators) -> tuple[np.ndarray, np.ndarray]:
     """L_c|k> = val[c, k] |tgt[c, k]>; InputError for a jump operator with two entries in a column."""
     nch = max(len(ops.jumps), 1)

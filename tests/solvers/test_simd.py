@@ -9,7 +9,7 @@ from numba import njit
 from collective_qc.solvers.kernels.chebyshev import _product, _series
 from collective_qc.solvers.kernels.common import _record_sums, apply_aug
 from collective_qc.solvers.kernels.simd import row_dot, row_pair, series_sums4
-from collective_qc.solvers.trajectory_setup import common_pattern, pack_csr
+from collective_qc.solvers.trajectory_setup import common_pattern, pack_csr, xor_form
 
 
 @njit
@@ -138,7 +138,7 @@ def test_fused_chebyshev_product_matches_apply_aug(f):
     ci = rng.integers(0, dim, size=(2, dim * per_row)).astype(np.int32)
     cd = rng.standard_normal((2, dim * per_row))
     cp = np.stack([np.arange(0, dim * per_row + 1, per_row), np.arange(0, dim * per_row + 1, per_row) + dim * per_row])
-    mats = (cd.ravel(), ci.ravel(), cp.astype(np.int64))
+    mats = (cd.ravel(), ci.ravel(), cp.astype(np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     gam = rng.random(dim)
     x = rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim)
     prev = rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim)
@@ -168,8 +168,8 @@ def test_record_sums_one_pass_match_the_scalar_loop(fj):
     hb, k0 = common_pattern(HB, K0)
     assert np.array_equal(hb.indptr, k0.indptr) and np.array_equal(hb.indices, k0.indices)
     assert abs(hb - HB).max() == 0 and abs(k0 - K0).max() == 0
-    real = pack_csr([H0, V, hb, k0])
-    cplx = (real[0].astype(np.complex128), real[1], real[2])
+    real = pack_csr([H0, V, hb, k0]) + (np.zeros(0, dtype=np.int64), np.zeros(0))
+    cplx = (real[0].astype(np.complex128),) + real[1:]
     y = rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim)
     got, ref = _sums(real, y, fj), _sums(cplx, y, fj)
     np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
@@ -178,3 +178,46 @@ def test_record_sums_one_pass_match_the_scalar_loop(fj):
     expect = (np.vdot(psi, psi).real, np.vdot(psi, hp).real, np.vdot(phi, hp).real, np.vdot(psi, phi).real,
               np.vdot(psi, K0 @ psi).real, np.vdot(V @ psi, hp).imag if fj else 0.0)
     np.testing.assert_allclose(got, expect, rtol=1e-12, atol=1e-12)
+
+
+def _field(n, amps, rng=None):
+    """sum_k amps[k] sigma^x_k on n spins as CSR (bit k of the basis index flips), rows shuffled
+    by nothing: the full computational basis."""
+    dim = 2 ** n
+    rows = np.repeat(np.arange(dim), n)
+    cols = (rows ^ np.tile(1 << np.arange(n), dim))
+    return sp.csr_matrix((np.tile(amps, dim), (rows, cols)), shape=(dim, dim))
+
+
+def test_xor_form_finds_sigma_x_fields_only():
+    amps = np.array([0.5, 0.7, -0.2, 1.1])
+    masks, coefs = xor_form(_field(4, amps))
+    np.testing.assert_array_equal(masks, 1 << np.arange(4))
+    np.testing.assert_array_equal(coefs, amps)
+    for not_flip in (_field(4, amps) * 1j,  # complex data
+                     _field(4, amps) + sp.diags(np.arange(16.0)),  # a varying diagonal
+                     sp.random(16, 16, density=0.2, random_state=1, format="csr")):
+        assert xor_form(not_flip)[0].size == 0
+
+
+@pytest.mark.parametrize("f", [0.7])
+def test_flip_form_of_v_matches_its_csr_rows(f):
+    """Product and recording sums with V applied from its flip form against its CSR rows."""
+    rng = np.random.default_rng(4)
+    n = 5
+    dim = 2 ** n
+    V = _field(n, rng.standard_normal(n))
+    H0 = sp.random(dim, dim, density=0.1, random_state=2, format="csr")
+    hb, k0 = common_pattern(H0 + H0.T, sp.random(dim, dim, density=0.1, random_state=3, format="csr"))
+    csr = pack_csr([H0, V, hb, k0])
+    mats_csr = csr + (np.zeros(0, dtype=np.int64), np.zeros(0))
+    mats_xor = csr + xor_form(V)
+    assert mats_xor[3].size == n
+    gam = rng.random(dim)
+    x, prev = (rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim) for _ in range(2))
+    a, b = np.empty_like(x), np.empty_like(x)
+    n_a = _fused(mats_csr, gam, 0.3 * f, f, x, a, 2.0 / 3.0, -0.4 + 0.1j, prev, -1.0)
+    n_b = _fused(mats_xor, gam, 0.3 * f, f, x, b, 2.0 / 3.0, -0.4 + 0.1j, prev, -1.0)
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-14 * np.abs(a).max())
+    np.testing.assert_allclose(n_b, n_a, rtol=1e-13)
+    np.testing.assert_allclose(_sums(mats_xor, x, f), _sums(mats_csr, x, f), rtol=1e-13, atol=1e-13)

@@ -23,7 +23,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from .common import H0, V, apply_aug, hermite_root
-from .simd import cheb_rows_0, cheb_rows_v, series_sums, series_sums4, series_sums_psi
+from .simd import cheb_rows_0, cheb_rows_v, cheb_rows_x, series_sums, series_sums4, series_sums_psi
 
 DENSE_CHUNK = 128  # entries of the stored terms summed per pass (even: the vector form takes pairs)
 W_PAD = 8  # spare entries per stored term: rows 2^k * 16 bytes apart share cache sets (measured 3x slower sums)
@@ -85,11 +85,14 @@ def _product(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
 def _product_impl(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
     if mats[0].dtype == types.float64:
         def fused(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
-            cd, ci, cp = mats
+            cd, ci, cp, xm, xc = mats
             b = complex(beta)
-            if f != 0.0:
-                return cheb_rows_v(cd, ci, cp[H0], cp[V], gam, x, prev, out, alpha, b.real, b.imag, gamma, lf, f)
-            return cheb_rows_0(cd, ci, cp[H0], cp[V], gam, x, prev, out, alpha, b.real, b.imag, gamma, lf, f)
+            ops = (cd, ci, cp[H0], cp[V], xm, xc, gam, x, prev, out, alpha, b.real, b.imag, gamma, lf, f)
+            if f == 0.0:
+                return cheb_rows_0(*ops)
+            if xm.shape[0] > 0:
+                return cheb_rows_x(*ops)
+            return cheb_rows_v(*ops)
         return fused
 
     def general(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):

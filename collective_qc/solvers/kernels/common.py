@@ -2,8 +2,11 @@
 
 Packed operands
 ---------------
-mats = (cd, ci, cp): the CSR matrices H0, V, H_B, K0 = D^dag(H_B) concatenated: cd (complex
-data), ci (column indices) and cp (n_mats, dim + 1) row pointers into cd / ci (absolute offsets).
+mats = (cd, ci, cp, xm, xc): the CSR matrices H0, V, H_B, K0 = D^dag(H_B) concatenated: cd (real
+or complex data), ci (column indices) and cp (n_mats, dim + 1) row pointers into cd / ci (absolute
+offsets), H_B and K0 on one pattern; and V's flip form (V x)_i = sum_q xc[q] x_(i XOR xm[q])
+when it has one (a sigma^x field; xm empty otherwise), which the vector kernels use instead of
+its CSR rows.
 noise = (gam, jt, jv): diag of sum_k L_k^dag L_k (dim,) and the monomial jump operators
 L_c|k> = jv[c, k] |jt[c, k]> (a jump costs O(dim)).
 
@@ -26,7 +29,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from .simd import record_rows_0, record_rows_v, row_dot, row_pair
+from .simd import record_rows_0, record_rows_v, record_rows_x, row_dot, row_pair
 
 H0, V, HB, K0 = 0, 1, 2, 3  # matrix slots in mats
 
@@ -52,7 +55,7 @@ def apply_aug(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
     the compiler; with the gathers or the (ordered) norm sums inside it, it is not (measured 1.4x
     and 2.8x slower products). Returns the squared norms of the psi and phi parts of out.
     """
-    cd, ci, cp = mats
+    cd, ci, cp = mats[0], mats[1], mats[2]
     dim = gam.shape[0]
     for i in range(dim):
         sp, sf = row_pair(cd, ci, cp[H0, i], cp[H0, i + 1], x)
@@ -151,14 +154,17 @@ def _record_sums(mats, y, dim, fj):
 def _record_sums_impl(mats, y, dim, fj):
     if mats[0].dtype == types.float64:
         def fused(mats, y, dim, fj):
-            cd, ci, cp = mats
-            if fj != 0.0:
-                return record_rows_v(cd, ci, cp[HB], cp[K0], cp[V], y)
-            return record_rows_0(cd, ci, cp[HB], cp[K0], cp[V], y)
+            cd, ci, cp, xm, xc = mats
+            ops = (cd, ci, cp[HB], cp[K0], cp[V], xm, xc, y)
+            if fj == 0.0:
+                return record_rows_0(*ops)
+            if xm.shape[0] > 0:
+                return record_rows_x(*ops)
+            return record_rows_v(*ops)
         return fused
 
     def general(mats, y, dim, fj):
-        cd, ci, cp = mats
+        cd, ci, cp = mats[0], mats[1], mats[2]
         eb = 0.0
         cb = 0.0
         ov = 0.0

@@ -45,6 +45,32 @@ def _row_sum(builder, cd_a, ci_a, lo, hi, base, vec):
     return builder.load(acc)
 
 
+def _xor_sum(builder, i, xm_a, xc_a, base, vec):
+    """IR: the vec-wide sum over q of xc[q] times the vec doubles of x from complex element
+    2 (i XOR xm[q]) on: row i of an operator sum_q xc[q] X^(xm[q]) (a flip of the bits xm[q]; no
+    stored matrix: ``trajectory_setup.xor_form``), in mask order."""
+    i64 = ir.IntType(64)
+    acc = cgutils.alloca_once_value(builder, ir.Constant(vec, [0.0] * vec.count))
+    nm = builder.extract_value(xm_a.shape, 0)
+    with cgutils.for_range(builder, nm) as loop:
+        q = loop.index
+        j = builder.xor(i, builder.load(builder.gep(xm_a.data, [q])))
+        c = builder.load(builder.gep(xc_a.data, [q]))
+        ptr = builder.bitcast(builder.gep(base, [builder.mul(j, ir.Constant(i64, 4))]), vec.as_pointer())
+        v = builder.load(ptr, align=8)
+        builder.store(builder.fadd(builder.load(acc), builder.fmul(_splat(builder, vec, c), v)), acc)
+    return builder.load(acc)
+
+
+def _v_sum(builder, v_form, cd_a, ci_a, pv_a, xm_a, xc_a, i, base, vec):
+    """IR: row i of V x (v_form "csr": CSR rows from pv; "xor": the flip form)."""
+    if v_form == "xor":
+        return _xor_sum(builder, i, xm_a, xc_a, base, vec)
+    lo = builder.load(builder.gep(pv_a.data, [i]))
+    hi = builder.load(builder.gep(pv_a.data, [builder.add(i, ir.Constant(ir.IntType(64), 1))]))
+    return _row_sum(builder, cd_a, ci_a, lo, hi, base, vec)
+
+
 def _lane_sums(width):
     """An intrinsic f(cd, ci, lo, hi, x) -> width doubles: sum over p in [lo, hi) of cd[p] times the
     width doubles of x (complex128, viewed as doubles) from complex element 2 ci[p] on."""
@@ -225,25 +251,28 @@ series_sums4 = _series_sums(4, False)
 series_sums_psi = _series_sums(1, True)
 
 
-def _cheb_rows(with_v):
-    """An intrinsic f(cd, ci, p0, p1, gam, x, prev, out, alpha, br, bi, gamma, lf, f) -> (n_psi,
-    n_phi): one Chebyshev-recurrence product for real CSR data in one pass over the rows,
+def _cheb_rows(v_form):
+    """An intrinsic f(cd, ci, p0, p1, xm, xc, gam, x, prev, out, alpha, br, bi, gamma, lf, f) ->
+    (n_psi, n_phi): one Chebyshev-recurrence product for real CSR data in one pass over the rows,
     out = alpha (A x) + beta x + gamma prev (beta = br + i bi, alpha and gamma real) with A the
-    augmented generator (``common``; H0 rows from p0, V rows from p1, read when with_v), and the
-    squared norms of out's psi and phi parts. Per row: the H0 and V sums on the (psi, phi) pair,
+    augmented generator (``common``; H0 rows from p0; V not read (v_form "none", f = 0), from
+    the CSR rows p1 ("csr") or the flip form xm, xc ("xor")), and the squared norms of out's psi
+    and phi parts. Per row: the H0 and V sums on the (psi, phi) pair,
     then out_i = alpha r_i + d_i x_i + gamma prev_i, d_i = beta - i alpha Gamma_i / 2."""
 
     @intrinsic
-    def cheb_rows(typingctx, cd, ci, p0, p1, gam, x, prev, out, alpha, br, bi, gamma, lf, f):
-        sig = types.UniTuple(types.float64, 2)(cd, ci, p0, p1, gam, x, prev, out, alpha, br, bi, gamma, lf, f)
+    def cheb_rows(typingctx, cd, ci, p0, p1, xm, xc, gam, x, prev, out, alpha, br, bi, gamma, lf, f):
+        sig = types.UniTuple(types.float64, 2)(cd, ci, p0, p1, xm, xc, gam, x, prev, out, alpha, br, bi, gamma, lf,
+                                               f)
 
         def codegen(context, builder, signature, args):
-            arr = [context.make_array(signature.args[k])(context, builder, args[k]) for k in range(8)]
-            cd_a, ci_a, p0_a, p1_a, g_a, x_a, pr_a, o_a = arr
+            arr = [context.make_array(signature.args[k])(context, builder, args[k]) for k in range(10)]
+            cd_a, ci_a, p0_a, p1_a, xm_a, xc_a, g_a, x_a, pr_a, o_a = arr
+            args = args[10:]
             f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
             vec = ir.VectorType(f64, 4)
             vi = ir.VectorType(i32, 4)
-            al, b_r, b_i, ga, lfv, fv = (_splat(builder, vec, args[k]) for k in range(8, 14))
+            al, b_r, b_i, ga, lfv, fv = (_splat(builder, vec, a) for a in args)
             xb, pb, ob = (builder.bitcast(a.data, f64.as_pointer()) for a in (x_a, pr_a, o_a))
             zero = ir.Constant(vec, [0.0] * 4)
             flip = ir.Constant(vec, [-1.0, 1.0, -1.0, 1.0])
@@ -258,8 +287,8 @@ def _cheb_rows(with_v):
                     return (builder.load(builder.gep(p_a.data, [i])), builder.load(builder.gep(p_a.data, [i1])))
 
                 r = _row_sum(builder, cd_a, ci_a, *bounds(p0_a), xb, vec)
-                if with_v:
-                    v = _row_sum(builder, cd_a, ci_a, *bounds(p1_a), xb, vec)
+                if v_form != "none":
+                    v = _v_sum(builder, v_form, cd_a, ci_a, p1_a, xm_a, xc_a, i, xb, vec)
                     vpsi = builder.shuffle_vector(v, zero, ir.Constant(vi, [4, 5, 0, 1]))  # (0, 0, V psi)
                     r = builder.fadd(builder.fadd(r, builder.fmul(lfv, v)), builder.fmul(fv, vpsi))
                 off = builder.mul(i, ir.Constant(i64, 4))
@@ -283,26 +312,26 @@ def _cheb_rows(with_v):
     return cheb_rows
 
 
-cheb_rows_v = _cheb_rows(True)
-cheb_rows_0 = _cheb_rows(False)
+cheb_rows_0, cheb_rows_v, cheb_rows_x = (_cheb_rows(form) for form in ("none", "csr", "xor"))
 
 
-def _record_rows(with_v):
-    """An intrinsic f(cd, ci, phb, pk0, pv, y) -> (n, e, c, o, k, v), the sums of one recording
-    over the rows i of real CSR data, H_B and K0 stored on one pattern (``trajectory_setup``;
-    row pointers phb, pk0) and V (pv, read when with_v), with psi, phi the interleaved y:
+def _record_rows(v_form):
+    """An intrinsic f(cd, ci, phb, pk0, pv, xm, xc, y) -> (n, e, c, o, k, v), the sums of one
+    recording over the rows i of real CSR data, H_B and K0 stored on one pattern
+    (``trajectory_setup``; row pointers phb, pk0) and V (as in ``_cheb_rows``: "none", "csr" from
+    pv, "xor" from xm, xc), with psi, phi the interleaved y:
     n = sum |psi_i|^2, e = sum Re(psi_i^* (H_B psi)_i), c = sum Re(phi_i^* (H_B psi)_i),
     o = sum Re(psi_i^* phi_i), k = sum Re(psi_i^* (K0 psi)_i), v = sum Im((V psi)_i^* (H_B psi)_i).
     H_B psi and K0 psi come from one pass over the shared pattern (one index and one psi load for
     both); the six sums are kept as three <4 x double> partial sums."""
 
     @intrinsic
-    def record_rows(typingctx, cd, ci, phb, pk0, pv, y):
-        sig = types.UniTuple(types.float64, 6)(cd, ci, phb, pk0, pv, y)
+    def record_rows(typingctx, cd, ci, phb, pk0, pv, xm, xc, y):
+        sig = types.UniTuple(types.float64, 6)(cd, ci, phb, pk0, pv, xm, xc, y)
 
         def codegen(context, builder, signature, args):
-            cd_a, ci_a, ph_a, pk_a, pv_a, y_a = (context.make_array(signature.args[k])(context, builder, args[k])
-                                                 for k in range(6))
+            cd_a, ci_a, ph_a, pk_a, pv_a, xm_a, xc_a, y_a = (
+                context.make_array(signature.args[k])(context, builder, args[k]) for k in range(8))
             f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
             v4, v2 = ir.VectorType(f64, 4), ir.VectorType(f64, 2)
             mask = lambda *ix: ir.Constant(ir.VectorType(i32, len(ix)), list(ix))  # noqa: E731
@@ -328,9 +357,8 @@ def _record_rows(with_v):
                     builder.store(builder.fadd(builder.load(acc), builder.fmul(ab, builder.shuffle_vector(
                         psi, psi, mask(0, 1, 0, 1)))), acc)
                 hk = builder.load(acc)  # (H_B psi)_i, (K0 psi)_i
-                if with_v:
-                    vs = _row_sum(builder, cd_a, ci_a, builder.load(builder.gep(pv_a.data, [i])),
-                                  builder.load(builder.gep(pv_a.data, [i1])), yb, v2)
+                if v_form != "none":
+                    vs = _v_sum(builder, v_form, cd_a, ci_a, pv_a, xm_a, xc_a, i, yb, v2)
                 else:
                     vs = ir.Constant(v2, [0.0, 0.0])
                 yi = builder.load(builder.bitcast(builder.gep(yb, [builder.mul(i, ir.Constant(i64, 4))]),
@@ -357,5 +385,4 @@ def _record_rows(with_v):
     return record_rows
 
 
-record_rows_v = _record_rows(True)
-record_rows_0 = _record_rows(False)
+record_rows_0, record_rows_v, record_rows_x = (_record_rows(form) for form in ("none", "csr", "xor"))
