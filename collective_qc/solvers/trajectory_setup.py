@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from ..errors import InputError
 from ..operators import Operators
 from ..protocols import Protocol
+from .kernels.simd import XOR_BLOCK
 
 ENV_SPACING = 1e-3  # time spacing (1/omega0) of the cubic Hermite table of a smooth envelope
 
@@ -68,7 +69,8 @@ def xor_form(V) -> tuple[np.ndarray, np.ndarray]:
     V.eliminate_zeros()
     dim = V.shape[0]
     counts = np.diff(V.indptr)
-    if V.nnz == 0 or np.any(V.data.imag if np.iscomplexobj(V.data) else 0) or np.any(counts != counts[0]):
+    if (V.nnz == 0 or dim % XOR_BLOCK or np.any(V.data.imag if np.iscomplexobj(V.data) else 0)
+            or np.any(counts != counts[0])):
         return none
     rows = np.repeat(np.arange(dim, dtype=np.int64), counts)
     masks = (rows ^ V.indices.astype(np.int64)).reshape(dim, counts[0])

@@ -45,29 +45,30 @@ def _row_sum(builder, cd_a, ci_a, lo, hi, base, vec):
     return builder.load(acc)
 
 
-def _xor_sum(builder, i, xm_a, xc_a, base, vec):
-    """IR: the vec-wide sum over q of xc[q] times the vec doubles of x from complex element
-    2 (i XOR xm[q]) on: row i of an operator sum_q xc[q] X^(xm[q]) (a flip of the bits xm[q]; no
-    stored matrix: ``trajectory_setup.xor_form``), in mask order."""
+XOR_BLOCK = 4  # rows per pass over V's flip masks (the mask and its coefficient loaded once for all)
+
+
+def _xor_block(builder, i0, block, xm_a, xc_a, base, vec):
+    """IR: rows i0 .. i0 + block - 1 of the vec-wide V x in the flip form
+    (V x)_i = sum_q xc[q] x_(i XOR xm[q]) (``trajectory_setup.xor_form``; no stored matrix), each
+    row's sum in mask order; each mask and coefficient is read once for the block."""
     i64 = ir.IntType(64)
-    acc = cgutils.alloca_once_value(builder, ir.Constant(vec, [0.0] * vec.count))
+    accs = [cgutils.alloca_once_value(builder, ir.Constant(vec, [0.0] * vec.count)) for _ in range(block)]
     nm = builder.extract_value(xm_a.shape, 0)
     with cgutils.for_range(builder, nm) as loop:
-        q = loop.index
-        j = builder.xor(i, builder.load(builder.gep(xm_a.data, [q])))
-        c = builder.load(builder.gep(xc_a.data, [q]))
-        ptr = builder.bitcast(builder.gep(base, [builder.mul(j, ir.Constant(i64, 4))]), vec.as_pointer())
-        v = builder.load(ptr, align=8)
-        builder.store(builder.fadd(builder.load(acc), builder.fmul(_splat(builder, vec, c), v)), acc)
-    return builder.load(acc)
+        m = builder.load(builder.gep(xm_a.data, [loop.index]))
+        c = _splat(builder, vec, builder.load(builder.gep(xc_a.data, [loop.index])))
+        for q, acc in enumerate(accs):
+            j = builder.xor(builder.add(i0, ir.Constant(i64, q)), m)
+            ptr = builder.bitcast(builder.gep(base, [builder.mul(j, ir.Constant(i64, 4))]), vec.as_pointer())
+            builder.store(builder.fadd(builder.load(acc), builder.fmul(c, builder.load(ptr, align=8))), acc)
+    return [builder.load(acc) for acc in accs]
 
 
-def _v_sum(builder, v_form, cd_a, ci_a, pv_a, xm_a, xc_a, i, base, vec):
-    """IR: row i of V x (v_form "csr": CSR rows from pv; "xor": the flip form)."""
-    if v_form == "xor":
-        return _xor_sum(builder, i, xm_a, xc_a, base, vec)
-    lo = builder.load(builder.gep(pv_a.data, [i]))
-    hi = builder.load(builder.gep(pv_a.data, [builder.add(i, ir.Constant(ir.IntType(64), 1))]))
+def _csr_row(builder, cd_a, ci_a, p_a, i, base, vec):
+    """IR: row i of M x for the CSR rows p_a of M (``_row_sum`` between p_a[i] and p_a[i + 1])."""
+    lo = builder.load(builder.gep(p_a.data, [i]))
+    hi = builder.load(builder.gep(p_a.data, [builder.add(i, ir.Constant(ir.IntType(64), 1))]))
     return _row_sum(builder, cd_a, ci_a, lo, hi, base, vec)
 
 
@@ -279,16 +280,13 @@ def _cheb_rows(v_form):
             half = ir.Constant(vec, [0.5] * 4)
             norms = cgutils.alloca_once_value(builder, zero)
             dim = builder.extract_value(g_a.shape, 0)
-            with cgutils.for_range(builder, dim) as loop:
-                i = loop.index
-                i1 = builder.add(i, ir.Constant(i64, 1))
 
-                def bounds(p_a):
-                    return (builder.load(builder.gep(p_a.data, [i])), builder.load(builder.gep(p_a.data, [i1])))
-
-                r = _row_sum(builder, cd_a, ci_a, *bounds(p0_a), xb, vec)
-                if v_form != "none":
-                    v = _v_sum(builder, v_form, cd_a, ci_a, p1_a, xm_a, xc_a, i, xb, vec)
+            def row(i, v):
+                """out_i and the norms from H0's row i and v = (V x)_i (None: read here, or f = 0)."""
+                r = _csr_row(builder, cd_a, ci_a, p0_a, i, xb, vec)
+                if v_form == "csr":
+                    v = _csr_row(builder, cd_a, ci_a, p1_a, i, xb, vec)
+                if v is not None:
                     vpsi = builder.shuffle_vector(v, zero, ir.Constant(vi, [4, 5, 0, 1]))  # (0, 0, V psi)
                     r = builder.fadd(builder.fadd(r, builder.fmul(lfv, v)), builder.fmul(fv, vpsi))
                 off = builder.mul(i, ir.Constant(i64, 4))
@@ -302,6 +300,13 @@ def _cheb_rows(v_form):
                 o = builder.fadd(builder.fadd(o, builder.fmul(d_i, xs)), builder.fmul(ga, pv))
                 builder.store(o, builder.bitcast(builder.gep(ob, [off]), vec.as_pointer()), align=8)
                 builder.store(builder.fadd(builder.load(norms), builder.fmul(o, o)), norms)
+
+            block = XOR_BLOCK if v_form == "xor" else 1  # rows per pass (xor_form: dim % XOR_BLOCK == 0)
+            with cgutils.for_range(builder, builder.sdiv(dim, ir.Constant(i64, block))) as loop:
+                i0 = builder.mul(loop.index, ir.Constant(i64, block))
+                vs = _xor_block(builder, i0, block, xm_a, xc_a, xb, vec) if v_form == "xor" else [None]
+                for q in range(block):
+                    row(builder.add(i0, ir.Constant(i64, q)), vs[q])
             nv = builder.load(norms)
             lane = [builder.extract_element(nv, ir.Constant(i32, k)) for k in range(4)]
             return context.make_tuple(builder, signature.return_type,
@@ -339,8 +344,9 @@ def _record_rows(v_form):
             zero4 = ir.Constant(v4, [0.0] * 4)
             sums = [cgutils.alloca_once_value(builder, zero4) for _ in range(3)]
             dim = builder.sub(builder.extract_value(ph_a.shape, 0), ir.Constant(i64, 1))
-            with cgutils.for_range(builder, dim) as loop:
-                i = loop.index
+
+            def row(i, vs):
+                """Row i's terms of the six sums; vs = (V psi)_i (None: read here (CSR), or zero)."""
                 i1 = builder.add(i, ir.Constant(i64, 1))
                 lo = builder.load(builder.gep(ph_a.data, [i]))
                 hi = builder.load(builder.gep(ph_a.data, [i1]))
@@ -357,9 +363,9 @@ def _record_rows(v_form):
                     builder.store(builder.fadd(builder.load(acc), builder.fmul(ab, builder.shuffle_vector(
                         psi, psi, mask(0, 1, 0, 1)))), acc)
                 hk = builder.load(acc)  # (H_B psi)_i, (K0 psi)_i
-                if v_form != "none":
-                    vs = _v_sum(builder, v_form, cd_a, ci_a, pv_a, xm_a, xc_a, i, yb, v2)
-                else:
+                if v_form == "csr":
+                    vs = _csr_row(builder, cd_a, ci_a, pv_a, i, yb, v2)
+                elif vs is None:
                     vs = ir.Constant(v2, [0.0, 0.0])
                 yi = builder.load(builder.bitcast(builder.gep(yb, [builder.mul(i, ir.Constant(i64, 4))]),
                                                   v4.as_pointer()), align=8)  # psi_i, phi_i
@@ -374,6 +380,13 @@ def _record_rows(v_form):
                 )  # the second: c, o
                 for acc_s, (u, w) in zip(sums, terms):
                     builder.store(builder.fadd(builder.load(acc_s), builder.fmul(u, w)), acc_s)
+
+            block = XOR_BLOCK if v_form == "xor" else 1  # rows per pass (as in ``_cheb_rows``)
+            with cgutils.for_range(builder, builder.sdiv(dim, ir.Constant(i64, block))) as loop:
+                i0 = builder.mul(loop.index, ir.Constant(i64, block))
+                vs = _xor_block(builder, i0, block, xm_a, xc_a, yb, v2) if v_form == "xor" else [None]
+                for q in range(block):
+                    row(builder.add(i0, ir.Constant(i64, q)), vs[q])
             lanes = [[builder.extract_element(builder.load(s_), ir.Constant(i32, k)) for k in range(4)] for s_ in sums]
             pair = lambda l, a: builder.fadd(l[a], l[a + 1])  # noqa: E731
             out = [pair(lanes[2], 2), pair(lanes[0], 0), pair(lanes[1], 0), pair(lanes[1], 2), pair(lanes[0], 2),
