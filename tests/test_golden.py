@@ -5,11 +5,12 @@ change of numerics (say so in the commit) with ``python tests/test_golden.py --w
 
 Paths: QuSpin symmetry blocks (closed), a conserved cavity sector (closed), the exact density
 matrix with noise, seeded trajectories (bitwise: Chebyshev steps; DOPRI5 with a complex charger;
-RK4; Chebyshev with cavity loss), state quantities (closed). The DOPRI5 case (complex charger)
-still holds the values of the scalar kernels before their vector (SIMD) forms, bit for bit. The
-three other trajectory cases were rewritten once, deliberately, when the Chebyshev series sums took
-real weights (the (-i)^k factored out), its product became one pass and the recording of real
-matrices one vector pass: the new values agree with the old ones to 1.2e-14 relative.
+RK4; Chebyshev with cavity loss), state quantities (closed). The trajectory values were rewritten
+once, deliberately, when the Chebyshev series sums took real weights (the (-i)^k factored out),
+its product became one pass, the recording of real matrices one vector pass, V a flip form and
+D^dag(H_B) one sum of sandwiches: the new values agree with the previous ones to 1.2e-14 relative
+(the previous ones were those of the scalar kernels, which the first vector forms reproduced bit
+for bit).
 """
 
 from __future__ import annotations

@@ -73,11 +73,14 @@ def estimate_lindblad_memory(dim: int, nnz_per_row: int, n_jumps: int) -> float:
 
 def adjoint_dissipator(ops: Operators, A):
     """D^dag(A) + i[H_aux, A] (sparse): Tr[L(rho) A] = Tr[rho (this + lambda f i[V, A])]."""
-    out = sp.csr_matrix(A.shape, dtype=np.complex128)
+    sandwich = sp.csr_matrix(A.shape, dtype=np.complex128)  # sum_k L_k^dag A L_k
+    gamma = sp.csr_matrix(A.shape, dtype=np.complex128)  # sum_k L_k^dag L_k
     for j in ops.jumps:
-        L = j.matrix.astype(np.complex128)
-        Ld = L.conj().T
-        out = out + Ld @ A @ L - 0.5 * (Ld @ L @ A + A @ Ld @ L)
+        L = sp.csr_matrix(j.matrix, dtype=np.complex128)
+        Ld = L.conj().T.tocsr()
+        sandwich = sandwich + Ld @ (A @ L)
+        gamma = gamma + Ld @ L
+    out = sandwich - 0.5 * (gamma @ A + A @ gamma)
     if ops.H_aux is not None:
         out = out + 1j * (ops.H_aux @ A - A @ ops.H_aux)
     return out.tocsr()
