@@ -117,9 +117,9 @@ def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
     dim = ops.dim
     dobs = (np.zeros((0, dim)) if diagonal_observables is None
             else np.ascontiguousarray(diagonal_observables, dtype=float))
-    gam, uniform_rate = S.decay_rates(ops)
-    HB = ops.H_B.astype(np.complex128)
     tgt, val = S.monomial_jumps(ops)
+    gam, uniform_rate = S.decay_rates(ops, (tgt, val))
+    HB = ops.H_B.astype(np.complex128)
     norm = max(float(abs(ops.H0).sum(axis=1).max() + abs(drive) * abs(ops.V).sum(axis=1).max()
                      + 0.5 * gam.max(initial=0.0)), 1e-12)
     h_max = np.inf if options.dt_max is None else float(options.dt_max)
@@ -138,7 +138,7 @@ def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
     return {
         "mats": (S.pack_csr([ops.H0, ops.V, *S.common_pattern(HB, adjoint_dissipator(ops, HB))])
                  + S.xor_form(ops.V)),
-        "noise": (gam, tgt, val),
+        "noise": (gam, tgt, val, np.ascontiguousarray((val.conj() * val).real.T)),
         "init": (np.ascontiguousarray(psi0.astype(np.complex128)), np.cumsum(weights) / np.sum(weights), dobs),
         "sched": (stops, fseg, spec, np.asarray(times, float), S.sample_drive(times, protocol),
                   S.envelope_table(protocol, float(times[0]), float(times[-1]))),

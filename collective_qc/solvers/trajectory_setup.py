@@ -101,19 +101,27 @@ def monomial_jumps(ops: Operators) -> tuple[np.ndarray, np.ndarray]:
     return tgt, val
 
 
-def decay_rates(ops: Operators) -> tuple[np.ndarray, float]:
+def decay_rates(ops: Operators, jumps=None) -> tuple[np.ndarray, float]:
     """(diag of sum_k L_k^dag L_k, uniform rate): when that sum is a multiple of the identity (e.g.
     spin-1/2 dephasing alone) the rate is returned and the diagonal zeroed (state-independent
-    decay: jump times are drawn directly, evolution between jumps is unitary)."""
-    gam_op = sp.csr_matrix((ops.dim, ops.dim), dtype=np.complex128)
-    for j in ops.jumps:
-        L = j.matrix.astype(np.complex128)
-        gam_op = gam_op + (L.conj().T @ L)
-    gam_op = sp.csr_matrix(gam_op)
-    off = gam_op - sp.diags(gam_op.diagonal())
-    if off.count_nonzero() and np.max(np.abs(off.data)) > 1e-12:
-        raise InputError("sum_k L_k^dag L_k is not diagonal in the basis; use --method exact")
-    gam = gam_op.diagonal().real.copy()
+    decay: jump times are drawn directly, evolution between jumps is unitary). jumps = (tgt, val)
+    of ``monomial_jumps``: when no L_k maps two basis states onto one, L_k^dag L_k is the
+    diagonal |val_k|^2 (the same sums, no sparse products); otherwise the sparse sum is checked."""
+    if jumps is not None and all(len(np.unique(t[v != 0])) == np.count_nonzero(v) for t, v in zip(*jumps)):
+        val = jumps[1]
+        gam = np.zeros(ops.dim)
+        for c in range(len(ops.jumps)):
+            gam = gam + (val[c].conj() * val[c]).real
+    else:
+        gam_op = sp.csr_matrix((ops.dim, ops.dim), dtype=np.complex128)
+        for j in ops.jumps:
+            L = j.matrix.astype(np.complex128)
+            gam_op = gam_op + (L.conj().T @ L)
+        gam_op = sp.csr_matrix(gam_op)
+        off = gam_op - sp.diags(gam_op.diagonal())
+        if off.count_nonzero() and np.max(np.abs(off.data)) > 1e-12:
+            raise InputError("sum_k L_k^dag L_k is not diagonal in the basis; use --method exact")
+        gam = gam_op.diagonal().real.copy()
     if len(ops.jumps) and np.ptp(gam) <= 1e-12 * max(1.0, gam.max()):
         return np.zeros_like(gam), float(gam[0])
     return gam, 0.0

@@ -7,8 +7,8 @@ or complex data), ci (column indices) and cp (n_mats, dim + 1) row pointers into
 offsets), H_B and K0 on one pattern; and V's flip form (V x)_i = sum_q xc[q] x_(i XOR xm[q])
 when it has one (a sigma^x field; xm empty otherwise), which the vector kernels use instead of
 its CSR rows.
-noise = (gam, jt, jv): diag of sum_k L_k^dag L_k (dim,) and the monomial jump operators
-L_c|k> = jv[c, k] |jt[c, k]> (a jump costs O(dim)).
+noise = (gam, jt, jv, jw): diag of sum_k L_k^dag L_k (dim,), the monomial jump operators
+L_c|k> = jv[c, k] |jt[c, k]> (a jump costs O(dim)) and jw[k, c] = |jv[c, k]|^2 (dim, n_channels).
 
 The augmented generator of (psi, phi) (paper Eqs. (3)-(5): psi the state, phi = d psi / d lambda)
 is A = [[H, 0], [f V, H]] with H = H0 + lambda f V - (i/2) Gamma, i d(psi, phi)/dt = A (psi, phi).
@@ -226,19 +226,22 @@ def draw_member(state, p0cum, psi0s, y, dim):
 
 @njit(cache=True)
 def jump(state, y, yt, w, noise):
-    """Quantum jump: channel c with probability ~ ||L_c psi||^2; psi, phi -> L_c psi, L_c phi, both
-    divided by ||L_c psi|| (the same linear map and factor for the state and its tangent)."""
-    gam, jt, jv = noise
+    """Quantum jump: channel c with probability ~ ||L_c psi||^2 = sum_k |v_ck|^2 |psi_k|^2 (channel
+    weights from the stored |v|^2, all channels in one pass over psi); psi, phi -> L_c psi,
+    L_c phi, both divided by ||L_c psi|| (the same linear map and factor for the state and its
+    tangent)."""
+    gam, jt, jv, jw = noise
     dim = gam.shape[0]
     nch = jt.shape[0]
+    for c in range(nch):
+        w[c] = 0.0
+    for k in range(dim):
+        p2 = y[2 * k].real ** 2 + y[2 * k].imag ** 2
+        for c in range(nch):
+            w[c] += jw[k, c] * p2
     tot = 0.0
     for c in range(nch):
-        sc = 0.0
-        for k in range(dim):
-            a = jv[c, k] * y[2 * k]
-            sc += a.real ** 2 + a.imag ** 2
-        w[c] = sc
-        tot += sc
+        tot += w[c]
     state, u = splitmix(state)
     u *= tot
     ch = 0
