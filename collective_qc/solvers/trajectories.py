@@ -29,11 +29,11 @@ Integrators (``SolverOptions.integrator``; the step methods live in ``solvers.ke
 Error control (chebyshev, dopri5) on the augmented vector: per step the error of psi below
 (atol + rtol) ||psi|| and that of phi below atol ||psi|| + rtol ||phi||.
 
-Cost (open XXZ ring N = 10, t in [0, 20], 201 samples, one thread): about 13 ms per trajectory:
-~400 products of the augmented generator at ~14.6 us (45 %), recording E, P, C_Q at the samples
-(dense output and three single products, 45 %), jump times, jumps and step overhead (10 %)
-(``benchmarks/trajectory_profile.py``). Each trajectory
-is advanced alone (one matrix read per product); ``benchmarks/open_vs_qutip.py`` measures.
+Cost (open XXZ ring N = 10, t in [0, 20], 201 samples, one thread): about 8.3 ms per trajectory:
+~400 products of the augmented generator at ~8 us (40 %), recording E, P, C_Q at the samples
+(dense output and one vector pass for the three products, 41 %), jump times, jumps and step
+overhead (19 %) (``benchmarks/trajectory_profile.py``). Each trajectory is advanced alone (one
+matrix read per product); ``benchmarks/open_vs_qutip.py`` measures against QuTiP.
 """
 
 from __future__ import annotations
