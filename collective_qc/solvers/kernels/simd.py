@@ -115,7 +115,7 @@ def row_pair(cd, ci, lo, hi, x):
     """(sum_p cd[p] psi[ci[p]], sum_p cd[p] phi[ci[p]]) over entries lo..hi-1 (stub)."""
 
 
-@overload(row_pair, inline="always")
+@overload(row_pair)
 def _row_pair_impl(cd, ci, lo, hi, x):
     if cd.dtype == types.float64:
         def real(cd, ci, lo, hi, x):
@@ -141,7 +141,7 @@ def row_dot(cd, ci, lo, hi, x):
     """sum_p cd[p] psi[ci[p]] over entries lo..hi-1 (stub)."""
 
 
-@overload(row_dot, inline="always")
+@overload(row_dot)
 def _row_dot_impl(cd, ci, lo, hi, x):
     if cd.dtype == types.float64:
         def real(cd, ci, lo, hi, x):
