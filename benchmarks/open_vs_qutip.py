@@ -6,7 +6,8 @@ every site, |g...g> (initial="product"), t in [0, 20], 201 samples.
 1. Side by side in one process at N = --n-qutip (10): ours (E, P, C_Q with standard errors)
    against qutip.mcsolve (E only, map="parallel", num_cpus=2), both warm (JIT cached / first run
    discarded), median of --repeats runs each; prints the ratio and checks that E agrees within
-   5 combined standard errors at every sample.
+   5 combined standard errors at every sample. --rtol sets our relative tolerance there (ours
+   default 1e-8; mcsolve runs at its own defaults, rtol 1e-6, atol 1e-8).
 2. Reach table for --sizes: set-up seconds, seconds per trajectory (2 threads; from runs of 2
    and 2 + --reach-ntraj trajectories), extrapolated time for --ntraj trajectories, operator
    products per trajectory, and the process's peak resident memory after that size.
@@ -16,7 +17,7 @@ every site, |g...g> (initial="product"), t in [0, 20], 201 samples.
 4. Optionally (--exact N) the exact density-matrix solver against qutip.mesolve.
 
 Usage: python benchmarks/open_vs_qutip.py [--n-qutip 10] [--ntraj 200] [--repeats 3]
-       [--sizes 8,10,12,14,16] [--reach-ntraj 4] [--full 0] [--exact 0]
+       [--sizes 8,10,12,14,16] [--reach-ntraj 4] [--full 0] [--exact 0] [--rtol 1e-6]
 """
 
 from __future__ import annotations
@@ -53,10 +54,14 @@ def qutip_model(n, J=0.3, delta=0.5, gamma=0.05, kappa=0.02):
     return hb, v, c_ops, psi0, qt.expect(hb, psi0)
 
 
-def ours(n, ntraj, seed=1):
+def ours(n, ntraj, seed=1, rtol=None):
+    """(seconds, result) of charge() with trajectories; rtol None: the default tolerances."""
+    from collective_qc.solvers.solution import SolverOptions
+
+    opts = SolverOptions(ntraj=ntraj, seed=seed) if rtol is None else SolverOptions(ntraj=ntraj, seed=seed, rtol=rtol)
     t0 = time.perf_counter()
     r = cqc.charge("xxz-ring", params={"N": n, "J": 0.3, "Delta": 0.5}, times=TIMES, method="trajectories",
-                   ntraj=ntraj, seed=seed, **KW)
+                   solver_options=opts, **KW)
     return time.perf_counter() - t0, r
 
 
@@ -73,19 +78,20 @@ def mcsolve(n, ntraj, seed=1):
     return dt, np.real(np.array(ref.expect[0])) - e0, err
 
 
-def side_by_side(n, ntraj, repeats):
-    ours(n, 4)  # compile / load the kernels and build the operators once
+def side_by_side(n, ntraj, repeats, rtol=None):
+    ours(n, 4, rtol=rtol)  # compile / load the kernels and build the operators once
     mcsolve(n, 4)
     t_o, t_q = [], []
     for _ in range(repeats):
-        dt, r = ours(n, ntraj)
+        dt, r = ours(n, ntraj, rtol=rtol)
         t_o.append(dt)
         dq, e_q, se_q = mcsolve(n, ntraj)
         t_q.append(dq)
     se = np.sqrt(r.energy_stderr ** 2 + se_q ** 2)
     z = np.abs(r.energy - e_q)[1:] / se[1:]
     info = r.metadata["trajectories"]
-    print(f"N={n}, {ntraj} trajectories, median of {repeats} warm runs: ours {np.median(t_o):.2f} s "
+    tol = "default tolerances" if rtol is None else f"rtol {rtol:g}"
+    print(f"N={n}, {ntraj} trajectories, median of {repeats} warm runs: ours ({tol}) {np.median(t_o):.2f} s "
           f"(E, P, C_Q with errors; {info['integrator']}, {info['products']:.0f} products/trajectory) | "
           f"mcsolve {np.median(t_q):.2f} s (E) | ratio x{np.median(t_q) / np.median(t_o):.1f}")
     print(f"  all ours: {np.round(t_o, 2).tolist()} s; all mcsolve: {np.round(t_q, 2).tolist()} s")
@@ -148,9 +154,12 @@ def main():
     ap.add_argument("--reach-ntraj", type=int, default=4)
     ap.add_argument("--full", type=int, default=0, help="size of a full --ntraj run (0: skip)")
     ap.add_argument("--exact", type=int, default=0, help="size of the exact vs mesolve run (0: skip)")
+    ap.add_argument("--rtol", type=float, default=None,
+                    help="our relative tolerance in the side-by-side run (default: the solver's, 1e-8; "
+                         "mcsolve runs at its defaults, rtol 1e-6 and atol 1e-8)")
     a = ap.parse_args()
     if a.n_qutip:
-        side_by_side(a.n_qutip, a.ntraj, a.repeats)
+        side_by_side(a.n_qutip, a.ntraj, a.repeats, a.rtol)
     if a.sizes:
         reach([int(s) for s in a.sizes.split(",")], a.reach_ntraj, a.ntraj)
     if a.full:
