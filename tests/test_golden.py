@@ -7,8 +7,9 @@ Paths: QuSpin symmetry blocks (closed), a conserved cavity sector (closed), the 
 matrix with noise, seeded trajectories (bitwise: Chebyshev steps; DOPRI5 with a complex charger;
 RK4; Chebyshev with cavity loss), state quantities (closed). The trajectory values were rewritten
 once, deliberately, when the Chebyshev series sums took real weights (the (-i)^k factored out),
-its product became one pass, the recording of real matrices one vector pass, V a flip form and
-D^dag(H_B) one sum of sandwiches: the new values agree with the previous ones to 1.2e-14 relative
+its product became one pass, the recording of real matrices one vector pass, V a flip form,
+D^dag(H_B) one sum of sandwiches and the diagonals of H0, H_B, K0 element-wise terms: the new
+values agree with the previous ones to 1.2e-14 relative
 (the previous ones were those of the scalar kernels, which the first vector forms reproduced bit
 for bit).
 """

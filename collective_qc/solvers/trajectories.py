@@ -109,6 +109,15 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
     return e, p, c, stats, d, rho
 
 
+def _pack_operators(ops: Operators, HB) -> tuple:
+    """mats of the kernels (``kernels.common``): H0, V, H_B and K0 = D^dag(H_B) as CSR rows (H0, H_B
+    and K0 without their diagonals, H_B and K0 on one pattern), V's flip form if it has one, the
+    diagonals (V's stays in its rows: zeros)."""
+    (h0, hb, k0), (d0, dhb, dk0) = S.split_diagonals([ops.H0, HB, adjoint_dissipator(ops, HB)])
+    cd, ci, cp, dg = S.pack_csr([h0, ops.V, *S.common_pattern(hb, k0)], [d0, np.zeros(ops.dim), dhb, dk0])
+    return (cd, ci, cp, *S.xor_form(ops.V), dg)
+
+
 def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float, protocol: Protocol,
                   times: np.ndarray, options: SolverOptions, integrator: str, diagonal_observables=None) -> dict:
     """Everything the kernels need, as plain arrays (sent once to each Dask worker)."""
@@ -136,8 +145,7 @@ def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
     method = {"chebyshev": CHEBYSHEV, "dopri5": DOPRI5, "rk4": RK4}[integrator]
     m_max = CHEB_M_MAX if integrator == "chebyshev" else 0
     return {
-        "mats": (S.pack_csr([ops.H0, ops.V, *S.common_pattern(HB, adjoint_dissipator(ops, HB))])
-                 + S.xor_form(ops.V)),
+        "mats": _pack_operators(ops, HB),
         "noise": (gam, tgt, val, np.ascontiguousarray((val.conj() * val).real.T)),
         "init": (np.ascontiguousarray(psi0.astype(np.complex128)), np.cumsum(weights) / np.sum(weights), dobs),
         "sched": (stops, fseg, spec, np.asarray(times, float), S.sample_drive(times, protocol),

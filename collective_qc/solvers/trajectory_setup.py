@@ -18,10 +18,11 @@ from .kernels.simd import XOR_BLOCK
 ENV_SPACING = 1e-3  # time spacing (1/omega0) of the cubic Hermite table of a smooth envelope
 
 
-def pack_csr(mats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(data, indices, row pointers (n, dim + 1) into them) of the CSR matrices, concatenated; the
-    data are real when every matrix is (the kernels are compiled for either), the column indices
-    32-bit when they fit (a quarter less memory traffic per stored entry of a real matrix)."""
+def pack_csr(mats, diagonals=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(data, indices, row pointers (n, dim + 1) into them, diagonals (n, dim)) of the CSR matrices,
+    concatenated, with the separately kept diagonals (zeros when None); data and diagonals are
+    real when all of them are (the kernels are compiled for either), the column indices 32-bit
+    when they fit (a quarter less memory traffic per stored entry of a real matrix)."""
     data, idx, ptr, off = [], [], [], 0
     for A in mats:
         A = sp.csr_matrix(A, dtype=np.complex128)
@@ -31,12 +32,29 @@ def pack_csr(mats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ptr.append(A.indptr.astype(np.int64) + off)
         off += A.nnz
     cd = np.concatenate(data)
-    if not np.any(cd.imag):  # real matrices (most spin models): half the multiplications per entry
+    dim = mats[0].shape[0] if mats else 0
+    dg = np.zeros((len(mats), dim), dtype=np.complex128) if diagonals is None else np.array(diagonals, np.complex128)
+    if not np.any(cd.imag) and not np.any(dg.imag):  # real (most spin models): half the multiplications
         cd = np.ascontiguousarray(cd.real)
+        dg = np.ascontiguousarray(dg.real)
     ci = np.concatenate(idx)
     if mats and mats[0].shape[1] < 2**31:
         ci = ci.astype(np.int32)
-    return cd, ci, np.ascontiguousarray(np.array(ptr))
+    return cd, ci, np.ascontiguousarray(np.array(ptr)), dg
+
+
+def split_diagonals(mats):
+    """(the matrices without their diagonals, the diagonals (n, dim)); the kernels apply a diagonal
+    element-wise (no index load, no gather) and the rest from CSR rows."""
+    off, diags = [], []
+    for A in mats:
+        A = sp.csr_matrix(A, copy=True)
+        d = A.diagonal()
+        A.setdiag(0)
+        A.eliminate_zeros()
+        off.append(A)
+        diags.append(d)
+    return off, np.array(diags)
 
 
 def common_pattern(A, B):

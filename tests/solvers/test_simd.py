@@ -9,7 +9,7 @@ from numba import njit
 from collective_qc.solvers.kernels.chebyshev import _product, _series
 from collective_qc.solvers.kernels.common import _record_sums, apply_aug
 from collective_qc.solvers.kernels.simd import row_dot, row_pair, series_sums4
-from collective_qc.solvers.trajectory_setup import common_pattern, pack_csr, xor_form
+from collective_qc.solvers.trajectory_setup import common_pattern, pack_csr, split_diagonals, xor_form
 
 
 @njit
@@ -138,7 +138,7 @@ def test_fused_chebyshev_product_matches_apply_aug(f):
     ci = rng.integers(0, dim, size=(2, dim * per_row)).astype(np.int32)
     cd = rng.standard_normal((2, dim * per_row))
     cp = np.stack([np.arange(0, dim * per_row + 1, per_row), np.arange(0, dim * per_row + 1, per_row) + dim * per_row])
-    mats = (cd.ravel(), ci.ravel(), cp.astype(np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    mats = (cd.ravel(), ci.ravel(), cp.astype(np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros((2, dim)))
     gam = rng.random(dim)
     x = rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim)
     prev = rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim)
@@ -150,6 +150,14 @@ def test_fused_chebyshev_product_matches_apply_aug(f):
         n_got = _fused(mats, gam, *args, got, alpha, beta, prev, gamma)
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-14 * np.abs(ref).max())
         np.testing.assert_allclose(n_got, n_ref, rtol=1e-13)
+
+
+def _mats(packed, flips=None):
+    """The kernels' mats from pack_csr's (cd, ci, cp, dg) and a flip form (none by default)."""
+    cd, ci, cp, dg = packed
+    if flips is None:
+        flips = (np.zeros(0, dtype=np.int64), np.zeros(0))
+    return (cd, ci, cp, *flips, dg)
 
 
 @njit
@@ -168,8 +176,8 @@ def test_record_sums_one_pass_match_the_scalar_loop(fj):
     hb, k0 = common_pattern(HB, K0)
     assert np.array_equal(hb.indptr, k0.indptr) and np.array_equal(hb.indices, k0.indices)
     assert abs(hb - HB).max() == 0 and abs(k0 - K0).max() == 0
-    real = pack_csr([H0, V, hb, k0]) + (np.zeros(0, dtype=np.int64), np.zeros(0))
-    cplx = (real[0].astype(np.complex128),) + real[1:]
+    real = _mats(pack_csr([H0, V, hb, k0]))
+    cplx = (real[0].astype(np.complex128),) + real[1:5] + (real[5].astype(np.complex128),)
     y = rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim)
     got, ref = _sums(real, y, fj), _sums(cplx, y, fj)
     np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
@@ -210,8 +218,8 @@ def test_flip_form_of_v_matches_its_csr_rows(f):
     H0 = sp.random(dim, dim, density=0.1, random_state=2, format="csr")
     hb, k0 = common_pattern(H0 + H0.T, sp.random(dim, dim, density=0.1, random_state=3, format="csr"))
     csr = pack_csr([H0, V, hb, k0])
-    mats_csr = csr + (np.zeros(0, dtype=np.int64), np.zeros(0))
-    mats_xor = csr + xor_form(V)
+    mats_csr = _mats(csr)
+    mats_xor = _mats(csr, xor_form(V))
     assert mats_xor[3].size == n
     gam = rng.random(dim)
     x, prev = (rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim) for _ in range(2))
@@ -245,3 +253,27 @@ def test_charge_with_and_without_the_flip_form(monkeypatch):
         np.testing.assert_allclose(x, y, rtol=0, atol=1e-12 * np.abs(y).max())
     # the two paths did run: their sums differ in the last bits (fixed seed, so this is stable)
     assert not np.array_equal(a.power, b.power) or not np.array_equal(a.capacitance, b.capacitance)
+
+
+def test_diagonals_apart_match_diagonals_in_the_rows():
+    """Product (fused and apply_aug) and recording sums with the diagonals kept apart
+    (``split_diagonals``) against the same matrices with their diagonals in the CSR rows."""
+    rng = np.random.default_rng(8)
+    dim = 24
+    H0, V, HB, K0 = (sp.random(dim, dim, density=0.2, random_state=10 + k, format="csr") + sp.diags(rng.random(dim))
+                     for k in range(4))
+    hb, k0 = common_pattern(HB, K0)
+    rows = _mats(pack_csr([H0, V, hb, k0]))
+    (h0o, hbo, k0o), (d0, dhb, dk0) = split_diagonals([H0, HB, K0])  # V keeps its diagonal
+    hbo, k0o = common_pattern(hbo, k0o)
+    apart = _mats(pack_csr([h0o, V, hbo, k0o], [d0, np.zeros(dim), dhb, dk0]))
+    assert np.any(apart[5] != 0) and not np.any(rows[5])
+    gam = rng.random(dim)
+    x, prev = (rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim) for _ in range(2))
+    for product in (_fused, apply_aug):
+        a, b = np.empty_like(x), np.empty_like(x)
+        n_a = product(rows, gam, 0.2, 0.7, x, a, 2.0 / 3.0, -0.4 + 0.1j, prev, -1.0)
+        n_b = product(apart, gam, 0.2, 0.7, x, b, 2.0 / 3.0, -0.4 + 0.1j, prev, -1.0)
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-13 * np.abs(a).max())
+        np.testing.assert_allclose(n_b, n_a, rtol=1e-13)
+    np.testing.assert_allclose(_sums(apart, x, 0.7), _sums(rows, x, 0.7), rtol=1e-13, atol=1e-13)

@@ -85,9 +85,9 @@ def _product(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
 def _product_impl(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
     if mats[0].dtype == types.float64:
         def fused(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
-            cd, ci, cp, xm, xc = mats
+            cd, ci, cp, xm, xc, dg = mats
             b = complex(beta)
-            ops = (cd, ci, cp[H0], cp[V], xm, xc, gam, x, prev, out, alpha, b.real, b.imag, gamma, lf, f)
+            ops = (cd, ci, cp[H0], cp[V], xm, xc, dg[H0], gam, x, prev, out, alpha, b.real, b.imag, gamma, lf, f)
             if f == 0.0:
                 return cheb_rows_0(*ops)
             if xm.shape[0] > 0:

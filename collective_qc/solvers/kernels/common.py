@@ -2,11 +2,14 @@
 
 Packed operands
 ---------------
-mats = (cd, ci, cp, xm, xc): the CSR matrices H0, V, H_B, K0 = D^dag(H_B) concatenated: cd (real
-or complex data), ci (column indices) and cp (n_mats, dim + 1) row pointers into cd / ci (absolute
-offsets), H_B and K0 on one pattern; and V's flip form (V x)_i = sum_q xc[q] x_(i XOR xm[q])
-when it has one (a sigma^x field; xm empty otherwise), which the vector kernels use instead of
-its CSR rows.
+mats = (cd, ci, cp, xm, xc, dg): the CSR matrices H0, V, H_B, K0 = D^dag(H_B) concatenated,
+H0, H_B and K0 without their diagonals: cd (real or complex data), ci (column indices) and cp
+(n_mats, dim + 1) row pointers into cd / ci (absolute offsets), H_B and K0 on one pattern; V's
+flip form (V x)_i = sum_q xc[q] x_(i XOR xm[q]) when it has one (a sigma^x field; xm empty
+otherwise), which the vector kernels use instead of its CSR rows; the diagonals dg (n_mats, dim)
+(dtype of cd) of H0, H_B and K0, applied element-wise (no index, no gather; dg[V] is not read:
+V keeps its diagonal in its rows). The kernels are also right with diagonal entries left in the
+CSR rows and dg zero.
 noise = (gam, jt, jv, jw): diag of sum_k L_k^dag L_k (dim,), the monomial jump operators
 L_c|k> = jv[c, k] |jt[c, k]> (a jump costs O(dim)) and jw[k, c] = |jv[c, k]|^2 (dim, n_channels).
 
@@ -55,10 +58,12 @@ def apply_aug(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
     the compiler; with the gathers or the (ordered) norm sums inside it, it is not (measured 1.4x
     and 2.8x slower products). Returns the squared norms of the psi and phi parts of out.
     """
-    cd, ci, cp = mats[0], mats[1], mats[2]
+    cd, ci, cp, dg = mats[0], mats[1], mats[2], mats[5]
     dim = gam.shape[0]
     for i in range(dim):
         sp, sf = row_pair(cd, ci, cp[H0, i], cp[H0, i + 1], x)
+        sp += dg[H0, i] * x[2 * i]
+        sf += dg[H0, i] * x[2 * i + 1]
         if f != 0.0:
             vp, vf = row_pair(cd, ci, cp[V, i], cp[V, i + 1], x)
             sp += lf * vp
@@ -154,8 +159,8 @@ def _record_sums(mats, y, dim, fj):
 def _record_sums_impl(mats, y, dim, fj):
     if mats[0].dtype == types.float64:
         def fused(mats, y, dim, fj):
-            cd, ci, cp, xm, xc = mats
-            ops = (cd, ci, cp[HB], cp[K0], cp[V], xm, xc, y)
+            cd, ci, cp, xm, xc, dg = mats
+            ops = (cd, ci, cp[HB], cp[K0], cp[V], xm, xc, dg[HB], dg[K0], y)
             if fj == 0.0:
                 return record_rows_0(*ops)
             if xm.shape[0] > 0:
@@ -164,15 +169,15 @@ def _record_sums_impl(mats, y, dim, fj):
         return fused
 
     def general(mats, y, dim, fj):
-        cd, ci, cp = mats[0], mats[1], mats[2]
+        cd, ci, cp, dg = mats[0], mats[1], mats[2], mats[5]
         eb = 0.0
         cb = 0.0
         ov = 0.0
         pk = 0.0
         pv = 0.0
         for i in range(dim):
-            hb = row_dot(cd, ci, cp[HB, i], cp[HB, i + 1], y)
-            k0 = row_dot(cd, ci, cp[K0, i], cp[K0, i + 1], y)
+            hb = row_dot(cd, ci, cp[HB, i], cp[HB, i + 1], y) + dg[HB, i] * y[2 * i]
+            k0 = row_dot(cd, ci, cp[K0, i], cp[K0, i + 1], y) + dg[K0, i] * y[2 * i]
             ps = np.conj(y[2 * i])
             eb += (ps * hb).real
             cb += (np.conj(y[2 * i + 1]) * hb).real

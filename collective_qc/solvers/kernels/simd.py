@@ -253,23 +253,23 @@ series_sums_psi = _series_sums(1, True)
 
 
 def _cheb_rows(v_form):
-    """An intrinsic f(cd, ci, p0, p1, xm, xc, gam, x, prev, out, alpha, br, bi, gamma, lf, f) ->
+    """An intrinsic f(cd, ci, p0, p1, xm, xc, d0, gam, x, prev, out, alpha, br, bi, gamma, lf, f) ->
     (n_psi, n_phi): one Chebyshev-recurrence product for real CSR data in one pass over the rows,
     out = alpha (A x) + beta x + gamma prev (beta = br + i bi, alpha and gamma real) with A the
-    augmented generator (``common``; H0 rows from p0; V not read (v_form "none", f = 0), from
-    the CSR rows p1 ("csr") or the flip form xm, xc ("xor")), and the squared norms of out's psi
-    and phi parts. Per row: the H0 and V sums on the (psi, phi) pair,
-    then out_i = alpha r_i + d_i x_i + gamma prev_i, d_i = beta - i alpha Gamma_i / 2."""
+    augmented generator (``common``; H0 from its off-diagonal rows p0 and diagonal d0; V not read
+    (v_form "none", f = 0), from the CSR rows p1 ("csr") or the flip form xm, xc ("xor")), and
+    the squared norms of out's psi and phi parts. Per row: the H0 and V sums on the (psi, phi)
+    pair, then out_i = alpha r_i + d_i x_i + gamma prev_i, d_i = beta - i alpha Gamma_i / 2."""
 
     @intrinsic
-    def cheb_rows(typingctx, cd, ci, p0, p1, xm, xc, gam, x, prev, out, alpha, br, bi, gamma, lf, f):
-        sig = types.UniTuple(types.float64, 2)(cd, ci, p0, p1, xm, xc, gam, x, prev, out, alpha, br, bi, gamma, lf,
-                                               f)
+    def cheb_rows(typingctx, cd, ci, p0, p1, xm, xc, d0, gam, x, prev, out, alpha, br, bi, gamma, lf, f):
+        sig = types.UniTuple(types.float64, 2)(cd, ci, p0, p1, xm, xc, d0, gam, x, prev, out, alpha, br, bi, gamma,
+                                               lf, f)
 
         def codegen(context, builder, signature, args):
-            arr = [context.make_array(signature.args[k])(context, builder, args[k]) for k in range(10)]
-            cd_a, ci_a, p0_a, p1_a, xm_a, xc_a, g_a, x_a, pr_a, o_a = arr
-            args = args[10:]
+            arr = [context.make_array(signature.args[k])(context, builder, args[k]) for k in range(11)]
+            cd_a, ci_a, p0_a, p1_a, xm_a, xc_a, d0_a, g_a, x_a, pr_a, o_a = arr
+            args = args[11:]
             f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
             vec = ir.VectorType(f64, 4)
             vi = ir.VectorType(i32, 4)
@@ -283,15 +283,16 @@ def _cheb_rows(v_form):
 
             def row(i, v):
                 """out_i and the norms from H0's row i and v = (V x)_i (None: read here, or f = 0)."""
+                off = builder.mul(i, ir.Constant(i64, 4))
+                xp = builder.bitcast(builder.gep(xb, [off]), vec.as_pointer())
+                xi = builder.load(xp, align=8)
                 r = _csr_row(builder, cd_a, ci_a, p0_a, i, xb, vec)
+                r = builder.fadd(r, builder.fmul(_splat(builder, vec, builder.load(builder.gep(d0_a.data, [i]))), xi))
                 if v_form == "csr":
                     v = _csr_row(builder, cd_a, ci_a, p1_a, i, xb, vec)
                 if v is not None:
                     vpsi = builder.shuffle_vector(v, zero, ir.Constant(vi, [4, 5, 0, 1]))  # (0, 0, V psi)
                     r = builder.fadd(builder.fadd(r, builder.fmul(lfv, v)), builder.fmul(fv, vpsi))
-                off = builder.mul(i, ir.Constant(i64, 4))
-                xp = builder.bitcast(builder.gep(xb, [off]), vec.as_pointer())
-                xi = builder.load(xp, align=8)
                 g = _splat(builder, vec, builder.load(builder.gep(g_a.data, [i])))
                 d_i = builder.fsub(b_i, builder.fmul(builder.fmul(al, half), g))
                 xs = builder.fmul(builder.shuffle_vector(xi, xi, ir.Constant(vi, [1, 0, 3, 2])), flip)  # i x
@@ -321,22 +322,22 @@ cheb_rows_0, cheb_rows_v, cheb_rows_x = (_cheb_rows(form) for form in ("none", "
 
 
 def _record_rows(v_form):
-    """An intrinsic f(cd, ci, phb, pk0, pv, xm, xc, y) -> (n, e, c, o, k, v), the sums of one
-    recording over the rows i of real CSR data, H_B and K0 stored on one pattern
-    (``trajectory_setup``; row pointers phb, pk0) and V (as in ``_cheb_rows``: "none", "csr" from
-    pv, "xor" from xm, xc), with psi, phi the interleaved y:
+    """An intrinsic f(cd, ci, phb, pk0, pv, xm, xc, dhb, dk0, y) -> (n, e, c, o, k, v), the sums of
+    one recording over the rows i of real CSR data, H_B and K0 off their diagonals stored on one
+    pattern (``trajectory_setup``; row pointers phb, pk0), their diagonals dhb, dk0, and V (as in
+    ``_cheb_rows``: "none", "csr" from pv, "xor" from xm, xc), with psi, phi the interleaved y:
     n = sum |psi_i|^2, e = sum Re(psi_i^* (H_B psi)_i), c = sum Re(phi_i^* (H_B psi)_i),
     o = sum Re(psi_i^* phi_i), k = sum Re(psi_i^* (K0 psi)_i), v = sum Im((V psi)_i^* (H_B psi)_i).
     H_B psi and K0 psi come from one pass over the shared pattern (one index and one psi load for
     both); the six sums are kept as three <4 x double> partial sums."""
 
     @intrinsic
-    def record_rows(typingctx, cd, ci, phb, pk0, pv, xm, xc, y):
-        sig = types.UniTuple(types.float64, 6)(cd, ci, phb, pk0, pv, xm, xc, y)
+    def record_rows(typingctx, cd, ci, phb, pk0, pv, xm, xc, dhb, dk0, y):
+        sig = types.UniTuple(types.float64, 6)(cd, ci, phb, pk0, pv, xm, xc, dhb, dk0, y)
 
         def codegen(context, builder, signature, args):
-            cd_a, ci_a, ph_a, pk_a, pv_a, xm_a, xc_a, y_a = (
-                context.make_array(signature.args[k])(context, builder, args[k]) for k in range(8))
+            cd_a, ci_a, ph_a, pk_a, pv_a, xm_a, xc_a, dh_a, dk_a, y_a = (
+                context.make_array(signature.args[k])(context, builder, args[k]) for k in range(10))
             f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
             v4, v2 = ir.VectorType(f64, 4), ir.VectorType(f64, 2)
             mask = lambda *ix: ir.Constant(ir.VectorType(i32, len(ix)), list(ix))  # noqa: E731
@@ -362,13 +363,16 @@ def _record_rows(v_form):
                     ab = builder.shuffle_vector(_splat(builder, v2, a), _splat(builder, v2, b), mask(0, 1, 2, 3))
                     builder.store(builder.fadd(builder.load(acc), builder.fmul(ab, builder.shuffle_vector(
                         psi, psi, mask(0, 1, 0, 1)))), acc)
-                hk = builder.load(acc)  # (H_B psi)_i, (K0 psi)_i
-                if v_form == "csr":
+                yi = builder.load(builder.bitcast(builder.gep(yb, [builder.mul(i, ir.Constant(i64, 4))]),
+                                                  v4.as_pointer()), align=8)  # psi_i, phi_i
+                dd = builder.shuffle_vector(_splat(builder, v2, builder.load(builder.gep(dh_a.data, [i]))),
+                                            _splat(builder, v2, builder.load(builder.gep(dk_a.data, [i]))),
+                                            mask(0, 1, 2, 3))
+                hk = builder.fadd(builder.load(acc), builder.fmul(dd, builder.shuffle_vector(yi, yi, mask(0, 1, 0, 1))))
+                if v_form == "csr":  # hk: (H_B psi)_i, (K0 psi)_i
                     vs = _csr_row(builder, cd_a, ci_a, pv_a, i, yb, v2)
                 elif vs is None:
                     vs = ir.Constant(v2, [0.0, 0.0])
-                yi = builder.load(builder.bitcast(builder.gep(yb, [builder.mul(i, ir.Constant(i64, 4))]),
-                                                  v4.as_pointer()), align=8)  # psi_i, phi_i
                 vs4 = builder.shuffle_vector(vs, vs, mask(0, 1, 0, 1))
                 hb_rot = builder.shuffle_vector(hk, yi, mask(1, 0, 4, 5))
                 terms = (  # lanes (a, b, c, d) -> sums a + b and c + d
