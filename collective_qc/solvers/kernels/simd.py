@@ -11,9 +11,14 @@ is one multiply-add on the four doubles (Re psi, Im psi, Re phi, Im phi) of the 
 an LLVM <4 x double> operation; lane by lane these are the scalar loop's operations, so the
 results are its bits (tested). Complex data take the scalar complex products.
 
-``cheb_rows_v`` / ``cheb_rows_0``: the product of the Chebyshev recurrence in one pass over the
-rows (row sums of H0 and V, the damping, the recurrence's combination and the norms together):
-measured 1.4x (N = 10) and 1.6x (N = 14) faster than the three passes of ``apply_aug``.
+``cheb_rows_0`` / ``_v`` / ``_x`` (V not read / CSR rows / flip form): the product of the
+Chebyshev recurrence in one pass over the rows (row sums of H0 and V, H0's diagonal, the damping,
+the recurrence's combination and the norms together): measured 1.4x (N = 10) and 1.6x (N = 14)
+faster than the three passes of ``apply_aug``. A sigma^x charger's flip form
+(V x)_i = sum_q c_q x_(i XOR m_q) is applied XOR_BLOCK rows per pass without a stored matrix.
+
+``record_rows_0`` / ``_v`` / ``_x``: the six sums of one recording of E, P, C_Q in one pass
+(H_B and D^dag(H_B) on one sparsity pattern, their diagonals apart, V as above).
 
 ``series_sums`` (one sample), ``series_sums4`` (four at once) and ``series_sums_psi``: the
 Chebyshev series sum_k b_k (-i)^k W[k] with real weights b_k, the (-i)^k taken out as separate
