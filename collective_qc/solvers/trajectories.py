@@ -127,7 +127,7 @@ def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
     dobs = (np.zeros((0, dim)) if diagonal_observables is None
             else np.ascontiguousarray(diagonal_observables, dtype=float))
     tgt, val = S.monomial_jumps(ops)
-    gam, uniform_rate = S.decay_rates(ops, (tgt, val))
+    gam, uniform_rate = S.decay_rates(ops, tgt, val)
     HB = ops.H_B.astype(np.complex128)
     norm = max(float(abs(ops.H0).sum(axis=1).max() + abs(drive) * abs(ops.V).sum(axis=1).max()
                      + 0.5 * gam.max(initial=0.0)), 1e-12)

@@ -119,14 +119,13 @@ def monomial_jumps(ops: Operators) -> tuple[np.ndarray, np.ndarray]:
     return tgt, val
 
 
-def decay_rates(ops: Operators, jumps=None) -> tuple[np.ndarray, float]:
+def decay_rates(ops: Operators, tgt: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, float]:
     """(diag of sum_k L_k^dag L_k, uniform rate): when that sum is a multiple of the identity (e.g.
     spin-1/2 dephasing alone) the rate is returned and the diagonal zeroed (state-independent
-    decay: jump times are drawn directly, evolution between jumps is unitary). jumps = (tgt, val)
-    of ``monomial_jumps``: when no L_k maps two basis states onto one, L_k^dag L_k is the
-    diagonal |val_k|^2 (the same sums, no sparse products); otherwise the sparse sum is checked."""
-    if jumps is not None and all(len(np.unique(t[v != 0])) == np.count_nonzero(v) for t, v in zip(*jumps)):
-        val = jumps[1]
+    decay: jump times are drawn directly, evolution between jumps is unitary). (tgt, val) of
+    ``monomial_jumps``: when no L_k maps two basis states onto one, L_k^dag L_k is the diagonal
+    |val_k|^2 (the same sums, no sparse products); otherwise the sparse sum is checked."""
+    if all(len(np.unique(t[v != 0])) == np.count_nonzero(v) for t, v in zip(tgt, val)):
         gam = np.zeros(ops.dim)
         for c in range(len(ops.jumps)):
             gam = gam + (val[c].conj() * val[c]).real

@@ -164,12 +164,11 @@ def _series(b, ph, W, m, kb, ke, out, psi_only):
     """out[kb:ke] = ph sum_{i <= m} b_i (1 | -i) W[i, kb:ke] = ph (S_even - i S_odd) (see
     ``_weights``; vector form, ``simd``); with psi_only, out[k] from the psi entries W[i, 2k]."""
     bs = b.reshape((1, b.shape[0]))
-    phs = np.full(1, ph)
     outs = out.reshape((1, out.shape[0]))
     if psi_only:
-        series_sums_psi(bs, phs, 0, W, m, kb, ke, outs)
+        series_sums_psi(bs, ph, 0, W, m, kb, ke, outs)
     else:
-        series_sums(bs, phs, 0, W, m, kb, ke, outs)
+        series_sums(bs, ph, 0, W, m, kb, ke, outs)
 
 
 @njit(cache=True)

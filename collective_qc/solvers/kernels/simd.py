@@ -178,7 +178,8 @@ def _series_sums(nsamp, psi_only):
     S_e = bs[s, 0] W[0, k] + bs[s, 2] W[2, k] + ... and S_o = bs[s, 1] W[1, k] + bs[s, 3] W[3, k]
     + ... over the terms 0..m. Per vector slot the terms run in order with the sums in registers,
     each W load serving every sample (W's rows should not be 4 KiB multiples apart: see
-    ``chebyshev.W_PAD``). With psi_only, k runs over psi entries, outs[s, k] from W[i, 2k]."""
+    ``chebyshev.W_PAD``). With psi_only, k runs over psi entries, outs[s, k] from W[i, 2k]. For one
+    sample phs may be the phase itself (a complex number) instead of an array."""
     width = 2 if psi_only else 4  # doubles per slot: one complex (psi_k) or the pair (psi_k, phi_k)
     step = width // 2  # complex entries of out per slot
     wstep = 4 if psi_only else 2  # doubles of a W row per complex entry of out
@@ -188,8 +189,7 @@ def _series_sums(nsamp, psi_only):
         sig = types.void(bs, phs, s0, W, m, kb, ke, outs)
 
         def codegen(context, builder, signature, args):
-            b_a, p_a, w_a, o_a = (context.make_array(signature.args[k])(context, builder, args[k])
-                                  for k in (0, 1, 3, 7))
+            b_a, w_a, o_a = (context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 3, 7))
             f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
             vec = ir.VectorType(f64, width)
             vi = ir.VectorType(i32, width)
@@ -197,16 +197,21 @@ def _series_sums(nsamp, psi_only):
             c = lambda v: ir.Constant(i64, v)  # noqa: E731
             wbase = builder.bitcast(w_a.data, f64.as_pointer())
             obase = builder.bitcast(o_a.data, f64.as_pointer())
-            pbase = builder.bitcast(p_a.data, f64.as_pointer())
             wrow = builder.mul(builder.extract_value(w_a.shape, 1), c(2))  # doubles per row
             orow = builder.mul(builder.extract_value(o_a.shape, 1), c(2))
             brow = builder.extract_value(b_a.shape, 1)
             samples = [builder.add(s0v, c(q)) for q in range(nsamp)]
             bptr = [builder.gep(b_a.data, [builder.mul(sv, brow)]) for sv in samples]
             optr = [builder.gep(obase, [builder.mul(sv, orow)]) for sv in samples]
-            ph = [(_splat(builder, vec, builder.load(builder.gep(pbase, [builder.mul(sv, c(2))]))),
-                   _splat(builder, vec, builder.load(builder.gep(pbase, [builder.add(builder.mul(sv, c(2)), c(1))]))))
-                  for sv in samples]
+            if isinstance(signature.args[1], types.Complex):  # one sample, its phase given directly
+                z = context.make_complex(builder, signature.args[1], args[1])
+                ph = [(_splat(builder, vec, z.real), _splat(builder, vec, z.imag))]
+            else:
+                pbase = builder.bitcast(context.make_array(signature.args[1])(context, builder, args[1]).data,
+                                        f64.as_pointer())
+                parts = [[builder.load(builder.gep(pbase, [builder.add(builder.mul(sv, c(2)), c(k))])) for k in (0, 1)]
+                         for sv in samples]
+                ph = [(_splat(builder, vec, re), _splat(builder, vec, im)) for re, im in parts]
             swap = ir.Constant(vi, [1, 0, 3, 2][:width])
             sgn = ir.Constant(vec, [1.0, -1.0, 1.0, -1.0][:width])
             nsg = ir.Constant(vec, [-1.0, 1.0, -1.0, 1.0][:width])
