@@ -129,27 +129,31 @@ def _closed_term_xor(hp, hi, hd, masks, mv, prm, U, P, acc, coef):
 
 
 def xor_form(A):
-    """(masks, values) with A[i, i ^ m] = value for every row i and mask m (A = sum of
-    bit-flip permutations with constant weights, e.g. sum_i 2 S^x_i in the full basis), or None."""
-    A = sp.csr_matrix(A)
+    """(masks, values) with (A x)_i = sum_q values[q] x_(i XOR masks[q]) for every basis index i
+    (A a sum of bit-flip permutations with constant weights, e.g. a sigma^x field on spins 1/2 in
+    the full computational basis, site amplitudes allowed), masks ascending, values float64 when
+    real; None when A has not that form. The one detector of the flip form: the closed solver's
+    and the trajectory kernels' matrix-free charger both use it."""
+    A = sp.csr_matrix(A, copy=True)
+    A.sum_duplicates()
+    A.eliminate_zeros()
     n = A.shape[0]
     counts = np.diff(A.indptr)
-    if n & (n - 1) or len(counts) == 0 or np.any(counts != counts[0]) or counts[0] == 0:
+    if n & (n - 1) or A.nnz == 0 or np.any(counts != counts[0]):
         return None
     rows = np.repeat(np.arange(n, dtype=np.int64), counts)
-    x = rows ^ A.indices.astype(np.int64)
-    masks = np.unique(x)
-    if len(masks) != counts[0]:
+    masks = (rows ^ A.indices.astype(np.int64)).reshape(n, counts[0])
+    order = np.argsort(masks, axis=1, kind="stable")
+    masks = np.take_along_axis(masks, order, axis=1)
+    data = np.take_along_axis(A.data.reshape(n, counts[0]), order, axis=1)
+    if not (np.array_equal(masks, np.broadcast_to(masks[0], masks.shape))
+            and np.array_equal(data, np.broadcast_to(data[0], data.shape))):
         return None
-    vals = np.empty(len(masks), dtype=A.data.dtype)
-    for k, m in enumerate(masks):
-        d = A.data[x == m]
-        if np.any(d != d[0]):
-            return None
-        vals[k] = d[0]
+    vals = data[0]
     if np.iscomplexobj(vals) and not np.any(vals.imag):
         vals = vals.real
-    return masks, vals.astype(np.complex128 if np.iscomplexobj(vals) else np.float64)
+    return np.ascontiguousarray(masks[0]), np.ascontiguousarray(vals, dtype=vals.dtype if np.iscomplexobj(vals)
+                                                                   else np.float64)
 
 
 def charger_pack(V, matrix_free: bool = True):

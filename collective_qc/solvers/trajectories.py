@@ -115,7 +115,7 @@ def _pack_operators(ops: Operators, HB) -> tuple:
     diagonals (V's stays in its rows: zeros)."""
     (h0, hb, k0), (d0, dhb, dk0) = S.split_diagonals([ops.H0, HB, adjoint_dissipator(ops, HB)])
     cd, ci, cp, dg = S.pack_csr([h0, ops.V, *S.common_pattern(hb, k0)], [d0, np.zeros(ops.dim), dhb, dk0])
-    return (cd, ci, cp, *S.xor_form(ops.V), dg)
+    return (cd, ci, cp, *S.charger_flips(ops.V), dg)
 
 
 def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float, protocol: Protocol,

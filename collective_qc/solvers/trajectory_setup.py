@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from ..errors import InputError
 from ..operators import Operators
 from ..protocols import Protocol
+from .chebyshev import xor_form
 from .kernels.simd import XOR_BLOCK
 
 ENV_SPACING = 1e-3  # time spacing (1/omega0) of the cubic Hermite table of a smooth envelope
@@ -76,30 +77,15 @@ def common_pattern(A, B):
     return out[0], out[1]
 
 
-def xor_form(V) -> tuple[np.ndarray, np.ndarray]:
-    """(masks, coefficients) with (V x)_i = sum_q c_q x_(i XOR m_q) for every basis index i when
-    the matrix V has that form with real c_q (a sigma^x field on spins 1/2, site amplitudes
-    allowed, in the full computational basis); two empty arrays otherwise. The vector kernels then
-    apply V without reading a stored matrix (at N = 14 V is most of the data a product reads)."""
-    none = (np.zeros(0, dtype=np.int64), np.zeros(0))
-    V = sp.csr_matrix(V, copy=True)
-    V.sum_duplicates()
-    V.eliminate_zeros()
-    dim = V.shape[0]
-    counts = np.diff(V.indptr)
-    if (V.nnz == 0 or dim % XOR_BLOCK or np.any(V.data.imag if np.iscomplexobj(V.data) else 0)
-            or np.any(counts != counts[0])):
-        return none
-    rows = np.repeat(np.arange(dim, dtype=np.int64), counts)
-    masks = (rows ^ V.indices.astype(np.int64)).reshape(dim, counts[0])
-    data = V.data.real.reshape(dim, counts[0])
-    order = np.argsort(masks, axis=1, kind="stable")
-    masks = np.take_along_axis(masks, order, axis=1)
-    data = np.take_along_axis(data, order, axis=1)
-    if not (np.array_equal(masks, np.broadcast_to(masks[0], masks.shape))
-            and np.array_equal(data, np.broadcast_to(data[0], data.shape))):
-        return none
-    return np.ascontiguousarray(masks[0]), np.ascontiguousarray(data[0], dtype=np.float64)
+def charger_flips(V) -> tuple[np.ndarray, np.ndarray]:
+    """(masks, coefficients) of V's flip form (``chebyshev.xor_form``) when the vector kernels can
+    apply it: real coefficients and a dimension that is a multiple of XOR_BLOCK (the rows they take
+    per pass); two empty arrays otherwise (V then read from its CSR rows). At N = 14 V is most of
+    the data a product would read."""
+    form = xor_form(V)
+    if form is None or np.iscomplexobj(form[1]) or V.shape[0] % XOR_BLOCK:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return form
 
 
 def monomial_jumps(ops: Operators) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ from numba import njit
 from collective_qc.solvers.kernels.chebyshev import _product, _series
 from collective_qc.solvers.kernels.common import _record_sums, apply_aug
 from collective_qc.solvers.kernels.simd import row_dot, row_pair, series_sums4
-from collective_qc.solvers.trajectory_setup import common_pattern, pack_csr, split_diagonals, xor_form
+from collective_qc.solvers.trajectory_setup import charger_flips, common_pattern, pack_csr, split_diagonals
 
 
 @njit
@@ -197,15 +197,15 @@ def _field(n, amps, rng=None):
     return sp.csr_matrix((np.tile(amps, dim), (rows, cols)), shape=(dim, dim))
 
 
-def test_xor_form_finds_sigma_x_fields_only():
+def test_charger_flips_takes_real_sigma_x_fields_only():
     amps = np.array([0.5, 0.7, -0.2, 1.1])
-    masks, coefs = xor_form(_field(4, amps))
+    masks, coefs = charger_flips(_field(4, amps))
     np.testing.assert_array_equal(masks, 1 << np.arange(4))
     np.testing.assert_array_equal(coefs, amps)
     for not_flip in (_field(4, amps) * 1j,  # complex data
                      _field(4, amps) + sp.diags(np.arange(16.0)),  # a varying diagonal
                      sp.random(16, 16, density=0.2, random_state=1, format="csr")):
-        assert xor_form(not_flip)[0].size == 0
+        assert charger_flips(not_flip)[0].size == 0
 
 
 @pytest.mark.parametrize("f", [0.7])
@@ -219,7 +219,7 @@ def test_flip_form_of_v_matches_its_csr_rows(f):
     hb, k0 = common_pattern(H0 + H0.T, sp.random(dim, dim, density=0.1, random_state=3, format="csr"))
     csr = pack_csr([H0, V, hb, k0])
     mats_csr = _mats(csr)
-    mats_xor = _mats(csr, xor_form(V))
+    mats_xor = _mats(csr, charger_flips(V))
     assert mats_xor[3].size == n
     gam = rng.random(dim)
     x, prev = (rng.standard_normal(2 * dim) + 1j * rng.standard_normal(2 * dim) for _ in range(2))
@@ -231,11 +231,11 @@ def test_flip_form_of_v_matches_its_csr_rows(f):
     np.testing.assert_allclose(_sums(mats_xor, x, f), _sums(mats_csr, x, f), rtol=1e-13, atol=1e-13)
 
 
-def test_xor_form_needs_whole_row_blocks():
+def test_charger_flips_needs_whole_row_blocks():
     """The flip form is applied XOR_BLOCK rows per pass: a dimension that is not a multiple is
     left to the CSR rows."""
     V = sp.csr_matrix(np.array([[0.0, 1.0], [1.0, 0.0]]))  # sigma^x on one spin: dim 2
-    assert xor_form(V)[0].size == 0
+    assert charger_flips(V)[0].size == 0
 
 
 def test_charge_with_and_without_the_flip_form(monkeypatch):
@@ -247,7 +247,7 @@ def test_charge_with_and_without_the_flip_form(monkeypatch):
     kw = dict(params={"N": 4, "J": 0.3}, t_max=3.0, n_times=16, method="trajectories", dephasing=0.05,
               relaxation=0.1, ntraj=8, seed=2)
     a = cqc.charge("xxz-chain", 0.5, **kw)
-    monkeypatch.setattr(trajectory_setup, "xor_form", lambda V: (np.zeros(0, dtype=np.int64), np.zeros(0)))
+    monkeypatch.setattr(trajectory_setup, "charger_flips", lambda V: (np.zeros(0, dtype=np.int64), np.zeros(0)))
     b = cqc.charge("xxz-chain", 0.5, **kw)
     for x, y in ((a.energy, b.energy), (a.power, b.power), (a.capacitance, b.capacitance)):
         np.testing.assert_allclose(x, y, rtol=0, atol=1e-12 * np.abs(y).max())

@@ -55,7 +55,7 @@ XOR_BLOCK = 4  # rows per pass over V's flip masks (the mask and its coefficient
 
 def _xor_block(builder, i0, block, xm_a, xc_a, base, vec):
     """IR: rows i0 .. i0 + block - 1 of the vec-wide V x in the flip form
-    (V x)_i = sum_q xc[q] x_(i XOR xm[q]) (``trajectory_setup.xor_form``; no stored matrix), each
+    (V x)_i = sum_q xc[q] x_(i XOR xm[q]) (``trajectory_setup.charger_flips``; no stored matrix), each
     row's sum in mask order; each mask and coefficient is read once for the block."""
     i64 = ir.IntType(64)
     accs = [cgutils.alloca_once_value(builder, ir.Constant(vec, [0.0] * vec.count)) for _ in range(block)]
@@ -312,7 +312,7 @@ def _cheb_rows(v_form):
                 builder.store(o, builder.bitcast(builder.gep(ob, [off]), vec.as_pointer()), align=8)
                 builder.store(builder.fadd(builder.load(norms), builder.fmul(o, o)), norms)
 
-            block = XOR_BLOCK if v_form == "xor" else 1  # rows per pass (xor_form: dim % XOR_BLOCK == 0)
+            block = XOR_BLOCK if v_form == "xor" else 1  # rows per pass (charger_flips: dim % XOR_BLOCK == 0)
             with cgutils.for_range(builder, builder.sdiv(dim, ir.Constant(i64, block))) as loop:
                 i0 = builder.mul(loop.index, ir.Constant(i64, block))
                 vs = _xor_block(builder, i0, block, xm_a, xc_a, xb, vec) if v_form == "xor" else [None]
