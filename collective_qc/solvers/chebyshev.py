@@ -59,6 +59,33 @@ def converged(k: int, x: float, tail: list) -> bool:
     return k > x + 1 and len(tail) >= _MIN_TERMS and all(tail[-_MIN_TERMS:])
 
 
+@nb.njit(cache=True, inline="always")
+def _csr_row(ptr, idx, data, U, i):
+    """Row i of a CSR matrix M applied to both parts of U (2, dim): ((M psi)_i, (M phi)_i)."""
+    a0 = 0j
+    a1 = 0j
+    for q in range(ptr[i], ptr[i + 1]):
+        h = data[q]
+        a0 += h * U[0, idx[q]]
+        a1 += h * U[1, idx[q]]
+    return a0, a1
+
+
+@nb.njit(cache=True, inline="always")
+def _close_row(i, h, v, prm, U, P, acc, coef):
+    """Row i of the recurrence from h = (H0 U)_i and v = (V U)_i (psi and phi parts): P[:, i] <-
+    s (Z_aug U)_i + beta P[:, i], acc[i, :, j] += coef[j] P[:, i]; returns |P[:, i]|^2."""
+    g, f, c, s, beta = prm[0], prm[1], prm[2], prm[3], prm[4]
+    n0 = s * (h[0] + g * v[0] - c * U[0, i]) + beta * P[0, i]
+    n1 = s * (h[1] + g * v[1] + f * v[0] - c * U[1, i]) + beta * P[1, i]
+    P[0, i] = n0
+    P[1, i] = n1
+    for j in range(acc.shape[2]):
+        acc[i, 0, j] += coef[j] * n0
+        acc[i, 1, j] += coef[j] * n1
+    return n0.real ** 2 + n0.imag ** 2 + n1.real ** 2 + n1.imag ** 2
+
+
 @nb.njit(cache=True, parallel=True)
 def _closed_term(hp, hi, hd, vp, vi, vd, prm, U, P, acc, coef):
     """One Chebyshev recurrence step on the augmented (psi, phi) pair, in place on P.
@@ -68,31 +95,10 @@ def _closed_term(hp, hi, hd, vp, vi, vd, prm, U, P, acc, coef):
     for each output time j. U, P: (2, dim), acc: (dim, 2, n_out) complex (one contiguous
     block per row). Returns |P|^2.
     """
-    g, f, c, s, beta = prm[0], prm[1], prm[2], prm[3], prm[4]
     dim = U.shape[1]
-    n_out = acc.shape[2]
     norms = np.zeros(dim)
     for i in nb.prange(dim):
-        a0 = 0j
-        a1 = 0j
-        for q in range(hp[i], hp[i + 1]):
-            h = hd[q]
-            a0 += h * U[0, hi[q]]
-            a1 += h * U[1, hi[q]]
-        b0 = 0j
-        b1 = 0j
-        for q in range(vp[i], vp[i + 1]):
-            v = vd[q]
-            b0 += v * U[0, vi[q]]
-            b1 += v * U[1, vi[q]]
-        n0 = s * (a0 + g * b0 - c * U[0, i]) + beta * P[0, i]
-        n1 = s * (a1 + g * b1 + f * b0 - c * U[1, i]) + beta * P[1, i]
-        P[0, i] = n0
-        P[1, i] = n1
-        for j in range(n_out):
-            acc[i, 0, j] += coef[j] * n0
-            acc[i, 1, j] += coef[j] * n1
-        norms[i] = n0.real ** 2 + n0.imag ** 2 + n1.real ** 2 + n1.imag ** 2
+        norms[i] = _close_row(i, _csr_row(hp, hi, hd, U, i), _csr_row(vp, vi, vd, U, i), prm, U, P, acc, coef)
     return norms.sum()
 
 
@@ -100,31 +106,16 @@ def _closed_term(hp, hi, hd, vp, vi, vd, prm, U, P, acc, coef):
 def _closed_term_xor(hp, hi, hd, masks, mv, prm, U, P, acc, coef):
     """:func:`_closed_term` with a matrix-free charger V u[i] = sum_m mv[m] u[i ^ masks[m]]
     (a uniform transverse field in the full spin-1/2 basis: no index or value reads)."""
-    g, f, c, s, beta = prm[0], prm[1], prm[2], prm[3], prm[4]
     dim = U.shape[1]
-    n_out = acc.shape[2]
     norms = np.zeros(dim)
     for i in nb.prange(dim):
-        a0 = 0j
-        a1 = 0j
-        for q in range(hp[i], hp[i + 1]):
-            h = hd[q]
-            a0 += h * U[0, hi[q]]
-            a1 += h * U[1, hi[q]]
         b0 = 0j
         b1 = 0j
         for m in range(len(masks)):
             j = i ^ masks[m]
             b0 += mv[m] * U[0, j]
             b1 += mv[m] * U[1, j]
-        n0 = s * (a0 + g * b0 - c * U[0, i]) + beta * P[0, i]
-        n1 = s * (a1 + g * b1 + f * b0 - c * U[1, i]) + beta * P[1, i]
-        P[0, i] = n0
-        P[1, i] = n1
-        for j in range(n_out):
-            acc[i, 0, j] += coef[j] * n0
-            acc[i, 1, j] += coef[j] * n1
-        norms[i] = n0.real ** 2 + n0.imag ** 2 + n1.real ** 2 + n1.imag ** 2
+        norms[i] = _close_row(i, _csr_row(hp, hi, hd, U, i), (b0, b1), prm, U, P, acc, coef)
     return norms.sum()
 
 
