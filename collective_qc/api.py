@@ -95,7 +95,9 @@ def charge(
     drive : float
         Charging amplitude lambda (the paper's Omega), energy units.
     times : array, optional
-        Sample times (default ``linspace(0, t_max, n_times)``).
+        Sample times in 1/omega0, strictly increasing, at least two (default
+        ``linspace(0, t_max, n_times)``). Charging starts at t = 0 from the initial state in every
+        method; a first sample after 0 only skips the samples before it.
     params : dict
         Model parameters (``cqc models`` lists them).
     method : "auto" | "closed" | "exact" | "trajectories"

@@ -73,9 +73,24 @@ def _times_spec(times, t_max, n_times):
         t = np.asarray(times, dtype=float)
     except (TypeError, ValueError):
         raise InputError(f"times must be a 1-d array of numbers, got {type(times).__name__}") from None
-    if t.ndim != 1 or len(t) < 2 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
-        raise InputError("times must be a finite, strictly increasing 1-d array starting at t >= 0")
+    _check_times(t)
     return len(t), float(t[-1]), t
+
+
+def _check_times(t: np.ndarray) -> None:
+    """InputError naming what is wrong with the sample times (1/omega0; charging starts at t = 0)."""
+    if t.ndim != 1 or len(t) < 2:
+        raise InputError(f"times must be a 1-d array of at least 2 sample times, got shape {t.shape}")
+    bad = np.flatnonzero(~np.isfinite(t))
+    if bad.size:
+        raise InputError(f"times[{bad[0]}] = {t[bad[0]]} is not a finite number")
+    if t[0] < 0:
+        raise InputError(f"times must start at t >= 0 (charging starts at t = 0), got times[0] = {t[0]:g}")
+    down = np.flatnonzero(np.diff(t) <= 0)
+    if down.size:
+        i = down[0] + 1
+        raise InputError(f"times must be strictly increasing: times[{i}] = {t[i]:g} after "
+                         f"times[{i - 1}] = {t[i - 1]:g}")
 
 
 def _options(o: dict) -> dict:

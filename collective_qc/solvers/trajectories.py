@@ -149,7 +149,7 @@ def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
         "noise": (gam, tgt, val, np.ascontiguousarray((val.conj() * val).real.T)),
         "init": (np.ascontiguousarray(psi0.astype(np.complex128)), np.cumsum(weights) / np.sum(weights), dobs),
         "sched": (stops, fseg, spec, np.asarray(times, float), S.sample_drive(times, protocol),
-                  S.envelope_table(protocol, float(times[0]), float(times[-1]))),
+                  S.envelope_table(protocol, 0.0, float(times[-1]))),
         "par": np.array([drive, e0, uniform_rate, options.rtol, options.atol, min(h_init, h_max), h_max]),
         "ipar": np.array([method, m_max, CHEB_M_TARGET], dtype=np.int64),
         "nt": len(times), "n_obs": dobs.shape[0], "e0": e0,

@@ -131,11 +131,12 @@ def decay_rates(ops: Operators, tgt: np.ndarray, val: np.ndarray) -> tuple[np.nd
 
 
 def schedule(times: np.ndarray, protocol: Protocol, stop_at_samples: bool):
-    """(stops, f on each stop interval): protocol switches, first and last time, and, for the
-    methods without dense output for samples, every sample time."""
-    pts = {float(times[0]), float(times[-1])}
-    pts |= {float(b) for b in protocol.breakpoints(float(times[0]), float(times[-1]))
-            if times[0] < b < times[-1]} if protocol.piecewise_constant else set()
+    """(stops, f on each stop interval): t = 0 (the start of charging, also when the first sample
+    is later), protocol switches, the last time and, for the methods without dense output for
+    samples, every sample time."""
+    end = float(times[-1])
+    pts = {0.0, end}
+    pts |= {float(b) for b in protocol.breakpoints(0.0, end) if 0.0 < b < end} if protocol.piecewise_constant else set()
     if stop_at_samples:
         pts |= {float(t) for t in times}
     stops = np.array(sorted(pts))

@@ -31,6 +31,29 @@ def test_without_noise_every_integrator_reproduces_the_closed_solver(integrator)
         np.testing.assert_allclose(getattr(tr, qty), getattr(ref, qty), rtol=0, atol=1e-7, err_msg=qty)
 
 
+@pytest.mark.parametrize("integrator", INTEGRATORS)
+@pytest.mark.parametrize("protocol", ["on-off:2.2", "on-off:0.6"])
+def test_samples_after_t0_follow_the_evolution_from_t0(integrator, protocol):
+    """Sample times that start after t = 0 (here 1.0; the switch inside the samples or before
+    them): the trajectories evolve from t = 0 like the closed solver."""
+    kw = dict(params={"N": 4}, times=np.linspace(1.0, 4.0, 7), protocol=protocol)
+    ref = cqc.charge("xxz-ring", 0.5, method="closed", symmetry=False, **kw)
+    tr = cqc.charge("xxz-ring", 0.5, method="trajectories", solver_options=_opts(integrator, ntraj=2), **kw)
+    assert abs(ref.energy[0]) > 0.1  # the state at the first sample is charged already
+    for qty in ("energy", "power", "capacitance"):
+        np.testing.assert_allclose(getattr(tr, qty), getattr(ref, qty), rtol=0, atol=1e-7, err_msg=qty)
+
+
+def test_samples_after_t0_with_noise_agree_with_exact():
+    kw = dict(params={"N": 3, "J": 0.3}, times=np.linspace(1.0, 4.0, 7), protocol="on-off:2.2",
+              dephasing=0.05, relaxation=0.1)
+    ex = cqc.charge("xxz-ring", 0.5, method="exact", **kw)
+    tr = cqc.charge("xxz-ring", 0.5, method="trajectories", ntraj=1000, seed=5, **kw)
+    for qty in ("energy", "power", "capacitance"):
+        z = np.abs(getattr(tr, qty) - getattr(ex, qty)) / getattr(tr, f"{qty}_stderr")
+        assert np.max(z) < 4.0, (qty, z)
+
+
 class SinSquared(Protocol):
     """f(t) = sin^2(pi t / T): a smooth envelope (not piecewise constant)."""
 
