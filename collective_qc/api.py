@@ -115,8 +115,9 @@ def charge(
         Use QuSpin momentum/parity blocks for closed runs on uniform rings (default True).
     quantities : None | "all" | list of "ergotropy", "coherence", "entropy"
         State quantities sampled as time series into ``result.observables`` (every method;
-        trajectory runs evaluate them on the trajectory-averaged density matrix, with jackknife
-        errors in ``observables_stderr``; see :mod:`collective_qc.state_measures` for
+        trajectory runs evaluate them on the trajectory-averaged density matrix, jackknife
+        bias-corrected, with jackknife errors in ``observables_stderr``; the l1 coherence keeps
+        an upward bias there, noted and warned; see :mod:`collective_qc.state_measures` for
         definitions and limits).
     tolerance : float
         Trajectory runs: relative and absolute per-step error tolerance of the adaptive
@@ -268,6 +269,11 @@ def solve(problem: Problem, progress=None, client=None):
     if plan.quantities:
         index = None if problem.sector is None else problem.sector.index
         measures = StateMeasures(problem.full_ops, plan.quantities, init.vectors.shape[1], index)
+        note = measures.sampled() if plan.method == "trajectories" else None
+        if note:
+            import warnings
+
+            warnings.warn(f"coherence_l1: {note}", UserWarning, stacklevel=3)
     names, diag = diagonal_observables(ops)
     speed = False
     if plan.method == "trajectories":

@@ -177,9 +177,10 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
         Run batches of trajectories on its workers. Trajectory i uses the stream of (seed, i)
         only, so the result is bitwise identical to the in-process run.
     observable_hook : callable rho (dim, dim) -> 1-d array, optional
-        Nonlinear state quantities (ergotropy, ...) of the trajectory-averaged density matrix at
-        each sample (consistent, bias O(1/ntraj)); standard errors by a delete-one-group jackknife
-        over groups of trajectories (index mod G). Needs G n_times dim^2 complex numbers.
+        Non-negative nonlinear state quantities (ergotropy, ...) of the trajectory-averaged density
+        matrix at each sample, bias-corrected and with standard errors by a delete-one-group jackknife over
+        groups of trajectories (index mod G; see ``_jackknife_states``). Needs G n_times dim^2
+        complex numbers.
 
     Returns
     -------
@@ -265,13 +266,23 @@ def _run_all(payload, keys, rho_groups, client, progress, block):
 
 
 def _jackknife_states(rho_groups, ntraj, measure):
-    """Quantities of the averaged state and their delete-one-group jackknife standard errors."""
+    """Quantities of the averaged state, bias-corrected by the delete-one-group jackknife, and
+    their jackknife standard errors.
+
+    With theta the quantity of the full average and theta_(g) that without group g (G non-empty
+    groups), the estimate is G theta - (G - 1) mean_g theta_(g): a bias a / ntraj + O(1/ntraj^2)
+    of a smooth quantity cancels at leading order (e.g. (Tr rho A)^2 comes out unbiased for equal
+    groups), clipped at 0 (the quantities are non-negative: a negative estimate is round-off or
+    noise). Standard error sqrt((G - 1) / G sum_g (theta_(g) - mean)^2)."""
     groups, nt = rho_groups.shape[:2]
     counts = np.array([len(range(g, ntraj, groups)) for g in range(groups)], dtype=float)
+    used = np.flatnonzero(counts > 0)  # fewer trajectories than groups: the empty groups are no samples
     total = rho_groups.sum(axis=0)
     full = np.array([measure(total[k] / ntraj) for k in range(nt)]).T  # (n_q, nt)
     loo = np.array([[measure((total[k] - rho_groups[g, k]) / (ntraj - counts[g])) for k in range(nt)]
-                    for g in range(groups)])  # (groups, nt, n_q)
+                    for g in used])  # (G, nt, n_q)
     loo = loo.transpose(0, 2, 1)
-    err = np.sqrt((groups - 1) / groups * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
-    return full, err
+    n = len(used)
+    mean = loo.mean(axis=0)
+    err = np.sqrt((n - 1) / n * np.sum((loo - mean) ** 2, axis=0))
+    return np.maximum(n * full - (n - 1) * mean, 0.0), err  # NaN stays NaN

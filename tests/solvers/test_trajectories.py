@@ -99,3 +99,65 @@ def test_integrator_tolerance_changes_only_the_integration_error():
     assert np.max(np.abs(tight.energy - loose.energy)) < 1e-3 * np.max(tight.energy_stderr[1:])
     with pytest.raises(cqc.InputError, match="tolerance"):
         cqc.charge("xxz-chain", 0.5, tolerance=0.5, **kw)
+
+
+def test_jackknife_removes_the_bias_of_a_squared_mean():
+    """For theta = (Tr rho A)^2 and equal groups the jackknife estimate is the unbiased one,
+    xbar^2 - S^2 / G from the group means (an identity, checked on random groups)."""
+    from collective_qc.solvers.trajectories import _jackknife_states
+
+    rng = np.random.default_rng(1)
+    groups, nt, dim, ntraj = 8, 3, 4, 64
+    A = np.diag(rng.standard_normal(dim))
+    rho_groups = np.zeros((groups, nt, dim, dim), dtype=complex)
+    x = rng.standard_normal((groups, nt)) + 2.0  # per-group sums of Tr(rho_j A)
+    for g in range(groups):
+        for k in range(nt):
+            rho_groups[g, k] = x[g, k] / np.trace(A).real * np.eye(dim)
+    est, err = _jackknife_states(rho_groups, ntraj, lambda r: np.array([np.trace(r @ A).real ** 2]))
+    means = x / (ntraj / groups)
+    xbar = means.mean(axis=0)
+    unbiased = xbar**2 - means.var(axis=0, ddof=1) / groups
+    np.testing.assert_allclose(est[0], unbiased, rtol=1e-12)
+    assert np.all(err[0] > 0)
+
+
+@pytest.fixture(scope="module")
+def quantities_pair():
+    kw = dict(KW, quantities="ergotropy,coherence")
+    exact = cqc.charge("xxz-ring", method="exact", **kw)
+    with pytest.warns(UserWarning, match="coherence_l1: biased upwards"):
+        traj = cqc.charge("xxz-ring", method="trajectories", ntraj=1000, seed=7, **kw)
+    return exact, traj
+
+
+def test_trajectory_ergotropy_agrees_with_exact_within_4_sigma(quantities_pair):
+    exact, traj = quantities_pair
+    err = traj.observables_stderr["ergotropy"][1:]
+    assert np.all(err > 0)
+    z = np.abs(traj.observables["ergotropy"][1:] - exact.observables["ergotropy"][1:]) / err
+    assert np.max(z) < 4.0, z
+
+
+def test_trajectory_coherence_carries_its_bias_note(quantities_pair):
+    exact, traj = quantities_pair
+    assert "biased upwards" in traj.metadata["quantities"]["notes"]["coherence"]
+    assert "coherence" not in exact.metadata["quantities"]["notes"]
+    # the bias is upwards, as the note says
+    assert np.mean(traj.observables["coherence_l1"][1:] - exact.observables["coherence_l1"][1:]) > 0
+
+
+def test_jackknife_with_fewer_trajectories_than_groups():
+    """3 trajectories in 8 groups: the jackknife runs over the 3 non-empty groups (for a linear
+    quantity: the mean and its standard error over the 3 samples)."""
+    from collective_qc.solvers.trajectories import _jackknife_states
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(3) + 1.0
+    rho_groups = np.zeros((8, 1, 2, 2), dtype=complex)
+    rho_groups[:3, 0, 0, 0] = x
+    est, err = _jackknife_states(rho_groups, 3, lambda r: np.array([r[0, 0].real]))
+    np.testing.assert_allclose(est[0, 0], x.mean(), rtol=1e-12)
+    np.testing.assert_allclose(err[0, 0], x.std(ddof=1) / np.sqrt(3), rtol=1e-12)
+    r = cqc.charge("xxz-ring", method="trajectories", ntraj=3, seed=1, quantities="ergotropy", **KW)
+    assert np.all(np.isfinite(r.observables_stderr["ergotropy"][1:]))
