@@ -233,7 +233,10 @@ def run_memory(m, mg, used: str, n_t: int, o: dict) -> float:
         need = estimate_memory(mg) * 2 + n_ch * dim * 24 + sample_memory(n_t, n_obs, o["ntraj"])
         need += 2 * 57 * 2 * dim * 16  # series terms of the Chebyshev step, two threads
         if o["quantities"]:
-            need += 2 * n_t * dim * dim * 16  # at least two groups of sampled density matrices
+            from .solvers.trajectories import check_state_groups, state_memory
+
+            check_state_groups(n_t, mg.dim)
+            need += state_memory(n_t, dim)  # the groups' density matrices, a batch's, their total
         return need
     if used == "exact":
         from .solvers.lindblad import estimate_lindblad_memory

@@ -104,6 +104,9 @@ class Progress:
 
     # -- helpers ------------------------------------------------------------------------------
     def _restart(self) -> None:
+        """A new phase or a rerun (new total, or the count went back): its own clock and ETA."""
+        self.start = self.clock()
+        self.last_line = None
         if self._bar is not None:
             self._bar.reset(total=self.total)
 

@@ -164,6 +164,23 @@ def test_progress_lines_when_piped():
     assert 4 <= len(lines) <= 8 and "(done)" in lines[-2] and lines[-1].endswith("Fock cutoff doubled")
 
 
+def test_progress_second_phase_has_its_own_clock():
+    """A new total (e.g. the state evaluations after the trajectories) restarts the clock: its
+    elapsed time and estimate are the phase's own."""
+    now = [0.0]
+    out = io.StringIO()
+    prog = Progress("charge z", unit="trajectories", stream=out, interval=1, delay=0, clock=lambda: now[0])
+    for k in range(0, 11):
+        now[0] = 10.0 * k  # 100 s of trajectories
+        prog(k, 10)
+    prog.unit = "state evaluations"
+    prog(0, 100)  # the phase starts at 100 s
+    now[0] = 110.0
+    prog(50, 100)  # half of the second phase in 10 s: about 10 s left, not 110
+    last = out.getvalue().splitlines()[-1]
+    assert "50/100 state evaluations" in last and "10 s" in last and "about 10 s left" in last, last
+
+
 def test_progress_silent_for_short_work():
     out = io.StringIO()
     prog = Progress("quick", stream=out, clock=lambda: 0.0)

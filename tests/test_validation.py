@@ -74,6 +74,10 @@ def test_memory_estimate_includes_sample_arrays():
     assert many - small >= 200_000 * 8 * 3  # at least t, E, P, C ... per sample
     traj = plan_run("xxz-chain", params={"N": 3}, method="trajectories", dephasing=0.1, ntraj=1000, n_times=101)
     assert traj.memory >= 1000 * 101 * 8 * 3  # per-trajectory E, P, C samples
+    # state quantities: the groups' density-matrix sums, a batch's sums and their total (measured
+    # peak at N = 8, 201 samples, 4 groups: 2.6 GB with imports)
+    q = plan_run("xxz-ring", params={"N": 8}, method="trajectories", dephasing=0.1, quantities="ergotropy")
+    assert q.memory >= (2 * 4 + 1) * 201 * 256**2 * 16
 
 
 def test_size_estimate_without_building_the_graph(monkeypatch):

@@ -57,6 +57,26 @@ STATE_MEMORY = 1 << 30  # bytes for the per-group density matrices of trajectory
 STATE_BATCH = 32  # fixed batch boundaries when states are stored: sums associate the same way everywhere
 
 
+def state_groups(n_t: int, dim: int) -> int:
+    """Groups of trajectories (index mod G) whose density-matrix sums are kept for state quantities:
+    at most 8 within STATE_MEMORY; below 2 the run cannot estimate errors (refused)."""
+    return int(min(8, STATE_MEMORY // max(n_t * dim * dim * 16, 1)))
+
+
+def state_memory(n_t: int, dim: int) -> float:
+    """Peak bytes of the stored-state path of a trajectory run: the G groups' sums, one batch's sums
+    (in process; Dask tasks return theirs), their total for the jackknife and one batch's states."""
+    one = 16.0 * n_t * dim * dim
+    return (2 * max(state_groups(n_t, dim), 2) + 1) * one + 16.0 * STATE_BATCH * n_t * dim
+
+
+def check_state_groups(n_t: int, dim: int) -> None:
+    """InputError when the density matrices of two groups exceed STATE_MEMORY."""
+    if state_groups(n_t, dim) < 2:
+        raise InputError(f"state quantities from trajectories need 2 x {n_t} x {dim}^2 complex numbers "
+                         f"(more than {STATE_MEMORY / 2**30:.0f} GiB); use fewer sample times or method 'exact'")
+
+
 def trajectory_keys(seed: int, ntraj: int) -> np.ndarray:
     """64-bit stream keys from SeedSequence(seed).spawn-style (seed, trajectory index)."""
     out = np.empty(ntraj, dtype=np.uint64)
@@ -89,7 +109,7 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
     Returns E, P, C (n, n_t), stats (n, 3: jumps, products, steps), diagonal_observables (n, n_obs, n_t)
     and, when states are stored, the per-group sums of |psi><psi| (groups, n_t, dim, dim).
     """
-    from .kernels import run_trajectories
+    from .kernels import group_density_sums, run_trajectories
 
     n, nt, dim = len(keys), payload["nt"], len(payload["noise"][0])
     e, p, c = np.zeros((n, nt)), np.zeros((n, nt)), np.zeros((n, nt))
@@ -102,10 +122,8 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
     if not store:
         return e, p, c, stats, d
     groups = payload["groups"]  # per-group sums of |psi><psi| at every sample (group: index mod groups)
-    g_of = (start + np.arange(n)) % groups
     rho = np.zeros((groups, nt, dim, dim), dtype=np.complex128)
-    for j in range(n):  # element-wise accumulation: no BLAS reductions, same bits on any machine
-        rho[g_of[j]] += psi[j][:, :, None] * psi[j].conj()[:, None, :]
+    group_density_sums(psi, (start + np.arange(n, dtype=np.int64)) % groups, rho)  # no BLAS: same bits anywhere
     return e, p, c, stats, d, rho
 
 
@@ -196,10 +214,8 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     ntraj, nt, dim = options.ntraj, len(times), ops.dim
     rho_groups = None
     if observable_hook is not None:
-        groups = int(min(8, STATE_MEMORY // max(nt * dim * dim * 16, 1)))
-        if groups < 2:
-            raise InputError(f"state quantities from trajectories need 2 x {nt} x {dim}^2 complex numbers "
-                             f"(more than {STATE_MEMORY / 2**30:.0f} GiB); use fewer sample times or method 'exact'")
+        check_state_groups(nt, dim)
+        groups = state_groups(nt, dim)
         payload.update(store_states=True, groups=groups)
         rho_groups = np.zeros((groups, nt, dim, dim), dtype=np.complex128)
     out = _run_all(payload, trajectory_keys(options.seed, ntraj), rho_groups, client, progress,
@@ -211,7 +227,9 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
 
     (em, ee), (pm, pe), (cm, ce), (dm, de) = mean_err(e), mean_err(p), mean_err(c), mean_err(d)
     if rho_groups is not None:
-        q, qe = _jackknife_states(rho_groups, ntraj, observable_hook)
+        if hasattr(progress, "unit"):  # a Progress: the second phase is counted in its own unit
+            progress.unit = "state evaluations"
+        q, qe = _jackknife_states(rho_groups, ntraj, observable_hook, progress)
         dm = np.concatenate([dm, q]) if dm.size else q
         de = np.concatenate([de, qe]) if de.size else qe
     info = {"method": "trajectories", "integrator": integrator, "ntraj": int(ntraj), "seed": int(options.seed),
@@ -265,7 +283,7 @@ def _run_all(payload, keys, rho_groups, client, progress, block):
     return e, p, c, stats, d
 
 
-def _jackknife_states(rho_groups, ntraj, measure):
+def _jackknife_states(rho_groups, ntraj, measure, progress=None):
     """Quantities of the averaged state, bias-corrected by the delete-one-group jackknife, and
     their jackknife standard errors.
 
@@ -278,11 +296,31 @@ def _jackknife_states(rho_groups, ntraj, measure):
     counts = np.array([len(range(g, ntraj, groups)) for g in range(groups)], dtype=float)
     used = np.flatnonzero(counts > 0)  # fewer trajectories than groups: the empty groups are no samples
     total = rho_groups.sum(axis=0)
-    full = np.array([measure(total[k] / ntraj) for k in range(nt)]).T  # (n_q, nt)
-    loo = np.array([[measure((total[k] - rho_groups[g, k]) / (ntraj - counts[g])) for k in range(nt)]
-                    for g in used])  # (G, nt, n_q)
-    loo = loo.transpose(0, 2, 1)
+
+    def state(i):  # i = q nt + k: the full average (q = 0) or the average without group used[q - 1]
+        q, k = divmod(i, nt)
+        if q == 0:
+            return total[k] / ntraj
+        g = used[q - 1]
+        return (total[k] - rho_groups[g, k]) / (ntraj - counts[g])
+
+    vals = np.array(_evaluate(measure, state, (len(used) + 1) * nt, progress))  # (n_eval, n_q)
+    full = vals[:nt].T  # (n_q, nt)
+    loo = vals[nt:].reshape(len(used), nt, -1).transpose(0, 2, 1)  # (G, n_q, nt)
     n = len(used)
     mean = loo.mean(axis=0)
     err = np.sqrt((n - 1) / n * np.sum((loo - mean) ** 2, axis=0))
     return np.maximum(n * full - (n - 1) * mean, 0.0), err  # NaN stays NaN
+
+
+def _evaluate(measure, state, count, progress=None) -> list:
+    """[measure(state(i)) for i in range(count)] with progress (done, count); one state in memory
+    at a time (threads measured no faster: NumPy's eigvalsh holds the GIL)."""
+    out = []
+    if progress is not None:
+        progress(0, count)  # the phase starts (a Progress restarts its clock)
+    for i in range(count):
+        out.append(measure(state(i)))
+        if progress is not None:
+            progress(i + 1, count)
+    return out
