@@ -377,7 +377,7 @@ def _result(problem: Problem, sol, observables, errors, measures, cutoff, histor
         metadata=_metadata(problem, sol, merit, measures, cutoff, history, t_start, observables),
         energy_stderr=getattr(sol, "energy_stderr", None), power_stderr=getattr(sol, "power_stderr", None),
         capacitance_stderr=getattr(sol, "capacitance_stderr", None),
-        observables=observables, observables_stderr=errors,
+        observables=observables, observables_stderr=errors, jackknife=getattr(sol, "jackknife", None),
     )
 
 

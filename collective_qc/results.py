@@ -31,6 +31,9 @@ class ChargeResult:
         None when E(t) has no maximum inside the window.
     observables, observables_stderr : dict of name -> ndarray (n_times,)
         Further time series (photon numbers, ergotropy, l1 coherence, entropy, ...).
+    jackknife : ndarray (3, G, n_times) or None
+        Trajectory runs: E, P, C averaged without trajectory group g (index mod G), from which
+        :meth:`figure_errors` takes delete-one-group jackknife errors; None for exact methods.
     metadata : dict
         Provenance: version, units, noise (uniform and per-site rates actually used), protocol,
         initial state, graph file, cutoff report, wall time.
@@ -56,6 +59,7 @@ class ChargeResult:
     metadata: dict = field(default_factory=dict)
     observables: dict = field(default_factory=dict)  # further time series, name -> (n_times,) array
     observables_stderr: dict | None = None
+    jackknife: np.ndarray | None = None
 
     @property
     def per_site(self) -> dict:

@@ -89,6 +89,10 @@ class Solution:
         Extra time series (diagonal observables, state quantities) in the order the caller asked.
     evaluate : callable (k, t) -> (E, P, C) or None
         Exact evaluation at time t in [times[k], times[k+1]] (tau_c refinement).
+    jackknife : (3, G, n_t) array or None
+        Trajectory solver: E, P, C averaged over all trajectories but those of group g (index mod
+        G), for delete-one-group jackknife errors of anything computed from the curves (figures
+        of merit, ratios); None for deterministic solvers.
     e0 : float
         Tr[rho(0) H_B].
     info : dict
@@ -107,6 +111,7 @@ class Solution:
     observables_stderr: np.ndarray | None = None
     evaluate: Callable[[int, float], tuple[float, float, float]] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    jackknife: np.ndarray | None = None
 
     def __repr__(self) -> str:
         n_obs = 0 if self.observables is None else len(self.observables)

@@ -108,6 +108,10 @@ def write_h5(out_dir: str, spec, config: dict, config_hash: str, records: dict) 
             for k in sorted(arrays):
                 ds = g.create_dataset(k, data=arrays[k], track_times=False)
                 ds.attrs["units"] = unit.get(k.removesuffix("_stderr"), "")
+                if k == "jackknife":
+                    ds.attrs["units"] = f"E [{eu}], P [{eu}/({tu})], C_Q [1]"
+                    ds.attrs["meaning"] = ("(3, G, n_times): E, P, C_Q averaged without trajectory group g "
+                                           "(index mod G), for delete-one-group jackknife errors")
             for k, name in enumerate(res["observables"]):
                 g[f"obs_{k}"].attrs["name"] = name
     os.replace(tmp, path)

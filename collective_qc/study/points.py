@@ -22,7 +22,8 @@ from ..figures import FIG_COLS, FIGURES, GAMMA_COLS
 
 __all__ = ["canon", "sha256", "make_point", "point_id", "point_seed", "FIGURES", "ARRAYS", "FIG_COLS", "GAMMA_COLS"]
 
-ARRAYS = ("times", "energy", "power", "capacitance", "energy_stderr", "power_stderr", "capacitance_stderr")
+ARRAYS = ("times", "energy", "power", "capacitance", "energy_stderr", "power_stderr", "capacitance_stderr",
+          "jackknife")
 
 
 def canon(obj) -> str:
