@@ -2,8 +2,9 @@
 
 - tau_c: time of the first maximum of E(t), i.e. the first + -> - sign change of
   P = dE/dt, refined between samples: by root finding on an exact evaluator when
-  the solver provides one (solver precision), else by cubic Hermite interpolation
-  of the sampled (E, P) pairs. Undefined (None) if E has no maximum in the window.
+  the solver provides one (solver precision), else as the root of the cubic through the
+  sampled P around the sign change (E_max then from the cubic Hermite interpolant of the
+  (E, P) pairs). Undefined (None) if E has no maximum in the window.
 - E_max = E(tau_c), C_Q* = C_Q(tau_c), P_max = max_t P(t),
   average power max_t E(t)/t (the quantum-battery literature's convention).
 - Not a result: when max_t |E(t)| stays below ``ROUNDOFF x energy_scale`` (round-off of
@@ -121,17 +122,25 @@ def figures_of_merit(
         tau = brentq(lambda s: evaluate(k0, s)[1], t[k0], t[k1], xtol=1e-13, maxiter=200)
         e_tau, _, c_tau = evaluate(k0, tau)
     else:
-        # Hermite interpolation on the sign-change interval (between samples k1-1 and k1)
-        a, b = k1 - 1, k1
-        ef, def_ = _hermite(t[a], t[b], e[a], e[b], p[a], p[b])
-        if def_(t[a]) > 0 > def_(t[b]):
-            tau = brentq(def_, t[a], t[b], xtol=1e-14)
-        else:
-            tau = t[a] if e[a] >= e[b] else t[b]
+        tau = _power_root(t, p, k0, k1)
+        a = min(max(int(np.searchsorted(t, tau)) - 1, k0), k1 - 1)  # the sample interval holding tau
+        b = a + 1
+        ef, _ = _hermite(t[a], t[b], e[a], e[b], p[a], p[b])
         e_tau = float(ef(tau))
         s = (tau - t[a]) / (t[b] - t[a])
         c_tau = float((1 - s) * c[a] + s * c[b])
     return Merit(float(tau), float(e_tau), float(c_tau), power_max, avg_max, t_avg)
+
+
+def _power_root(t, p, k0, k1) -> float:
+    """The zero of P between samples k0 (P > 0) and k1 (P < 0): root of the cubic through P at
+    k0 - 1, k0, k1, k1 + 1 (those that exist; error O(dt^4) for smooth P). P alone, not the
+    Hermite cubic of E: with trajectory noise the E samples (errors ~ 10x P dt) would pin the root
+    to a sample time."""
+    idx = [i for i in (k0 - 1, k0, k1, k1 + 1) if 0 <= i < len(t)]
+    x = t[idx] - t[k0]
+    coef = np.polyfit(x, p[idx], len(idx) - 1)
+    return t[k0] + brentq(lambda s: np.polyval(coef, s), 0.0, t[k1] - t[k0], xtol=1e-14)
 
 
 def roundoff_reason(energy, energy_scale: float | None) -> str | None:

@@ -11,7 +11,10 @@ its product became one pass, the recording of real matrices one vector pass, V a
 D^dag(H_B) one sum of sandwiches and the diagonals of H0, H_B, K0 element-wise terms: the new
 values agree with the previous ones to 1.2e-14 relative
 (the previous ones were those of the scalar kernels, which the first vector forms reproduced bit
-for bit).
+for bit). The trajectory scalars (tau_c, E_max, C_Q*) were rewritten once more, deliberately,
+when tau_c without a solver evaluator became the root of the cubic through the sampled P (the
+cubic Hermite interpolant of the noisy E had pinned it near sample times); the series are
+unchanged.
 """
 
 from __future__ import annotations

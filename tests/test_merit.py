@@ -1,0 +1,31 @@
+"""Figures of merit from sampled curves (no solver evaluator: the trajectory path)."""
+
+import numpy as np
+
+from collective_qc.merit import figures_of_merit
+
+
+def test_tau_c_from_sampled_power_is_fourth_order():
+    """E = sin t, P = cos t sampled every 0.1: tau_c = pi/2 from the cubic through P."""
+    t = np.linspace(0, 3, 31)
+    m = figures_of_merit(t, np.sin(t), np.cos(t), np.zeros_like(t))
+    assert abs(m.tau_c - np.pi / 2) < 2e-6
+    assert abs(m.energy_max - 1.0) < 1e-5
+
+
+def test_tau_c_ignores_noise_in_the_sampled_energy():
+    """Trajectory-like data: E carries noise of 0.05 (ten times P dt), P is exact. tau_c comes
+    from P alone; the cubic Hermite interpolant of noisy E put it at a sample time instead."""
+    t = np.linspace(0, 3, 31)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        e = np.sin(t) + 0.05 * rng.standard_normal(len(t))
+        m = figures_of_merit(t, e, np.cos(t), t)
+        assert abs(m.tau_c - np.pi / 2) < 2e-6
+        assert abs(m.capacitance_at_tau_c - m.tau_c) < 1e-12  # C = t, linear interpolation
+
+
+def test_no_maximum_no_tau_c():
+    t = np.linspace(0, 1, 11)
+    m = figures_of_merit(t, t**2, 2 * t, t)
+    assert m.tau_c is None and m.energy_max is None and m.capacitance_at_tau_c is None
