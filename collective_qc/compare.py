@@ -62,22 +62,31 @@ def figure_errors(res: ChargeResult) -> dict:
         return {k: 0.0 for k in FIGURES}
     if res.jackknife is None:
         return _pointwise_errors(res)
+    reps = _replicates(res)
+    return {key: _jackknife_error(getattr(res, key), [getattr(m, key) for m in reps]) for key in FIGURES}
+
+
+def _replicates(res: ChargeResult) -> list:
+    """The figures of merit of each jackknife replicate of a trajectory run (``res.jackknife``),
+    with the run's n_sites (so that :func:`collective_qc.advantage.gammas` takes them)."""
+    from types import SimpleNamespace
+
     from .merit import figures_of_merit
 
-    reps = [figures_of_merit(res.times, *curves) for curves in np.transpose(res.jackknife, (1, 0, 2))]
-    g = len(reps)
-    out = {}
-    for key in FIGURES:
-        if getattr(res, key) is None:
-            out[key] = None
-            continue
-        xs = [getattr(m, key) for m in reps]
-        if any(x is None for x in xs):
-            out[key] = math.inf
-            continue
-        xs = np.array(xs, dtype=float)
-        out[key] = float(np.sqrt((g - 1) / g * np.sum((xs - xs.mean()) ** 2)))
-    return out
+    return [SimpleNamespace(n_sites=res.n_sites, **figures_of_merit(res.times, *curves).as_dict())
+            for curves in np.transpose(res.jackknife, (1, 0, 2))]
+
+
+def _jackknife_error(value, reps) -> float | None:
+    """Delete-one-group jackknife error of `value` from its replicates: None when the value itself
+    is undefined, infinite when some replicate is."""
+    if value is None:
+        return None
+    if any(x is None for x in reps):
+        return math.inf
+    xs = np.array(reps, dtype=float)
+    g = len(xs)
+    return float(np.sqrt((g - 1) / g * np.sum((xs - xs.mean()) ** 2)))
 
 
 def _pointwise_errors(res: ChargeResult) -> dict:
@@ -103,6 +112,14 @@ def _pointwise_errors(res: ChargeResult) -> dict:
 
 
 def _gamma_errors(row_gamma: dict, res_n, err_n, res_1, err_1) -> dict:
+    """Errors of the Gammas. With jackknife curves of equal group count in both runs, group g of
+    one run is paired with group g of the other and every Gamma recomputed from each pair: this
+    keeps the correlation of the two runs (the same seed gives both the same trajectory streams;
+    measured 0.2-0.4 between their figures). Otherwise both errors are combined as independent."""
+    if (res_n.jackknife is not None and res_1.jackknife is not None
+            and res_n.jackknife.shape[1] == res_1.jackknife.shape[1]):
+        reps = [gammas(a, b) for a, b in zip(_replicates(res_n), _replicates(res_1))]
+        return {key + "_stderr": _jackknife_error(row_gamma.get(key), [r[key] for r in reps]) for key in GAMMA_OF}
     out = {}
     for key, (fig, _inverse) in GAMMA_OF.items():
         g = row_gamma.get(key)

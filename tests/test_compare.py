@@ -112,3 +112,15 @@ def test_figure_errors_match_the_spread_of_independent_runs():
         reported = np.mean([r.figure_errors()[key] for r in runs])
         ratio = reported / values.std(ddof=1)
         assert 0.6 < ratio < 1.6, (key, ratio)
+
+
+def test_gamma_errors_match_the_spread_of_independent_comparisons():
+    """16 comparisons (seeds 0-15) at N = 3: the mean reported error of the Gammas (paired
+    jackknife of the N-site and single-site runs, which share their trajectory streams) against
+    the standard deviation of the 16 values (each known to about 20 %)."""
+    kw = dict(dephasing=0.05, method="trajectories", ntraj=200, t_max=6, n_times=61)
+    rows = [next(r for r in cqc.compare("xxz-ring", [3], drive=0.5, seed=s, **kw).rows if r["n_sites"] == 3)
+            for s in range(16)]
+    for key in ("gamma_power", "gamma_tau", "gamma_capacitance"):
+        ratio = np.mean([r[key + "_stderr"] for r in rows]) / np.std([r[key] for r in rows], ddof=1)
+        assert 0.6 < ratio < 1.6, (key, ratio)
