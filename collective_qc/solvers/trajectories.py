@@ -237,7 +237,7 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
             "steps": float(stats[:, 2].mean()), "record_products_per_sample": 3,
             "rtol": options.rtol, "atol": options.atol}
     return Solution(times, em, pm, cm, payload["e0"], ee, pe, ce, dm, de, None, info,
-                    jackknife=jackknife_curves(np.stack([e, p, c])))
+                    jackknife=jackknife_curves((e, p, c)))
 
 
 def _run_all(payload, keys, rho_groups, client, progress, block):
@@ -287,19 +287,21 @@ def _run_all(payload, keys, rho_groups, client, progress, block):
 JACKKNIFE_GROUPS = 16  # groups of trajectories (index mod G) for the jackknife of figures of merit
 
 
-def jackknife_curves(x: np.ndarray, groups: int = JACKKNIFE_GROUPS) -> np.ndarray | None:
-    """x (n_series, ntraj, n_t) per-trajectory samples -> (n_series, G, n_t): the averages over all
-    trajectories outside group g (trajectory index mod G, G = min(groups, ntraj)); None for a
-    single trajectory. A quantity f computed from the averaged curves then has the jackknife
-    error sqrt((G - 1) / G sum_g (f_g - mean f_g)^2) with f_g = f(curves without group g)."""
-    ntraj = x.shape[1]
+def jackknife_curves(series, groups: int = JACKKNIFE_GROUPS) -> np.ndarray | None:
+    """Per-trajectory samples, a sequence of (ntraj, n_t) arrays -> (n_series, G, n_t): the averages
+    over all trajectories outside group g (trajectory index mod G, G = min(groups, ntraj)); None
+    for a single trajectory. A quantity f computed from the averaged curves then has the jackknife
+    error sqrt((G - 1) / G sum_g (f_g - mean f_g)^2) with f_g = f(curves without group g). No copy
+    of the samples is made (they can be the largest arrays of a run)."""
+    ntraj, nt = series[0].shape
     g_count = min(groups, ntraj)
     if g_count < 2:
         return None
-    total = x.sum(axis=1)
-    out = np.empty((x.shape[0], g_count, x.shape[2]))
-    for g in range(g_count):
-        out[:, g] = (total - x[:, g::g_count].sum(axis=1)) / (ntraj - len(range(g, ntraj, g_count)))
+    out = np.empty((len(series), g_count, nt))
+    for k, x in enumerate(series):
+        total = x.sum(axis=0)
+        for g in range(g_count):
+            out[k, g] = (total - x[g::g_count].sum(axis=0)) / (ntraj - len(range(g, ntraj, g_count)))
     return out
 
 
