@@ -141,10 +141,9 @@ def xor_form(A):
             and np.array_equal(data, np.broadcast_to(data[0], data.shape))):
         return None
     vals = data[0]
-    if np.iscomplexobj(vals) and not np.any(vals.imag):
-        vals = vals.real
-    return np.ascontiguousarray(masks[0]), np.ascontiguousarray(vals, dtype=vals.dtype if np.iscomplexobj(vals)
-                                                                   else np.float64)
+    real = not np.iscomplexobj(vals) or not np.any(vals.imag)
+    return np.ascontiguousarray(masks[0]), np.array(vals.real if real else vals, dtype=np.float64 if real
+                                                    else np.complex128)
 
 
 def charger_pack(V, matrix_free: bool = True):
