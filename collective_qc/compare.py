@@ -23,7 +23,8 @@ from .errors import InputError
 from .figures import FIGURES, GAMMA_OF, GAMMAS
 from .registry import make_model
 from .results import ChargeResult, describe_noise, jsonable
-from .tables import cell, text_table
+from .tables import cell, text_table, undefined_notes
+from .verdict import UNRESOLVED, figure_reasons, unresolved
 from .validate import integer, mapping
 
 __all__ = ["compare", "check_compare", "Comparison", "figure_errors", "parse_sizes"]
@@ -145,7 +146,9 @@ class Comparison:
     graph_file: str | None = None  # the user graph file compared, if any
 
     def to_dict(self) -> dict:
-        base = {k: getattr(self.baseline, k) for k in ("n_sites", *FIGURES)}
+        row = make_row(self.baseline, self.baseline)
+        base = {k: row[k] for k in ("n_sites", *FIGURES)}
+        base["undefined"] = {k: v for k, v in row["undefined"].items() if k in FIGURES}
         return jsonable({"model": self.model, "params": self.params, "options": self.options, "baseline": base,
                          "units": self.baseline.units.as_dict(), "sizes": [r["n_sites"] for r in self.rows],
                          "graph_file": self.graph_file, "rows": self.rows})
@@ -153,6 +156,14 @@ class Comparison:
     def to_json(self, path) -> None:
         with open(path, "w") as fh:
             json.dump(self.to_dict(), fh, indent=1, allow_nan=False)
+
+    def to_dataframe(self):
+        """One row per size and the baseline row, as a pandas DataFrame (integer ``N``, figures,
+        per-site figures, Gammas, standard errors; units in ``attrs``); needs the ``frames`` extra
+        (:func:`collective_qc.frames.comparison_frame`)."""
+        from .frames import comparison_frame
+
+        return comparison_frame(self)
 
     def header(self) -> str:
         """Two lines: model, sizes actually run, drive, method, noise; units of the table's columns."""
@@ -181,51 +192,69 @@ class Comparison:
                 ("capacitance_at_tau_c_per_site", "C_Q*/N"), *((g.key, g.short) for g in GAMMAS)]
         base = make_row(self.baseline, self.baseline)
         errors = any(r.get("gamma_power_stderr") is not None for r in self.rows)
-        body = [["1 (base)", *(cell(base.get(k), base.get(k + "_stderr")) for k, _ in cols[:4]),
-                 *(["1"] * 5)]]
+        body = [["1 (base)", *(cell(base.get(k), base.get(k + "_stderr")) for k, _ in cols)]]
         body += [[str(r["n_sites"]), *(cell(r.get(k), r.get(k + "_stderr")) for k, _ in cols)] for r in self.rows]
         head = ["N", *(lab for _, lab in cols)]
         lines = text_table(head, body)
         notes = ["1 (base): the single-site version, run once with the same drive, noise, protocol and method"]
         if errors:
             notes.append("x(e): value with one standard error e in its last digits (trajectory averages)")
-        if any(r.get("tau_c") is None for r in self.rows) or self.baseline.tau_c is None:
-            notes.append("-: undefined (E(t) has no maximum in the time window; extend --t-max)")
-        dark = [n for n, r in sorted(self.results.items()) if r.not_charged]
-        if dark or self.baseline.not_charged:
-            who = ", ".join(map(str, dark)) + (" and the single site" if self.baseline.not_charged else "")
-            notes.append(f"NOT CHARGED at N = {who}: E(t) stays at round-off level, so those figures and "
-                         "Gammas are not results")
-        if (self.baseline.capacitance_at_tau_c or 0) < 0:
-            notes.append("the single-site C_Q* is negative: G_C < 0 means C_Q*/N has the opposite sign")
+        base_why = {k: v for k, v in base["undefined"].items() if k not in GAMMA_OF}
+        base_why.update({g.key: base_why[g.figure] for g in GAMMAS if g.figure in base_why})
+        entries = [("base", base_why), *((f"N = {r['n_sites']}", r.get("undefined")) for r in self.rows)]
+        notes += undefined_notes(entries, dict(cols))
         notes += [f"FAILED at N = {r['n_sites']}: {r['failed']} (a failed run, not a result)"
                   for r in self.rows if r.get("failed")]
         return "\n".join(lines + [f"({n})" for n in notes])
 
 
 def make_row(res_n: ChargeResult, res_1: ChargeResult) -> dict:
-    """One comparison row from an N-site run and its single-site baseline run."""
+    """One comparison row from an N-site run and its single-site baseline run.
+
+    Figures (totals and ``*_per_site``) and Gammas that are not results are None, with their
+    reasons under ``row["undefined"]`` ({column: reason}; :mod:`collective_qc.verdict`).
+    """
     n = res_n.n_sites
-    row = {"n_sites": n, "method": res_n.method}
+    traj = res_n.energy_stderr is not None or res_1.energy_stderr is not None
+    err_n, err_1 = (figure_errors(res_n), figure_errors(res_1)) if traj else ({}, {})
+    why_n, why_1 = figure_reasons(res_n, err_n), figure_reasons(res_1, err_1)
+    row, undefined = {"n_sites": n, "method": res_n.method}, {}
     for fig in FIGURES:
-        val = getattr(res_n, fig)
+        val = None if fig in why_n else getattr(res_n, fig)
         row[fig] = val
+        cols = (fig,) if fig == "tau_c" else (fig, fig + "_per_site")
         if fig != "tau_c":
             row[fig + "_per_site"] = None if val is None else val / n
-    row.update(gammas(res_n, res_1))
+        undefined.update({c: why_n[fig] for c in cols if fig in why_n})
+    gam = gammas(res_n, res_1, why_n, why_1)
+    undefined.update(gam.pop("undefined"))
+    row.update(gam)
     row["n_sites"] = n
-    if res_n.energy_stderr is not None or res_1.energy_stderr is not None:
-        err_n, err_1 = figure_errors(res_n), figure_errors(res_1)
-        for fig in FIGURES:
-            e = err_n.get(fig)
-            row[fig + "_stderr"] = e
-            if fig != "tau_c":
-                row[fig + "_per_site_stderr"] = None if e is None else e / n
-        if res_n is res_1:  # the baseline itself: Gamma = 1 exactly
-            row.update({key + "_stderr": 0.0 for key in GAMMA_OF})
-        else:
-            row.update(_gamma_errors(row, res_n, err_n, res_1, err_1))
+    row["undefined"] = undefined
+    if traj:
+        _row_errors(row, res_n, err_n, res_1, err_1)
     return row
+
+
+def _row_errors(row: dict, res_n, err_n, res_1, err_1) -> None:
+    """Standard errors of a trajectory row's figures and Gammas (None where the value is None); a
+    Gamma whose replicates cannot all determine it (infinite error) becomes undefined."""
+    n = res_n.n_sites
+    for fig in FIGURES:
+        e = err_n.get(fig) if row[fig] is not None else None
+        row[fig + "_stderr"] = e
+        if fig != "tau_c":
+            row[fig + "_per_site_stderr"] = None if e is None else e / n
+    if res_n is res_1:  # the baseline itself: Gamma = 1 exactly
+        errs = {key + "_stderr": 0.0 for key in GAMMA_OF}
+    else:
+        errs = _gamma_errors(row, res_n, err_n, res_1, err_1)
+    for key in GAMMA_OF:
+        e = errs.get(key + "_stderr")
+        if row.get(key) is not None and unresolved(e):
+            row[key], e = None, None
+            row["undefined"][key] = UNRESOLVED
+        row[key + "_stderr"] = e if row.get(key) is not None else None
 
 
 def check_compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None, **options):
@@ -238,8 +267,8 @@ def check_compare(model, sizes=None, drive: float = 0.5, *, params: dict | None 
     from .api import check_charge
 
     params = mapping(params, "params")
-    if options.get("progress") is not None and not callable(options["progress"]):
-        raise InputError(f"progress must be a callable (done, total) or None, got {options['progress']!r}")
+    if options.get("progress") not in (None, True) and not callable(options["progress"]):
+        raise InputError(f"progress must be True, a callable (done, total) or None, got {options['progress']!r}")
     m = make_model(model, params)
     fixed = m.size_param is None
     sizes = None if sizes is None else parse_sizes(sizes)
@@ -278,8 +307,9 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
         Charging amplitude lambda (energy units), the same for every size and the baseline.
     params : dict
         Model parameters (the size parameter is set per row).
-    progress : callable (done, total) -> None, optional
-        Called after every run (``done`` counts runs; fractions while a run is under way
+    progress : None, True or callable (done, total) -> None, optional
+        True for a :class:`collective_qc.progress.Progress` (as in :func:`collective_qc.charge`); a callable is
+        called after every run (``done`` counts runs; fractions while a run is under way
         when the callable has a ``note`` method, i.e. a :class:`collective_qc.progress.Progress`).
     **options
         Passed to :func:`collective_qc.charge`: times, t_max, n_times, method, initial,
@@ -299,17 +329,27 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
     -------
     Comparison
     """
-    from .api import charge
-
     m, single, sizes, fixed = check_compare(model, sizes, drive, params=params, progress=progress, **options)
     for bad in ("params", "drive"):
         options.pop(bad, None)
+    if progress is not True:
+        return _run_compare(m, single, sizes, fixed, drive, options, progress)
+    from .progress import Progress  # like charge(progress=True): a bar on a terminal, status lines when piped
+
+    with Progress(f"compare {m.name}", unit="runs") as bar:
+        return _run_compare(m, single, sizes, fixed, drive, options, bar)
+
+
+def _run_compare(m, single, sizes, fixed, drive, options, progress) -> Comparison:
+    """The runs of :func:`compare` (arguments checked)."""
+    from .api import charge
+
     total = len(sizes) + 1
     options.setdefault("speed_limit", True)
     if options.get("charger") is not None or options.get("norm") is not None:
         rows, results, res_1 = _compare_chargers(m, single, sizes, drive, options, progress, fixed)
         opts = {k: v for k, v in options.items() if k not in ("times", "progress", "client")}
-        return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results,
+        return Comparison(m.name, _shown_params(m), {"drive": drive, **opts}, rows, res_1, results,
                           graph_file=getattr(m, "path", None))
     run = _sub_progress(progress, total)
     res_1 = charge(single, drive, progress=run(0), **options)
@@ -326,8 +366,13 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
         if progress is not None:
             progress(k + 2, total)
     opts = {k: v for k, v in options.items() if k not in ("times", "progress", "client")}
-    return Comparison(m.name, dict(m.values), {"drive": drive, **opts}, rows, res_1, results,
+    return Comparison(m.name, _shown_params(m), {"drive": drive, **opts}, rows, res_1, results,
                       graph_file=getattr(m, "path", None))
+
+
+def _shown_params(m) -> dict:
+    """The model's parameters without its size parameter (the sizes run are listed per row)."""
+    return {k: v for k, v in m.values.items() if k != m.size_param}
 
 
 def _own_size(m) -> int:
@@ -391,7 +436,7 @@ def check_bounds(row: dict, res_n: ChargeResult, res_1: ChargeResult) -> dict:
     if not sl.get("computed"):
         return row
     n = res_n.n_sites / res_1.n_sites
-    bound = sl["power_bound"] / (n * res_1.power_max) if res_1.power_max > 0 else None
+    bound = sl["power_bound"] / (n * res_1.power_max) if res_1.power_max > 0 and not res_1.not_charged else None
     row["gamma_power_bound"] = bound
     failures = []
     if not sl.get("holds", True):
@@ -402,5 +447,6 @@ def check_bounds(row: dict, res_n: ChargeResult, res_1: ChargeResult) -> dict:
     if failures:
         row["failed"] = "; ".join(failures)
         row["gamma_power_failed"], row["gamma_power"] = g, None
+        row.setdefault("undefined", {})["gamma_power"] = f"failed run: {row['failed']}"
         warnings.warn(f"compare N = {res_n.n_sites}: {row['failed']} (a failed run, not a result)", stacklevel=3)
     return row

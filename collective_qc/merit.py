@@ -5,11 +5,15 @@
   the solver provides one (solver precision), else as the root of the cubic through the
   sampled P around the sign change (E_max then from the cubic Hermite interpolant of the
   (E, P) pairs). Undefined (None) if E has no maximum in the window.
-- E_max = E(tau_c), C_Q* = C_Q(tau_c), P_max = max_t P(t),
+- E_max = E(tau_c), C_Q* = C_Q(tau_c), P_max = max_t P(t) refined between samples like tau_c
+  (bounded maximisation of P on the two intervals around the largest sample with the exact
+  evaluator when there is one, else the maximum of the cubic through the neighbouring samples),
   average power max_t E(t)/t (the quantum-battery literature's convention).
 - Not a result: when max_t |E(t)| stays below ``ROUNDOFF x energy_scale`` (round-off of
   <H_B> - E0 in double precision, e.g. a dark state that the charger does not couple to),
   tau_c, E_max and C_Q* are undefined (None) and ``Merit.undefined`` gives the reason.
+  Whether a figure that was computed is a result (round-off C_Q*, trajectory noise) is decided
+  by :mod:`collective_qc.verdict`; :func:`capacitance_roundoff_reason` is its C_Q* test.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 
-__all__ = ["Merit", "first_maximum_bracket", "figures_of_merit", "roundoff_reason", "ROUNDOFF"]
+__all__ = ["Merit", "first_maximum_bracket", "figures_of_merit", "roundoff_reason", "capacitance_roundoff_reason",
+           "refined_power_max", "ROUNDOFF"]
 
 ROUNDOFF = 1e3 * np.finfo(float).eps  # E(t) below this x energy scale is round-off, not stored energy
 
@@ -104,7 +109,7 @@ def figures_of_merit(
     e = np.asarray(energy, dtype=float)
     p = np.asarray(power, dtype=float)
     c = np.asarray(capacitance, dtype=float)
-    power_max = float(np.max(p))
+    power_max = refined_power_max(t, p, evaluate)
     with np.errstate(divide="ignore", invalid="ignore"):
         avg = np.where(t > 0, e / np.where(t > 0, t, 1.0), -np.inf)
     k_avg = int(np.argmax(avg))
@@ -141,6 +146,63 @@ def _power_root(t, p, k0, k1) -> float:
     x = t[idx] - t[k0]
     coef = np.polyfit(x, p[idx], len(idx) - 1)
     return t[k0] + brentq(lambda s: np.polyval(coef, s), 0.0, t[k1] - t[k0], xtol=1e-14)
+
+
+def refined_power_max(times, power, evaluate=None) -> float:
+    """max_t P(t) refined between samples (power units).
+
+    Around the largest sample k, P is maximised on [t_{k-1}, t_k] and [t_k, t_{k+1}]: with the
+    solver's exact evaluator ``evaluate(k, t) -> (E, P, C)`` by bounded maximisation (solver
+    precision), else as the maximum of the cubic through the samples k-1 .. k+2 (or k-2 .. k+1 at
+    the end of the window; error O(dt^4) for smooth P). Never below the largest sample.
+    """
+    t, p = np.asarray(times, dtype=float), np.asarray(power, dtype=float)
+    k = int(np.argmax(p))
+    best = float(p[k])
+    if len(t) < 2 or not np.isfinite(best):
+        return best
+    if evaluate is None:
+        return max(best, _cubic_max(t, p, k))
+    for a in (k - 1, k):
+        if 0 <= a < len(t) - 1:
+            width = t[a + 1] - t[a]
+            r = minimize_scalar(lambda s, a=a: -evaluate(a, s)[1], bounds=(t[a], t[a + 1]), method="bounded",
+                                options={"xatol": 1e-9 * max(width, 1e-300)})
+            if r.success and np.isfinite(r.fun):
+                best = max(best, float(-r.fun))
+    return best
+
+
+def _cubic_max(t, p, k) -> float:
+    """Largest value of the cubic through the four samples around k on [t_{k-1}, t_{k+1}]."""
+    if len(t) < 4:
+        return -np.inf
+    lo = min(max(k - 1, 0), len(t) - 4)
+    idx = np.arange(lo, lo + 4)
+    x0 = t[k]
+    coef = np.polyfit(t[idx] - x0, p[idx], 3)
+    a, b = t[max(k - 1, 0)] - x0, t[min(k + 1, len(t) - 1)] - x0
+    roots = np.roots(np.polyder(coef))
+    xs = [float(r.real) for r in roots if abs(r.imag) <= 1e-12 * max(1.0, abs(r.real)) and a <= r.real <= b]
+    return max((float(np.polyval(coef, x)) for x in xs), default=-np.inf)
+
+
+def capacitance_roundoff_reason(c_star, capacitance) -> str | None:
+    """A reason string when C_Q* = C_Q(tau_c) is round-off, else None (C_Q* and C_Q(t) dimensionless).
+
+    The capacitance scale of the run is max_t |C_Q(t)| over the window; a C_Q* at most ``ROUNDOFF``
+    times it cannot be told from zero (e.g. battery Hamiltonian off while charging: E depends on
+    lambda t only, so C_Q = t P / lambda vanishes at tau_c exactly and what is computed is the
+    round-off of P(tau_c) = 0).
+    """
+    if c_star is None:
+        return None
+    scale = float(np.max(np.abs(capacitance))) if len(capacitance) else 0.0
+    threshold = ROUNDOFF * scale
+    if abs(c_star) > threshold:
+        return None
+    return (f"C_Q(tau_c) is round-off (|C_Q*| = {abs(c_star):.1e} <= {threshold:.1e} = {ROUNDOFF:.1e} x the run's "
+            f"capacitance scale max |C_Q(t)| = {scale:.3g})")
 
 
 def roundoff_reason(energy, energy_scale: float | None) -> str | None:

@@ -94,10 +94,21 @@ class ChargeResult:
 
         return figure_errors(self)
 
+    @property
+    def undefined(self) -> dict:
+        """{figure: reason} for each figure of merit that is not a result (round-off E or C_Q*, no
+        maximum in the window, unresolved trajectory noise); see :mod:`collective_qc.verdict`."""
+        from .verdict import figure_reasons
+
+        return figure_reasons(self)
+
     def to_dict(self) -> dict:
         """Plain JSON types only: every array (also inside ``observables``) becomes a list of numbers;
-        ``units`` maps each field to its unit string."""
+        ``units`` maps each field to its unit string. A figure that is not a result is null, with
+        its reason under ``undefined`` ({figure: reason})."""
         out = {key: jsonable(val) for key, val in self.__dict__.items()}
+        out["undefined"] = self.undefined
+        out.update({fig: None for fig in out["undefined"]})
         out["units"] = self.units.as_dict()
         return out
 
@@ -106,32 +117,39 @@ class ChargeResult:
         with open(path, "w") as fh:
             json.dump(self.to_dict(), fh, indent=1, allow_nan=False)
 
+    def to_dataframe(self):
+        """The time series as a pandas DataFrame (index ``times``; energy, power, capacitance, their
+        standard errors, observables) with units and figures in ``attrs``; needs the ``frames``
+        extra (:func:`collective_qc.frames.result_frame`)."""
+        from .frames import result_frame
+
+        return result_frame(self)
+
     def summary(self) -> str:
         """Human-readable figures of merit with units, standard errors (trajectory runs) and
-        the run's set-up (noise, protocol, initial state, graph file)."""
+        the run's set-up (noise, protocol, initial state, graph file). A figure that is not a
+        result is printed as "undefined (reason)"."""
+        from .verdict import figure_reasons
+
         u = self.units
         err = self.figure_errors() if self.energy_stderr is not None else {}
+        why = figure_reasons(self, err)
 
-        why = "round-off E(t), see metadata['undefined']" if self.metadata.get("undefined") else \
-            "no maximum in window"
-
-        def f(key, value=None, per_site=False):
-            x = getattr(self, key) if value is None else value
-            if x is None:
-                return f"undefined ({why})"
-            e = err.get(key)
-            if per_site and e is not None:
-                e = e / self.n_sites
+        def f(key, per_site=False):
+            if key in why:
+                return f"undefined ({why[key]})"
+            x, e = getattr(self, key), err.get(key)
+            if per_site:
+                x, e = x / self.n_sites, None if e is None else e / self.n_sites
             return format_value(x, e)
 
-        e_ps = None if self.energy_max is None else self.energy_max / self.n_sites
         lines = [
             f"model {self.model} {self.params}  N = {self.n_sites}  method = {self.method}  "
             f"drive = {self.drive:g} [{u.drive}]",
             *self._setup_lines(),
             f"  tau_c            = {f('tau_c')} [{u.time}]",
             f"  E_max            = {f('energy_max')} [{u.energy}]"
-            + ("" if e_ps is None else f"   per site {f('energy_max', e_ps, True)}"),
+            + ("" if "energy_max" in why else f"   per site {f('energy_max', True)}"),
             f"  P_max            = {f('power_max')} [{u.power}]",
             f"  max E(t)/t       = {f('average_power_max')} [{u.power}]",
             f"  C_Q(tau_c)       = {f('capacitance_at_tau_c')} [{u.capacitance}]",
@@ -139,9 +157,8 @@ class ChargeResult:
         if err:
             lines.append("  (+- one standard error of the trajectory average)")
         if self.not_charged:
-            lines.append(f"  NOT CHARGED: max |E(t)| = {np.max(np.abs(self.energy)):.1e} [{u.energy}] is round-off; "
-                         "tau_c, E_max, P_max and C_Q* above are not results (is the initial state dark to the "
-                         "charger?)")
+            lines.append(f"  NOT CHARGED: max |E(t)| = {np.max(np.abs(self.energy)):.1e} [{u.energy}] is round-off: "
+                         f"{self.metadata['undefined']} (is the initial state dark to the charger?)")
         for node, rep in (self.metadata.get("cutoff") or {}).items():
             verdict = ("exact: excitation number conserved" if rep.get("exact_by_conservation") else
                        "converged" if rep["converged"] else "NOT converged: raise n_max")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 
-__all__ = ["cell", "text_table"]
+__all__ = ["cell", "text_table", "undefined_notes", "short_reason"]
+
+_TRAILING = re.compile(r" \((?:[^()]|\([^()]*\))*\)$")  # a final parenthesis, one level of nesting inside
 
 
 def cell(x, err=None) -> str:
@@ -26,3 +29,31 @@ def text_table(head: list[str], body: list[list[str]]) -> list[str]:
     """Lines of a right-aligned table: the header, then one line per row of cells."""
     width = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
     return ["  ".join(c.rjust(w) for c, w in zip(row, width)) for row in [head, *body]]
+
+
+def undefined_notes(entries, names: dict) -> list[str]:
+    """Footnotes for the "-" cells of a table: one per distinct reason, naming the rows and columns.
+
+    Parameters
+    ----------
+    entries : iterable of (row label, {column key: reason})
+        The ``undefined`` mapping of each printed row (:mod:`collective_qc.verdict`).
+    names : dict
+        Column key -> printed header; columns not printed are left out.
+    """
+    by_reason: dict = {}
+    for label, undefined in entries:
+        for key, why in (undefined or {}).items():
+            if key in names:
+                by_reason.setdefault(short_reason(why), {}).setdefault(label, []).append(names[key])
+    notes = []
+    for why, where in by_reason.items():
+        cells = "; ".join(f"{label}: {', '.join(cols)}" for label, cols in where.items())
+        notes.append(f"-: {why} [{cells}]")
+    return notes
+
+
+def short_reason(why: str) -> str:
+    """A reason without the numbers in its trailing parentheses (each "; "-separated part), so that
+    equal reasons of different rows print as one footnote; the full text is in JSON and CSV."""
+    return "; ".join(_TRAILING.sub("", part) for part in why.split("; "))

@@ -14,11 +14,12 @@ import os
 
 import numpy as np
 
-from ..tables import cell, text_table
+from ..tables import cell, text_table, undefined_notes
 from .files import write_atomic
+from ..units import JACKKNIFE_QUANTITIES
 from .points import ARRAYS, FIG_COLS, GAMMA_COLS, canon
 
-__all__ = ["table_rows", "write_tables", "write_h5", "write_plots", "plot_names", "format_table"]
+__all__ = ["table_rows", "write_tables", "write_h5", "group_names", "write_plots", "plot_names", "format_table"]
 
 
 def _result(loaded):
@@ -44,15 +45,31 @@ def table_rows(spec, records: dict) -> list[dict]:
             p = spec.by_id[pid]
             r = make_row(results[pid], base)
             row = {"point": pid, "role": p["definition"]["role"], **spec.values(p), "n_sites": r["n_sites"]}
+            if p["size"] is None:  # the baseline's own size (1 for Model.single_site), an integer in table.csv
+                row[spec.size_param] = int(results[pid].params.get(spec.size_param, r["n_sites"]))
+            cols = (*FIG_COLS, *GAMMA_COLS) if p["size"] is not None else FIG_COLS
             for col in (*FIG_COLS, *GAMMA_COLS):
-                row[col] = r.get(col) if (p["size"] is not None or col in FIG_COLS) else None
+                row[col] = r.get(col) if col in cols else None
                 if errs:
                     row[col + "_stderr"] = r.get(col + "_stderr") if row[col] is not None else None
+            row["undefined"] = _reasons(r["undefined"], cols)
             units = records[pid]["record"]["result"]["metadata"].get("units") or {}
             row.update(method=r["method"], energy_unit=units.get("energy"), time_unit=units.get("time"),
                        seed=p["seed"], wall_time_s=records[pid]["record"]["provenance"]["wall_time_s"])
             rows.append(row)
     return rows
+
+
+def _reasons(undefined: dict, cols) -> str | None:
+    """The ``undefined`` cell of a table row: "column: reason" for each of `cols` that is not a
+    result (:mod:`collective_qc.verdict`), joined by " | "; None when every value is a result."""
+    parts = [f"{c}: {undefined[c]}" for c in cols if c in undefined]
+    return " | ".join(parts) or None
+
+
+def parse_reasons(text: str | None) -> dict:
+    """{column: reason} from an ``undefined`` cell written by :func:`table_rows`."""
+    return dict(part.split(": ", 1) for part in text.split(" | ")) if text else {}
 
 
 def _cell(v) -> str:
@@ -83,38 +100,135 @@ def write_tables(out_dir: str, rows: list[dict]) -> None:
     write_atomic(os.path.join(out_dir, "timings.csv"), _csv(["point", "n_sites", "wall_time_s"], rows))
 
 
-def write_h5(out_dir: str, spec, config: dict, config_hash: str, records: dict) -> None:
-    """timeseries.h5: one group per point (arrays with units; definition and seed as attributes)."""
+def write_h5(out_dir: str, spec, config: dict, config_hash: str, records: dict, rows: list | None = None) -> None:
+    """timeseries.h5, a netCDF4-compatible HDF5 file (``xarray.open_dataset(path, engine="h5netcdf")``
+    reads it, ``group=NAME`` a point).
+
+    Root: the table (:func:`table_rows` without wall times) over dimension ``point``, whose
+    coordinate holds the readable group names; with a time grid shared by every point also
+    ``energy``, ``power``, ``capacitance`` (and ``*_stderr``) over (point, times). One group per
+    point, named by its size and swept values (``N=4,J=0.2``; ``base,J=0.2`` for the single-site
+    baseline; :func:`group_names`), with ``times`` as a coordinate (dimension scale) of its series
+    and the point id, definition, seed and units as attributes. Units: :meth:`Units.of`.
+    Undefined numbers are NaN (empty cells in table.csv).
+    """
     import h5py
 
+    rows = table_rows(spec, records) if rows is None else rows
+    names = group_names(spec)
     path = os.path.join(out_dir, "timeseries.h5")
     tmp = os.path.join(out_dir, f".timeseries.h5.{os.getpid()}.tmp")
     with h5py.File(tmp, "w", track_order=False) as f:
         f.attrs.update(study=spec.name, model=spec.model, config=canon(config), config_hash=config_hash,
-                       size_param=spec.size_param)
+                       size_param=spec.size_param, layout="netCDF4 (h5netcdf): root table over 'point', "
+                       "one group per point")
+        _h5_table(f, spec, rows, names, records)
         for p in spec.points:
-            res, arrays = records[p["id"]]["record"]["result"], records[p["id"]]["arrays"]
-            s, units = res["scalars"], res["metadata"].get("units", {})
-            eu, tu = units.get("energy", "omega0"), units.get("time", "1/omega0")
-            g = f.create_group(p["id"])
-            g.attrs.update(role=p["definition"]["role"], model=s["model"], n_sites=s["n_sites"],
-                           method=s["method"], drive=s["drive"], seed=p["seed"], energy_unit=eu, time_unit=tu,
-                           params=json.dumps(s["params"]), run=json.dumps(p["definition"]["run"]))
-            for k, v in s["params"].items():
-                g.attrs[f"param.{k}"] = v
-            for k, v in p["definition"]["run"].items():
-                g.attrs[f"run.{k}"] = v
-            unit = {"times": tu, "energy": eu, "power": f"{eu}/({tu})", "capacitance": "1 (dE/dlambda)"}
-            for k in sorted(arrays):
-                ds = g.create_dataset(k, data=arrays[k], track_times=False)
-                ds.attrs["units"] = unit.get(k.removesuffix("_stderr"), "")
-                if k == "jackknife":
-                    ds.attrs["units"] = f"E [{eu}], P [{eu}/({tu})], C_Q [1]"
-                    ds.attrs["meaning"] = ("(3, G, n_times): E, P, C_Q averaged without trajectory group g "
-                                           "(index mod G), for delete-one-group jackknife errors")
-            for k, name in enumerate(res["observables"]):
-                g[f"obs_{k}"].attrs["name"] = name
+            _h5_point(f.create_group(names[p["id"]]), p, spec, records[p["id"]])
     os.replace(tmp, path)
+
+
+def group_names(spec) -> dict:
+    """point id -> readable, unique HDF5 group name: ``N=4`` or ``base``, then ``,col=value`` per
+    swept column (``N=4,J=0.2``); a ``/`` in a value becomes ``|``; a name that would repeat gets
+    its point id appended."""
+    out, seen = {}, set()
+    for p in spec.points:
+        head = "base" if p["size"] is None else f"{spec.size_param}={p['size']}"
+        vals = spec.combo_of[p["id"]]["values"]
+        name = ",".join([head, *(f"{k}={_cell(v)}" for k, v in vals.items())]).replace("/", "|")
+        if name in seen or name.startswith("."):
+            name = f"{name},{p['id']}"
+        seen.add(name)
+        out[p["id"]] = name
+    return out
+
+
+def _units(record: dict):
+    from ..units import units_of
+
+    return units_of(record["record"]["result"]["metadata"].get("units") or {})
+
+
+def _scale(g, name: str, data):
+    ds = g.create_dataset(name, data=data, track_times=False)
+    ds.make_scale(name)
+    return ds
+
+
+def _h5_table(f, spec, rows: list, names: dict, records: dict) -> None:
+    """The study table at the root, over dimension ``point`` (+ shared time series)."""
+    import h5py
+
+    from ..frames import column_array
+
+    units = _units(records[rows[0]["point"]])
+    point = _scale(f, "point", np.array([names[r["point"]] for r in rows], dtype=h5py.string_dtype()))
+    point.attrs["long_name"] = "HDF5 group of the point"
+    for col in (c for c in rows[0] if c not in ("point", "wall_time_s")):
+        arr = column_array([r[col] for r in rows])
+        ds = f.create_dataset(col, data=arr.astype(h5py.string_dtype()) if arr.dtype.kind == "U" else arr,
+                              track_times=False)
+        ds.dims[0].attach_scale(point)
+        if units.of(col):
+            ds.attrs["units"] = units.of(col)
+    f["point_id"] = np.array([r["point"] for r in rows], dtype=h5py.string_dtype())
+    f["point_id"].dims[0].attach_scale(point)
+    ts = [records[r["point"]]["arrays"]["times"] for r in rows]
+    if not all(t.shape == ts[0].shape and np.array_equal(t, ts[0]) for t in ts):
+        return
+    times = _scale(f, "times", ts[0])
+    times.attrs["units"] = units.time
+    for k in ("energy", "power", "capacitance", "energy_stderr", "power_stderr", "capacitance_stderr"):
+        if all(k in records[r["point"]]["arrays"] for r in rows):
+            ds = f.create_dataset(k, data=np.stack([records[r["point"]]["arrays"][k] for r in rows]),
+                                  track_times=False)
+            ds.dims[0].attach_scale(point)
+            ds.dims[1].attach_scale(times)
+            ds.attrs["units"] = units.of(k)
+
+
+def _h5_point(g, p: dict, spec, loaded: dict) -> None:
+    """One point's group: attributes, ``times`` (dimension scale), series, jackknife, observables."""
+    res, arrays = loaded["record"]["result"], loaded["arrays"]
+    s, units = res["scalars"], _units(loaded)
+    g.attrs.update(point=p["id"], definition_hash=p["id"].rsplit("-", 1)[1], role=p["definition"]["role"],
+                   model=s["model"], n_sites=s["n_sites"], method=s["method"], drive=s["drive"], seed=p["seed"],
+                   energy_unit=units.energy, time_unit=units.time, params=json.dumps(s["params"]),
+                   run=json.dumps(p["definition"]["run"]))
+    for k, v in s["params"].items():
+        g.attrs[f"param.{k}"] = v
+    for k, v in p["definition"]["run"].items():
+        g.attrs[f"run.{k}"] = v
+    for k, v in spec.values(p).items():
+        if v is not None:
+            g.attrs[f"value.{k}"] = v
+    times = _scale(g, "times", arrays["times"])
+    times.attrs["units"] = units.time
+    obs = {f"obs_{k}": name for k, name in enumerate(res["observables"])}
+    for k in sorted(a for a in arrays if a not in ("times", "jackknife")):
+        base = k.removesuffix("_stderr")
+        name = obs.get(base, base).replace("/", "|") + k[len(base):]
+        ds = g.create_dataset(name, data=arrays[k], track_times=False)
+        ds.dims[0].attach_scale(times)
+        ds.attrs["units"] = units.of(name)
+        if base in obs:
+            ds.attrs["name"] = obs[base] + k[len(base):]
+    if "jackknife" in arrays:
+        _h5_jackknife(g, arrays["jackknife"], times, units)
+
+
+def _h5_jackknife(g, jack, times, units) -> None:
+    import h5py
+
+    q = _scale(g, "quantity", np.array(JACKKNIFE_QUANTITIES, dtype=h5py.string_dtype()))
+    grp = _scale(g, "group", np.arange(jack.shape[1], dtype=np.int64))
+    ds = g.create_dataset("jackknife", data=jack, track_times=False)
+    for axis, scale in enumerate((q, grp, times)):
+        ds.dims[axis].attach_scale(scale)
+    ds.attrs["units"] = ", ".join(f"{k} [{units.of(k)}]" for k in JACKKNIFE_QUANTITIES)
+    ds.attrs["meaning"] = ("(quantity, group, times): E, P, C_Q averaged without trajectory group g "
+                           "(index mod G), for delete-one-group jackknife errors")
 
 
 def plot_names(spec) -> list[str]:
@@ -157,7 +271,7 @@ def format_table(rows: list[dict], size_param: str = "N") -> str:
     """A printable advantage table of study rows: swept values, per-site figures and Gamma, with
     value(error) cells for trajectory rows (:func:`collective_qc.tables.cell`)."""
     skip = {"point", "role", "n_sites", "method", "seed", "wall_time_s", "energy_unit", "time_unit", size_param,
-            *FIG_COLS, *GAMMA_COLS}
+            "undefined", *FIG_COLS, *GAMMA_COLS}
     swept = [c for c in rows[0] if c not in skip and not c.endswith("_stderr")] if rows else []
     figs = ("tau_c", "energy_max_per_site", "power_max_per_site", "capacitance_at_tau_c_per_site", *GAMMA_COLS[:4])
     head = [size_param, *swept, "N_sites", "tau_c", "E_max/N", "P_max/N", "C_Q*/N", "G_P", "G_tau", "G_C", "G_E",
@@ -168,6 +282,10 @@ def format_table(rows: list[dict], size_param: str = "N") -> str:
         body.append([str(size), *(cell(r[c]) for c in swept), str(r["n_sites"]),
                      *(cell(r.get(c), r.get(c + "_stderr")) for c in figs), str(r["method"])])
     lines = text_table(head, body)
+    names = dict(zip(figs, head[len(swept) + 3:]))
+    entries = [(f"{size_param} = {b[0]}" + "".join(f", {c} = {v}" for c, v in zip(swept, b[1:1 + len(swept)])),
+                parse_reasons(r.get("undefined"))) for r, b in zip(rows, body)]
+    lines += undefined_notes(entries, names)
     if any(r.get("gamma_power_stderr") is not None for r in rows):
         lines.append("x(e): value with one standard error e in its last digits (trajectory averages)")
     units = sorted({(r.get("energy_unit"), r.get("time_unit")) for r in rows if r.get("energy_unit")})
