@@ -17,13 +17,19 @@ Derived units:
 
 A plug-in model may declare any other pair (e.g. ``energy_unit = "meV"``,
 ``time_unit = "ps"``); power is then written ``meV/ps``.
+
+These strings are the one unit vocabulary of the package: the terminal (``[omega0^2]``), the JSON
+``units`` map, the ``units`` attributes of ``timeseries.h5``, the ``attrs["units"]`` of the
+pandas/xarray views (:mod:`collective_qc.frames`) and the plot axes all take them from
+:meth:`Units.of`.
 """
 
 from __future__ import annotations
 
-__all__ = ["Units", "units_of", "power_unit", "rate_unit", "DIMENSIONLESS"]
+__all__ = ["Units", "units_of", "power_unit", "rate_unit", "DIMENSIONLESS", "JACKKNIFE_QUANTITIES"]
 
 DIMENSIONLESS = "dimensionless"
+JACKKNIFE_QUANTITIES = ("energy", "power", "capacitance")  # axis 0 of ChargeResult.jackknife
 
 
 def power_unit(energy: str, time: str) -> str:
@@ -83,16 +89,22 @@ class Units:
     gamma = DIMENSIONLESS
 
     def of(self, quantity: str) -> str:
-        """The unit of a result field or figure of merit (``energy_max``, ``power_max_per_site``, ...)."""
-        key = quantity.removesuffix("_stderr").removesuffix("_per_site")
-        if key in ("times", "tau_c", "time"):
+        """The unit of a result field, figure of merit or observable (``energy_max``,
+        ``power_max_per_site``, ``gamma_power``, ``photons[cavity]``, ...); ``""`` when unknown.
+
+        >>> Units().of("power_max_per_site"), Units("K", "hbar/K").of("tau_c")
+        ('omega0^2', 'hbar/K')
+        """
+        key = quantity.removesuffix("_stderr").removesuffix("_per_site").split("[", 1)[0]
+        if key in ("times", "time", "tau_c"):
             return self.time
         if key in ("energy", "energy_max", "E0", "ergotropy", "drive"):
             return self.energy
-        if key in ("power", "power_max", "average_power_max"):
+        if key in ("power", "power_max", "average_power_max", "qsl_power", "qsl_bound"):
             return self.power
         if key.startswith("gamma") or key in ("capacitance", "capacitance_at_tau_c", "coherence_l1",
-                                              "entanglement_entropy"):
+                                              "entanglement_entropy", "photons", "top_fock_population",
+                                              "qsl_ratio"):
             return DIMENSIONLESS
         return ""
 

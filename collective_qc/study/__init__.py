@@ -85,6 +85,7 @@ come before the first point runs, and an unwritable directory is reported before
 from .compute import run_point
 from .config import load_config
 from .outputs import format_table
+from .readback import open_study
 from .runner import Study
 
-__all__ = ["Study", "load_config", "run_point", "format_table"]
+__all__ = ["Study", "load_config", "run_point", "format_table", "open_study"]

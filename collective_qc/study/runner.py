@@ -66,6 +66,35 @@ class Study:
         """Points in canonical order (per combination: the baseline, then the sizes ascending)."""
         return list(self.spec.points)
 
+    def to_dataframe(self):
+        """The study table (table.csv's rows, wall times included) as a pandas DataFrame read from the
+        stored points: integer size column (the baseline row has its own size, ``role`` "baseline"),
+        NaN where a number is undefined, units in ``attrs["units"]``; needs the ``frames`` extra."""
+        from ..frames import rows_frame
+        from .outputs import _units
+        from .readback import load_records
+
+        records = load_records(self)
+        rows = table_rows(self.spec, records)
+        return rows_frame(rows, _units(next(iter(records.values()))), "Study.to_dataframe()",
+                          (self.spec.size_param, "n_sites", "seed"))
+
+    def to_xarray(self):
+        """The finished study as an xarray Dataset over its swept values and sizes (and ``times`` when
+        shared): :func:`collective_qc.frames.study_dataset`; needs the ``frames`` extra."""
+        from ..frames import require, study_dataset
+        from .readback import load_records
+
+        require("xarray", "Study.to_xarray()")
+        records = load_records(self)
+        return study_dataset(self.spec, table_rows(self.spec, records), records)
+
+    def result(self, point):
+        """The ChargeResult of one stored point, by id or HDF5 group name (``"N=4,J=0.2"``, ``"base"``)."""
+        from .readback import load_result
+
+        return load_result(self, point)
+
     def _warn(self, msg: str) -> None:
         warnings.warn(msg, UserWarning, stacklevel=4)
 
@@ -141,7 +170,7 @@ class Study:
         try:
             if not plots_only:
                 write_tables(self.out_dir, rows)
-                write_h5(self.out_dir, self.spec, self.config, self.config_hash, records)
+                write_h5(self.out_dir, self.spec, self.config, self.config_hash, records, rows)
             self.plot_files = write_plots(self.out_dir, self.spec, rows, records)
             stale = sorted(f for f in store.own if f.startswith("plots/") and f not in plot_names(self.spec))
             store.remove(stale, "removed plots of an earlier config that this config does not draw")

@@ -1,0 +1,231 @@
+"""pandas and xarray views of results: :meth:`ChargeResult.to_dataframe`,
+:meth:`Comparison.to_dataframe`, :meth:`Study.to_dataframe` and :meth:`Study.to_xarray`.
+
+pandas and xarray are optional (``pip install "collective-qc[frames]"``); they are imported
+only when a view is asked for, and a missing one is named in a one-line ImportError.
+
+Every view carries the unit of each column or variable in ``attrs["units"]`` (a DataFrame: one
+map column -> unit; an xarray variable: its own ``units`` attribute), with the strings of
+:meth:`collective_qc.units.Units.of`, the same as the terminal, the JSON ``units`` map and
+``timeseries.h5``. An undefined number (no maximum of E(t) in the window, a figure of a run that
+does not charge, ...) is NaN; the reason stays where the result keeps it (``metadata``, the row's
+notes).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import numpy as np
+
+from .figures import FIG_COLS, FIGURES, GAMMA_COLS
+from .units import JACKKNIFE_QUANTITIES, Units
+
+__all__ = ["require", "result_frame", "comparison_frame", "rows_frame", "study_dataset", "column_array"]
+
+EXTRA = "frames"  # the optional extra of pyproject.toml that installs pandas, xarray and h5netcdf
+SERIES = ("energy", "power", "capacitance")
+
+
+def require(module: str, what: str):
+    """Import `module` (pandas, xarray) or raise a one-line ImportError naming the extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"{what} needs {module}, an optional dependency: pip install "
+                          f"\"collective-qc[{EXTRA}]\"") from None
+
+
+def _units_of(columns, units: Units) -> dict:
+    """column -> unit string (columns without a unit left out)."""
+    return {c: units.of(c) for c in columns if units.of(c)}
+
+
+def result_frame(res):
+    """The time series of a :class:`~collective_qc.results.ChargeResult` as a pandas DataFrame.
+
+    Index ``times`` (time unit); columns ``energy`` (energy unit), ``power`` (energy per time),
+    ``capacitance`` (dimensionless), their ``*_stderr`` for trajectory runs, then every observable
+    (and its ``*_stderr``). ``attrs``: ``units`` (column -> unit, ``times`` included), the figures of
+    merit (None when not a result), ``undefined`` ({figure: reason}, :attr:`ChargeResult.undefined`),
+    ``model``, ``params``, ``method``, ``drive``, ``n_sites``.
+    """
+    pd = require("pandas", "ChargeResult.to_dataframe()")
+    cols = {k: np.asarray(getattr(res, k), dtype=float) for k in SERIES}
+    for k in SERIES:
+        err = getattr(res, k + "_stderr")
+        if err is not None:
+            cols[k + "_stderr"] = np.asarray(err, dtype=float)
+    for name, series in (res.observables or {}).items():
+        cols[name] = np.asarray(series)
+        err = (res.observables_stderr or {}).get(name)
+        if err is not None:
+            cols[name + "_stderr"] = np.asarray(err)
+    df = pd.DataFrame(cols, index=pd.Index(np.asarray(res.times, dtype=float), name="times"))
+    units = res.units
+    why = dict(getattr(res, "undefined", None) or {})  # figure -> reason it is not a result
+    df.attrs.update(units=_units_of(["times", *cols], units), model=res.model, params=dict(res.params),
+                    method=res.method, drive=res.drive, n_sites=res.n_sites,
+                    figures={k: None if k in why else getattr(res, k) for k in FIGURES}, undefined=why)
+    return df
+
+
+def _int_column(df, col: str) -> None:
+    """Integer dtype for a column of whole numbers (pandas' nullable Int64 where some are missing)."""
+    if col in df and df[col].notna().all():
+        df[col] = df[col].astype("int64")
+    elif col in df:
+        df[col] = df[col].astype("Int64")
+
+
+def rows_frame(rows: list[dict], units: Units, what: str, int_columns=("n_sites", "seed")):
+    """A DataFrame of table rows (dicts): None -> NaN in number columns; integer columns as int64;
+    ``attrs["units"]`` maps each column with a unit to it."""
+    pd = require("pandas", what)
+    df = pd.DataFrame.from_records([{k: _plain(v) for k, v in r.items()} for r in rows])
+    numeric = [c for c in (*FIG_COLS, *FIGURES, *GAMMA_COLS) if c in df]
+    numeric += [c for c in df if c.endswith("_stderr")]
+    for c in numeric:
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    for c in int_columns:
+        _int_column(df, c)
+    df.attrs["units"] = _units_of(df.columns, units)
+    return df
+
+
+def _plain(v):
+    """A table cell for pandas: None stays None, dicts and lists become JSON text."""
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v, sort_keys=True)
+    return v
+
+
+def comparison_frame(cmp):
+    """A :class:`~collective_qc.compare.Comparison` as a DataFrame: the single-site baseline row
+    (``role`` "baseline", ``N`` its own size), then one row per size (``role`` "size").
+
+    Columns: ``N`` (int), ``role``, ``n_sites``, the figures (totals and ``*_per_site``), every Gamma,
+    standard errors of trajectory runs (``*_stderr``), method, charger and any note the row holds
+    (``failed``). The baseline's Gammas are NaN (no ratio). ``attrs``: ``units``, ``model``,
+    ``params``, ``options``.
+    """
+    from .compare import make_row
+
+    base = make_row(cmp.baseline, cmp.baseline)
+    base = {k: (None if k.startswith("gamma") else v) for k, v in base.items()}
+    rows = [{"N": cmp.baseline.n_sites, "role": "baseline", **base}]
+    rows += [{"N": r["n_sites"], "role": "size", **r} for r in cmp.rows]
+    df = rows_frame(rows, cmp.baseline.units, "Comparison.to_dataframe()", ("N", "n_sites"))
+    df.attrs.update(model=cmp.model, params=dict(cmp.params), options=_jsonish(cmp.options))
+    return df
+
+
+def _jsonish(d: dict) -> dict:
+    from .results import jsonable
+
+    return jsonable(d)
+
+
+def column_array(values: list):
+    """A numpy array for one column of table values: int64 (whole numbers), float64 (numbers, None
+    -> NaN), int8 (booleans) or unicode strings (None -> ""); dicts and lists as JSON text."""
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, (bool, np.bool_)) for v in present) and len(present) == len(values):
+        return np.array(values, dtype=np.int8)
+    if present and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in present) \
+            and len(present) == len(values):
+        return np.array(values, dtype=np.int64)
+    if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+           for v in present):
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+    return np.array(["" if v is None else str(_plain(v)) for v in values], dtype=str)
+
+
+def study_dataset(spec, rows: list[dict], records: dict):
+    """An xarray Dataset of a finished study over its swept coordinates.
+
+    Dimensions: the swept columns (e.g. ``J``), then the size parameter (e.g. ``N``), and ``times``
+    when every point has the same sample times. Variables over (swept..., N): every table column
+    (figures per site, Gammas, standard errors, ``n_sites``, ``method``, ``seed``, ...); over
+    (swept...): the single-site baseline's columns (but the Gammas) as ``baseline_<column>``; with a shared time grid
+    also ``energy``, ``power``, ``capacitance`` (totals, and ``*_stderr``) over (swept..., N, times)
+    and ``baseline_energy``, ... Each variable has a ``units`` attribute.
+    """
+    xr = require("xarray", "Study.to_xarray()")
+    size = spec.size_param
+    dims = [spec.columns[key] for _, key, _ in spec.swept]
+    coords = {spec.columns[key]: list(vals) for _, key, vals in spec.swept}
+    coords[size] = list(spec.sizes)
+    shape = tuple(len(coords[d]) for d in dims)
+    by_id = {r["point"]: r for r in rows}
+    units = Units(**_first_units(records))
+    skip = {"point", "role", size, "wall_time_s", *dims}
+    columns = [c for c in rows[0] if c not in skip]
+    data = {}
+    for role, prefix, extra in (("size", "", (size,)), ("baseline", "baseline_", ())):
+        full = shape + ((len(spec.sizes),) if extra else ())
+        grid = _grid(spec, by_id, role, len(spec.sizes))
+        for col in columns if role == "size" else [c for c in columns if not c.startswith("gamma")]:
+            values = [by_id[pid][col] if pid else None for pid in grid]
+            data[prefix + col] = ([*dims, *extra], column_array(values).reshape(full), _attrs(units, col))
+        _series(data, records, grid, full, units, (prefix, [*dims, *extra]))
+    times = _shared_times(records)
+    if times is not None:
+        coords["times"] = times
+    ds = xr.Dataset({k: v for k, v in data.items() if times is not None or "times" not in v[0]}, coords=coords)
+    ds[size].attrs["long_name"] = "size parameter of the model"
+    if times is not None:
+        ds["times"].attrs["units"] = units.time
+    ds.attrs.update(study=spec.name, model=spec.model, size_param=size)
+    return ds
+
+
+def _attrs(units: Units, col: str) -> dict:
+    u = units.of(col)
+    return {"units": u} if u else {}
+
+
+def _first_units(records: dict) -> dict:
+    for rec in records.values():
+        u = rec["record"]["result"]["metadata"].get("units") or {}
+        return {"energy": u.get("energy") or "omega0", "time": u.get("time") or "1/omega0"}
+    return {}
+
+
+def _grid(spec, by_id, role: str, n_sizes: int) -> list:
+    """Point ids laid out over the swept grid (and the sizes for ``role`` "size"), flattened."""
+    per = n_sizes if role == "size" else 1
+    grid = [None] * (int(np.prod([len(v) for _, _, v in spec.swept], dtype=int)) * per)
+    for combo in spec.combos:
+        flat = 0
+        for _, key, vals in spec.swept:
+            v = combo["values"][spec.columns[key]]
+            flat = flat * len(vals) + next(i for i, x in enumerate(vals) if x == v)
+        if role == "baseline":
+            grid[flat] = combo["baseline"]
+        else:
+            for k, pid in enumerate(combo["points"][1:]):
+                grid[flat * n_sizes + k] = pid if pid in by_id else None
+    return grid
+
+
+def _shared_times(records: dict):
+    """The sample times when every point has the same ones, else None."""
+    ts = [rec["arrays"]["times"] for rec in records.values()]
+    first = ts[0]
+    return first if all(t.shape == first.shape and np.array_equal(t, first) for t in ts) else None
+
+
+def _series(data: dict, records: dict, grid: list, lead: tuple, units: Units, where) -> None:
+    """E(t), P(t), C_Q(t) (and standard errors) of the points of `grid` as variables over (..., times)."""
+    prefix, dims = where
+    names = [k for k in (*SERIES, *(s + "_stderr" for s in SERIES))
+             if all(k in records[pid]["arrays"] for pid in grid if pid)]
+    for k in names:
+        n_t = len(next(records[pid]["arrays"]["times"] for pid in grid if pid))
+        arr = np.full((len(grid), n_t), np.nan)
+        for i, pid in enumerate(grid):
+            if pid and records[pid]["arrays"][k].shape == (n_t,):
+                arr[i] = records[pid]["arrays"][k]
+        data[prefix + k] = ([*dims, "times"], arr.reshape(lead + (n_t,)), _attrs(units, k))

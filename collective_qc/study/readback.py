@@ -1,0 +1,93 @@
+"""Reading a study directory back: :func:`open_study` and the views behind :meth:`Study.to_dataframe`,
+:meth:`Study.to_xarray` and :meth:`Study.result`.
+
+Everything is read from the verified point records (``points/<id>.json`` + ``.npz``), the same
+source table.csv and timeseries.h5 are written from; nothing is computed, locked or written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ..errors import InputError
+from .files import Corrupt, read_point
+from .store import MANIFEST
+
+__all__ = ["open_study", "load_records", "load_result"]
+
+
+def open_study(out_dir):
+    """The :class:`Study` of a finished (or partly finished) study directory, from its manifest.
+
+    Parameters
+    ----------
+    out_dir : path
+        A directory written by ``cqc study`` or :meth:`Study.run`.
+
+    Returns
+    -------
+    Study
+        Its config and name as run; :meth:`Study.to_dataframe`, :meth:`Study.to_xarray` and
+        :meth:`Study.result` read the stored points (:meth:`Study.run` resumes it).
+
+    Examples
+    --------
+    >>> st = open_study("results/dicke_advantage")          # doctest: +SKIP
+    >>> st.to_xarray()["gamma_power"].sel(N=16)              # doctest: +SKIP
+    """
+    from .runner import Study
+
+    path = os.path.join(os.fspath(out_dir), MANIFEST)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            manifest = json.load(fh)
+        config, name = manifest["config"], manifest.get("name")
+    except FileNotFoundError:
+        raise InputError(f"{os.fspath(out_dir)!r} is not a study directory (no {MANIFEST})") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"cannot read the study manifest {path!r} ({exc}); rerun the study with --adopt") from None
+    st = Study(config, out_dir)
+    if name:
+        st.spec.name = name
+    return st
+
+
+def load_records(study) -> dict:
+    """point id -> verified record of every point of `study` (InputError naming the first missing or
+    damaged one)."""
+    folder = os.path.join(study.out_dir, "points")
+    records, missing = {}, []
+    for p in study.points:
+        try:
+            rec = read_point(folder, p["id"])
+        except Corrupt as exc:
+            raise InputError(f"study {study.spec.name!r}: point {p['id']} is damaged ({exc}); rerun the study "
+                             f"to recompute it") from None
+        if rec is None:
+            missing.append(p["id"])
+        records[p["id"]] = rec
+    if missing:
+        raise InputError(f"study {study.spec.name!r}: {len(missing)} of {len(records)} points are not computed in "
+                         f"{study.out_dir!r} (first: {missing[0]}); run the study to finish them")
+    return records
+
+
+def load_result(study, point):
+    """The :class:`~collective_qc.results.ChargeResult` of one point, named by its id or its readable
+    group name (``N=4,J=0.2``, ``base``)."""
+    from .outputs import _result, group_names
+
+    names = group_names(study.spec)
+    by_name = {v: k for k, v in names.items()}
+    pid = point if point in names else by_name.get(point)
+    if pid is None:
+        known = ", ".join(list(by_name)[:6]) + (", ..." if len(by_name) > 6 else "")
+        raise InputError(f"study {study.spec.name!r} has no point {point!r} (points: {known})")
+    try:
+        rec = read_point(os.path.join(study.out_dir, "points"), pid)
+    except Corrupt as exc:
+        raise InputError(f"study {study.spec.name!r}: point {pid} is damaged ({exc})") from None
+    if rec is None:
+        raise InputError(f"study {study.spec.name!r}: point {point!r} is not computed in {study.out_dir!r}")
+    return _result(rec)

@@ -1,0 +1,120 @@
+"""Reading a study back (issue 22, item 15): table.csv with an integer size column, timeseries.h5
+readable by xarray (h5netcdf, no phony dimensions, ``times`` a coordinate, readable group names,
+one unit vocabulary), ``open_study(dir).to_xarray()`` / ``.to_dataframe()`` against an independent
+``compare`` run, and a directory written with the earlier HDF5 layout resumed and rewritten."""
+
+import os
+
+import numpy as np
+import pytest
+
+import collective_qc as cqc
+from collective_qc.study import Study, open_study
+
+pd = pytest.importorskip("pandas")
+xr = pytest.importorskip("xarray")
+pytest.importorskip("h5netcdf")
+
+CONFIG = {"study": {"name": "rb", "model": "xxz-chain", "sizes": [2, 3]}, "params": {"J": [0.1, 0.2]},
+          "run": {"t_max": 5, "n_times": 21}}
+GROUPS = {"base,J=0.1", "N=2,J=0.1", "N=3,J=0.1", "base,J=0.2", "N=2,J=0.2", "N=3,J=0.2"}
+UNITS = {"times": "1/omega0", "energy": "omega0", "power": "omega0^2", "capacitance": "dimensionless"}
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("rb") / "out"
+    Study(CONFIG, d).run()
+    return d
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The same points run by compare (no study code involved)."""
+    return {j: cqc.compare("xxz-chain", [2, 3], params={"J": j}, t_max=5, n_times=21) for j in (0.1, 0.2)}
+
+
+def test_table_csv_has_integer_sizes(study_dir):
+    df = pd.read_csv(study_dir / "table.csv")
+    assert str(df["N"].dtype) == "int64" and str(df["n_sites"].dtype) == "int64"
+    assert list(df["N"]) == [1, 2, 3, 1, 2, 3] and list(df["role"]) == ["baseline", "size", "size"] * 2
+    assert df.loc[df["role"] == "baseline", "gamma_power"].isna().all()
+
+
+def test_h5_opens_with_xarray(study_dir, reference):
+    import h5py
+
+    path = study_dir / "timeseries.h5"
+    with h5py.File(path, "r") as f:
+        groups = {k for k in f if isinstance(f[k], h5py.Group)}
+    assert groups == GROUPS
+    root = xr.open_dataset(path, engine="h5netcdf")
+    assert set(root.dims) == {"point", "times"} and "times" in root.coords
+    assert set(root["point"].values) == GROUPS
+    assert root["N"].dtype == np.int64 and root["tau_c"].attrs["units"] == "1/omega0"
+    k = list(root["point"].values).index("N=3,J=0.2")
+    assert root["gamma_power"].values[k] == pytest.approx(reference[0.2].rows[1]["gamma_power"], rel=1e-12)
+    for name in GROUPS:
+        g = xr.open_dataset(path, engine="h5netcdf", group=name)
+        assert set(g.dims) == {"times"} and "times" in g.coords, name
+        assert {v: g[v].attrs["units"] for v in ("times", *list(UNITS)[1:])} == UNITS
+    g = xr.open_dataset(path, engine="h5netcdf", group="N=3,J=0.2")
+    res = reference[0.2].results[3]
+    assert np.allclose(g["energy"].values, res.energy, rtol=1e-12, atol=1e-14)
+    assert np.array_equal(g["times"].values, res.times) and g.attrs["n_sites"] == 3
+
+
+def test_h5_units_are_the_json_units(study_dir, reference):
+    import h5py
+
+    json_units = set(reference[0.2].results[3].to_dict()["units"].values())
+    seen = set()
+    with h5py.File(study_dir / "timeseries.h5", "r") as f:
+        f.visititems(lambda name, obj: seen.add(obj.attrs.get("units")) if "units" in obj.attrs else None)
+    assert seen <= json_units and "omega0^2" in seen
+
+
+def test_open_study_views(study_dir, reference):
+    st = open_study(study_dir)
+    ds = st.to_xarray()
+    assert list(ds["J"].values) == [0.1, 0.2] and list(ds["N"].values) == [2, 3] and "times" in ds.coords
+    for j, cmp in reference.items():
+        for row in cmp.rows:
+            sel = ds.sel(J=j, N=row["n_sites"])
+            for col in ("gamma_power", "gamma_tau", "gamma_energy", "power_max_per_site"):
+                assert float(sel[col]) == pytest.approx(row[col], rel=1e-12), (j, col)
+            res = cmp.results[row["n_sites"]]
+            assert np.allclose(sel["power"].values, res.power, rtol=1e-12, atol=1e-14)
+        assert float(ds["baseline_power_max_per_site"].sel(J=j)) == pytest.approx(cmp.baseline.power_max)
+    assert ds["power"].attrs["units"] == "omega0^2" and ds["gamma_tau"].attrs["units"] == "dimensionless"
+    df = st.to_dataframe()
+    csv = pd.read_csv(study_dir / "table.csv")
+    assert list(df["N"]) == list(csv["N"]) and np.allclose(df["gamma_power"], csv["gamma_power"], equal_nan=True)
+    assert df.attrs["units"]["tau_c"] == "1/omega0"
+    assert st.result("N=2,J=0.1").n_sites == 2
+
+
+def test_open_study_refuses_in_one_line(tmp_path, study_dir):
+    with pytest.raises(cqc.InputError, match="not a study directory") as exc:
+        open_study(tmp_path)
+    assert "\n" not in str(exc.value)
+    with pytest.raises(cqc.InputError, match="has no point 'N=9'"):
+        open_study(study_dir).result("N=9")
+
+
+def test_earlier_h5_layout_is_rewritten(study_dir, tmp_path):
+    """A directory whose timeseries.h5 has the earlier layout (groups named by hashes) resumes with
+    nothing recomputed and gets the new layout."""
+    import shutil
+
+    import h5py
+
+    d = tmp_path / "old"
+    shutil.copytree(study_dir, d)
+    with h5py.File(d / "timeseries.h5", "w") as f:
+        f.create_group("N2-cf2ff8080705").create_dataset("energy", data=np.zeros(3))
+    st = Study(CONFIG, d)
+    st.run()
+    assert (st.loaded, st.computed) == (6, 0)
+    assert (d / "timeseries.h5").read_bytes() == (study_dir / "timeseries.h5").read_bytes()
+    assert os.path.exists(d / "table.csv")
