@@ -107,15 +107,22 @@ def comparison_frame(cmp):
 
     Columns: ``N`` (int), ``role``, ``n_sites``, the figures (totals and ``*_per_site``), every Gamma,
     standard errors of trajectory runs (``*_stderr``), method, charger and any note the row holds
-    (``failed``). The baseline's Gammas are NaN (no ratio). ``attrs``: ``units``, ``model``,
-    ``params``, ``options``.
+    (``failed``); a number that is not a result is NaN, its reason in ``undefined`` ("column:
+    reason | ...", as in table.csv). The baseline's Gammas are NaN (no ratio). ``attrs``:
+    ``units``, ``model``, ``params``, ``options``.
     """
     from .compare import make_row
+
+    from .study.outputs import _reasons
 
     base = make_row(cmp.baseline, cmp.baseline)
     base = {k: (None if k.startswith("gamma") else v) for k, v in base.items()}
     rows = [{"N": cmp.baseline.n_sites, "role": "baseline", **base}]
     rows += [{"N": r["n_sites"], "role": "size", **r} for r in cmp.rows]
+    for r in rows:  # {column: reason} -> the text of table.csv's ``undefined`` column
+        why = r.get("undefined") or {}
+        keep = [c for c in why if r.get(c) is None and not (r["role"] == "baseline" and c.startswith("gamma"))]
+        r["undefined"] = _reasons(why, keep)
     df = rows_frame(rows, cmp.baseline.units, "Comparison.to_dataframe()", ("N", "n_sites"))
     df.attrs.update(model=cmp.model, params=dict(cmp.params), options=_jsonish(cmp.options))
     return df

@@ -74,3 +74,20 @@ def test_missing_extra_is_one_line(module, monkeypatch, cavity):
     if module == "pandas":
         with pytest.raises(ImportError, match=r"collective-qc\[frames\]"):
             cavity.to_dataframe()
+
+
+def test_undefined_numbers_are_nan_with_reason():
+    """Global charger at field norm on free sites (J = 0), battery off: C_Q* is round-off on both
+    sides (issue 22 item 1), so Gamma_C is NaN in the frame with its reason; Gamma_P = N exactly
+    (Gyhm, Safranek, Rosa 2022: the bound is reached by the global charger of free sites)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cmp = cqc.compare("xxz-chain", [2, 3], params={"J": 0}, t_max=4, n_times=81, charger="global",
+                          norm="field", battery_off_while_charging=True)
+    df = cmp.to_dataframe()
+    assert df["gamma_capacitance"].isna().all()
+    assert all("gamma_capacitance: " in t and "round-off" in t for t in df["undefined"].iloc[1:])
+    assert "gamma" not in df["undefined"].iloc[0]
+    assert np.allclose(df["gamma_power"].iloc[1:], [2.0, 3.0], rtol=2e-3)

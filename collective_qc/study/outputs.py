@@ -110,7 +110,9 @@ def write_h5(out_dir: str, spec, config: dict, config_hash: str, records: dict, 
     point, named by its size and swept values (``N=4,J=0.2``; ``base,J=0.2`` for the single-site
     baseline; :func:`group_names`), with ``times`` as a coordinate (dimension scale) of its series
     and the point id, definition, seed and units as attributes. Units: :meth:`Units.of`.
-    Undefined numbers are NaN (empty cells in table.csv).
+    A number that is not a result is NaN (an empty cell in table.csv); the dataset's ``undefined``
+    attribute maps each such point's group name to the reason, and the group's ``undefined``
+    attribute holds the row's reasons (the ``undefined`` column of table.csv).
     """
     import h5py
 
@@ -123,8 +125,12 @@ def write_h5(out_dir: str, spec, config: dict, config_hash: str, records: dict, 
                        size_param=spec.size_param, layout="netCDF4 (h5netcdf): root table over 'point', "
                        "one group per point")
         _h5_table(f, spec, rows, names, records)
+        why = {r["point"]: r.get("undefined") for r in rows}
         for p in spec.points:
-            _h5_point(f.create_group(names[p["id"]]), p, spec, records[p["id"]])
+            g = f.create_group(names[p["id"]])
+            _h5_point(g, p, spec, records[p["id"]])
+            if why.get(p["id"]):
+                g.attrs["undefined"] = why[p["id"]]
     os.replace(tmp, path)
 
 
@@ -165,6 +171,7 @@ def _h5_table(f, spec, rows: list, names: dict, records: dict) -> None:
     units = _units(records[rows[0]["point"]])
     point = _scale(f, "point", np.array([names[r["point"]] for r in rows], dtype=h5py.string_dtype()))
     point.attrs["long_name"] = "HDF5 group of the point"
+    why = [parse_reasons(r.get("undefined")) for r in rows]
     for col in (c for c in rows[0] if c not in ("point", "wall_time_s")):
         arr = column_array([r[col] for r in rows])
         ds = f.create_dataset(col, data=arr.astype(h5py.string_dtype()) if arr.dtype.kind == "U" else arr,
@@ -172,6 +179,9 @@ def _h5_table(f, spec, rows: list, names: dict, records: dict) -> None:
         ds.dims[0].attach_scale(point)
         if units.of(col):
             ds.attrs["units"] = units.of(col)
+        reasons = {names[r["point"]]: w[col] for r, w in zip(rows, why) if col in w}
+        if reasons:  # NaN entries that are not results, and why (group name -> reason)
+            ds.attrs["undefined"] = json.dumps(reasons, sort_keys=True)
     f["point_id"] = np.array([r["point"] for r in rows], dtype=h5py.string_dtype())
     f["point_id"].dims[0].attach_scale(point)
     ts = [records[r["point"]]["arrays"]["times"] for r in rows]

@@ -118,3 +118,28 @@ def test_earlier_h5_layout_is_rewritten(study_dir, tmp_path):
     assert (st.loaded, st.computed) == (6, 0)
     assert (d / "timeseries.h5").read_bytes() == (study_dir / "timeseries.h5").read_bytes()
     assert os.path.exists(d / "table.csv")
+
+
+def test_undefined_is_nan_with_reason(tmp_path):
+    """C_Q* round-off on both sides (global charger at field norm, free sites, battery off): the
+    Gamma_C cells are empty in table.csv, NaN in timeseries.h5 with the reason as an attribute, NaN
+    in the xarray view; Gamma_P = N (the bound for free sites) is a result everywhere."""
+    import json
+    import warnings
+
+    import h5py
+
+    cfg = {"study": {"model": "xxz-chain", "sizes": [2, 3]}, "params": {"J": 0.0},
+           "run": {"t_max": 4, "n_times": 81, "charger": "global", "norm": "field",
+                   "battery_off_while_charging": True}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Study(cfg, tmp_path / "s").run()
+    csv = pd.read_csv(tmp_path / "s" / "table.csv")
+    assert csv["gamma_capacitance"].isna().all() and np.allclose(csv["gamma_power"][1:], [2, 3], rtol=2e-3)
+    with h5py.File(tmp_path / "s" / "timeseries.h5", "r") as f:
+        why = json.loads(f["gamma_capacitance"].attrs["undefined"])
+        assert set(why) == {"N=2", "N=3"} and all("round-off" in w for w in why.values())
+        assert np.isnan(f["gamma_capacitance"][:]).all() and "round-off" in f["N=3"].attrs["undefined"]
+    ds = open_study(tmp_path / "s").to_xarray()
+    assert ds["gamma_capacitance"].isnull().all() and list(ds["gamma_power"].values) == pytest.approx([2, 3], 2e-3)
