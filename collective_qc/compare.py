@@ -203,6 +203,11 @@ class Comparison:
         base_why.update({g.key: base_why[g.figure] for g in GAMMAS if g.figure in base_why})
         entries = [("base", base_why), *((f"N = {r['n_sites']}", r.get("undefined")) for r in self.rows)]
         notes += undefined_notes(entries, dict(cols))
+        dark = [n for n, r in sorted(self.results.items()) if r.not_charged]
+        if dark or self.baseline.not_charged:
+            who = ", ".join(map(str, dark)) + (" and the single site" if self.baseline.not_charged else "")
+            notes.append(f"NOT CHARGED at N = {who}: E(t) stays at round-off level, so those figures and "
+                         "Gammas are not results")
         notes += [f"FAILED at N = {r['n_sites']}: {r['failed']} (a failed run, not a result)"
                   for r in self.rows if r.get("failed")]
         return "\n".join(lines + [f"({n})" for n in notes])

@@ -8,7 +8,9 @@
   sizes, residual within the errors or below 5 % rms; the legend reports b and the residual,
   else says "no power law"). A panel with a zero or negative value uses a linear (or symlog) axis
   and says the sign of the single-site baseline in its legend; a panel without any defined value
-  says why instead of staying empty;
+  says why instead of staying empty; every legend sits below its panel (never over the data);
+- points that are not results (``undefined`` in the rows, :mod:`collective_qc.verdict`) are
+  omitted, and the panel names them with the reason (legend line or title);
 - :func:`timeseries`: E(t)/N, P(t)/N, C_Q(t)/N of chosen points with +-1 standard-error bands, and
   tau_c of every curve marked by a dotted vertical line.
 
@@ -174,8 +176,11 @@ def per_site_vs_n(groups: list[dict], path: str, title: str = "") -> str:
         vals = [v for g in groups for v in _xy(g["rows"], key)[1]] + list(bases)
         if vals and min(vals) < 0 < max(vals):
             ax.axhline(0.0, color="k", lw=0.6)
+        notes = omitted_notes(groups, key)
         if not drawn:
-            _no_data(ax, [r for g in groups for r in g["rows"]], key)
+            _no_data(ax, [r for g in groups for r in g["rows"]], key, notes)
+        elif notes:  # above the axes: never over the data
+            ax.set_title("\n".join(notes), fontsize="xx-small")
         _integer_sizes(ax, sorted({r["n_sites"] for g in groups for r in g["rows"]}))
         ax.set_xlabel("N (sites)")
         ax.set_ylabel(f"{lab} [{u.of(key)}]")
@@ -195,9 +200,11 @@ def _integer_sizes(ax, sizes) -> None:
         ax.xaxis.set_major_locator(mt.MaxNLocator(integer=True))
 
 
-def _no_data(ax, rows, key) -> None:
-    """Explain an empty panel in the panel itself."""
-    if rows and all(r.get("tau_c") is None for r in rows) and key != "power_max_per_site":
+def _no_data(ax, rows, key, notes=()) -> None:
+    """Explain an empty panel in the panel itself (with the reasons of the omitted points, if known)."""
+    if notes:
+        why = "\n".join(notes)
+    elif rows and all(r.get("tau_c") is None for r in rows) and key != "power_max_per_site":
         why = "undefined at every N:\nE(t) has no maximum in the time window\n(tau_c undefined; extend t_max)"
     else:
         why = "no defined value at any N\n(undefined figure or ratio: see table.csv)"
@@ -249,7 +256,7 @@ def _gamma_panel(ax, groups, colors, key, lab, figure, sizes) -> None:
         if len(n):
             series.append((g, c, n, y, e))
     if not series:
-        _no_data(ax, [r for g in groups for r in g["rows"]], key)
+        _no_data(ax, [r for g in groups for r in g["rows"]], key, omitted_notes(groups, key))
         ax.set_xlabel("N (sites)")
         ax.set_ylabel(f"{lab} [{DIMENSIONLESS}]")
         return
@@ -281,13 +288,41 @@ def _gamma_panel(ax, groups, colors, key, lab, figure, sizes) -> None:
     ax.set_xlabel("N (sites)")
     ax.set_ylabel(f"{lab} [{DIMENSIONLESS}]")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize="xx-small", title=title, title_fontsize="xx-small")
+    _legend_below(ax, groups, key, title)
+
+
+def _legend_below(ax, groups, key, title: str) -> None:
+    """The panel's legend under its axes (never over the data), with a line per reason for the
+    points omitted because they are not results."""
+    for text in omitted_notes(groups, key):
+        ax.plot([], [], ls="none", label=text)
+    ax.legend(fontsize="xx-small", title=title, title_fontsize="xx-small", loc="upper center",
+              bbox_to_anchor=(0.5, -0.16), ncols=2, frameon=False)
+
+
+def omitted_notes(groups, key) -> list[str]:
+    """"omitted, not a result at N = ...: reason" lines for the rows of `groups` whose `key` is
+    undefined (reasons from the rows' ``undefined`` cells, :mod:`collective_qc.verdict`)."""
+    import textwrap
+
+    from .tables import parse_reasons, short_reason
+
+    by_reason: dict = {}
+    for g in groups:
+        for r in g["rows"]:
+            if r.get(key) is None or not math.isfinite(r[key]):
+                why = parse_reasons(r.get("undefined")).get(key) if isinstance(r.get("undefined"), str) \
+                    else (r.get("undefined") or {}).get(key)
+                if why:
+                    by_reason.setdefault(short_reason(why), set()).add(r["n_sites"])
+    return [textwrap.fill(f"omitted, not a result at N = {', '.join(map(str, sorted(ns)))}: {why}", 70)
+            for why, ns in by_reason.items()]
 
 
 def gammas_vs_n(groups: list[dict], path: str, title: str = "") -> str:
     """Gamma ratios against N (log-log with fits and reference slopes when positive, else linear)."""
     plt = _plt()
-    fig, axes = plt.subplots(2, 2, figsize=(10, 8), constrained_layout=True)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 10), constrained_layout=True)
     colors = _colors(len(groups))
     sizes = sorted({r["n_sites"] for g in groups for r in g["rows"]})
     for ax, (key, lab, figure) in zip(axes.flat, GAMMAS):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["cell", "text_table", "undefined_notes", "short_reason"]
+__all__ = ["cell", "text_table", "undefined_notes", "short_reason", "parse_reasons"]
 
 _TRAILING = re.compile(r" \((?:[^()]|\([^()]*\))*\)$")  # a final parenthesis, one level of nesting inside
 
@@ -57,3 +57,8 @@ def short_reason(why: str) -> str:
     """A reason without the numbers in its trailing parentheses (each "; "-separated part), so that
     equal reasons of different rows print as one footnote; the full text is in JSON and CSV."""
     return "; ".join(_TRAILING.sub("", part) for part in why.split("; "))
+
+
+def parse_reasons(text: str | None) -> dict:
+    """{column: reason} from an ``undefined`` cell of a study table ("column: reason | ...")."""
+    return dict(part.split(": ", 1) for part in text.split(" | ")) if text else {}

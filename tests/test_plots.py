@@ -75,3 +75,28 @@ def test_timeseries_marks_tau_c(figs):
     vlines = [ln.get_xdata()[0] for ln in ax.lines if ln.get_linestyle() == ":"]
     assert any(abs(x - np.pi / 2) < 1e-3 for x in vlines)
     assert figs[0].axes[1].get_ylabel() == "P(t)/N [omega0^2]" and figs[0].axes[2].get_xlabel() == "t [1/omega0]"
+
+
+def test_gamma_legends_do_not_cover_data_and_name_omitted_points(figs):
+    """Issue 22 item 16 (legend over the Gamma_C data) and the undefined rule in plots: a point that
+    is not a result is omitted and the legend says which and why."""
+    n = [2, 3, 4, 6, 8]
+    why = "gamma_capacitance: N-site run: C_Q(tau_c) is round-off (|C_Q*| = 1e-15 <= 1e-12)"
+    rows = rows_of(n, gamma_power=[1.0, 1.5, 2.0, 3.0, 4.0], gamma_tau=[1.0, 1.2, 1.4, 1.8, 2.2],
+                   gamma_capacitance=[1.0, None, -1.2, 3.0, 4.0], gamma_energy=[1.0, 1.1, 1.2, 1.3, 1.4],
+                   tau_c=1.0, undefined=[None, why, None, None, None])
+    groups = [{"label": f"J={j}, Delta={j}", "rows": [{**r, **{k: (v * (1 + j) if isinstance(v, float) and
+                                                                  k.startswith("gamma") else v)
+                                                               for k, v in r.items()}} for r in rows],
+               "baseline": {"n_sites": 1, "capacitance_at_tau_c_per_site": -0.6}} for j in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
+    plots.gammas_vs_n(groups, "x.png", title="t")
+    fig = figs[0]
+    fig.canvas.draw()
+    for ax in fig.axes[:4]:
+        box = ax.get_legend().get_window_extent()
+        pts = np.concatenate([ln.get_xydata() for ln in ax.lines if ln.get_marker() == "o"])
+        xy = ax.transData.transform(pts)
+        inside = (xy[:, 0] >= box.x0) & (xy[:, 0] <= box.x1) & (xy[:, 1] >= box.y0) & (xy[:, 1] <= box.y1)
+        assert not inside.any(), (ax.get_ylabel(), pts[inside])
+    texts = [t.get_text() for t in fig.axes[2].get_legend().get_texts()]
+    assert any("omitted" in t and "N = 3" in t and "round-off" in t for t in texts), texts

@@ -14,12 +14,13 @@ import os
 
 import numpy as np
 
-from ..tables import cell, text_table, undefined_notes
+from ..tables import cell, parse_reasons, text_table, undefined_notes
 from .files import write_atomic
 from ..units import JACKKNIFE_QUANTITIES
 from .points import ARRAYS, FIG_COLS, GAMMA_COLS, canon
 
-__all__ = ["table_rows", "write_tables", "write_h5", "group_names", "write_plots", "plot_names", "format_table"]
+__all__ = ["table_rows", "write_tables", "write_h5", "group_names", "cutoff_note", "write_plots", "plot_names",
+           "format_table"]
 
 
 def _result(loaded):
@@ -65,11 +66,6 @@ def _reasons(undefined: dict, cols) -> str | None:
     result (:mod:`collective_qc.verdict`), joined by " | "; None when every value is a result."""
     parts = [f"{c}: {undefined[c]}" for c in cols if c in undefined]
     return " | ".join(parts) or None
-
-
-def parse_reasons(text: str | None) -> dict:
-    """{column: reason} from an ``undefined`` cell written by :func:`table_rows`."""
-    return dict(part.split(": ", 1) for part in text.split(" | ")) if text else {}
 
 
 def _cell(v) -> str:
@@ -239,6 +235,16 @@ def _h5_jackknife(g, jack, times, units) -> None:
     ds.attrs["units"] = ", ".join(f"{k} [{units.of(k)}]" for k in JACKKNIFE_QUANTITIES)
     ds.attrs["meaning"] = ("(quantity, group, times): E, P, C_Q averaged without trajectory group g "
                            "(index mod G), for delete-one-group jackknife errors")
+
+
+def cutoff_note(spec, records: dict, points: list) -> str | None:
+    """One line on the automatic Fock cutoffs doubled in `points` (labels: HDF5 group names), or
+    None (:func:`collective_qc.cutoff.refinement_note`)."""
+    from ..cutoff import refinement_note
+
+    names = group_names(spec)
+    return refinement_note({names[p["id"]]: records[p["id"]]["record"]["result"]["metadata"]
+                            for p in points if records.get(p["id"])})
 
 
 def plot_names(spec) -> list[str]:
