@@ -187,9 +187,9 @@ def charge(
         if finer is None:
             break
         history.append({k: v["n_max"] for k, v in cutoff.items()})
-        if hasattr(progress, "note"):
-            progress.note(f"Fock cutoff n_max = {list(history[-1].values())} not converged; "
-                          f"rerunning with n_max doubled")
+        if hasattr(progress, "note") and level == 1:  # one line, not one per pass (cutoff_lines sums up)
+            progress.note(f"Fock cutoff n_max = {list(history[-1].values())} not converged; doubling it "
+                          f"until it is (the run restarts)")
         plan = plan_run(**{**args, "model": finer, "params": None})
     warn_cutoff(cutoff)
     return _result(problem, sol, observables, errors, measures, cutoff, history, t_start)

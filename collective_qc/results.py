@@ -159,11 +159,10 @@ class ChargeResult:
         if self.not_charged:
             lines.append(f"  NOT CHARGED: max |E(t)| = {np.max(np.abs(self.energy)):.1e} [{u.energy}] is round-off: "
                          f"{self.metadata['undefined']} (is the initial state dark to the charger?)")
-        for node, rep in (self.metadata.get("cutoff") or {}).items():
-            verdict = ("exact: excitation number conserved" if rep.get("exact_by_conservation") else
-                       "converged" if rep["converged"] else "NOT converged: raise n_max")
-            lines.append(f"  cutoff [{node}]    n_max = {rep['n_max']}, top-level population <= "
-                         f"{rep['top_population_max']:.2e} ({verdict})")
+        from .cutoff import cutoff_lines
+
+        meta = self.metadata
+        lines += ["  " + line for line in cutoff_lines(meta.get("cutoff"), meta.get("cutoff_history"))]
         return "\n".join(lines)
 
     def _setup_lines(self) -> list[str]:

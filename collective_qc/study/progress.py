@@ -2,7 +2,9 @@
 
 Over points, and inside an in-process point (time samples or trajectories). When a point's run
 starts over (the automatic Fock cutoff was not converged and the run is repeated with a doubled
-cutoff) this is said, and the study's own count does not move backwards.
+cutoff) the point's bar or status line shows the pass, with no line per pass (the study sums the
+passes up in one line, :func:`collective_qc.study.outputs.cutoff_note`), and the study's own
+count does not move backwards.
 """
 
 from __future__ import annotations
@@ -74,11 +76,9 @@ class StudyProgress:
         state = {"last": -1, "pass": 1, "bar": None}
 
         def update(done, total):
-            if done < state["last"]:  # the run started over
-                state["pass"] += 1
+            if done < state["last"]:  # the run started over (a doubled Fock cutoff): no line per pass,
+                state["pass"] += 1  # the study sums the passes up in one line at the end
                 self._close_inner(state)
-                self.line(f"study {self.name}: point {pid}: cutoff not converged, running again with a "
-                          f"doubled Fock cutoff (pass {state['pass']})")
             state["last"] = done
             tag = f" (pass {state['pass']})" if state["pass"] > 1 else ""
             if self.tty:

@@ -11,7 +11,7 @@ from .compute import check_memory_all, environment, execute, raise_failures, ver
 from .config import Spec, family, load_config
 from .files import read_point
 from .lock import DirLock
-from .outputs import plot_names, table_rows, write_h5, write_plots, write_tables
+from .outputs import cutoff_note, plot_names, table_rows, write_h5, write_plots, write_tables
 from .points import canon, sha256
 from .progress import StudyProgress
 from .store import MANIFEST, OUTPUTS, Store
@@ -161,6 +161,9 @@ class Study:
                 self.log(f"study {self.spec.name!r}: {len(self.points)} points, {self.loaded} finished before, "
                          f"{len(todo)} to compute")
                 self._compute(store, todo, executor, records)
+                note = cutoff_note(self.spec, records, todo)  # one line for every doubled Fock cutoff
+                if note:
+                    self.log(f"study {self.spec.name!r}: {note}")
             rows = table_rows(self.spec, records)
             self.timings = {r["point"]: r["wall_time_s"] for r in rows}
             self._write_outputs(store, rows, records, plots_only)
