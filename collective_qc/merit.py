@@ -215,4 +215,4 @@ def roundoff_reason(energy, energy_scale: float | None) -> str | None:
         return None
     return (f"E(t) is round-off: max |E(t)| = {e_max:.2e} <= {threshold:.2e} ({ROUNDOFF:.1e} x energy scale "
             f"{energy_scale:.3g}); the charger does not charge this state (e.g. a dark state), so tau_c, "
-            "E_max and C_Q(tau_c) are undefined")
+            "E_max, P_max, max E(t)/t, C_Q(tau_c) and every Gamma of the run are not results")

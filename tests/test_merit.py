@@ -29,3 +29,16 @@ def test_no_maximum_no_tau_c():
     t = np.linspace(0, 1, 11)
     m = figures_of_merit(t, t**2, 2 * t, t)
     assert m.tau_c is None and m.energy_max is None and m.capacitance_at_tau_c is None
+
+
+def test_power_max_refined_between_samples_without_evaluator():
+    """Issue 22 item 4: without an exact evaluator, P_max is the maximum of the cubic through the
+    samples around the largest one (error O(dt^4)), not the largest sample (error O(dt^2))."""
+    from collective_qc.merit import figures_of_merit
+
+    t = np.linspace(0.0, 3.0, 21)  # dt = 0.15; the peak of P = sin(2t) at pi/4 lies between samples
+    e, p = np.sin(t) ** 2, np.sin(2 * t)
+    m = figures_of_merit(t, e, p, np.zeros_like(t))
+    sampled_error = 1.0 - p.max()
+    assert sampled_error > 1e-3  # the premise: the samples miss the peak
+    assert abs(m.power_max - 1.0) < 2e-4 and abs(m.power_max - 1.0) < sampled_error / 10
