@@ -26,6 +26,7 @@ __all__ = ["require", "result_frame", "comparison_frame", "rows_frame", "study_d
 
 EXTRA = "frames"  # the optional extra of pyproject.toml that installs pandas, xarray and h5netcdf
 SERIES = ("energy", "power", "capacitance")
+TEXT_COLUMNS = ("undefined", "role", "method", "energy_unit", "time_unit", "charger", "failed")
 
 
 def require(module: str, what: str):
@@ -134,10 +135,13 @@ def _jsonish(d: dict) -> dict:
     return jsonable(d)
 
 
-def column_array(values: list):
+def column_array(values: list, name: str = ""):
     """A numpy array for one column of table values: int64 (whole numbers), float64 (numbers, None
-    -> NaN), int8 (booleans) or unicode strings (None -> ""); dicts and lists as JSON text."""
+    -> NaN), int8 (booleans) or unicode strings (None -> ""; always for the text columns of
+    :data:`TEXT_COLUMNS`, e.g. ``undefined`` when every value is a result); dicts and lists as JSON."""
     present = [v for v in values if v is not None]
+    if name in TEXT_COLUMNS:
+        return np.array(["" if v is None else str(_plain(v)) for v in values], dtype=str)
     if present and all(isinstance(v, (bool, np.bool_)) for v in present) and len(present) == len(values):
         return np.array(values, dtype=np.int8)
     if present and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in present) \
@@ -175,7 +179,7 @@ def study_dataset(spec, rows: list[dict], records: dict):
         grid = _grid(spec, by_id, role, len(spec.sizes))
         for col in columns if role == "size" else [c for c in columns if not c.startswith("gamma")]:
             values = [by_id[pid][col] if pid else None for pid in grid]
-            data[prefix + col] = ([*dims, *extra], column_array(values).reshape(full), _attrs(units, col))
+            data[prefix + col] = ([*dims, *extra], column_array(values, col).reshape(full), _attrs(units, col))
         _series(data, records, grid, full, units, (prefix, [*dims, *extra]))
     times = _shared_times(records)
     if times is not None:

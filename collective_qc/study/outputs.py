@@ -169,7 +169,7 @@ def _h5_table(f, spec, rows: list, names: dict, records: dict) -> None:
     point.attrs["long_name"] = "HDF5 group of the point"
     why = [parse_reasons(r.get("undefined")) for r in rows]
     for col in (c for c in rows[0] if c not in ("point", "wall_time_s")):
-        arr = column_array([r[col] for r in rows])
+        arr = column_array([r[col] for r in rows], col)
         ds = f.create_dataset(col, data=arr.astype(h5py.string_dtype()) if arr.dtype.kind == "U" else arr,
                               track_times=False)
         ds.dims[0].attach_scale(point)

@@ -143,3 +143,38 @@ def test_undefined_is_nan_with_reason(tmp_path):
         assert np.isnan(f["gamma_capacitance"][:]).all() and "round-off" in f["N=3"].attrs["undefined"]
     ds = open_study(tmp_path / "s").to_xarray()
     assert ds["gamma_capacitance"].isnull().all() and list(ds["gamma_power"].values) == pytest.approx([2, 3], 2e-3)
+
+
+def test_trajectory_study_with_irregular_times(tmp_path):
+    """Trajectory points (standard errors, jackknife curves) and a swept t_max (no shared time
+    grid): every group opens without phony dimensions, the jackknife over (quantity, group, times);
+    the root and to_xarray() carry the table but no time series; the text column 'undefined' stays
+    text when every value is a result."""
+    import warnings
+
+    cfg = {"study": {"model": "xxz-chain", "sizes": [2], "seed": 3}, "params": {"J": 0.2},
+           "run": {"t_max": [4, 6], "n_times": 31, "method": "trajectories", "ntraj": 16, "dephasing": 0.05}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Study(cfg, tmp_path / "t").run()
+    path = tmp_path / "t" / "timeseries.h5"
+    root = xr.open_dataset(path, engine="h5netcdf")
+    assert set(root.dims) == {"point"} and "energy" not in root and root["undefined"].dtype.kind in "OUS"
+    g = xr.open_dataset(path, engine="h5netcdf", group="N=2,t_max=6.0")
+    assert dict(g.sizes) == {"times": 31, "quantity": 3, "group": 16}
+    assert g["jackknife"].dims == ("quantity", "group", "times") and g["times"].values[-1] == 6.0
+    assert g["energy_stderr"].attrs["units"] == "omega0" and g["power_stderr"].attrs["units"] == "omega0^2"
+    # the jackknife error of E(t) from the stored delete-one-group curves (independent of the solver's own)
+    jk = g["jackknife"].sel(quantity="energy").values
+    err = np.sqrt((16 - 1) / 16 * ((jk - jk.mean(axis=0)) ** 2).sum(axis=0))
+    assert np.allclose(err[1:], g["energy_stderr"].values[1:], rtol=0.1)  # 16 groups of one trajectory: the
+    # delete-one jackknife of a mean is its standard error (measured ratio 1 beyond t = 0.8, 0.999-1.07 before)
+    ds = open_study(tmp_path / "t").to_xarray()
+    assert set(ds.dims) == {"t_max", "N"} and "energy" not in ds and float(ds["gamma_power_stderr"].sel(t_max=4, N=2)) > 0
+
+
+def test_unfinished_study_is_refused(tmp_path):
+    st = Study(CONFIG, tmp_path / "empty")
+    with pytest.raises(cqc.InputError, match="6 of 6 points are not computed") as exc:
+        st.to_xarray()
+    assert "\n" not in str(exc.value)
