@@ -137,7 +137,7 @@ class ChargeResult:
 
         def f(key, per_site=False):
             if key in why:
-                return f"undefined ({why[key]})"
+                return "undefined (NOT CHARGED, see below)" if self.not_charged else f"undefined ({why[key]})"
             x, e = getattr(self, key), err.get(key)
             if per_site:
                 x, e = x / self.n_sites, None if e is None else e / self.n_sites
@@ -157,8 +157,8 @@ class ChargeResult:
         if err:
             lines.append("  (+- one standard error of the trajectory average)")
         if self.not_charged:
-            lines.append(f"  NOT CHARGED: max |E(t)| = {np.max(np.abs(self.energy)):.1e} [{u.energy}] is round-off: "
-                         f"{self.metadata['undefined']} (is the initial state dark to the charger?)")
+            lines.append(f"  NOT CHARGED [energies in {u.energy}]: {self.metadata['undefined']} (is the initial state "
+                         "dark to the charger?)")
         from .cutoff import cutoff_lines
 
         meta = self.metadata
