@@ -20,7 +20,7 @@ from .guard import METHODS, RunPlan, plan_run
 from .merit import figures_of_merit
 from .operators import build_operators
 from .results import ChargeResult
-from .runtime import thread_limit
+from .runtime import one_blas_thread, run_policy
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
@@ -175,10 +175,11 @@ def charge(
     charging = charging_options(args)
     first, history = plan.model, []
     for level in range(1, MAX_CUTOFF_REFINEMENTS + 2):
-        problem = prepare(plan, charging)
+        with one_blas_thread():  # the same bits for any thread or worker count (collective_qc.runtime)
+            problem = prepare(plan, charging)
         if hasattr(progress, "unit"):
             progress.unit = "trajectories" if plan.method == "trajectories" else "time samples"
-        with thread_limit(problem.size):
+        with run_policy(problem.size, problem.parallel_work):  # threads: collective_qc.runtime
             sol, observables, errors, measures = solve(problem, progress, client)
         cutoff = cutoff_report(problem.ops, problem.init, observables, errors)
         finer = None
@@ -220,6 +221,11 @@ class Problem:
     def size(self) -> int:
         """Length of the propagated state (the thread policy's measure)."""
         return self.ops.dim * (self.ops.dim if self.plan.method == "exact" else 1)
+
+    @property
+    def parallel_work(self) -> int:
+        """Items the Numba kernels share among threads (trajectories run side by side)."""
+        return self.size * (self.plan.ntraj if self.plan.method == "trajectories" else 1)
 
 
 CHARGING_OPTIONS = ("charger", "norm", "battery_off_while_charging", "speed_limit")

@@ -1,7 +1,9 @@
 """Dask distributed: a client for a local cluster or any scheduler address, with warm workers.
 
 The default everywhere is in-process work (Numba threads). With ``workers=N`` a
-``distributed.LocalCluster`` of N single-threaded worker processes is started; with
+``distributed.LocalCluster`` of N worker processes (one task at a time each) is started, their
+Numba/OpenMP threads the usable cores divided by N (:func:`worker_environment`; never more
+threads than cores); with
 ``scheduler=ADDRESS`` an existing cluster is used (e.g. one started by dask-jobqueue on
 SLURM/PBS). Work sent to workers is keyed by seeds derived from (point, trajectory index)
 only, so results are bitwise identical to in-process runs.
@@ -17,7 +19,7 @@ import contextlib
 from .errors import InputError
 from .validate import integer
 
-__all__ = ["open_client", "warm_workers", "parse_address", "check_reachable"]
+__all__ = ["open_client", "warm_workers", "parse_address", "check_reachable", "worker_environment"]
 
 CONNECT_TIMEOUT_S = 5  # a scheduler that does not answer within this many seconds is reported unreachable
 _SCHEMES = ("tcp", "tls", "ws", "wss")
@@ -94,6 +96,17 @@ def _identity(address: str, timeout: float):
     return result.get("answer")
 
 
+def worker_environment(workers: int, cores: int | None = None) -> dict:
+    """Environment of the local worker processes: the usable cores shared among `workers` (at
+    least one thread each), so that the workers together never run more threads than cores;
+    each worker's runs apply the same share (:func:`collective_qc.runtime.numba_threads`)."""
+    from .runtime import LOCAL_WORKERS_ENV, usable_cores
+
+    threads = str(max(1, (usable_cores() if cores is None else cores) // workers))
+    return {"NUMBA_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+            "OMP_WAIT_POLICY": "PASSIVE", LOCAL_WORKERS_ENV: str(workers)}
+
+
 def _warm() -> str:
     """Compile / load the Numba trajectory kernels on this process with a tiny trajectory run."""
     from .api import charge
@@ -117,7 +130,8 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786``).
     workers : int, optional
-        Start a local cluster with this many single-threaded worker processes (>= 1).
+        Start a local cluster with this many worker processes (>= 1), each one task at a time
+        with (usable cores) // workers threads.
 
     Raises
     ------
@@ -149,8 +163,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
         cluster = None
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, host="127.0.0.1",
-                               env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+                               dashboard_address=None, host="127.0.0.1", env=worker_environment(workers))
         client = Client(cluster)
     try:
         warm_workers(client)

@@ -1,21 +1,47 @@
-"""Process policy, applied by explicit calls only (importing the package changes nothing).
+"""Process and thread policy, applied by explicit calls only (importing the package changes nothing).
 
+Speed must not depend on what the environment says about threads (issue 22: with
+``OMP_NUM_THREADS=1`` and Numba's default two threads the reference exact run took 10.5 s
+instead of 0.38 s, and on a machine with one other CPU-bound process 12.2 s instead of 0.65 s).
+The cause: Numba picked its OpenMP threading layer (GNU libgomp; no TBB installed), whose
+threads spin while they wait for the next parallel loop. The solvers run thousands of short
+parallel loops (one per operator application), so each loop's end waited for a thread that
+had been descheduled by a spinning one. The policy, in one place:
+
+* :func:`choose_threading_layer` — Numba's ``workqueue`` layer (plain pthreads that sleep on a
+  condition variable between loops; no OpenMP runtime, so no OMP_* variable changes it), unless
+  ``NUMBA_THREADING_LAYER`` is set (an explicit choice wins) or the layer is already running.
+* :func:`numba_threads` — the Numba thread count of a run: the usable cores (CPU affinity)
+  shared among the local workers, at most ``NUMBA_NUM_THREADS``, one for problems too small
+  to gain.
+* :func:`run_policy` — the context every run executes in (:func:`collective_qc.charge`, hence
+  the CLI, compare, studies and Dask workers): the two above, one OpenMP/BLAS thread for small
+  problems (:func:`thread_limit`), and runs from several Python threads of one process one at a
+  time (the ``workqueue`` layer refuses concurrent parallel loops).
+* :func:`one_blas_thread` — the set-up of a run (ground state, operators) with one BLAS/LAPACK
+  thread, so that its bits, hence the run's, are the same for any thread or worker count.
 * :func:`apply_process_policy` — OpenMP threads that wait sleep instead of spinning
-  (``OMP_WAIT_POLICY=PASSIVE`` unless the environment already sets it). Must run before
-  QuSpin's OpenMP runtime starts; the ``cqc`` command calls it first thing. On a loaded
-  machine spinning threads slow small runs down by an order of magnitude.
-* :func:`thread_limit` — one OpenMP/BLAS thread for small problems, where threads cost more
-  than they save (Numba's trajectory threads are not affected).
+  (``OMP_WAIT_POLICY=PASSIVE`` unless the environment already sets it), for QuSpin's own
+  OpenMP runtime; it reads the variable when QuSpin loads (the ``cqc`` command calls this first
+  thing, :func:`run_policy` before each run).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 
-__all__ = ["apply_process_policy", "thread_limit", "THREADS_MIN_SIZE"]
+__all__ = ["apply_process_policy", "thread_limit", "THREADS_MIN_SIZE", "choose_threading_layer",
+           "usable_cores", "numba_threads", "run_policy", "one_blas_thread", "THREADING_LAYER",
+           "LOCAL_WORKERS_ENV"]
 
 THREADS_MIN_SIZE = 1 << 15  # problems smaller than this (vector length) run with one OpenMP/BLAS thread
+NUMBA_MIN_SIZE = 1 << 10  # problems smaller than this (parallel work items x length) run one Numba thread
+THREADING_LAYER = "workqueue"  # Numba's threading layer unless NUMBA_THREADING_LAYER names one
+LOCAL_WORKERS_ENV = "CQC_LOCAL_WORKERS"  # set by parallel.open_client in its worker processes
+
+_RUN_LOCK = threading.RLock()  # one run at a time per process (workqueue: no concurrent parallel loops)
 
 
 def apply_process_policy() -> None:
@@ -24,9 +50,90 @@ def apply_process_policy() -> None:
 
 
 def thread_limit(size: int):
-    """A context that runs a problem of `size` (state length) with one thread if it is small."""
+    """A context that runs a problem of `size` (state length) with one OpenMP/BLAS thread if it is small."""
     if size >= THREADS_MIN_SIZE:
         return contextlib.nullcontext()
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(1)
+
+
+def one_blas_thread():
+    """A context with one BLAS/LAPACK (and OpenMP) thread: for set-up whose bits must not depend on
+    the thread count (a ground state from ``eigh``/``eigsh``: threaded BLAS sums in another
+    order, and a closed run in a single-threaded Dask worker differed in the last digits)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
+
+
+def choose_threading_layer() -> str:
+    """Select Numba's threading layer before its threads start; returns the layer's name.
+
+    ``workqueue`` unless the environment names one (``NUMBA_THREADING_LAYER``); once Numba's
+    threads run (any parallel kernel called in this process) the layer cannot change and the
+    running one is returned.
+    """
+    from numba.core import config
+    from numba.np.ufunc import parallel
+
+    if getattr(parallel, "_is_initialized", False):
+        import numba
+
+        return numba.threading_layer()
+    if not os.environ.get("NUMBA_THREADING_LAYER"):
+        config.THREADING_LAYER = THREADING_LAYER
+    return str(config.THREADING_LAYER)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask; ``os.cpu_count()`` where unknown)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def numba_threads(work: int) -> int:
+    """Numba threads for a run with `work` parallel items (state length x independent members).
+
+    One below ``NUMBA_MIN_SIZE``; else the usable cores divided among the local Dask workers of
+    this machine (``CQC_LOCAL_WORKERS``, set by :func:`collective_qc.parallel.open_client`), at
+    most ``NUMBA_NUM_THREADS`` (the threads Numba starts; an explicit 1 is kept).
+    """
+    from numba.core import config
+
+    if work < NUMBA_MIN_SIZE:
+        return 1
+    try:
+        workers = max(1, int(os.environ.get(LOCAL_WORKERS_ENV, "1")))
+    except ValueError:
+        workers = 1
+    return max(1, min(int(config.NUMBA_NUM_THREADS), usable_cores() // workers))
+
+
+@contextlib.contextmanager
+def run_policy(size: int, work: int | None = None):
+    """The thread policy of one run (see the module docstring).
+
+    Parameters
+    ----------
+    size : int
+        Length of the propagated state (dim, or dim^2 for a density matrix); decides the
+        OpenMP/BLAS threads.
+    work : int, optional
+        Parallel work items of the Numba kernels (default `size`; trajectory runs pass
+        trajectories x dim).
+    """
+    import numba
+
+    apply_process_policy()
+    choose_threading_layer()
+    with _RUN_LOCK:
+        before = numba.get_num_threads()
+        numba.set_num_threads(min(numba_threads(size if work is None else work), int(numba.config.NUMBA_NUM_THREADS)))
+        try:
+            with thread_limit(size):
+                yield
+        finally:
+            numba.set_num_threads(before)

@@ -93,13 +93,15 @@ def _closed_term(hp, hi, hd, vp, vi, vd, prm, U, P, acc, coef):
     Z = (H0 + g V - c) / a on psi; on phi the tangent row adds f V psi / a.
     prm = (g, f, c, 2/a, beta): P <- (2/a)(Z_aug U) + beta P, then acc[:, :, j] += coef[j] P.T
     for each output time j. U, P: (2, dim), acc: (dim, 2, n_out) complex (one contiguous
-    block per row). Returns |P|^2.
+    block per row). Returns |P|^2 by rows (summed by :func:`ordered_sum`: ``norms.sum()`` in a
+    ``parallel=True`` function is a parallel reduction whose order, hence last bits, depend on
+    the thread count).
     """
     dim = U.shape[1]
     norms = np.zeros(dim)
     for i in nb.prange(dim):
         norms[i] = _close_row(i, _csr_row(hp, hi, hd, U, i), _csr_row(vp, vi, vd, U, i), prm, U, P, acc, coef)
-    return norms.sum()
+    return norms  # summed in order by the caller: a sum here would be a parallel reduction
 
 
 @nb.njit(cache=True, parallel=True)
@@ -116,7 +118,7 @@ def _closed_term_xor(hp, hi, hd, masks, mv, prm, U, P, acc, coef):
             b0 += mv[m] * U[0, j]
             b1 += mv[m] * U[1, j]
         norms[i] = _close_row(i, _csr_row(hp, hi, hd, U, i), (b0, b1), prm, U, P, acc, coef)
-    return norms.sum()
+    return norms  # summed in order by the caller
 
 
 def xor_form(A):
@@ -152,10 +154,19 @@ def charger_pack(V, matrix_free: bool = True):
     return ("xor", *xf) if xf is not None else ("csr", *csr_arrays(V))
 
 
+@nb.njit(cache=True)
+def ordered_sum(x):
+    """Sum of a 1-d float array from the first element to the last (the same bits for any thread count)."""
+    s = 0.0
+    for v in x:
+        s += v
+    return s
+
+
 def _term(hcsr, vpack, *rest):
     if vpack[0] == "xor":
-        return _closed_term_xor(*hcsr, vpack[1], vpack[2], *rest)
-    return _closed_term(*hcsr, *vpack[1:], *rest)
+        return ordered_sum(_closed_term_xor(*hcsr, vpack[1], vpack[2], *rest))
+    return ordered_sum(_closed_term(*hcsr, *vpack[1:], *rest))
 
 
 def closed_step(pack, y: np.ndarray, f: float, offsets, bounds, tol: float):

@@ -111,15 +111,23 @@ def _combine(MR, MY, R, Y, PR, PY, W, jumps, sc, outR, outY):
 
 
 @nb.njit(cache=True, parallel=True)
-def norm2(R, Y):
-    """Frobenius norm of the pair (R, Y)."""
+def _row_norms2(R, Y):
+    """Squared norms of the rows of the pair (R, Y)."""
     acc = np.zeros(R.shape[0])
     for i in nb.prange(R.shape[0]):
         s = 0.0
         for j in range(R.shape[1]):
             s += R[i, j].real ** 2 + R[i, j].imag ** 2 + Y[i, j].real ** 2 + Y[i, j].imag ** 2
         acc[i] = s
-    return np.sqrt(acc.sum())
+    return acc
+
+
+def norm2(R, Y):
+    """Frobenius norm of the pair (R, Y); rows summed in order (``acc.sum()`` inside a parallel
+    kernel is a parallel reduction whose last bits depend on the thread count)."""
+    from .chebyshev import ordered_sum
+
+    return float(np.sqrt(ordered_sum(_row_norms2(R, Y))))
 
 
 def _monomial(L: sp.csr_matrix):

@@ -1,5 +1,7 @@
 """The flip-form detector shared by the closed solver and the trajectory kernels."""
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -68,3 +70,49 @@ def test_closed_propagator_same_with_flip_form_and_csr():
     G = np.block([[H, np.zeros_like(H)], [ops.V.toarray(), H]])  # d/dt (psi, d psi / d lambda)
     ref = sla.expm(-2.0j * G) @ y[:, :, 0].reshape(-1)
     np.testing.assert_allclose(a[:, :, 0].reshape(-1), ref, rtol=0, atol=1e-8 * np.abs(ref).max())
+
+
+def _norms_with_threads(fn, n_threads):
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        return fn()
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_term_norms_do_not_depend_on_the_thread_count():
+    """Issue 22 item 5: the closed kernel's |P|^2 was ``norms.sum()`` inside a parallel=True
+    function, a parallel reduction whose order (last bits) followed the thread count; it decides
+    when the series stops, so closed runs differed in the last digits across workers."""
+    import numba
+
+    from collective_qc.solvers.chebyshev import _term, charger_pack, csr_arrays
+    from collective_qc.solvers.matrix_form import norm2
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        import pytest
+
+        pytest.skip("needs two Numba threads")
+    n = 12
+    rng = np.random.default_rng(3)
+    H = _field(n, rng.standard_normal(n)) + sp.diags(rng.standard_normal(2 ** n))
+    V = _field(n, np.ones(n))
+    U = rng.standard_normal((2, 2 ** n)) + 1j * rng.standard_normal((2, 2 ** n))
+    prm = np.array([0.5, 1.0, 0.1, 0.2, -1.0], dtype=np.complex128)
+
+    def norm(vpack):
+        P = np.ones_like(U)
+        acc = np.zeros((2 ** n, 2, 1), dtype=np.complex128)
+        return _term(csr_arrays(H), vpack, prm, U, P, acc, np.ones(1)), P
+
+    for vpack in (charger_pack(V, True), charger_pack(V, False)):
+        (one, P), (two, _) = (_norms_with_threads(lambda: norm(vpack), k) for k in (1, 2))
+        assert one == two  # bitwise
+        np.testing.assert_allclose(one, math.fsum(np.abs(P.ravel()) ** 2), rtol=1e-13)
+    R = rng.standard_normal((300, 300)) + 1j * rng.standard_normal((300, 300))
+    a, b = (_norms_with_threads(lambda: norm2(R, 2 * R), k) for k in (1, 2))
+    assert a == b
+    np.testing.assert_allclose(a, np.sqrt(5) * np.linalg.norm(R), rtol=1e-13)
