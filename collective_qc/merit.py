@@ -167,7 +167,7 @@ def refined_power_max(times, power, evaluate=None) -> float:
         if 0 <= a < len(t) - 1:
             width = t[a + 1] - t[a]
             r = minimize_scalar(lambda s, a=a: -evaluate(a, s)[1], bounds=(t[a], t[a + 1]), method="bounded",
-                                options={"xatol": 1e-9 * max(width, 1e-300)})
+                                options={"xatol": 1e-7 * max(width, 1e-300)})
             if r.success and np.isfinite(r.fun):
                 best = max(best, float(-r.fun))
     return best
