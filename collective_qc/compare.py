@@ -4,8 +4,8 @@ Each size N is charged with the same drive, noise, protocol and method options a
 model's single-site version (:meth:`Model.single_site`), which is run once. A row holds
 the per-site figures of merit and the ratios Gamma_P, Gamma_tau, Gamma_C, Gamma_E (and
 Gamma with the average-power convention). Trajectory runs carry standard errors on the
-figures and on every Gamma (first-order propagation; the N-site and single-site runs
-are independent estimates).
+figures and on every Gamma (jackknife over paired trajectory groups). A figure or Gamma that
+is not a result (:mod:`collective_qc.verdict`) is None, with its reason in ``row["undefined"]``.
 """
 
 from __future__ import annotations
