@@ -126,6 +126,7 @@ def test_not_charged_study_table_and_csv(tmp_path):
     assert "NOT CHARGED" in n3["undefined"]
     text = format_table(rows)
     assert "NOT CHARGED" in text and "extend" not in text
+    assert "[N = 3: tau_c, E_max/N, P_max/N, C_Q*/N]" in text  # footnotes name the right columns
 
 
 def test_two_level_power_max_refined_between_samples():

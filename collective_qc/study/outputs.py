@@ -298,8 +298,9 @@ def format_table(rows: list[dict], size_param: str = "N") -> str:
         body.append([str(size), *(cell(r[c]) for c in swept), str(r["n_sites"]),
                      *(cell(r.get(c), r.get(c + "_stderr")) for c in figs), str(r["method"])])
     lines = text_table(head, body)
-    names = dict(zip(figs, head[len(swept) + 3:]))
-    entries = [(f"{size_param} = {b[0]}" + "".join(f", {c} = {v}" for c, v in zip(swept, b[1:1 + len(swept)])),
+    names = dict(zip(figs, head[len(swept) + 2:]))
+    entries = [(("base" if b[0] == "base" else f"{size_param} = {b[0]}")
+                + "".join(f", {c} = {v}" for c, v in zip(swept, b[1:1 + len(swept)])),
                 parse_reasons(r.get("undefined"))) for r, b in zip(rows, body)]
     lines += undefined_notes(entries, names)
     if any(r.get("gamma_power_stderr") is not None for r in rows):
