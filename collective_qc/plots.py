@@ -203,12 +203,14 @@ def _integer_sizes(ax, sizes) -> None:
 def _no_data(ax, rows, key, notes=()) -> None:
     """Explain an empty panel in the panel itself (with the reasons of the omitted points, if known)."""
     if notes:
-        why = "\n".join(notes)
+        import textwrap
+
+        why = "\n".join(textwrap.fill(" ".join(n.split()), 45) for n in notes)
     elif rows and all(r.get("tau_c") is None for r in rows) and key != "power_max_per_site":
         why = "undefined at every N:\nE(t) has no maximum in the time window\n(tau_c undefined; extend t_max)"
     else:
         why = "no defined value at any N\n(undefined figure or ratio: see table.csv)"
-    ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", fontsize="small")
+    ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", fontsize="x-small")
 
 
 def _plain_log_ticks(ax, sizes) -> None:
