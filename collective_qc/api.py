@@ -20,7 +20,7 @@ from .guard import METHODS, RunPlan, plan_run
 from .merit import figures_of_merit
 from .operators import build_operators
 from .results import ChargeResult
-from .runtime import one_blas_thread, run_policy
+from .runtime import compile_notice, one_blas_thread, run_policy
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
@@ -179,7 +179,7 @@ def charge(
             problem = prepare(plan, charging)
         if hasattr(progress, "unit"):
             progress.unit = "trajectories" if plan.method == "trajectories" else "time samples"
-        with run_policy(problem.size, problem.parallel_work):  # threads: collective_qc.runtime
+        with run_policy(problem.size, problem.parallel_work), compile_notice(progress):  # collective_qc.runtime
             sol, observables, errors, measures = solve(problem, progress, client)
         cutoff = cutoff_report(problem.ops, problem.init, observables, errors)
         finer = None

@@ -20,6 +20,10 @@ had been descheduled by a spinning one. The policy, in one place:
   time (the ``workqueue`` layer refuses concurrent parallel loops).
 * :func:`one_blas_thread` — the set-up of a run (ground state, operators) with one BLAS/LAPACK
   thread, so that its bits, hence the run's, are the same for any thread or worker count.
+* :func:`compile_notice` — one line, "compiling kernels (first run; cached afterwards)", when
+  Numba actually compiles a kernel of this package during a run (a cache miss; loading cached
+  code says nothing): through the run's progress reporter, else as a :class:`CompileNotice`
+  warning.
 * :func:`apply_process_policy` — OpenMP threads that wait sleep instead of spinning
   (``OMP_WAIT_POLICY=PASSIVE`` unless the environment already sets it), for QuSpin's own
   OpenMP runtime; it reads the variable when QuSpin loads (the ``cqc`` command calls this first
@@ -34,12 +38,14 @@ import threading
 
 __all__ = ["apply_process_policy", "thread_limit", "THREADS_MIN_SIZE", "choose_threading_layer",
            "usable_cores", "numba_threads", "run_policy", "one_blas_thread", "THREADING_LAYER",
-           "LOCAL_WORKERS_ENV"]
+           "LOCAL_WORKERS_ENV", "compile_notice", "COMPILE_NOTE", "CompileNotice"]
 
 THREADS_MIN_SIZE = 1 << 15  # problems smaller than this (vector length) run with one OpenMP/BLAS thread
 NUMBA_MIN_SIZE = 1 << 10  # problems smaller than this (parallel work items x length) run one Numba thread
 THREADING_LAYER = "workqueue"  # Numba's threading layer unless NUMBA_THREADING_LAYER names one
 LOCAL_WORKERS_ENV = "CQC_LOCAL_WORKERS"  # set by parallel.open_client in its worker processes
+
+COMPILE_NOTE = "compiling kernels (first run; cached afterwards)"
 
 _RUN_LOCK = threading.RLock()  # one run at a time per process (workqueue: no concurrent parallel loops)
 
@@ -137,3 +143,39 @@ def run_policy(size: int, work: int | None = None):
                 yield
         finally:
             numba.set_num_threads(before)
+
+
+class CompileNotice(UserWarning):
+    """Numba compiles this package's kernels (a cold cache: tens of seconds, once)."""
+
+
+@contextlib.contextmanager
+def compile_notice(progress=None):
+    """Within the block, say :data:`COMPILE_NOTE` once when Numba starts compiling a kernel of this
+    package (``progress.note`` when the reporter has one, else a :class:`CompileNotice` warning).
+
+    Numba's ``numba:compile`` event fires on a cache miss only, before the compilation: the line
+    comes when the wait begins, and never for kernels loaded from the on-disk cache.
+    """
+    from numba.core import event
+
+    said = []
+
+    class _Listener(event.Listener):
+        def on_start(self, ev):
+            func = getattr(ev.data.get("dispatcher"), "py_func", None)
+            if said or not getattr(func, "__module__", "").startswith(__package__):
+                return
+            said.append(True)
+            if hasattr(progress, "note"):
+                progress.note(COMPILE_NOTE)
+            else:
+                import warnings
+
+                warnings.warn(COMPILE_NOTE, CompileNotice, stacklevel=2)
+
+        def on_end(self, ev):
+            pass
+
+    with event.install_listener("numba:compile", _Listener()):
+        yield

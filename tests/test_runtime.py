@@ -142,3 +142,67 @@ def test_exact_reference_speed_does_not_collapse_with_omp_num_threads_1():
         assert out.returncode == 0, out.stderr[-2000:]
         times[name] = float(out.stdout.split()[-1])
     assert times["omp1"] < 2.5 * times["numba1"], json.dumps(times)
+
+
+def _jitted(module: str):
+    """A fresh (uncompiled) Numba function that claims to live in `module`."""
+    import numba
+
+    ns = {"__name__": module}
+    exec("def probe(x):\n    return x + 1\n", ns)
+    return numba.njit(ns["probe"])
+
+
+class _Notes:
+    def __init__(self):
+        self.lines = []
+
+    def note(self, message):
+        self.lines.append(message)
+
+
+def test_compile_notice_once_when_a_package_kernel_compiles():
+    """Issue 22 item 12: a cold cache compiled for ~60 s with stderr empty."""
+    from collective_qc.runtime import COMPILE_NOTE, compile_notice
+
+    notes = _Notes()
+    f, g = _jitted("collective_qc.solvers._probe"), _jitted("collective_qc.solvers._probe2")
+    with compile_notice(notes):
+        assert f(1) == 2 and g(1) == 2  # two compilations, one line
+        assert f(2) == 3  # compiled already: nothing
+    assert notes.lines == [COMPILE_NOTE]
+    assert "first run; cached afterwards" in COMPILE_NOTE
+
+
+def test_no_compile_notice_for_compiled_or_foreign_kernels():
+    import warnings
+
+    from collective_qc.runtime import CompileNotice, compile_notice
+
+    notes = _Notes()
+    f = _jitted("collective_qc.solvers._probe3")
+    f(1)
+    with compile_notice(notes):
+        f(5)  # in memory already
+        _jitted("somebody_else")(1)  # not this package's kernel
+    assert notes.lines == []
+    with warnings.catch_warnings(record=True) as got:  # without a reporter: a warning
+        warnings.simplefilter("always")
+        with compile_notice(None):
+            _jitted("collective_qc.solvers._probe4")(1)
+    assert [w.category for w in got] == [CompileNotice]
+
+
+@pytest.mark.slow
+def test_cli_says_compiling_on_a_cold_cache_only(tmp_path):
+    import os
+
+    from collective_qc.runtime import COMPILE_NOTE
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    cmd = [sys.executable, "-m", "collective_qc", "charge", "xxz-chain", "-p", "N=3", "--t-max", "1",
+           "--n-times", "3", "--method", "closed"]
+    cold = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    warm = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert cold.returncode == warm.returncode == 0, cold.stderr + warm.stderr
+    assert cold.stderr.count(COMPILE_NOTE) == 1 and COMPILE_NOTE not in warm.stderr
