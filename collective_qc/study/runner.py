@@ -70,10 +70,11 @@ class Study:
         """The study table (table.csv's rows, wall times included) as a pandas DataFrame read from the
         stored points: integer size column (the baseline row has its own size, ``role`` "baseline"),
         NaN where a number is undefined, units in ``attrs["units"]``; needs the ``frames`` extra."""
-        from ..frames import rows_frame
+        from ..frames import require, rows_frame
         from .outputs import _units
         from .readback import load_records
 
+        require("pandas", "Study.to_dataframe()")
         records = load_records(self)
         rows = table_rows(self.spec, records)
         return rows_frame(rows, _units(next(iter(records.values()))), "Study.to_dataframe()",
