@@ -26,8 +26,6 @@ import json
 import os
 import time
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # small problems on a shared machine: one thread
-
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")

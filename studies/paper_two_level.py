@@ -28,10 +28,6 @@ import json
 import os
 import time
 
-# One OpenMP thread unless the caller says otherwise: on a small shared machine QuSpin's OpenMP
-# propagation with oversubscribed cores was up to ~50x slower (measured: ising-chain N=12, 69 s vs 1.2 s).
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
