@@ -155,15 +155,17 @@ class KLocalCharger(Charger):
     name = "k-local"
 
     def __init__(self, k: int = 2):
-        if isinstance(k, bool) or not isinstance(k, numbers.Real) or k != int(k) or k < 1:
-            raise InputError(f"charger 'k-local': k must be an integer >= 1, got {k!r}")
-        self.k = int(k)
+        from .validate import integer
+
+        self.k = integer(k, "charger 'k-local': k", minimum=1)
 
     def fit(self, mg):
         _spin_half_sites(mg, self.name)
         n = len(mg.spins)
         if self.k > n:
-            raise InputError(f"charger {self.name!r} does not fit the basis: k = {self.k} exceeds the "
+            from .errors import format_count
+
+            raise InputError(f"charger {self.name!r} does not fit the basis: k = {format_count(self.k)} exceeds the "
                              f"number of sites N = {n}")
 
     def terms(self, mg):
@@ -384,6 +386,8 @@ def parse_charger(spec) -> Charger:
             if positional is None or positional in kwargs:
                 raise InputError(f"charger {spec!r}: expected key=value arguments, got {part!r}")
             key, val = positional, part
+        if key.strip() in kwargs:
+            raise InputError(f"charger {spec!r}: argument {key.strip()!r} given twice")
         kwargs[key.strip()] = _value(val.strip())
     try:
         return factory(**kwargs)

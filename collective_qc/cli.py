@@ -12,15 +12,41 @@ import os
 import sys
 
 from .errors import InputError
-from .validate import number, writable_file
+from .validate import MAX_WORKERS, number, workers, writable_file
 
 __all__ = ["main"]
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2
-        sys.stderr.write(f"cqc: error: {message}\n")
+        sys.stderr.write(f"cqc: error: {message}{_suggest(self, message)}\n")
         raise SystemExit(2)
+
+
+def _option_strings(parser) -> set:
+    """Every --flag of a parser and its subcommands."""
+    out = set()
+    for action in parser._actions:  # noqa: SLF001
+        out.update(f for f in action.option_strings if f.startswith("--"))
+        for sub in (getattr(action, "choices", None) or {}).values():
+            if isinstance(sub, argparse.ArgumentParser):
+                out |= _option_strings(sub)
+    return out
+
+
+def _suggest(parser, message: str) -> str:
+    """'; did you mean --dephasing?' for an unrecognized --flag close to a known one."""
+    import difflib
+
+    if not message.startswith("unrecognized arguments:"):
+        return ""
+    known = sorted(_option_strings(parser))
+    for token in message.split(":", 1)[1].split():
+        flag = token.split("=", 1)[0]
+        close = difflib.get_close_matches(flag, known, n=2, cutoff=0.75) if flag.startswith("--") else []
+        if close:
+            return f"; did you mean {' or '.join(close)}?"
+    return ""
 
 
 def _kv(items):
@@ -62,10 +88,6 @@ EPILOG = """examples:
 
 def _float(name):
     return _number(name)
-
-
-def _int(name, **checks):
-    return _number(name, integer=True, **checks)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,7 +137,8 @@ def _plugin_option(c, dest: str = "plugin") -> None:
 
 def _run_options(c) -> None:
     c.add_argument("--param", "-p", action="append", metavar="KEY=VALUE", help="model parameter")
-    c.add_argument("--drive", type=_float("drive"), default=0.5, help="charging amplitude lambda (energy unit)")
+    c.add_argument("--drive", type=_float("drive"), default=0.5,
+                   help="charging amplitude lambda (energy unit) (default 0.5)")
     from .options import add_cli_arguments
 
     add_cli_arguments(c)  # one flag per run option, from the one options table (collective_qc.options)
@@ -125,8 +148,16 @@ def _run_options(c) -> None:
 
 def _dask_options(c) -> None:
     c.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (tcp://host:8786)")
-    c.add_argument("--workers", type=_int("workers", minimum=1), metavar="N",
-                   help="start a local Dask cluster with N worker processes")
+    c.add_argument("--workers", type=_workers, metavar="N",
+                   help=f"start a local Dask cluster with N worker processes (1 to {MAX_WORKERS})")
+
+
+def _workers(text):
+    """An argparse type: the number of local workers (collective_qc.validate.workers)."""
+    try:
+        return workers(text, "workers")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cmd_models(name=None) -> int:
@@ -217,8 +248,8 @@ def _cmd_study(args) -> int:
     from .parallel import open_client
     from .study import Study, format_table
 
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers must be >= 1 (or left out for in-process work), got {args.workers}")
+    if not args.out or not args.out.strip():
+        raise InputError(f"--out must name a study directory, got {args.out!r}")
     note = lambda msg: sys.stderr.write(msg + "\n")  # noqa: E731
     with warnings.catch_warnings():
         warnings.simplefilter("always")
@@ -230,8 +261,12 @@ def _cmd_study(args) -> int:
             print(f"redrew {len(st.plot_files)} plots of study {st.spec.name!r} from {len(rows)} stored points: "
                   f"{st.out_dir}/plots/{{{','.join(os.path.basename(f) for f in st.plot_files)}}}")
             return 0
-        with open_client(args.scheduler, args.workers) as client:
-            rows = st.run(executor=client)
+        try:
+            with open_client(args.scheduler, args.workers) as client:
+                rows = st.run(executor=client)
+        except KeyboardInterrupt:  # finished points are on disk (each persisted as it completes)
+            sys.stderr.write(f"cqc: interrupted: {st.loaded + st.computed} points saved, rerun to resume\n")
+            return 130
     print(f"study {st.spec.name!r}: model {st.spec.model}, {len(rows)} points ({st.loaded} loaded, "
           f"{st.computed} computed)  (Gamma > 1: collective advantage)")
     print(format_table(rows, st.spec.size_param))
@@ -285,6 +320,9 @@ def main(argv=None) -> int:
             return _cmd_study(args)
     except InputError as exc:
         return _fail(_name_option(parser, args.command, str(exc)))
+    except KeyboardInterrupt:
+        sys.stderr.write("cqc: interrupted\n")
+        return 130
     except MemoryError:
         return _fail("out of memory (the memory estimate was too low; set CQC_MEMORY_LIMIT lower to be safe)")
     except OSError as exc:  # writing an output file, reading an input file

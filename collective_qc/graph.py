@@ -148,8 +148,12 @@ def _number(value, where: str, *, nonneg=False, positive=False, integer=False):
     return number(value, where, nonneg=nonneg, positive=positive, integer=integer)
 
 
+MAX_SPIN = 5000  # QuSpin's spin bases accept S = 1/2, 1, ..., 9999/2, 5000
+
+
 def parse_spin(value, where: str = "spin") -> float:
-    """Parse a spin length (0.5, 1, "3/2", "10") into a float half-integer."""
+    """Parse a spin length (0.5, 1, "3/2", "10") into a float half-integer of at most ``MAX_SPIN``
+    (5000, the largest spin QuSpin's bases accept; a collective spin of N sites has S = N/2)."""
     if isinstance(value, str) and "/" in value:
         num, _, den = value.partition("/")
         try:
@@ -157,6 +161,8 @@ def parse_spin(value, where: str = "spin") -> float:
         except (ValueError, ZeroDivisionError):
             raise InputError(f"{where} must be a half-integer like 1/2 or 3/2, got {value!r}") from None
     s = _number(value, where, positive=True)
+    if s > MAX_SPIN:
+        raise InputError(f"{where} must be <= {MAX_SPIN} (the largest spin QuSpin's bases hold), got {s:g}")
     if abs(2 * s - round(2 * s)) > 1e-12:
         raise InputError(f"{where} must be a positive half-integer, got {s}")
     return round(2 * s) / 2

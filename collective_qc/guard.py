@@ -11,10 +11,15 @@ and times make the propagation meaningless or endless:
   ||H_B + H_aux + lambda V|| + (1/2) sum_k ||L_k^dag L_k||: the propagation needs at least
   Lambda t_max / 30 exponential steps and double precision (2.2e-16) loses ~Lambda t_max x 1e-16
   of phase accuracy;
-- for trajectories, ``sum_k ||L_k^dag L_k|| t_max > MAX_JUMPS`` expected jumps per trajectory.
+- for trajectories, ``sum_k ||L_k^dag L_k|| t_max > MAX_JUMPS`` expected jumps per trajectory;
+- any term of Lambda above ``MAX_ENERGY`` (1e100 energy units): derived numbers such as
+  P = dE/dt, E x t and C_Q = dE/dlambda would overflow double precision (numpy overflow
+  warnings instead of results).
 
 Norms are bounded from the validated graph (sums of |coefficient| x operator norm), without
-building operators.
+building operators; the charger's term is |drive| x max |f(t)| x ||V||, with ||V|| the charger's
+closed-form norm (field, global, k-local), the ``norm`` it is rescaled to, or a bound from the
+graph's couplings.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, format_count
 from .options import METHODS, check_options
 from .protocols import parse_protocol
 from .validate import as_float, check_memory, format_dim, integer, mapping, number
@@ -34,6 +39,7 @@ __all__ = ["RunPlan", "plan_run", "lower_bound_memory", "choose_method", "is_noi
 
 MAX_PHASE = 1e9  # largest generator norm x t_max a run accepts (rad)
 MAX_JUMPS = 1e6  # largest bound on the expected number of jumps per trajectory
+MAX_ENERGY = 1e100  # largest operator-norm bound of any term of the generator (energy units)
 
 
 @dataclass
@@ -110,6 +116,9 @@ def _options(o: dict) -> dict:
         raise InputError(f"client must be a dask.distributed.Client or None, got {type(o['client']).__name__}")
     out["protocol"] = parse_protocol(o["protocol"])
     out["params"] = mapping(o["params"], "params")
+    charging = check_options({k: o[k] for k in ("charger", "norm", "battery_off_while_charging", "speed_limit")
+                              if o.get(k) is not None})
+    out.update({k: charging[k] for k in ("charger", "norm")})
     out["solver_options"] = _solver_options(o.get("solver_options"), o, out)
     out["ntraj"], out["seed"] = out["solver_options"].ntraj, out["solver_options"].seed
     out["tolerance"], out["integrator"] = out["solver_options"].rtol, out["solver_options"].integrator
@@ -133,7 +142,7 @@ def _solver_options(given, o: dict, checked: dict):
 def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=201, method="auto",
              initial="ground", protocol=None, dephasing=0.0, relaxation=0.0, symmetry=True, ntraj=500, seed=0,
              quantities=None, tolerance=None, progress=None, client=None, integrator=None, solver_options=None,
-             **_ignored) -> RunPlan:
+             charger=None, norm=None, battery_off_while_charging=None, speed_limit=None, **_ignored) -> RunPlan:
     """Check a run of :func:`collective_qc.charge` (same arguments) before anything large is built.
 
     Raises
@@ -148,22 +157,25 @@ def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=2
     o = _options(dict(drive=drive, tolerance=tolerance, dephasing=dephasing, relaxation=relaxation,
                       protocol=protocol, method=method, initial=initial, symmetry=symmetry, ntraj=ntraj, seed=seed,
                       quantities=quantities, params=params, progress=progress, client=client, integrator=integrator,
-                      solver_options=solver_options))
+                      solver_options=solver_options, charger=charger, norm=norm,
+                      battery_off_while_charging=battery_off_while_charging, speed_limit=speed_limit))
     n_t, t_final, t = _times_spec(times, t_max, n_times)
     m = make_model(model, o["params"])
     est = m.size_estimate()
     if not est.exact:  # a lower bound: the cheapest method, one state vector, the samples
         check_memory(lower_bound_memory(est, n_t),
-                     f"model {m.name!r} with N = {est.n_sites:,} sites (Hilbert space dimension >= "
-                     f"{format_dim(est.dim).replace('above ', '')}) and n_times = {n_t:,}")
+                     f"model {m.name!r} with N = {format_count(est.n_sites)} sites (Hilbert space dimension >= "
+                     f"{format_dim(est.dim).replace('above ', '')}) and n_times = {format_count(n_t)}")
     from .graph import validate_graph
 
     mg = est.model_graph if est.exact else validate_graph(m.graph())
     used = choose_method(o["method"], is_noisy(mg, o["dephasing"], o["relaxation"]), mg, o["ntraj"])
     need = run_memory(m, mg, used, n_t, o)
     check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {format_dim(mg.dim)}, "
-                       f"n_times = {n_t:,}" + (f", ntraj = {o['ntraj']:,})" if used == "trajectories" else ")"))
-    scales = operator_scales(mg, o["drive"], o["dephasing"], o["relaxation"])
+                       f"n_times = {format_count(n_t)}"
+                       + (f", ntraj = {format_count(o['ntraj'])})" if used == "trajectories" else ")"))
+    v_norm = charger_norm(mg, o["charger"], o["norm"])
+    scales = operator_scales(mg, o["drive"] * o["protocol"].amplitude(), o["dephasing"], o["relaxation"], v_norm)
     check_scales(scales, t_final, used, m.name)
     if t is None:
         t = np.linspace(0.0, t_final, n_t)
@@ -214,10 +226,10 @@ def estimate_memory(mg, method: str = "closed") -> float:
 def sample_memory(n_times: int, n_obs: int, ntraj: int = 0) -> float:
     """Bytes of the sampled time series: t, E, P, C, their derivatives and averages, ``n_obs`` further
     observables; for trajectories the per-trajectory samples (kept twice: batch and total)."""
-    per = n_times * 8.0
-    out = per * (12 + 2 * n_obs) + (n_times * 120.0 if n_obs else 0.0)
+    per = as_float(n_times) * 8.0
+    out = per * (12 + 2 * n_obs) + (per * 15.0 if n_obs else 0.0)
     if ntraj:
-        out += 2 * ntraj * per * (3 + n_obs)
+        out += 2 * as_float(ntraj) * per * (3 + n_obs)
     return out
 
 
@@ -248,11 +260,32 @@ def run_memory(m, mg, used: str, n_t: int, o: dict) -> float:
     return need + sample_memory(n_t, n_obs)
 
 
-def operator_scales(mg, drive: float, dephasing: float, relaxation: float) -> dict:
+def charger_norm(mg, charger, norm) -> float | None:
+    """||V|| of the run's charger without building it (energy units per unit drive), or None for the
+    model's default charger (then bounded from the graph by :func:`operator_scales`).
+
+    The charger is resolved and fitted to the graph here (a charger that does not fit, e.g.
+    k-local with k > N, is refused before any work): ``norm`` (a number) is the norm V is rescaled
+    to; ``"field"`` the parallel field's; otherwise the charger's closed-form norm where it has one.
+    """
+    from .chargers import field_norm, resolve_charger
+    from .operators import _check_norm_option
+
+    chg, default = resolve_charger(charger, mg)
+    _check_norm_option(chg, norm)
+    if norm == "field":
+        return field_norm(mg)
+    if norm is not None:
+        return float(norm)
+    return None if default else chg.exact_norm(mg)
+
+
+def operator_scales(mg, drive: float, dephasing: float, relaxation: float, v_norm: float | None = None) -> dict:
     """Upper bounds of operator norms (energy units) from the validated graph.
 
-    Keys: ``H_B``, ``H_aux``, ``drive V`` (|lambda| ||V||), ``rates`` (sum_k ||L_k^dag L_k||) and
-    ``generator`` = H_B + H_aux + drive V + rates / 2. Overflow gives inf.
+    Keys: ``H_B``, ``H_aux``, ``drive V`` (|lambda| ||V||, with ``v_norm`` = ||V|| when known, see
+    :func:`charger_norm`), ``rates`` (sum_k ||L_k^dag L_k||) and ``generator`` = H_B + H_aux +
+    drive V + rates / 2. Overflow gives inf.
     """
     hb = v = rates = 0.0
     for s in mg.spins:
@@ -270,17 +303,21 @@ def operator_scales(mg, drive: float, dephasing: float, relaxation: float) -> di
     rates += sum(md.kappa * md.n_max for md in mg.modes)
     for c in mg.couplings:
         v += abs(c.g * mg.spins[c.spin].weight) * 2 * mg.spins[c.spin].spin * 2 * math.sqrt(mg.modes[c.mode].n_max)
+    if v_norm is not None:
+        v = v_norm
     out = {"H_B": hb, "H_aux": aux, "drive V": abs(drive) * v, "rates": rates}
     out["generator"] = hb + aux + out["drive V"] + 0.5 * rates
     return out
 
 
 _CULPRIT = {"H_B": "the model's energies (omega, J, D, ... parameters)", "H_aux": "the cavity frequencies",
-            "drive V": "drive", "rates": "dephasing/relaxation rates"}
+            "drive V": "drive x max|f(t)| x charger norm (drive, protocol, charger, norm)",
+            "rates": "dephasing/relaxation rates"}
 
 
 def check_scales(scales: dict, t_final: float, method: str, model: str) -> None:
-    """Refuse rates x times the propagation cannot resolve (see the module docstring)."""
+    """Refuse rates x times the propagation cannot resolve, and operator norms whose derived numbers
+    would overflow (see the module docstring)."""
     phase = scales["generator"] * t_final
     if not phase <= MAX_PHASE:
         big = max(_CULPRIT, key=lambda k: scales[k] if math.isfinite(scales[k]) else math.inf)
@@ -294,3 +331,8 @@ def check_scales(scales: dict, t_final: float, method: str, model: str) -> None:
         raise InputError(
             f"dephasing/relaxation rates x t_max: up to {scales['rates']:.3g} x {t_final:.3g} = {jumps:.3g} jumps "
             f"per trajectory expected on model {model!r} (more than {MAX_JUMPS:.0e}); reduce the rates or t_max")
+    for key in _CULPRIT:
+        if not scales[key] <= MAX_ENERGY:
+            raise InputError(
+                f"{_CULPRIT[key]}: operator norm up to {scales[key]:.3g} exceeds {MAX_ENERGY:.0e} (energy units) on "
+                f"model {model!r}; E, P = dE/dt and C_Q would overflow double precision; use smaller values")

@@ -236,10 +236,70 @@ def node_link_graph(data: dict) -> nx.Graph:
         raise InputError("node-link JSON has both 'edges' and 'links'; keep one")
     key = "links" if "links" in data else "edges"
     data = {**data, key: data.get(key, [])}
+    _check_node_link(data, key)
     try:
         return nx.node_link_graph(data, edges=key)
     except TypeError:  # networkx < 3.4 names the keyword `link`
         return nx.node_link_graph(data, link=key)
+
+
+def _check_simple(nodes: list, edges: list) -> None:
+    """Refuse a node listed twice, an edge to an undeclared node and parallel edges (u-v twice,
+    or u-v and v-u in an undirected graph): InputError naming the node or edge."""
+    declared = set()
+    for n in nodes:
+        if n in declared:
+            raise InputError(f"node {n!r} is listed twice (the second would silently replace the first)")
+        declared.add(n)
+    seen = {}
+    for u, v in edges:
+        for end in (u, v):
+            if end not in declared:
+                raise InputError(f"edge ({u!r}, {v!r}): node {end!r} is not declared among the nodes")
+        key = frozenset((u, v))
+        if key in seen:
+            raise InputError(f"edge ({u!r}, {v!r}) is parallel to edge {seen[key]!r}: a model graph has one "
+                             "edge per pair of nodes (put all couplings of the pair on one edge)")
+        seen[key] = (u, v)
+
+
+def _check_node_link(data: dict, key: str) -> None:
+    """Node-link data as a model graph: undirected, simple, every edge between declared nodes."""
+    for flag in ("directed", "multigraph"):
+        if data.get(flag):
+            raise InputError(f"node-link JSON says \"{flag}\": true; a model graph is undirected and has one edge "
+                             f"per pair of nodes (couplings are symmetric); set \"{flag}\": false")
+    nodes, edges = data.get("nodes"), data.get(key)
+    if not isinstance(nodes, list) or not isinstance(edges, list) \
+            or not all(isinstance(n, dict) and "id" in n for n in nodes) \
+            or not all(isinstance(e, dict) and "source" in e and "target" in e for e in edges):
+        raise InputError(f"node-link JSON: 'nodes' must be a list of objects with an 'id' and '{key}' a list of "
+                         "objects with 'source' and 'target'")
+    try:
+        _check_simple([n["id"] for n in nodes], [(e["source"], e["target"]) for e in edges])
+    except TypeError:  # an unhashable id (a list or an object)
+        raise InputError("node-link JSON: node ids, sources and targets must be numbers or strings") from None
+
+
+def _check_graphml(path: str) -> None:
+    """A GraphML file as a model graph: undirected (edgedefault and every edge), simple, no edge to an
+    undeclared node (networkx would add a default node, merge duplicates and keep one parallel edge)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    for graph in root.iter(f"{ns}graph"):
+        if graph.get("edgedefault") == "directed":
+            raise InputError(f"graph file {path!r}: edgedefault=\"directed\"; a model graph is undirected "
+                             "(couplings are symmetric); write edgedefault=\"undirected\"")
+    edges = []
+    for e in root.iter(f"{ns}edge"):
+        u, v = e.get("source"), e.get("target")
+        if e.get("directed") == "true":
+            raise InputError(f"edge ({u!r}, {v!r}) is directed; a model graph is undirected (couplings are "
+                             "symmetric)")
+        edges.append((u, v))
+    _check_simple([n.get("id") for n in root.iter(f"{ns}node")], edges)
 
 
 def load_graph_file(path: str) -> nx.Graph:
@@ -251,6 +311,7 @@ def load_graph_file(path: str) -> nx.Graph:
         raise InputError(f"graph file {path!r} does not exist")
     try:
         if path.endswith(".graphml") or path.endswith(".xml"):
+            _check_graphml(path)
             g = nx.read_graphml(path)
         elif path.endswith(".json"):
             with open(path) as fh:

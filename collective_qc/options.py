@@ -14,7 +14,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import InputError
+from .errors import InputError, shown
 from .validate import boolean, integer, number
 
 __all__ = ["Option", "OPTIONS", "METHODS", "INITIAL_STATES", "MIN_TOLERANCE", "check_options",
@@ -70,7 +70,12 @@ def _charger(name, value):
 def _norm(name, value):
     if value is None or value == "field":
         return value
-    return number(value, name, positive=True)
+    try:
+        return number(value, name, positive=True)
+    except InputError:
+        close = difflib.get_close_matches(str(value), ["field"], n=1, cutoff=0.5) if isinstance(value, str) else []
+        hint = "; did you mean 'field'?" if close else ""
+        raise InputError(f"{name} must be 'field' or a number > 0 (units omega0), got {shown(value)}{hint}") from None
 
 
 @dataclass(frozen=True)
@@ -116,11 +121,12 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "trajectory step method: auto (Chebyshev; DOPRI5 for smooth envelopes) | chebyshev | dopri5 | rk4",
            "NAME"),
     Option("quantities", None, _quantities,
-           "state quantities: ergotropy,coherence,entropy or all (every method; trajectories average them)", "LIST"),
+           "state quantities: ergotropy,coherence,entropy or all (every method; trajectories average them) "
+           "(default: none)", "LIST"),
     Option("charger", None, _charger, "charger V: field[:axis=x|y|z] | global | k-local:k=K | cavity | user "
            "(default: the model's)", "NAME[:ARGS]"),
     Option("norm", None, _norm, "rescale V to the operator norm of the parallel field on the same sites "
-           "(field) or to VALUE (units omega0)", "field|VALUE"),
+           "(field) or to VALUE (units omega0) (default: V as defined)", "field|VALUE"),
     Option("battery_off_while_charging", False, lambda n, v: boolean(v, n),
            "Binder/Campaioli convention H = lambda f(t) V while charging (H_B out of the generator)", "yes|no"),
     Option("speed_limit", False, lambda n, v: boolean(v, n),
@@ -152,8 +158,9 @@ def add_cli_arguments(parser) -> None:
     """Add one flag per CLI option; values arrive as strings and are checked by :func:`from_cli`."""
     for opt in OPTIONS.values():
         if opt.cli:
+            default = "" if opt.default is None else f" (default {opt.default})"  # None: the doc says it
             parser.add_argument(flag(opt.name), dest=opt.name, default=None, metavar=opt.metavar or None,
-                                help=f"{opt.doc} (default {opt.default})")
+                                help=opt.doc + default)
 
 
 def from_cli(args) -> dict:

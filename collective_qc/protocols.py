@@ -42,6 +42,12 @@ class Protocol:
         """Switching times strictly inside (t0, t1), sorted."""
         return []
 
+    def amplitude(self) -> float:
+        """max |f(t)| over all t (dimensionless): 1 for the built-in envelopes, the largest |f| of a
+        table; a user callable is assumed to stay within [-1, 1]. The run guard bounds the charger's
+        term of the generator by |lambda| x amplitude x ||V||."""
+        return 1.0
+
     def describe(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -152,7 +158,7 @@ class Ramp(_Smooth):
         _time("ramp: ramp time T", self.T)
 
     def value(self, t: float) -> float:
-        return min(max(t, 0.0) / self.T, 1.0)
+        return 1.0 if t >= self.T else max(t, 0.0) / self.T  # no t / T overflow for tiny T
 
     def breakpoints(self, t0, t1):
         return _inside([self.T], t0, t1)
@@ -192,7 +198,8 @@ class Gaussian(_Smooth):
         _time("gauss: width sigma", self.sigma)
 
     def value(self, t: float) -> float:
-        return math.exp(-0.5 * ((t - self.t0) / self.sigma) ** 2)
+        z = abs(t - self.t0) / self.sigma  # inf for a far t and a tiny sigma: f = 0, no overflow
+        return math.exp(-0.5 * z * z) if z < 40.0 else 0.0  # exp(-800) underflows to 0 anyway
 
     def describe(self):
         return {"name": "gauss", "t0": self.t0, "sigma": self.sigma}
@@ -228,9 +235,12 @@ class Table(_Smooth):
             arr = np.asarray(points, dtype=float)
         except (TypeError, ValueError):
             raise InputError("protocol table: expected (t, f) pairs of numbers") from None
-        if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) < 2 or not np.all(np.isfinite(arr)) \
-                or np.any(np.diff(arr[:, 0]) <= 0):
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing span is refused below
+            bad = arr.ndim != 2 or arr.shape[1] != 2 or len(arr) < 2 or not np.all(np.isfinite(arr)) \
+                or np.any(np.diff(arr[:, 0]) <= 0)
+        if bad:
             raise InputError("protocol table: need >= 2 finite (t, f) pairs with strictly increasing t")
+        _check_table(arr)
         self.t, self.f = arr[:, 0].copy(), arr[:, 1].copy()
 
     def value(self, t: float) -> float:
@@ -239,8 +249,25 @@ class Table(_Smooth):
     def breakpoints(self, t0, t1):
         return _inside(self.t.tolist(), t0, t1)
 
+    def amplitude(self) -> float:
+        return float(np.max(np.abs(self.f)))
+
     def describe(self):
         return {"name": "table", "points": np.column_stack([self.t, self.f]).tolist()}
+
+
+def _check_table(arr: np.ndarray) -> None:
+    """Refuse a table whose time spans or slopes overflow a double (np.interp would return 0 or nan
+    there, silently): InputError naming the first such interval."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        dt, df = np.diff(arr[:, 0]), np.diff(arr[:, 1])
+        slope = df / dt
+    bad = np.flatnonzero(~(np.isfinite(dt) & np.isfinite(df) & np.isfinite(slope)))
+    if bad.size:
+        i = bad[0]
+        raise InputError(f"protocol table: the interval t = {arr[i, 0]:g} .. {arr[i + 1, 0]:g} (f = {arr[i, 1]:g} "
+                         f".. {arr[i + 1, 1]:g}) overflows a double (its span or slope is not finite); "
+                         "use smaller times and values")
 
 
 def _table(arg: str) -> Table:

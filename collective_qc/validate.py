@@ -21,12 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError, ResourceError, format_bytes
+from .errors import InputError, ResourceError, format_bytes, shown
 
-__all__ = ["number", "integer", "boolean", "mapping", "writable_file", "parse_size", "available_memory",
+__all__ = ["number", "integer", "workers", "MAX_WORKERS", "WORKER_BYTES", "boolean", "mapping", "writable_file", "parse_size", "available_memory",
            "check_memory", "format_dim", "as_float", "power", "SizeEstimate", "MEMORY_FRACTION"]
 
 MEMORY_FRACTION = 0.8  # a run may use this fraction of the available memory
+MAX_WORKERS = 1024  # most local Dask worker processes one run may start
+WORKER_BYTES = 200 * 2**20  # memory of one local worker process (Python, NumPy, Numba, dask; ~150 MiB measured)
 _TRUE = ("1", "true", "yes", "on", "y", "t")
 _FALSE = ("0", "false", "no", "off", "n", "f")
 
@@ -57,34 +59,42 @@ def number(value, name: str, *, positive=False, nonneg=False, integer=False, min
         try:
             value = int(value.strip()) if integer and re.fullmatch(r"\s*[+-]?\d+\s*", value) else float(value)
         except ValueError:
-            raise InputError(f"{name} must be {kind}, got {raw!r}") from None
+            raise InputError(f"{name} must be {kind}, got {shown(raw)}") from None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        got = repr(raw) if isinstance(raw, str) else f"{type(raw).__name__} {raw!r}"
+        got = shown(raw) if isinstance(raw, str) else f"{type(raw).__name__} {shown(raw)}"
         raise InputError(f"{name} must be {kind}, got {got}")
     if isinstance(value, numbers.Integral):
         out = int(value)
     else:
         out = float(value)
         if not math.isfinite(out):
-            raise InputError(f"{name} must be finite, got {raw!r}")
+            raise InputError(f"{name} must be finite, got {shown(raw)}")
         if integer:
             if out != math.floor(out):
-                raise InputError(f"{name} must be {kind}, got {raw!r}")
+                raise InputError(f"{name} must be {kind}, got {shown(raw)}")
             out = int(out)
     if positive and out <= 0:
-        raise InputError(f"{name} must be > 0, got {raw!r}")
+        raise InputError(f"{name} must be > 0, got {shown(raw)}")
     if nonneg and out < 0:
-        raise InputError(f"{name} must be >= 0, got {raw!r}")
+        raise InputError(f"{name} must be >= 0, got {shown(raw)}")
     if minimum is not None and out < minimum:
-        raise InputError(f"{name} must be {'an integer ' if integer else ''}>= {minimum}, got {raw!r}")
+        raise InputError(f"{name} must be {'an integer ' if integer else ''}>= {minimum}, got {shown(raw)}")
     if maximum is not None and out > maximum:
-        raise InputError(f"{name} must be <= {maximum}, got {raw!r}")
+        raise InputError(f"{name} must be {'an integer ' if integer else ''}<= {maximum}, got {shown(raw)}")
     return out if integer else float(out)
 
 
 def integer(value, name: str, **kw) -> int:
     """An integer (see :func:`number`)."""
     return number(value, name, integer=True, **kw)
+
+
+def workers(value, name: str = "workers") -> int:
+    """A number of local Dask worker processes: an integer in [1, MAX_WORKERS] whose processes fit
+    in memory (``WORKER_BYTES`` each, against the memory guard), checked before any is started."""
+    n = integer(value, name, minimum=1, maximum=MAX_WORKERS)
+    check_memory(n * WORKER_BYTES, f"{name} = {n} local worker processes")
+    return n
 
 
 def boolean(value, name: str) -> bool:
@@ -180,10 +190,15 @@ def check_memory(required: float, what: str) -> None:
     if not required <= MEMORY_FRACTION * avail:  # also refuses inf and nan
         source = "CQC_MEMORY_LIMIT" if (os.environ.get("CQC_MEMORY_LIMIT") or "").strip() else "MemAvailable"
         raise ResourceError(
-            f"{what} needs about {format_bytes(required)} of memory, more than the "
+            f"{what} needs {_amount(required)} of memory, more than the "
             f"{MEMORY_FRACTION:.0%} margin of {format_bytes(avail)} ({source}) a run may use: "
             f"{format_bytes(MEMORY_FRACTION * avail)}"
         )
+
+
+def _amount(required: float) -> str:
+    """'about 2.6 GiB', or 'more than 1e308 bytes' when the estimate overflows a double."""
+    return f"about {format_bytes(required)}" if required < float("inf") else format_bytes(required)
 
 
 def format_dim(dim: float) -> str:

@@ -30,6 +30,13 @@ class GiantSpin(Model):
     )
     size_param = None
 
+    @classmethod
+    def check(cls, values: dict) -> None:
+        """S is a half-integer of at most MAX_SPIN (QuSpin's largest spin), checked on parsing."""
+        from collective_qc.graph import parse_spin
+
+        parse_spin(values["S"], f"parameter 'S' of model {cls.name!r}")
+
     def graph(self) -> nx.Graph:
         v = self.values
         g = nx.Graph()
@@ -58,6 +65,13 @@ class HeisenbergGraph(Model):
         Param("omega", float, 1.0, "Zeeman splitting (term omega S^z)", unit="energy"),
         Param("lattice", str, "ring", "bond graph: chain | ring | complete | star"),
     )
+
+    @classmethod
+    def check(cls, values: dict) -> None:
+        """S is a half-integer of at most MAX_SPIN (QuSpin's largest spin), checked on parsing."""
+        from collective_qc.graph import parse_spin
+
+        parse_spin(values["S"], f"parameter 'S' of model {cls.name!r}")
 
     def size_estimate(self) -> SizeEstimate:
         """dim = (2S + 1)^N from the parameters (the graph is built only if that fits)."""

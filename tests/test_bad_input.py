@@ -5,8 +5,10 @@ before heavy work (well under a second here). Python: InputError / ResourceError
 subclasses of ValueError) whose message names the culprit.
 """
 
+import re
 import time
 
+import numpy as np
 import pytest
 
 import collective_qc as cqc
@@ -195,3 +197,211 @@ def test_scheduler_port_held_by_something_else(capsys):
         srv.close()
         for c in held:
             c.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 22: inputs that hung, grew memory, tracebacked or were silently misread (items 6-10, 16)
+# ---------------------------------------------------------------------------------------------
+
+GLOBAL4 = ["charge", "xxz-chain", "-p", "N=4", "--t-max", "4", "--charger", "global"]
+CASES22 = [  # (id, CLI args, words the one-line error must contain)
+    ("norm=1e308 (hung)", GLOBAL4 + ["--norm", "1e308"], ["norm", "t_max"]),
+    ("compare norm=1e308 (RecursionError)", ["compare", "xxz-chain", "--sizes", "2,3", "--t-max", "4", "--charger",
+                                             "global", "--norm", "1e308"], ["norm", "t_max"]),
+    ("workers=1e308 (memory growth)", ["charge", "two-level", "--workers", "1e308"], ["--workers", "1024"]),
+    ("workers=2.5", ["charge", "two-level", "--workers", "2.5"], ["--workers", "2.5"]),
+    ("k-local:k=nan (traceback)", ["charge", "xxz-chain", "-p", "N=3", "--charger", "k-local:k=nan"],
+     ["k-local", "k", "nan"]),
+    ("k-local:k=2,k=3 (last kept)", ["charge", "xxz-chain", "-p", "N=3", "--charger", "k-local:k=2,k=3"],
+     ["'k'", "twice"]),
+    ("ntraj=1e308 (OverflowError)", ["charge", "xxz-chain", "-p", "N=3", "--method", "trajectories",
+                                     "--dephasing", "0.1", "--ntraj", "1e308"], ["ntraj", "1e+308"]),
+    ("giant-spin S=1e6 (KeyError)", ["charge", "giant-spin", "-p", "S=1e6"], ["'S'", "5000"]),
+    ("table overflowing span (silently 0)", ["charge", "two-level", "--protocol", "table:-1e308/0;1e308/1"],
+     ["table", "overflow"]),
+    ("table overflowing values (traceback)", ["charge", "two-level", "--protocol", "table:0/1e300;1/-1e300"],
+     ["protocol", "max|f(t)|"]),
+    ("omega=1e300 (numpy overflow warnings)", ["charge", "two-level", "-p", "omega=1e300", "--t-max", "1e-300"],
+     ["omega", "1e+100"]),
+    ("N=1e300 (300-digit integer)", ["charge", "xxz-ring", "-p", "N=1e300"], ["N = 1e+300"]),
+    ("--dephsing (no suggestion)", ["charge", "two-level", "--dephsing", "0.1"], ["--dephsing", "--dephasing"]),
+    ("--norm feld", ["charge", "two-level", "--norm", "feld"], ["--norm", "'field'"]),
+    ("N=1e9 (about more than)", ["charge", "xxz-chain", "-p", "N=1e9"], ["more than 1e308 bytes"]),
+]
+
+
+@pytest.mark.parametrize("case", CASES22, ids=lambda c: c[0])
+def test_issue22_cli_refuses_in_one_line(case, capsys, monkeypatch):
+    case_id, args, words = case
+    monkeypatch.setenv("CQC_MEMORY_LIMIT", "16G")
+    t0 = time.perf_counter()
+    rc = main(args)
+    elapsed = time.perf_counter() - t0
+    out, err = capsys.readouterr()
+    assert rc == 2, (out, err)
+    assert err.startswith("cqc: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "warning" not in err and "about more than" not in err, err
+    assert not re.search(r"\d{20}", err), err  # no 300-digit integers
+    for w in words:
+        assert w in err, (w, err)
+    assert elapsed < 2.0, elapsed
+
+
+def test_issue22_api_norm_in_generator_guard():
+    from collective_qc.compare import check_compare
+    from collective_qc.guard import plan_run
+
+    with pytest.raises(InputError, match="norm"):
+        plan_run("xxz-chain", params={"N": 4}, t_max=4, charger="global", norm=1e308)
+    with pytest.raises(InputError, match="norm"):
+        check_compare("xxz-chain", [2, 3], t_max=4, charger="global", norm=1e308)
+    # the norm enters the estimate exactly: ||V|| = 1e8 at drive 0.5 and t_max 4 is 2e8 rad (< 1e9, accepted);
+    # at t_max 40 it is 2e9 rad (refused)
+    assert plan_run("xxz-chain", params={"N": 4}, t_max=4, charger="global", norm=1e8).scales["drive V"] == 5e7
+    with pytest.raises(InputError, match="norm"):
+        plan_run("xxz-chain", params={"N": 4}, t_max=40, charger="global", norm=1e8)
+
+
+def test_issue22_charger_refused_by_the_plan():
+    """A charger that does not fit (k > N) is refused by plan_run (hence before any study point runs)."""
+    from collective_qc.guard import plan_run
+
+    with pytest.raises(InputError, match="k = 3 exceeds"):
+        plan_run("xxz-chain", params={"N": 2}, charger="k-local:k=3")
+    plan_run("xxz-chain", params={"N": 3}, charger="k-local:k=3")
+
+
+def test_issue22_gaussian_narrow_pulse_computes():
+    """gauss:1,1e-160 was an OverflowError; the pulse has area 2.5e-160, so nothing is charged."""
+    from collective_qc.protocols import parse_protocol
+
+    g = parse_protocol("gauss:1,1e-160")
+    assert g.value(0.0) == 0.0 and g.value(1.0) == 1.0 and g.value(3.0) == 0.0
+    assert parse_protocol("gauss:1e308,1e-300").value(0.0) == 0.0
+    res = cqc.charge("two-level", 0.5, t_max=2, n_times=11, protocol="gauss:1,1e-160")
+    assert np.max(np.abs(res.energy)) < 1e-12
+
+
+def test_issue22_ramp_of_tiny_length_has_no_overflow_warning():
+    import warnings
+
+    from collective_qc.protocols import parse_protocol
+
+    r = parse_protocol("ramp:1e-300")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert r.value(np.float64(0.5)) == 1.0 and r.value(np.float64(0.5e-300)) == pytest.approx(0.5)
+
+
+def test_issue22_giant_spin_refused_without_memory_limit(monkeypatch):
+    """S above QuSpin's largest spin (5000) is refused by name even when memory would allow it."""
+    from collective_qc.api import check_charge
+
+    monkeypatch.setenv("CQC_MEMORY_LIMIT", "1P")
+    with pytest.raises(InputError, match=r"'S'.*5000"):
+        check_charge("giant-spin", params={"S": "1000000"})
+    with pytest.raises(InputError, match="5000"):
+        check_charge("giant-spin", params={"S": "10001/2"})
+    check_charge("giant-spin", params={"S": "5000"})
+
+
+def test_issue22_huge_integers_abbreviated():
+    from collective_qc.validate import integer
+
+    with pytest.raises(InputError) as info:
+        integer(-10**300, "n_times", minimum=2)
+    assert "1e+300" in str(info.value) and len(str(info.value)) < 100
+    with pytest.raises(InputError) as info:
+        cqc.charge("two-level", n_times=10**300)
+    assert not re.search(r"\d{20}", str(info.value)), str(info.value)
+
+
+def test_issue22_help_shows_defaults_once(capsys):
+    assert main(["charge", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default None)" not in out
+    assert "(default: the model's)" in out
+    assert re.search(r"--drive DRIVE .*\(default 0\.5\)", out), out
+
+
+def test_issue22_study_out_empty_refused(tmp_path, capsys):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[study]\nmodel = "xxz-chain"\nsizes = [2]\n[run]\nt_max = 2\nn_times = 11\n')
+    assert main(["study", str(cfg), "--out", ""]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out" in err, err
+    from collective_qc.study import Study
+
+    with pytest.raises(InputError, match="out_dir"):
+        Study(str(cfg), "")
+
+
+def _graphml(nodes: str, edges: str, default: str = "undirected") -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
+            '<key id="J" for="edge" attr.name="J" attr.type="double"/>\n'
+            '<key id="s" for="node" attr.name="spin" attr.type="double"/>\n'
+            f'<graph edgedefault="{default}">\n{nodes}\n{edges}\n</graph>\n</graphml>\n')
+
+
+N2 = '<node id="0"/><node id="1"/>'
+GRAPH_FILES = [  # (id, file name, content, words the error must contain)
+    ("node-link dangling edge", "g.json",
+     '{"nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1, "J": 1}, '
+     '{"source": 1, "target": 7, "J": 1}]}', ["edge (1, 7)", "node 7", "not declared"]),
+    ("node-link node twice", "g.json",
+     '{"nodes": [{"id": 0}, {"id": 1}, {"id": 0, "omega": 2}], "edges": []}', ["node 0", "twice"]),
+    ("node-link parallel edges", "g.json",
+     '{"nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1, "J": 1}, '
+     '{"source": 1, "target": 0, "J": 2}]}', ["edge (1, 0)", "parallel"]),
+    ("node-link multigraph", "g.json",
+     '{"multigraph": true, "nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1, "J": 1}]}',
+     ["multigraph"]),
+    ("node-link directed", "g.json",
+     '{"directed": true, "nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1, "J": 1}]}',
+     ["directed"]),
+    ("graphml dangling edge", "g.graphml",
+     _graphml(N2, '<edge source="0" target="5"><data key="J">1</data></edge>'), ["edge ('0', '5')", "'5'"]),
+    ("graphml node twice", "g.graphml", _graphml(N2 + '<node id="1"/>', ""), ["node '1'", "twice"]),
+    ("graphml parallel edges", "g.graphml",
+     _graphml(N2, '<edge source="0" target="1"><data key="J">1</data></edge>'
+                  '<edge source="1" target="0"><data key="J">2</data></edge>'), ["edge ('1', '0')", "parallel"]),
+    ("graphml directed", "g.graphml",
+     _graphml(N2, '<edge source="0" target="1"><data key="J">1</data></edge>', "directed"), ["directed"]),
+    ("graphml directed edge", "g.graphml",
+     _graphml(N2, '<edge source="0" target="1" directed="true"><data key="J">1</data></edge>'),
+     ["edge ('0', '1')", "directed"]),
+    ("graphml spin 6000 (KeyError)", "g.graphml",
+     _graphml('<node id="0"><data key="s">6000</data></node>', ""), ["node '0'", "spin", "5000"]),
+    ("graph charger k-local:k=nan", "g.json",
+     '{"graph": {"charger": "k-local:k=nan"}, "nodes": [{"id": 0}, {"id": 1}], '
+     '"edges": [{"source": 0, "target": 1, "J": 1}]}', ["k-local", "nan"]),
+]
+
+
+@pytest.mark.parametrize("case", GRAPH_FILES, ids=lambda c: c[0])
+def test_issue22_graph_files_refused_naming_node_or_edge(case, tmp_path, capsys):
+    case_id, name, content, words = case
+    path = tmp_path / name
+    path.write_text(content)
+    rc = main(["charge", str(path), "--t-max", "2", "--n-times", "11"])
+    out, err = capsys.readouterr()
+    assert rc == 2, (out, err)
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for w in words:
+        assert w in err, (w, err)
+
+
+def test_issue22_clean_graph_files_still_read(tmp_path):
+    from collective_qc.model import load_graph_file
+
+    a = tmp_path / "a.json"
+    a.write_text('{"directed": false, "multigraph": false, "nodes": [{"id": 0}, {"id": 1}, {"id": 2}], '
+                 '"edges": [{"source": 0, "target": 1, "J": 1}, {"source": 1, "target": 2, "J": 2}]}')
+    b = tmp_path / "b.graphml"
+    b.write_text(_graphml(N2 + '<node id="2"/>', '<edge source="0" target="1"><data key="J">1</data></edge>'
+                                                 '<edge source="1" target="2"><data key="J">2</data></edge>'))
+    for p in (a, b):
+        g = load_graph_file(str(p))
+        assert g.number_of_nodes() == 3 and g.number_of_edges() == 2
+        assert sorted(d["J"] for *_, d in g.edges(data=True)) == [1, 2]

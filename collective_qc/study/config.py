@@ -15,7 +15,9 @@ from ..errors import InputError
 from ..options import OPTIONS
 from .points import FIG_COLS, GAMMA_COLS, canon, make_point
 
-__all__ = ["load_config", "Spec", "SECTIONS", "RUN_OPTIONS"]
+__all__ = ["load_config", "Spec", "SECTIONS", "RUN_OPTIONS", "MAX_POINTS"]
+
+MAX_POINTS = 10_000  # most points (combinations x (sizes + baseline)) one study may hold
 
 SECTIONS = {"study": ("name", "model", "sizes", "drive", "seed"), "params": None, "run": None, "plots": ("timeseries",)}
 RUN_OPTIONS = {k: o for k, o in OPTIONS.items() if k != "seed"}  # run.seed: the study's seed is study.seed
@@ -146,6 +148,7 @@ class Spec:
         self.sizes = sorted(set(_values("study.sizes", st["sizes"], lambda k, v: _value(k, v, "int", 1))))
         self.seed = _value("study.seed", st.get("seed", 0), "int", 0)
         swept = self._swept_keys(cfg, st, cls)
+        check_count(swept, len(self.sizes))
         self.swept = [(sec, key, vals) for sec, key, vals in swept if len(vals) > 1]
         taken = {self.size_param, "point", "role", "n_sites", "method", "seed", *FIG_COLS, *GAMMA_COLS}
         self.columns = {}  # swept config key -> table column
@@ -223,6 +226,19 @@ class Spec:
         """The size points whose size, parameters, drive and run options match every key of `spec`."""
         return [p for p in self.points if p["size"] is not None
                 and all(k in self._lookup(p) and _same(self._lookup(p)[k], v) for k, v in spec.items())]
+
+
+def check_count(swept: list, n_sizes: int) -> None:
+    """Refuse a sweep of more than MAX_POINTS points, counted from the lengths of the swept lists
+    before any combination is built (InputError naming the count and the longest lists)."""
+    combos = math.prod(len(vals) for _, _, vals in swept)
+    points = combos * (n_sizes + 1)
+    if points > MAX_POINTS:
+        lists = sorted(((len(v), k) for _, k, v in swept if len(v) > 1), reverse=True)[:3]
+        what = ", ".join(f"{k} ({n} values)" for n, k in lists)
+        raise InputError(f"study config sweeps {points:,} points ({combos:,} combinations of {what} x "
+                         f"{n_sizes} sizes + baseline), more than the {MAX_POINTS:,} a study may hold; "
+                         "split it into several studies or sweep fewer values")
 
 
 def _check_buildable(point: dict) -> None:

@@ -55,6 +55,8 @@ class Study:
         self.spec = Spec(config, name)
         self.config_hash = sha256(canon(config))
         self.family_hash = sha256(canon(family(config)))
+        if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir).strip():
+            raise InputError(f"out_dir must name a study directory, got {out_dir!r}")
         self.out_dir = os.path.abspath(os.fspath(out_dir))
         self.overwrite, self.adopt, self.wait = overwrite, adopt, wait
         self.progress, self.progress_interval = progress, progress_interval
@@ -153,6 +155,7 @@ class Study:
                 raise InputError(f"--plots-only: {len(todo)} of {len(self.points)} points of this config are "
                                  f"not computed in {self.out_dir!r} (first: {todo[0]['id']}); run without "
                                  f"--plots-only to compute them")
+            check_points(todo)
             check_memory_all(todo)
             self._describe(plan)
             store.commit(plan, self._manifest(), self._files())
@@ -214,3 +217,23 @@ class Study:
             if old.get("plots") != self.config.get("plots"):
                 self.log(f"study {self.spec.name!r}: [plots] changed; plots are redrawn from the stored points")
 
+
+def check_points(points: list[dict]) -> None:
+    """Check every point a run will compute exactly as ``charge`` will (options, charger fit,
+    norms, memory, rates x times: :func:`collective_qc.api.check_charge`) before the first one runs;
+    one InputError naming the first bad point and how many more are bad."""
+    from ..api import check_charge
+    from ..registry import make_model
+
+    bad = []
+    for p in points:
+        d = p["definition"]
+        try:
+            m = make_model(d["model"], d["params"])
+            check_charge(m.single_site() if d["role"] == "baseline" else m, d["drive"], **d["run"], seed=p["seed"])
+        except InputError as exc:
+            bad.append((p, exc))
+    if bad:
+        p, exc = bad[0]
+        more = f" (and {len(bad) - 1} more points)" if len(bad) > 1 else ""
+        raise type(exc)(f"config point {p['label']} ({p['id']}): {exc}{more}; nothing was computed") from None

@@ -1,0 +1,75 @@
+"""Issue 22 (items 7-9): a study is refused before its first point when any point is bad or the sweep
+is too large; SIGINT ends it with one line, rc 130, the finished points saved."""
+
+import os
+import time
+
+import pytest
+
+from collective_qc.cli import main
+from collective_qc.errors import InputError
+from collective_qc.study import Study
+
+
+def _toml(tmp_path, text):
+    p = tmp_path / "s.toml"
+    p.write_text(text)
+    return str(p)
+
+
+def test_every_point_validated_before_the_first_runs(tmp_path, monkeypatch, capsys):
+    """charger k-local:k=3 with sizes [2, 3]: the base point (N = 1) and N = 2 cannot take it; refused
+    before any point is computed (the manual promises config errors first)."""
+    import collective_qc.study.compute as compute
+
+    ran = []
+    monkeypatch.setattr(compute, "run_point", lambda point, progress=None: ran.append(point) or 1 / 0)
+    cfg = _toml(tmp_path, '[study]\nmodel = "xxz-chain"\nsizes = [2, 3]\n[run]\ncharger = "k-local:k=3"\n'
+                          't_max = 2\nn_times = 11\n')
+    out = tmp_path / "out"
+    assert main(["study", cfg, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "k = 3 exceeds" in err and "point" in err, err
+    assert ran == []
+    assert not out.exists() or not os.listdir(out)
+
+
+def test_too_many_points_refused_before_expanding(tmp_path):
+    """Six swept lists of 10 values: 1e6 combinations x 3 points; refused with the count, fast."""
+    lists = "\n".join(f"{k} = [{', '.join(str(0.01 * i + j) for i in range(10))}]"
+                      for j, k in enumerate(["J", "Delta", "omega"]))
+    runs = "\n".join(f"{k} = [{', '.join(str(0.01 * i + j + 1) for i in range(10))}]"
+                     for j, k in enumerate(["t_max", "dephasing", "relaxation"]))
+    cfg = _toml(tmp_path, f'[study]\nmodel = "xxz-chain"\nsizes = [2, 3]\n[params]\n{lists}\n[run]\n{runs}\n')
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match=r"3,000,000 points.*1,000,000 combinations"):
+        Study(cfg, tmp_path / "out")
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_sigint_ends_with_one_line_and_rc_130(tmp_path, monkeypatch, capsys):
+    """Ctrl-C after the first point: 'interrupted: 1 points saved, rerun to resume', rc 130; the rerun
+    loads that point."""
+    import collective_qc.study.compute as compute
+
+    real = compute.run_point
+    calls = []
+
+    def interrupted(point, progress=None):
+        calls.append(point["id"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(point, progress)
+
+    monkeypatch.setattr(compute, "run_point", interrupted)
+    cfg = _toml(tmp_path, '[study]\nmodel = "xxz-chain"\nsizes = [2, 3]\n[run]\nt_max = 2\nn_times = 11\n')
+    out = tmp_path / "out"
+    assert main(["study", cfg, "--out", str(out)]) == 130
+    captured = capsys.readouterr()
+    lines = [ln for ln in captured.err.splitlines() if "interrupted" in ln]
+    assert lines == ["cqc: interrupted: 1 points saved, rerun to resume"], captured.err
+    assert "Traceback" not in captured.err
+    monkeypatch.setattr(compute, "run_point", real)
+    st = Study(cfg, out)
+    st.run()
+    assert (st.loaded, st.computed) == (1, 2)
