@@ -20,7 +20,7 @@ from .guard import METHODS, RunPlan, plan_run
 from .merit import figures_of_merit
 from .operators import build_operators
 from .results import ChargeResult
-from .runtime import compile_notice, one_blas_thread, run_policy
+from .runtime import compile_notice, run_policy, setup_policy
 from .states import initial_state
 from .symmetry import choose_block, is_uniform_ring
 
@@ -175,7 +175,7 @@ def charge(
     charging = charging_options(args)
     first, history = plan.model, []
     for level in range(1, MAX_CUTOFF_REFINEMENTS + 2):
-        with one_blas_thread():  # the same bits for any thread or worker count (collective_qc.runtime)
+        with setup_policy():  # the same bits for any thread or worker count (collective_qc.runtime)
             problem = prepare(plan, charging)
         if hasattr(progress, "unit"):
             progress.unit = "trajectories" if plan.method == "trajectories" else "time samples"

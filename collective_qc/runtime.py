@@ -18,7 +18,7 @@ had been descheduled by a spinning one. The policy, in one place:
   the CLI, compare, studies and Dask workers): the two above, one OpenMP/BLAS thread for small
   problems (:func:`thread_limit`), and runs from several Python threads of one process one at a
   time (the ``workqueue`` layer refuses concurrent parallel loops).
-* :func:`one_blas_thread` — the set-up of a run (ground state, operators) with one BLAS/LAPACK
+* :func:`setup_policy` — the set-up of a run (ground state, operators) with one BLAS/LAPACK
   thread, so that its bits, hence the run's, are the same for any thread or worker count.
 * :func:`compile_notice` — one line, "compiling kernels (first run; cached afterwards)", when
   Numba actually compiles a kernel of this package during a run (a cache miss; loading cached
@@ -27,7 +27,7 @@ had been descheduled by a spinning one. The policy, in one place:
 * :func:`apply_process_policy` — OpenMP threads that wait sleep instead of spinning
   (``OMP_WAIT_POLICY=PASSIVE`` unless the environment already sets it), for QuSpin's own
   OpenMP runtime; it reads the variable when QuSpin loads (the ``cqc`` command calls this first
-  thing, :func:`run_policy` before each run).
+  thing, :func:`setup_policy` before each run).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import os
 import threading
 
 __all__ = ["apply_process_policy", "thread_limit", "THREADS_MIN_SIZE", "choose_threading_layer",
-           "usable_cores", "numba_threads", "run_policy", "one_blas_thread", "THREADING_LAYER",
+           "usable_cores", "numba_threads", "run_policy", "setup_policy", "THREADING_LAYER",
            "LOCAL_WORKERS_ENV", "compile_notice", "COMPILE_NOTE", "CompileNotice"]
 
 THREADS_MIN_SIZE = 1 << 15  # problems smaller than this (vector length) run with one OpenMP/BLAS thread
@@ -64,12 +64,15 @@ def thread_limit(size: int):
     return threadpool_limits(1)
 
 
-def one_blas_thread():
-    """A context with one BLAS/LAPACK (and OpenMP) thread: for set-up whose bits must not depend on
-    the thread count (a ground state from ``eigh``/``eigsh``: threaded BLAS sums in another
-    order, and a closed run in a single-threaded Dask worker differed in the last digits)."""
+def setup_policy():
+    """The context of a run's set-up (ground state, operators): QuSpin's OpenMP threads told to
+    sleep while they wait (:func:`apply_process_policy`, before QuSpin loads) and one
+    BLAS/LAPACK/OpenMP thread, so that the set-up's bits do not depend on the thread count
+    (threaded BLAS sums in another order: a closed run in a single-threaded Dask worker differed
+    in the last digits from the same run in-process)."""
     from threadpoolctl import threadpool_limits
 
+    apply_process_policy()
     return threadpool_limits(1)
 
 

@@ -131,5 +131,6 @@ def versions() -> dict:
 
 
 def environment() -> dict:
-    """Thread settings: the last bits of some results depend on them (parallel reductions)."""
+    """Thread settings of the worker, recorded for the record: results do not depend on them
+    (:mod:`collective_qc.runtime`; bitwise identical for any thread or worker count)."""
     return {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")} | {"cpu_count": os.cpu_count()}
