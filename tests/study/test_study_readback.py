@@ -178,3 +178,27 @@ def test_unfinished_study_is_refused(tmp_path):
     with pytest.raises(cqc.InputError, match="6 of 6 points are not computed") as exc:
         st.to_xarray()
     assert "\n" not in str(exc.value)
+
+
+def test_xarray_grid_of_several_swept_keys(tmp_path):
+    """Three swept keys of three kinds (number, string, bool): every cell of to_xarray() is the
+    table.csv row of the same swept values (and its baseline's seed), group names readable."""
+    import h5py
+
+    cfg = {"study": {"model": "xxz-chain", "sizes": [2, 3], "drive": [0.25, 0.5]}, "params": {"J": 0.2},
+           "run": {"t_max": 4, "n_times": 11, "protocol": ["constant", "on-off:3"],
+                   "battery_off_while_charging": [True, False]}}
+    Study(cfg, tmp_path / "g").run()
+    ds = open_study(tmp_path / "g").to_xarray()
+    assert dict(ds.sizes) == {"drive": 2, "protocol": 2, "battery_off_while_charging": 2, "N": 2, "times": 11}
+    table = pd.read_csv(tmp_path / "g" / "table.csv")
+    base = table[table.role == "baseline"].set_index(["drive", "protocol", "battery_off_while_charging"])
+    for _, r in table[table.role == "size"].iterrows():
+        key = (r.drive, r.protocol, r.battery_off_while_charging)
+        cell = ds.sel(drive=r.drive, protocol=r.protocol, battery_off_while_charging=bool(r.battery_off_while_charging),
+                      N=r.N)
+        for col in ("tau_c", "gamma_power", "gamma_energy"):  # NaN (not a result) in both, or the same number
+            assert np.array_equal(float(cell[col]), r[col], equal_nan=True), (key, col)
+        assert int(cell["seed"]) == r.seed and int(cell["baseline_seed"]) == base.loc[key, "seed"]
+    with h5py.File(tmp_path / "g" / "timeseries.h5", "r") as f:
+        assert "N=3,drive=0.5,protocol=on-off:3,battery_off_while_charging=false" in f
