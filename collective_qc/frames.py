@@ -20,7 +20,7 @@ import json
 import numpy as np
 
 from .figures import FIG_COLS, FIGURES, GAMMA_COLS
-from .units import JACKKNIFE_QUANTITIES, Units
+from .units import Units
 
 __all__ = ["require", "result_frame", "comparison_frame", "rows_frame", "study_dataset", "column_array"]
 
