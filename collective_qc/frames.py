@@ -7,9 +7,17 @@ only when a view is asked for, and a missing one is named in a one-line ImportEr
 Every view carries the unit of each column or variable in ``attrs["units"]`` (a DataFrame: one
 map column -> unit; an xarray variable: its own ``units`` attribute), with the strings of
 :meth:`collective_qc.units.Units.of`, the same as the terminal, the JSON ``units`` map and
-``timeseries.h5``. An undefined number (no maximum of E(t) in the window, a figure of a run that
-does not charge, ...) is NaN; the reason stays where the result keeps it (``metadata``, the row's
-notes).
+``timeseries.h5``. A number that is not a result (:mod:`collective_qc.verdict`: no maximum of
+E(t) in the window, round-off, a run that does not charge, unresolved noise, a ratio of opposite
+signs) is NaN, with its reason beside it: ``attrs["undefined"]`` of a result's frame, the
+``undefined`` column of a comparison's or a study's rows ("column: reason | ...", as in
+table.csv).
+
+Examples
+--------
+>>> res = collective_qc.charge("xxz-chain", params={"N": 4})          # doctest: +SKIP
+>>> res.to_dataframe()["energy"].max(), res.to_dataframe().attrs["units"]["energy"]   # doctest: +SKIP
+(1.23, 'omega0')
 """
 
 from __future__ import annotations

@@ -91,3 +91,13 @@ def test_undefined_numbers_are_nan_with_reason():
     assert all("gamma_capacitance: " in t and "round-off" in t for t in df["undefined"].iloc[1:])
     assert "gamma" not in df["undefined"].iloc[0]
     assert np.allclose(df["gamma_power"].iloc[1:], [2.0, 3.0], rtol=2e-3)
+
+
+def test_trajectory_result_frame_has_errors():
+    res = cqc.charge("xxz-chain", params={"N": 2}, dephasing=0.05, method="trajectories", ntraj=16, seed=1,
+                     t_max=2, n_times=11)
+    df = res.to_dataframe()
+    for k in ("energy", "power", "capacitance"):
+        assert np.array_equal(df[k + "_stderr"].to_numpy(), getattr(res, k + "_stderr"))
+        assert df.attrs["units"][k + "_stderr"] == df.attrs["units"][k]
+    assert (df["energy_stderr"].iloc[1:] > 0).all()
