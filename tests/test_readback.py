@@ -100,4 +100,4 @@ def test_trajectory_result_frame_has_errors():
     for k in ("energy", "power", "capacitance"):
         assert np.array_equal(df[k + "_stderr"].to_numpy(), getattr(res, k + "_stderr"))
         assert df.attrs["units"][k + "_stderr"] == df.attrs["units"][k]
-    assert (df["energy_stderr"].iloc[1:] > 0).all()
+    assert (df["energy_stderr"].iloc[2:] > 0).all()  # no jump yet at the first sample (t = 0.2): zero spread
