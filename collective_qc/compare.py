@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .advantage import gammas
-from .errors import InputError
+from .errors import InputError, format_count
 from .figures import FIGURES, GAMMA_OF, GAMMAS
 from .registry import make_model
 from .results import ChargeResult, describe_noise, jsonable
@@ -281,7 +281,7 @@ def check_compare(model, sizes=None, drive: float = 0.5, *, params: dict | None 
         own = _own_size(m)
         if sizes is not None and sizes != [own]:
             raise InputError(f"model {m.name!r} has no size parameter; it runs at its own size N = {own} only "
-                             f"(got sizes {sizes}); drop --sizes")
+                             f"(got sizes [{', '.join(map(format_count, sizes))}]); drop --sizes")
         sizes = [own]
     elif sizes is None:
         sizes = [_own_size(m)]

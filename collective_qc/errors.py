@@ -33,6 +33,12 @@ def shown(value) -> str:
             return f"{float(value):.6g}"
         except OverflowError:
             return f"{'-' if value < 0 else ''}1e+{len(str(abs(value))) - 1} (about)"
+    if isinstance(value, str):
+        import re
+
+        m = re.fullmatch(r"\s*([+-]?)(\d{16,})\s*", value)
+        if m:  # a huge integer typed as text: its first digits and length
+            return f"'{m.group(1)}{m.group(2)[:6]}...' (an integer of {len(m.group(2))} digits)"
     text = repr(value)
     return text if len(text) <= 200 else text[:120] + f"... ({len(text)} characters)"
 

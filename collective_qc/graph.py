@@ -163,8 +163,8 @@ def parse_spin(value, where: str = "spin") -> float:
     s = _number(value, where, positive=True)
     if s > MAX_SPIN:
         raise InputError(f"{where} must be <= {MAX_SPIN} (the largest spin QuSpin's bases hold), got {s:g}")
-    if abs(2 * s - round(2 * s)) > 1e-12:
-        raise InputError(f"{where} must be a positive half-integer, got {s}")
+    if abs(2 * s - round(2 * s)) > 1e-12 or round(2 * s) < 1:
+        raise InputError(f"{where} must be a positive half-integer (1/2, 1, 3/2, ...), got {s:g}")
     return round(2 * s) / 2
 
 
