@@ -37,7 +37,7 @@ import numbers
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, shown
 
 __all__ = ["Charger", "FieldCharger", "GlobalCharger", "KLocalCharger", "CavityCharger", "StaticCharger",
            "MatrixCharger", "CHARGERS", "register_charger", "charger_names", "parse_charger", "resolve_charger",
@@ -124,7 +124,7 @@ class FieldCharger(Charger):
 
     def __init__(self, axis: str = "x"):
         if axis not in ("x", "y", "z"):
-            raise InputError(f"charger 'field': axis must be x, y or z, got {axis!r}")
+            raise InputError(f"charger 'field': axis must be x, y or z, got {shown(axis)}")
         self.axis = axis
 
     def terms(self, mg):
@@ -344,7 +344,7 @@ CHARGERS: dict[str, tuple] = {  # name -> (factory, positional argument name, on
 def register_charger(name: str, factory, doc: str = "", positional: str | None = None) -> None:
     """Add a charger to the catalog: ``factory(**args)`` returns a :class:`Charger`."""
     if not name or not isinstance(name, str) or ":" in name:
-        raise ValueError(f"charger name must be a non-empty string without ':', got {name!r}")
+        raise ValueError(f"charger name must be a non-empty string without ':', got {shown(name)}")
     if name in CHARGERS and CHARGERS[name][0] is not factory:
         raise ValueError(f"charger name {name!r} is already registered")
     CHARGERS[name] = (factory, positional, doc)
@@ -370,7 +370,7 @@ def parse_charger(spec) -> Charger:
     if isinstance(spec, (list, tuple)):
         return StaticCharger(spec)
     if not isinstance(spec, str) or not spec.strip():
-        raise InputError(f"charger must be a name like 'field' or 'k-local:k=2', got {spec!r}")
+        raise InputError(f"charger must be a name like 'field' or 'k-local:k=2', got {shown(spec)}")
     if spec.lstrip().startswith("["):
         return StaticCharger(spec)
     name, _, argtext = spec.strip().partition(":")
@@ -384,7 +384,7 @@ def parse_charger(spec) -> Charger:
         key, sep, val = part.partition("=")
         if not sep:
             if positional is None or positional in kwargs:
-                raise InputError(f"charger {spec!r}: expected key=value arguments, got {part!r}")
+                raise InputError(f"charger {spec!r}: expected key=value arguments, got {shown(part)}")
             key, val = positional, part
         if key.strip() in kwargs:
             raise InputError(f"charger {spec!r}: argument {key.strip()!r} given twice")

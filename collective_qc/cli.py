@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from .errors import InputError
+from .errors import InputError, shown
 from .validate import MAX_WORKERS, number, workers, writable_file
 
 __all__ = ["main"]
@@ -54,7 +54,7 @@ def _kv(items):
     for item in items or []:
         key, sep, val = item.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"--param expects KEY=VALUE, got {item!r}")
+            raise InputError(f"--param expects KEY=VALUE, got {shown(item)}")
         if key.strip() in out:
             raise InputError(f"--param {key.strip()!r} given twice ({out[key.strip()]!r} and {val.strip()!r})")
         out[key.strip()] = val.strip()
@@ -249,7 +249,7 @@ def _cmd_study(args) -> int:
     from .study import Study, format_table
 
     if not args.out or not args.out.strip():
-        raise InputError(f"--out must name a study directory, got {args.out!r}")
+        raise InputError(f"--out must name a study directory, got {shown(args.out)}")
     note = lambda msg: sys.stderr.write(msg + "\n")  # noqa: E731
     with warnings.catch_warnings():
         warnings.simplefilter("always")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .advantage import gammas
-from .errors import InputError, format_count
+from .errors import InputError, format_count, shown
 from .figures import FIGURES, GAMMA_OF, GAMMAS
 from .registry import make_model
 from .results import ChargeResult, describe_noise, jsonable
@@ -286,8 +286,8 @@ def check_compare(model, sizes=None, drive: float = 0.5, *, params: dict | None 
     elif sizes is None:
         sizes = [_own_size(m)]
     if not fixed and m.size_param in params:
-        raise InputError(f"parameter {m.size_param!r} = {params[m.size_param]} given twice: compare sets "
-                         f"{m.size_param!r} per row from sizes {sizes}; leave it out of params")
+        raise InputError(f"parameter {m.size_param!r} = {shown(params[m.size_param])} given twice: compare sets "
+                         f"{m.size_param!r} per row from sizes [{', '.join(map(format_count, sizes))}]; leave it out of params")
     options = {k: v for k, v in options.items() if k not in ("params", "drive", "progress")}
     single = m.single_site()
     runs = [m] if fixed else [m.with_size(n) for n in sizes]

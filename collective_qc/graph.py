@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .errors import InputError
+from .errors import InputError, shown
 from .validate import boolean, number
 
 SPIN_KEYS = {"kind", "spin", "omega", "D", "E", "B40", "B44", "weight", "gamma", "kappa", "sites"}
@@ -159,7 +159,7 @@ def parse_spin(value, where: str = "spin") -> float:
         try:
             value = float(num) / float(den)
         except (ValueError, ZeroDivisionError):
-            raise InputError(f"{where} must be a half-integer like 1/2 or 3/2, got {value!r}") from None
+            raise InputError(f"{where} must be a half-integer like 1/2 or 3/2, got {shown(value)}") from None
     s = _number(value, where, positive=True)
     if s > MAX_SPIN:
         raise InputError(f"{where} must be <= {MAX_SPIN} (the largest spin QuSpin's bases hold), got {s:g}")
@@ -221,7 +221,7 @@ def _parse_node(node, attrs: dict):
     """A SpinSite or BosonMode from a node's attributes (InputError naming the node)."""
     kind = attrs.get("kind", "spin")
     if kind not in ("spin", "boson"):
-        raise InputError(f"node {node!r}: attribute 'kind' must be 'spin' or 'boson', got {kind!r}")
+        raise InputError(f"node {node!r}: attribute 'kind' must be 'spin' or 'boson', got {shown(kind)}")
     allowed = SPIN_KEYS if kind == "spin" else BOSON_KEYS
     for key in attrs:
         if key not in allowed and key not in IGNORED_KEYS:

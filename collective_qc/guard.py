@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError, format_count
+from .errors import InputError, format_count, shown
 from .options import METHODS, check_options
 from .protocols import parse_protocol
 from .validate import as_float, check_memory, format_dim, integer, mapping, number
@@ -111,7 +111,7 @@ def _options(o: dict) -> dict:
     out["quantities"] = parse_quantities(out["quantities"])
     out["drive"] = number(o["drive"], "drive")
     if o["progress"] is not None and not callable(o["progress"]):
-        raise InputError(f"progress must be a callable (done, total) or None, got {o['progress']!r}")
+        raise InputError(f"progress must be a callable (done, total) or None, got {shown(o['progress'])}")
     if o["client"] is not None and not hasattr(o["client"], "submit"):
         raise InputError(f"client must be a dask.distributed.Client or None, got {type(o['client']).__name__}")
     out["protocol"] = parse_protocol(o["protocol"])

@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from .errors import InputError
+from .errors import InputError, shown
 from .validate import SizeEstimate, boolean, mapping, number
 
 __all__ = ["Param", "Model", "GraphModel", "load_graph_file", "node_link_graph", "GRAPH_SITES_LIMIT", "graph_bytes"]
@@ -85,7 +85,7 @@ class Param:
             return boolean(value, where)
         if self.type is str:
             if not isinstance(value, str):
-                raise InputError(f"{where} must be a string, got {value!r}")
+                raise InputError(f"{where} must be a string, got {shown(value)}")
             return value
         return number(value, where, integer=self.type is int, positive=self.check == "positive",
                       nonneg=self.check == "nonneg")

@@ -28,7 +28,7 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
         if value not in choices:
             close = difflib.get_close_matches(str(value), choices, n=2)
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-            raise InputError(f"{name} must be one of {', '.join(choices)}, got {value!r}{hint}")
+            raise InputError(f"{name} must be one of {', '.join(choices)}, got {shown(value)}{hint}")
         return value
     return check
 
@@ -37,13 +37,13 @@ def _tolerance(name, value):
     v = number(value, name, positive=True)
     if not MIN_TOLERANCE <= v < 1e-2:
         raise InputError(f"{name} must be in [{MIN_TOLERANCE:g}, 1e-2) (double precision cannot meet a smaller "
-                         f"per-step error; the adaptive steps would shrink without end), got {value!r}")
+                         f"per-step error; the adaptive steps would shrink without end), got {shown(value)}")
     return v
 
 
 def _text(name, value):
     if value is not None and not isinstance(value, str):
-        raise InputError(f"{name} must be a string, got {value!r}")
+        raise InputError(f"{name} must be a string, got {shown(value)}")
     return value
 
 
@@ -54,7 +54,7 @@ def _quantities(name, value):
         return value
     if isinstance(value, (list, tuple)) and all(isinstance(q, str) for q in value):
         return ",".join(value)
-    raise InputError(f"{name} must be 'all' or a comma-separated list of names, got {value!r}")
+    raise InputError(f"{name} must be 'all' or a comma-separated list of names, got {shown(value)}")
 
 
 def _charger(name, value):

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, shown
 
 __all__ = ["Protocol", "Constant", "OnOff", "Ramp", "Sin2Pulse", "Gaussian", "UserEnvelope", "Table",
            "ChargeStoreDischarge", "parse_protocol", "PROTOCOLS"]
@@ -56,9 +56,9 @@ def _time(name: str, value, *, positive=True) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"protocol {name} must be a number, got {value!r}") from None
+        raise InputError(f"protocol {name} must be a number, got {shown(value)}") from None
     if not math.isfinite(v) or (positive and v <= 0) or (not positive and v < 0):
-        raise InputError(f"protocol {name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
+        raise InputError(f"protocol {name} must be {'> 0' if positive else '>= 0'}, got {shown(value)}")
     return v
 
 
@@ -88,7 +88,7 @@ class OnOff(Protocol):
 
     def __post_init__(self):
         if not (isinstance(self.tau, (int, float)) and math.isfinite(self.tau) and self.tau > 0):
-            raise InputError(f"protocol on-off: switch-off time tau must be > 0, got {self.tau!r}")
+            raise InputError(f"protocol on-off: switch-off time tau must be > 0, got {shown(self.tau)}")
 
     def value(self, t: float) -> float:
         return 1.0 if t < self.tau else 0.0
@@ -123,7 +123,7 @@ class ChargeStoreDischarge(Protocol):
         if self.tau_d is not None:
             _time("charge-store-discharge: discharge time tau_d", self.tau_d)
         if self.sign not in (1.0, -1.0):
-            raise InputError(f"protocol charge-store-discharge: sign must be +1 or -1, got {self.sign!r}")
+            raise InputError(f"protocol charge-store-discharge: sign must be +1 or -1, got {shown(self.sign)}")
 
     @property
     def phases(self) -> tuple[float, float, float]:
@@ -213,7 +213,7 @@ class UserEnvelope(_Smooth):
             raise InputError(f"protocol {label!r}: expected a callable f(t), got {type(func).__name__}")
         v = func(0.0)
         if not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(float(v)):
-            raise InputError(f"protocol {label!r}: f(0) must be a finite real number, got {v!r}")
+            raise InputError(f"protocol {label!r}: f(0) must be a finite real number, got {shown(v)}")
         self.func, self.label, self.kinks = func, label, tuple(float(k) for k in kinks)
 
     def value(self, t: float) -> float:
@@ -309,7 +309,7 @@ def parse_protocol(spec) -> Protocol:
     if callable(spec):
         return UserEnvelope(spec, getattr(spec, "__name__", "user"))
     if not isinstance(spec, str):
-        raise InputError(f"protocol must be a string like 'constant', 'on-off:5' or 'sin2:10', got {spec!r}")
+        raise InputError(f"protocol must be a string like 'constant', 'on-off:5' or 'sin2:10', got {shown(spec)}")
     name, _, arg = spec.strip().partition(":")
     if name == "table":
         return _table(arg)

@@ -106,7 +106,7 @@ def boolean(value, name: str) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
         return value.strip().lower() in _TRUE
-    raise InputError(f"{name} must be true or false, got {value!r}")
+    raise InputError(f"{name} must be true or false, got {shown(value)}")
 
 
 def mapping(value, name: str) -> dict:
@@ -118,7 +118,7 @@ def mapping(value, name: str) -> dict:
     out = dict(value)
     for key in out:
         if not isinstance(key, str):
-            raise InputError(f"{name}: keys must be parameter names (strings), got {key!r}")
+            raise InputError(f"{name}: keys must be parameter names (strings), got {shown(key)}")
     return out
 
 
@@ -126,7 +126,7 @@ def writable_file(path, name: str) -> str:
     """Check, before any work, that `path` can be written: an existing file is opened for appending
     (not changed); a new one is created and removed again (it is ours). Returns the path."""
     if not isinstance(path, (str, os.PathLike)) or not str(path):
-        raise InputError(f"{name} must be a file path, got {path!r}")
+        raise InputError(f"{name} must be a file path, got {shown(path)}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from collective_qc.errors import InputError
+from collective_qc.errors import InputError, shown
 from collective_qc.model import Model, Param, graph_bytes
 from collective_qc.registry import register_model
 from collective_qc.validate import SizeEstimate, power
@@ -71,7 +71,7 @@ class _CavityBattery(Model):
     def check(cls, values: dict) -> None:
         if values["representation"] not in REPRESENTATIONS:
             raise InputError(f"parameter 'representation' of model {cls.name!r} must be one of "
-                             f"{', '.join(REPRESENTATIONS)}, got {values['representation']!r}")
+                             f"{', '.join(REPRESENTATIONS)}, got {shown(values['representation'])}")
         if values["photons"] < -1:
             raise InputError(f"parameter 'photons' of model {cls.name!r} must be >= 0 (or -1 for N), "
                              f"got {values['photons']}")

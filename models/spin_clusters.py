@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from collective_qc.errors import shown
 from collective_qc.model import Model, Param, graph_bytes
 from collective_qc.registry import register_model
 from collective_qc.validate import SizeEstimate, power
@@ -91,7 +92,7 @@ class HeisenbergGraph(Model):
                   "star": lambda n: nx.star_graph(n - 1)}
         if v["lattice"] not in makers:
             raise InputError(f"parameter 'lattice' of model 'heisenberg-graph' must be one of "
-                             f"{', '.join(makers)}, got {v['lattice']!r}")
+                             f"{', '.join(makers)}, got {shown(v['lattice'])}")
         lat = makers[v["lattice"]](v["N"])
         lat.remove_edges_from(list(nx.selfloop_edges(lat)))  # a one-site ring has no bond
         g = nx.Graph()

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import collective_qc.api  # noqa: E402
@@ -48,9 +48,10 @@ def _examples(default: int) -> int:
 SPECIAL_TEXT = ["0", "-0", "-0.0", "1", "2", "3", "0.5", "-1", "1e-300", "5e-324", "1e308", "1e309", "-1e308",
                 "nan", "NaN", "inf", "-inf", "1e9", "3.5", "", " ", "abc", "1e6", "4", "10", "1/2", "0x10", "1_000",
                 "1e15", "100000000000000000000000000000", "true", "yes", "field", "feld", "global"]
-number_text = st.one_of(st.sampled_from(SPECIAL_TEXT), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+SANE_TEXT = st.sampled_from(["1", "2", "3", "4", "0.5", "0.1", "0.05", "6", "21", "101"])  # deeper paths too
+number_text = st.one_of(*[SANE_TEXT] * 6, st.sampled_from(SPECIAL_TEXT), st.floats(allow_nan=True, allow_infinity=True).map(repr),
                         st.integers(-10**30, 10**30).map(str))
-wild_value = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**30, 10**30),
+wild_value = st.one_of(st.sampled_from([1, 2, 3, 0.5, 0.1, 4.0, 21]), st.sampled_from([1, 2, 0.05, 6]), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**30, 10**30),
                        st.sampled_from([10**300, -(10**300), 0, -0.0, 1e308, 1e-308, True, False, None]),
                        number_text, st.text(max_size=12))
 
@@ -118,7 +119,10 @@ def _validated(call):
         out = call()
     except InputError as exc:
         _one_line(exc)
+        event(f"refused: {type(exc).__name__}: {str(exc)[:50]}")
         out = None
+    else:
+        event("accepted")
     assert time.perf_counter() - t0 < VALIDATE_S, f"validation took {time.perf_counter() - t0:.1f} s"
     return out
 
@@ -167,6 +171,7 @@ def test_cli_any_value_runs_or_one_line_rc2(model, options, data, capsys):
             api.charge = REAL_CHARGE
         elapsed = time.perf_counter() - t0
     out, err = capsys.readouterr()
+    event(f"rc {rc}" + (" (ran)" if "tau_c" in out or "G_P" in out else ""))
     assert rc in (0, 2), (argv, rc, err[-500:])
     assert "Traceback" not in err and "overflow" not in err and "invalid value" not in err, (argv, err[-500:])
     if rc == 2:
@@ -178,20 +183,38 @@ def test_cli_any_value_runs_or_one_line_rc2(model, options, data, capsys):
         assert elapsed < RUN_S, (argv, elapsed)
 
 
+SANE = {  # valid values of each API option, drawn as often as wild ones so that checks go deep
+    "drive": [0.5, 1.0, 0.1], "t_max": [2.0, 5.0], "n_times": [11, 21], "method": ["closed", "exact", "auto"],
+    "initial": ["ground", "product"], "protocol": ["constant", "on-off:1", "gauss:1,0.5", "table:0/0;2/1"],
+    "dephasing": [0.0, 0.1], "relaxation": [0.0, 0.05], "symmetry": [True, False], "ntraj": [10, 20],
+    "seed": [0, 1], "tolerance": [1e-6, 1e-8], "quantities": [None, "all", "ergotropy"],
+    "integrator": ["auto", "rk4"], "charger": ["field", "global", "k-local:k=1", "k-local:k=2"],
+    "norm": ["field", 1.0, 3.0], "battery_off_while_charging": [True, False], "speed_limit": [True, False],
+    "N": [1, 2, 3, 4], "J": [0.0, 0.3], "Delta": [0.5, 1.0], "S": ["1/2", "3/2", "10"], "omega": [1.0, 0.5],
+    "n_max": [0, 3, 6], "photons": [-1, 0, 2], "lattice": ["ring", "chain", "star"], "bogus": [1],
+}
+
+
+def _draw(data, key: str):
+    sane = st.sampled_from(SANE[key])
+    return data.draw(st.one_of(*[sane] * 8, wild_value, protocol_text, charger_text), label=key)
+
+
 @settings(max_examples=_examples(150), **SETTINGS)
 @given(model=st.sampled_from(["two-level", "xxz-chain", "xxz-ring", "giant-spin", "dicke", "heisenberg-graph"]),
-       params=st.dictionaries(st.sampled_from(["N", "J", "Delta", "S", "omega", "n_max", "photons", "lattice"]),
-                              wild_value, max_size=3),
-       options=st.dictionaries(st.sampled_from(["drive", "t_max", "n_times", "method", "initial", "protocol",
-                                                "dephasing", "relaxation", "symmetry", "ntraj", "seed", "tolerance",
-                                                "quantities", "integrator", "charger", "norm",
-                                                "battery_off_while_charging", "speed_limit"]),
-                               st.one_of(wild_value, protocol_text, charger_text), max_size=6))
-def test_api_plan_and_compare_checks(model, params, options):
+       option_keys=st.sets(st.sampled_from(sorted(k for k in SANE if k[0].islower() and k not in
+                                                  ("omega", "n_max", "photons", "lattice", "bogus"))), max_size=6),
+       data=st.data())
+def test_api_plan_and_compare_checks(model, option_keys, data):
     """check_charge / check_compare (every option, memory, rates x times): a plan or one InputError."""
     from collective_qc.api import check_charge
     from collective_qc.compare import check_compare
+    from collective_qc.registry import get_model
 
+    names = [p.name for p in get_model(model).params if p.name in SANE] + ["bogus"]
+    param_keys = data.draw(st.sets(st.sampled_from(names), max_size=3), label="params")
+    params = {k: _draw(data, k) for k in sorted(param_keys)}
+    options = {k: _draw(data, k) for k in sorted(option_keys)}
     with _bounded():
         _validated(lambda: check_charge(model, params=params, **options))
         if model not in ("two-level", "giant-spin"):
@@ -200,20 +223,24 @@ def test_api_plan_and_compare_checks(model, params, options):
 
 
 @settings(max_examples=_examples(60), **SETTINGS)
-@given(sizes=st.one_of(st.lists(st.integers(-2, 6), min_size=0, max_size=3), wild_value),
-       params=st.dictionaries(st.sampled_from(["J", "Delta", "omega", "bogus"]),
-                              st.one_of(wild_value, st.lists(wild_value, max_size=3)), max_size=2),
-       run=st.dictionaries(st.sampled_from(["t_max", "n_times", "method", "protocol", "dephasing", "charger", "norm",
-                                            "ntraj", "tolerance", "seed"]),
-                           st.one_of(wild_value, protocol_text, charger_text, st.lists(wild_value, max_size=3)),
-                           max_size=4),
-       drive=st.one_of(wild_value, st.lists(wild_value, max_size=3)))
-def test_study_config_checks(sizes, params, run, drive):
+@given(sizes=st.one_of(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.lists(st.integers(-2, 6), max_size=3),
+                       wild_value),
+       param_keys=st.sets(st.sampled_from(["J", "Delta", "omega", "bogus"]), max_size=2),
+       run_keys=st.sets(st.sampled_from(["t_max", "n_times", "method", "protocol", "dephasing", "charger", "norm",
+                                         "ntraj", "tolerance", "seed"]), max_size=4),
+       data=st.data())
+def test_study_config_checks(sizes, param_keys, run_keys, data):
     """A study config: Spec (schema, point count) and the check of every point, or one InputError."""
     from collective_qc.study.config import Spec
     from collective_qc.study.runner import check_points
 
-    cfg = {"study": {"model": "xxz-chain", "sizes": sizes, "drive": drive}, "params": params, "run": run}
+    def value(key):
+        one = st.sampled_from(SANE.get(key, [1.0]))
+        return data.draw(st.one_of(*[one] * 6, st.lists(one, min_size=1, max_size=3), wild_value,
+                                   st.lists(wild_value, max_size=3)), label=key)
+
+    cfg = {"study": {"model": "xxz-chain", "sizes": sizes, "drive": value("drive")},
+           "params": {k: value(k) for k in sorted(param_keys)}, "run": {k: value(k) for k in sorted(run_keys)}}
     with _bounded():
         spec = _validated(lambda: Spec(cfg))
         if spec is not None:

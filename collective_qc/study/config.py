@@ -11,7 +11,7 @@ import difflib
 import itertools
 import math
 
-from ..errors import InputError
+from ..errors import InputError, shown
 from ..options import OPTIONS
 from .points import FIG_COLS, GAMMA_COLS, canon, make_point
 
@@ -52,22 +52,22 @@ def _value(key: str, v, kind: str, check=None):
     where = f"config key {key!r}"
     if kind == "bool":
         if not isinstance(v, bool):
-            raise InputError(f"{where} must be true or false, got {v!r}")
+            raise InputError(f"{where} must be true or false, got {shown(v)}")
         return v
     if kind == "str":
         if not isinstance(v, str):
-            raise InputError(f"{where} must be a string, got {v!r}")
+            raise InputError(f"{where} must be a string, got {shown(v)}")
         if isinstance(check, tuple) and v not in check:
-            raise InputError(f"{where} must be one of {', '.join(map(repr, check))}, got {v!r}")
+            raise InputError(f"{where} must be one of {', '.join(map(repr, check))}, got {shown(v)}")
         return v
     if isinstance(v, bool) or not isinstance(v, (int, float)) or (kind == "int" and not isinstance(v, int)):
-        raise InputError(f"{where} must be {'an integer' if kind == 'int' else 'a number'}, got {v!r}")
+        raise InputError(f"{where} must be {'an integer' if kind == 'int' else 'a number'}, got {shown(v)}")
     if not math.isfinite(v):
-        raise InputError(f"{where} must be finite, got {v!r}")
+        raise InputError(f"{where} must be finite, got {shown(v)}")
     v = int(v) if kind == "int" else float(v)
     if (check == "positive" and v <= 0) or (check == "nonneg" and v < 0) or (kind == "int" and v < (check or 0)):
         bound = {"positive": "> 0", "nonneg": ">= 0"}.get(check, f">= {check or 0}")
-        raise InputError(f"{where} must be {bound}, got {v!r}")
+        raise InputError(f"{where} must be {bound}, got {shown(v)}")
     return v
 
 
@@ -101,7 +101,7 @@ def _check_sections(cfg) -> dict:
         if sec not in SECTIONS:
             raise InputError(f"unknown config section [{sec}] (sections: {', '.join(SECTIONS)}){_hint(sec, SECTIONS)}")
         if not isinstance(val, dict):
-            raise InputError(f"config section [{sec}] must be a table, got {val!r}")
+            raise InputError(f"config section [{sec}] must be a table, got {shown(val)}")
         allowed = SECTIONS[sec] or (RUN_OPTIONS if sec == "run" else None)
         for key in val if allowed is not None else ():
             if sec == "run" and key == "seed":
@@ -144,7 +144,7 @@ class Spec:
         if self.size_param is None:
             raise InputError(f"config key 'study.model': model {model!r} has no size parameter to sweep")
         if not isinstance(st["sizes"], list) or not st["sizes"]:
-            raise InputError(f"config key 'study.sizes' must be a non-empty list of integers, got {st['sizes']!r}")
+            raise InputError(f"config key 'study.sizes' must be a non-empty list of integers, got {shown(st['sizes'])}")
         self.sizes = sorted(set(_values("study.sizes", st["sizes"], lambda k, v: _value(k, v, "int", 1))))
         self.seed = _value("study.seed", st.get("seed", 0), "int", 0)
         swept = self._swept_keys(cfg, st, cls)
@@ -203,7 +203,7 @@ class Spec:
             return [{self.size_param: self.sizes[-1]}]
         if not isinstance(specs, list) or not all(isinstance(s, dict) and s for s in specs):
             raise InputError(f"config key 'plots.timeseries' must be a list of tables like "
-                             f"{{{self.size_param} = {self.sizes[-1]}}}, got {specs!r}")
+                             f"{{{self.size_param} = {self.sizes[-1]}}}, got {shown(specs)}")
         keys = set().union(*(self._lookup(p) for p in self.points if p["size"] is not None))
         for spec in specs:
             for key in spec:

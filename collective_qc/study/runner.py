@@ -6,7 +6,7 @@ import contextlib
 import os
 import warnings
 
-from ..errors import InputError
+from ..errors import InputError, shown
 from .compute import check_memory_all, environment, execute, raise_failures, versions
 from .config import Spec, family, load_config
 from .files import read_point
@@ -56,7 +56,7 @@ class Study:
         self.config_hash = sha256(canon(config))
         self.family_hash = sha256(canon(family(config)))
         if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir).strip():
-            raise InputError(f"out_dir must name a study directory, got {out_dir!r}")
+            raise InputError(f"out_dir must name a study directory, got {shown(out_dir)}")
         self.out_dir = os.path.abspath(os.fspath(out_dir))
         self.overwrite, self.adopt, self.wait = overwrite, adopt, wait
         self.progress, self.progress_interval = progress, progress_interval
