@@ -265,7 +265,7 @@ def _cmd_study(args) -> int:
             with open_client(args.scheduler, args.workers) as client:
                 rows = st.run(executor=client)
         except KeyboardInterrupt:  # finished points are on disk (each persisted as it completes)
-            sys.stderr.write(f"cqc: interrupted: {st.loaded + st.computed} points saved, rerun to resume\n")
+            sys.stderr.write(f"cqc: interrupted: {st.saved()} points saved, rerun to resume\n")
             return 130
     print(f"study {st.spec.name!r}: model {st.spec.model}, {len(rows)} points ({st.loaded} loaded, "
           f"{st.computed} computed)  (Gamma > 1: collective advantage)")

@@ -138,7 +138,7 @@ def _cheap(plan) -> bool:
 
 # --- the tests -------------------------------------------------------------------------------
 
-@settings(max_examples=_examples(60), **SETTINGS)
+@settings(max_examples=_examples(200), **SETTINGS)
 @given(model=MODEL_ARGS, options=st.dictionaries(st.sampled_from(sorted(OPTION_TEXT)), st.none(), max_size=5),
        data=st.data())
 def test_cli_any_value_runs_or_one_line_rc2(model, options, data, capsys):
@@ -200,7 +200,7 @@ def _draw(data, key: str):
     return data.draw(st.one_of(*[sane] * 8, wild_value, protocol_text, charger_text), label=key)
 
 
-@settings(max_examples=_examples(150), **SETTINGS)
+@settings(max_examples=_examples(400), **SETTINGS)
 @given(model=st.sampled_from(["two-level", "xxz-chain", "xxz-ring", "giant-spin", "dicke", "heisenberg-graph"]),
        option_keys=st.sets(st.sampled_from(sorted(k for k in SANE if k[0].islower() and k not in
                                                   ("omega", "n_max", "photons", "lattice", "bogus"))), max_size=6),
@@ -222,7 +222,7 @@ def test_api_plan_and_compare_checks(model, option_keys, data):
             _validated(lambda: check_compare(model, [1, 2], params=p, **options))
 
 
-@settings(max_examples=_examples(60), **SETTINGS)
+@settings(max_examples=_examples(300), **SETTINGS)
 @given(sizes=st.one_of(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.lists(st.integers(-2, 6), max_size=3),
                        wild_value),
        param_keys=st.sets(st.sampled_from(["J", "Delta", "omega", "bogus"]), max_size=2),
@@ -247,7 +247,7 @@ def test_study_config_checks(sizes, param_keys, run_keys, data):
             _validated(lambda: check_points(spec.points))
 
 
-@settings(max_examples=_examples(150), **SETTINGS)
+@settings(max_examples=_examples(500), **SETTINGS)
 @given(value=wild_value, spec=st.one_of(protocol_text, charger_text, st.text(max_size=20)))
 def test_small_parsers(value, spec):
     """Workers, protocols, chargers, spins, numbers: a value or one InputError, fast; no numpy warnings."""

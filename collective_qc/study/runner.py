@@ -63,6 +63,13 @@ class Study:
         self.log = log or (lambda msg: None)
         self.loaded, self.computed, self.timings, self.plot_files = 0, 0, {}, []
 
+    def saved(self) -> int:
+        """Number of this study's points whose files are in the directory (what a rerun will load,
+        once it has verified them); counted after an interruption."""
+        folder = os.path.join(self.out_dir, "points")
+        return sum(all(os.path.exists(os.path.join(folder, f"{p['id']}.{ext}")) for ext in ("json", "npz"))
+                   for p in self.points)
+
     @property
     def points(self) -> list[dict]:
         """Points in canonical order (per combination: the baseline, then the sizes ascending)."""

@@ -73,3 +73,28 @@ def test_sigint_ends_with_one_line_and_rc_130(tmp_path, monkeypatch, capsys):
     st = Study(cfg, out)
     st.run()
     assert (st.loaded, st.computed) == (1, 2)
+
+
+@pytest.mark.slow
+def test_real_sigint_subprocess(tmp_path):
+    """A real SIGINT to `cqc study` mid-sweep: rc 130, the one line, the finished points on disk."""
+    import signal
+    import subprocess
+    import sys
+
+    cfg = _toml(tmp_path, '[study]\nmodel = "xxz-chain"\nsizes = [2, 3, 4, 5, 6]\n[params]\nJ = [0.1, 0.2, 0.3, 0.4]\n'
+                          '[run]\nt_max = 200\nn_times = 2001\n')
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "collective_qc", "study", cfg, "--out", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "points").glob("*.json")) if (out / "points").exists() else []) < 2:
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err[-500:]
+    saved = len(list((out / "points").glob("*.json")))
+    lines = [ln for ln in err.replace("\r", "\n").splitlines() if "interrupted" in ln]
+    assert lines == [f"cqc: interrupted: {saved} points saved, rerun to resume"], err[-500:]
+    assert "Traceback" not in err
