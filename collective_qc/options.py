@@ -63,7 +63,10 @@ def _charger(name, value):
         return None
     from .chargers import parse_charger
 
-    parse_charger(value)
+    try:
+        parse_charger(value)
+    except InputError as exc:  # name where it came from (e.g. a study config key) when that is not 'charger'
+        raise InputError(str(exc) if name == "charger" else f"{name}: {exc}") from None
     return value
 
 

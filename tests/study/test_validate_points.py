@@ -98,3 +98,11 @@ def test_real_sigint_subprocess(tmp_path):
     lines = [ln for ln in err.replace("\r", "\n").splitlines() if "interrupted" in ln]
     assert lines == [f"cqc: interrupted: {saved} points saved, rerun to resume"], err[-500:]
     assert "Traceback" not in err
+
+
+def test_toml_charger_nan_names_the_key(tmp_path, capsys):
+    """run.charger = "k-local:k=nan" was a traceback; now one line naming the config key."""
+    cfg = _toml(tmp_path, '[study]\nmodel = "xxz-chain"\nsizes = [2]\n[run]\ncharger = "k-local:k=nan"\n')
+    assert main(["study", cfg, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'run.charger'" in err and "nan" in err, err
