@@ -162,8 +162,8 @@ class Study:
                 raise InputError(f"--plots-only: {len(todo)} of {len(self.points)} points of this config are "
                                  f"not computed in {self.out_dir!r} (first: {todo[0]['id']}); run without "
                                  f"--plots-only to compute them")
-            check_points(todo)
-            check_memory_all(todo)
+            check_memory_all(todo)  # every point that would not fit, in one message
+            check_points(todo)  # then each point as charge() checks it (charger fit, norms, rates x times)
             self._describe(plan)
             store.commit(plan, self._manifest(), self._files())
             lock.note()
