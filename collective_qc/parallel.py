@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 
 from .errors import InputError
-from .validate import integer
+from .validate import workers as check_workers
 
 __all__ = ["open_client", "warm_workers", "parse_address", "check_reachable", "worker_environment"]
 
@@ -151,7 +151,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
     if scheduler is not None:
         check_reachable(scheduler, *parse_address(scheduler))  # before importing Dask (seconds on a busy machine)
     else:
-        workers = integer(workers, "workers", minimum=1)
+        workers = check_workers(workers, "workers")  # an integer in [1, MAX_WORKERS] whose processes fit
     from distributed import Client, LocalCluster
 
     if scheduler is not None:

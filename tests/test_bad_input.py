@@ -405,3 +405,12 @@ def test_issue22_clean_graph_files_still_read(tmp_path):
         g = load_graph_file(str(p))
         assert g.number_of_nodes() == 3 and g.number_of_edges() == 2
         assert sorted(d["J"] for *_, d in g.edges(data=True)) == [1, 2]
+
+
+def test_issue22_open_client_workers_bounded():
+    """open_client(workers=1e308) grew 2.8 GB before 'out of memory'; refused before any process starts."""
+    t0 = time.perf_counter()
+    for bad, words in [(10**308, "1024"), (2.5, "integer"), (float("nan"), "finite")]:
+        with pytest.raises(InputError, match=words):
+            _open_client(None, bad)
+    assert time.perf_counter() - t0 < 1.0

@@ -17,19 +17,22 @@ def _toml(tmp_path, text):
     return str(p)
 
 
-def test_every_point_validated_before_the_first_runs(tmp_path, monkeypatch, capsys):
-    """charger k-local:k=3 with sizes [2, 3]: the base point (N = 1) and N = 2 cannot take it; refused
-    before any point is computed (the manual promises config errors first)."""
+@pytest.mark.parametrize("run,words", [('charger = "k-local:k=3"', "k = 3 exceeds"),
+                                       ('charger = "global"\nnorm = 1e308', "norm")])
+def test_every_point_validated_before_the_first_runs(tmp_path, monkeypatch, capsys, run, words):
+    """charger k-local:k=3 with sizes [2, 3]: the base point (N = 1) and N = 2 cannot take it; norm 1e308
+    hung; both refused before any point is computed (the manual promises config errors first)."""
     import collective_qc.study.compute as compute
 
     ran = []
     monkeypatch.setattr(compute, "run_point", lambda point, progress=None: ran.append(point) or 1 / 0)
-    cfg = _toml(tmp_path, '[study]\nmodel = "xxz-chain"\nsizes = [2, 3]\n[run]\ncharger = "k-local:k=3"\n'
-                          't_max = 2\nn_times = 11\n')
+    cfg = _toml(tmp_path, f'[study]\nmodel = "xxz-chain"\nsizes = [2, 3]\n[run]\n{run}\nt_max = 2\nn_times = 11\n')
     out = tmp_path / "out"
+    t0 = time.perf_counter()
     assert main(["study", cfg, "--out", str(out)]) == 2
+    assert time.perf_counter() - t0 < 5
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "k = 3 exceeds" in err and "point" in err, err
+    assert err.count("\n") == 1 and words in err and "point" in err, err
     assert ran == []
     assert not out.exists() or not os.listdir(out)
 
