@@ -105,7 +105,7 @@ def _options(o: dict) -> dict:
     from .state_measures import parse_quantities
 
     keys = ("method", "initial", "dephasing", "relaxation", "symmetry", "ntraj", "seed", "tolerance", "quantities",
-            "integrator")
+            "integrator", "charger", "norm", "battery_off_while_charging", "speed_limit")
     out = check_options({k: o[k] for k in keys if o.get(k) is not None})
     out.pop("t_max"), out.pop("n_times"), out.pop("protocol")  # checked by _times_spec, parse_protocol
     out["quantities"] = parse_quantities(out["quantities"])
@@ -116,9 +116,6 @@ def _options(o: dict) -> dict:
         raise InputError(f"client must be a dask.distributed.Client or None, got {type(o['client']).__name__}")
     out["protocol"] = parse_protocol(o["protocol"])
     out["params"] = mapping(o["params"], "params")
-    charging = check_options({k: o[k] for k in ("charger", "norm", "battery_off_while_charging", "speed_limit")
-                              if o.get(k) is not None})
-    out.update({k: charging[k] for k in ("charger", "norm")})
     out["solver_options"] = _solver_options(o.get("solver_options"), o, out)
     out["ntraj"], out["seed"] = out["solver_options"].ntraj, out["solver_options"].seed
     out["tolerance"], out["integrator"] = out["solver_options"].rtol, out["solver_options"].integrator
