@@ -79,6 +79,11 @@ class Charger:
         """The operator norm ||V|| in closed form, or None (then computed numerically)."""
         return None
 
+    def norm_bound(self, mg) -> float | None:
+        """An upper bound of ||V|| without building V (the run guard's), or None when unknown;
+        default: the closed-form norm."""
+        return self.exact_norm(mg)
+
     def describe(self) -> dict:
         return {"name": self.name}
 
@@ -267,6 +272,18 @@ class StaticCharger(Charger):
             spin_ops, _, boson_ops = opstr.partition("|")
             ns = len(spin_ops)
             out += [(spin_ops, row[1:1 + ns], row[0], boson_ops, row[1 + ns:]) for row in rows]
+        return out
+
+    def norm_bound(self, mg) -> float:
+        """sum_terms |coeff| x prod of operator-norm bounds: 2S for a spin operator (>= 1), n_max for
+        a boson one (>= 1)."""
+        spin = max([2.0 * s.spin for s in mg.spins] + [1.0])
+        boson = max([float(m.n_max) for m in mg.modes] + [1.0])
+        out = 0.0
+        for opstr, rows in self.static:
+            spin_ops, _, boson_ops = opstr.partition("|")
+            factor = spin ** len(spin_ops) * boson ** len(boson_ops)
+            out += factor * sum(abs(r[0]) for r in rows)
         return out
 
     def is_complex(self, mg):

@@ -263,7 +263,8 @@ def charger_norm(mg, charger, norm) -> float | None:
 
     The charger is resolved and fitted to the graph here (a charger that does not fit, e.g.
     k-local with k > N, is refused before any work): ``norm`` (a number) is the norm V is rescaled
-    to; ``"field"`` the parallel field's; otherwise the charger's closed-form norm where it has one.
+    to; ``"field"`` the parallel field's; otherwise the charger's closed-form norm or bound
+    (:meth:`Charger.norm_bound`; a user matrix charger has none: the graph's field bound is used).
     """
     from .chargers import field_norm, resolve_charger
     from .operators import _check_norm_option
@@ -274,7 +275,7 @@ def charger_norm(mg, charger, norm) -> float | None:
         return field_norm(mg)
     if norm is not None:
         return float(norm)
-    return None if default else chg.exact_norm(mg)
+    return None if default else chg.norm_bound(mg)
 
 
 def operator_scales(mg, drive: float, dephasing: float, relaxation: float, v_norm: float | None = None) -> dict:

@@ -414,3 +414,14 @@ def test_issue22_open_client_workers_bounded():
         with pytest.raises(InputError, match=words):
             _open_client(None, bad)
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_issue22_static_charger_counted_by_the_guard():
+    """A user static-list charger's coefficients enter the generator bound (sum |c| x operator norms)."""
+    from collective_qc.guard import plan_run
+
+    big = '[["+", [[1e300, 0]]], ["-", [[1e300, 0]]]]'
+    with pytest.raises(InputError, match="charger norm"):
+        plan_run("xxz-chain", params={"N": 2}, charger=big)
+    ok = plan_run("xxz-chain", params={"N": 2}, charger='[["+", [[2, 0]]], ["-", [[2, 0]]]]')
+    assert ok.scales["drive V"] == 0.5 * 4  # |lambda| x (|2| + |2|) x ||S^+|| bound 1 at S = 1/2
