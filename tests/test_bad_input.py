@@ -425,3 +425,15 @@ def test_issue22_static_charger_counted_by_the_guard():
         plan_run("xxz-chain", params={"N": 2}, charger=big)
     ok = plan_run("xxz-chain", params={"N": 2}, charger='[["+", [[2, 0]]], ["-", [[2, 0]]]]')
     assert ok.scales["drive V"] == 0.5 * 4  # |lambda| x (|2| + |2|) x ||S^+|| bound 1 at S = 1/2
+
+
+def test_issue22_ctrl_c_during_charge_is_one_line_rc130(monkeypatch, capsys):
+    import collective_qc.api as api
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "charge", interrupted)
+    assert main(["charge", "two-level"]) == 130
+    err = capsys.readouterr().err
+    assert err == "cqc: interrupted\n", err
