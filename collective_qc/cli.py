@@ -23,27 +23,33 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _option_strings(parser) -> set:
-    """Every --flag of a parser and its subcommands."""
-    out = set()
+def _option_strings(parser) -> dict:
+    """Every --flag of a parser and its subcommands -> the programs ('cqc study', ...) that take it."""
+    out: dict = {}
     for action in parser._actions:  # noqa: SLF001
-        out.update(f for f in action.option_strings if f.startswith("--"))
+        for flag in action.option_strings:
+            if flag.startswith("--"):
+                out.setdefault(flag, set()).add(parser.prog)
         for sub in (getattr(action, "choices", None) or {}).values():
             if isinstance(sub, argparse.ArgumentParser):
-                out |= _option_strings(sub)
+                for flag, progs in _option_strings(sub).items():
+                    out.setdefault(flag, set()).update(progs)
     return out
 
 
 def _suggest(parser, message: str) -> str:
-    """'; did you mean --dephasing?' for an unrecognized --flag close to a known one."""
+    """'; did you mean --dephasing?' for an unrecognized --flag close to a known one, or
+    '; --out is an option of cqc study' for a flag that another command takes."""
     import difflib
 
     if not message.startswith("unrecognized arguments:"):
         return ""
-    known = sorted(_option_strings(parser))
+    known = _option_strings(parser)
     for token in message.split(":", 1)[1].split():
         flag = token.split("=", 1)[0]
-        close = difflib.get_close_matches(flag, known, n=2, cutoff=0.75) if flag.startswith("--") else []
+        if flag in known:
+            return f"; {flag} is an option of {' and '.join(sorted(known[flag]))} only"
+        close = difflib.get_close_matches(flag, sorted(known), n=2, cutoff=0.75) if flag.startswith("--") else []
         if close:
             return f"; did you mean {' or '.join(close)}?"
     return ""
