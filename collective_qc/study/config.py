@@ -234,8 +234,9 @@ def check_count(swept: list, n_sizes: int) -> None:
     combos = math.prod(len(vals) for _, _, vals in swept)
     points = combos * (n_sizes + 1)
     if points > MAX_POINTS:
-        lists = sorted(((len(v), k) for _, k, v in swept if len(v) > 1), reverse=True)[:3]
-        what = ", ".join(f"{k} ({n} values)" for n, k in lists)
+        lists = sorted(((len(v), k) for _, k, v in swept if len(v) > 1), reverse=True)
+        what = " x ".join(f"{k} ({n} values)" for n, k in lists[:3]) + (
+            f" x {len(lists) - 3} more swept keys" if len(lists) > 3 else "")
         raise InputError(f"study config sweeps {points:,} points ({combos:,} combinations of {what} x "
                          f"{n_sizes} sizes + baseline), more than the {MAX_POINTS:,} a study may hold; "
                          "split it into several studies or sweep fewer values")
