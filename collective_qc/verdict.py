@@ -79,5 +79,5 @@ def ratio(a, b, why_a: str | None = None, why_b: str | None = None) -> tuple[flo
     if b == 0:
         return None, "zero denominator"
     if a * b < 0:
-        return None, f"opposite signs (numerator {a:.3g}, denominator {b:.3g}): not a ratio of like quantities"
+        return None, f"opposite signs: not a ratio of like quantities (numerator {a:.3g}, denominator {b:.3g})"
     return a / b, None

@@ -303,6 +303,8 @@ def format_table(rows: list[dict], size_param: str = "N") -> str:
                 + "".join(f", {c} = {v}" for c, v in zip(swept, b[1:1 + len(swept)])),
                 parse_reasons(r.get("undefined"))) for r, b in zip(rows, body)]
     lines += undefined_notes(entries, names)
+    if any(r["role"] == "baseline" for r in rows):
+        lines.append("base: the single-site version each Gamma is measured against (its own Gammas are 1)")
     if any(r.get("gamma_power_stderr") is not None for r in rows):
         lines.append("x(e): value with one standard error e in its last digits (trajectory averages)")
     units = sorted({(r.get("energy_unit"), r.get("time_unit")) for r in rows if r.get("energy_unit")})
