@@ -1,4 +1,6 @@
-"""The trajectory loop, one for every step method (``ipar[0]``: CHEBYSHEV, DOPRI5 or RK4).
+"""The trajectory loop, one source for every step method (``ipar[0]``: CHEBYSHEV, DOPRI5 or RK4),
+compiled per method: each method has its own parallel kernel, and a cold run compiles only the
+step method it uses (see :func:`run_trajectories`).
 
 Per trajectory: draw the initial mixture member and a threshold r; step from stop to stop
 (protocol switches; for DOPRI5 and RK4 also every sample time), each step ending early at a
@@ -19,7 +21,8 @@ outs = (E, P, C (ntraj, n_t), diagonals (ntraj, n_obs, n_t), states (ntraj, n_t,
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from .chebyshev import W_PAD, cheb_dense, cheb_dense_many, cheb_jump, cheb_step
 from .common import decay, draw_member, hermite_root, jump, norm2, record, splitmix
@@ -63,27 +66,56 @@ def _predict_jump(y, gam, r, hs):
     return t_pred, True
 
 
-@njit(cache=True)
 def _attempt(meth, mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hst, k1_ok):
-    """One step attempt of length hs from (t, y = ws[1]) into yn = ws[2]. Updates the step-size
-    state hst = (h, err_old, cut). Returns (terms used (Chebyshev), accepted?, products, k1_ok)."""
-    W, y, yn, yt, bes, buf, b = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
+    """One step attempt of length hs from (t, y = ws[1]) into yn = ws[2] with step method meth (a
+    literal: only that method's step is compiled). Updates the step-size state hst = (h, err_old,
+    cut). Returns (terms used (Chebyshev), accepted?, products, k1_ok)."""
+    raise NotImplementedError("a Numba kernel; called from the trajectory loop only")
+
+
+@overload(_attempt, prefer_literal=True)
+def _attempt_ol(meth, mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hst, k1_ok):
+    """The step attempt of the method meth (an integer literal)."""
+    if not isinstance(meth, types.IntegerLiteral):
+        return None
+    impl = {CHEBYSHEV: _attempt_cheb, DOPRI5: _attempt_dopri, RK4: _attempt_rk4}[meth.literal_value]
+
+    def attempt(meth, mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hst, k1_ok):
+        return impl(mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hst, k1_ok)
+    return attempt
+
+
+@njit(cache=True)
+def _attempt_cheb(mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hst, k1_ok):
+    """:func:`_attempt` with a Chebyshev step."""
+    W, y, yn, bes, buf, b = ws[0], ws[1], ws[2], ws[4], ws[5], ws[6]
     lam, rtol, atol, h_max = par[0], par[3], par[4], par[6]
-    if meth == CHEBYSHEV:
-        mu = cheb_step(mats, gam, lam, fs, y, hs, sp, W, yn, bes, buf, b, rtol, atol, ipar[1])
-        if mu < 0:
-            hst[0] = 0.5 * hs
-            return mu, False, -mu, k1_ok
-        hst[2] = 0.01 * abs(b[mu]) * np.exp(-hs * sp[1])  # dense-output cut: |last coefficient| / 100
-        if not last and not short:  # the cap limited this step: steer towards m_target terms
-            if mu < ipar[2] - 2:
-                hst[0] = min(1.2 * hst[0], h_max)
-            elif mu > ipar[2]:
-                hst[0] = 0.8 * hst[0]
-        return mu, True, mu, k1_ok
-    if meth == RK4:
-        rk4_step(mats, gam, lam, t, env, fs, y, hs, W, yt, yn)
-        return 0, True, 4, k1_ok
+    mu = cheb_step(mats, gam, lam, fs, y, hs, sp, W, yn, bes, buf, b, rtol, atol, ipar[1])
+    if mu < 0:
+        hst[0] = 0.5 * hs
+        return mu, False, -mu, k1_ok
+    hst[2] = 0.01 * abs(b[mu]) * np.exp(-hs * sp[1])  # dense-output cut: |last coefficient| / 100
+    if not last and not short:  # the cap limited this step: steer towards m_target terms
+        if mu < ipar[2] - 2:
+            hst[0] = min(1.2 * hst[0], h_max)
+        elif mu > ipar[2]:
+            hst[0] = 0.8 * hst[0]
+    return mu, True, mu, k1_ok
+
+
+@njit(cache=True)
+def _attempt_rk4(mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hst, k1_ok):
+    """:func:`_attempt` with an RK4 step (always accepted)."""
+    W, y, yn, yt = ws[0], ws[1], ws[2], ws[3]
+    rk4_step(mats, gam, par[0], t, env, fs, y, hs, W, yt, yn)
+    return np.int64(0), True, np.int64(4), k1_ok
+
+
+@njit(cache=True)
+def _attempt_dopri(mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hst, k1_ok):
+    """:func:`_attempt` with a DOPRI5 step (PI step-size control)."""
+    W, y, yn, yt = ws[0], ws[1], ws[2], ws[3]
+    lam, rtol, atol = par[0], par[3], par[4]
     nprod = 6
     if not k1_ok:
         deriv(mats, gam, lam, t, env, fs, y, W[0])
@@ -91,26 +123,60 @@ def _attempt(meth, mats, gam, par, ipar, t, env, fs, sp, hs, last, short, ws, hs
     err = dopri_step(mats, gam, lam, t, env, fs, y, hs, W, yt, yn, rtol, atol)
     if not (err <= 1.0):  # rejected (also catches nan / inf)
         hst[0] = hs / (5.0 if not err < 1e300 else min(5.0, err ** 0.17 / 0.9))
-        return 0, False, nprod, True
+        return np.int64(0), False, nprod, True
     fac = max(0.1, min(5.0, err ** 0.17 / hst[1] ** 0.04 / 0.9))  # PI control (Hairer)
     hst[1] = max(err, 1e-4)
     hst[0] = max(hs / fac, hst[0]) if last else hs / fac
-    return 0, True, nprod, True
+    return np.int64(0), True, nprod, True
 
 
 @njit(cache=True)
 def _jump_fraction(meth, ws, gam, r, hs, sp, mu, cut):
     """theta in (0, 1] of the jump inside the accepted step, or 2 when ||psi||^2 stays above r."""
-    W, y, yn, yt, bes, buf, b = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
+    y, yn = ws[1], ws[2]
     dim = gam.shape[0]
     n_b = norm2(yn, dim)
     if n_b > r:
         return 2.0
     n_a = norm2(y, dim)
-    if meth == CHEBYSHEV:
-        return cheb_jump(W, mu, hs, sp, bes, buf, b, gam, r, n_a, decay(y, gam), n_b, decay(yn, gam), yt, cut)
-    if meth == DOPRI5:
-        return dopri_jump(y, yn, hs, W, r)
+    return _jump_in(meth, ws, gam, r, hs, sp, mu, cut, n_a, n_b)
+
+
+def _jump_in(meth, ws, gam, r, hs, sp, mu, cut, n_a, n_b):
+    """The jump fraction of a step with ||psi||^2 = n_a at its start and n_b <= r at its end, from
+    the dense output of the method meth (a literal: only that method's root finder is compiled)."""
+    raise NotImplementedError("a Numba kernel; called from the trajectory loop only")
+
+
+@overload(_jump_in, prefer_literal=True)
+def _jump_in_ol(meth, ws, gam, r, hs, sp, mu, cut, n_a, n_b):
+    """The jump location of the method meth (an integer literal)."""
+    if not isinstance(meth, types.IntegerLiteral):
+        return None
+    impl = {CHEBYSHEV: _jump_cheb, DOPRI5: _jump_dopri, RK4: _jump_hermite}[meth.literal_value]
+
+    def jump_in(meth, ws, gam, r, hs, sp, mu, cut, n_a, n_b):
+        return impl(ws, gam, r, hs, sp, mu, cut, n_a, n_b)
+    return jump_in
+
+
+@njit(cache=True)
+def _jump_cheb(ws, gam, r, hs, sp, mu, cut, n_a, n_b):
+    """:func:`_jump_in` on the Chebyshev dense output."""
+    W, y, yn, yt, bes, buf, b = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
+    return cheb_jump(W, mu, hs, sp, bes, buf, b, gam, r, n_a, decay(y, gam), n_b, decay(yn, gam), yt, cut)
+
+
+@njit(cache=True)
+def _jump_dopri(ws, gam, r, hs, sp, mu, cut, n_a, n_b):
+    """:func:`_jump_in` on the DOPRI5 dense output."""
+    return dopri_jump(ws[1], ws[2], hs, ws[0], r)
+
+
+@njit(cache=True)
+def _jump_hermite(ws, gam, r, hs, sp, mu, cut, n_a, n_b):
+    """:func:`_jump_in` on the cubic Hermite interpolant of the norm (RK4)."""
+    y, yn = ws[1], ws[2]
     return hermite_root(n_a, decay(y, gam), n_b, decay(yn, gam), hs, r)
 
 
@@ -143,17 +209,51 @@ def _record_step(mats, ws, par, sched, dobs, rows, js, j_end, t, hs, t_stop, th,
 def _state_at(meth, mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
     """y = the state at t + th hs inside the accepted step (dense output or re-integration);
     returns the products used."""
-    W, y, yn, yt, bes, buf, b = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6]
     if th >= 1.0:
-        y[:] = yn
+        ws[1][:] = ws[2]
         return 0
-    if meth == CHEBYSHEV:
-        cheb_dense(W, mu, th, hs, sp, bes, buf, b, y, cut)
-        return 0
-    if meth == DOPRI5:
-        dopri_step(mats, gam, par[0], t, env, fs, y, th * hs, W, yt, yn, par[3], par[4])
-        y[:] = yn
-        return 6
+    return _state_in(meth, mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut)
+
+
+def _state_in(meth, mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
+    """:func:`_state_at` for th < 1 with the method meth (a literal: only its dense output or
+    re-integration is compiled)."""
+    raise NotImplementedError("a Numba kernel; called from the trajectory loop only")
+
+
+@overload(_state_in, prefer_literal=True)
+def _state_in_ol(meth, mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
+    """The state inside a step of the method meth (an integer literal)."""
+    if not isinstance(meth, types.IntegerLiteral):
+        return None
+    impl = {CHEBYSHEV: _state_cheb, DOPRI5: _state_dopri, RK4: _state_rk4}[meth.literal_value]
+
+    def state_in(meth, mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
+        return impl(mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut)
+    return state_in
+
+
+@njit(cache=True)
+def _state_cheb(mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
+    """:func:`_state_in` from the Chebyshev dense output."""
+    W, y, bes, buf, b = ws[0], ws[1], ws[4], ws[5], ws[6]
+    cheb_dense(W, mu, th, hs, sp, bes, buf, b, y, cut)
+    return 0
+
+
+@njit(cache=True)
+def _state_dopri(mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
+    """:func:`_state_in` by a DOPRI5 step of length th hs."""
+    W, y, yn, yt = ws[0], ws[1], ws[2], ws[3]
+    dopri_step(mats, gam, par[0], t, env, fs, y, th * hs, W, yt, yn, par[3], par[4])
+    y[:] = yn
+    return 6
+
+
+@njit(cache=True)
+def _state_rk4(mats, gam, par, t, env, fs, sp, hs, th, mu, ws, cut):
+    """:func:`_state_in` by an RK4 step of length th hs."""
+    W, y, yn, yt = ws[0], ws[1], ws[2], ws[3]
     rk4_step(mats, gam, par[0], t, env, fs, y, th * hs, W, yt, yn)
     y[:] = yn
     return 4
@@ -173,13 +273,13 @@ def _workspace(meth, n, m_max, nch):
 
 
 @njit(cache=True)
-def trajectory(mats, noise, init, sched, par, ipar, key, rows, st):
-    """One trajectory (see the module docstring); fills its output rows and st."""
+def trajectory(meth, mats, noise, init, sched, par, ipar, key, rows, st):
+    """One trajectory with step method meth (an integer literal: see :func:`run_trajectories`);
+    fills its output rows and st (see the module docstring)."""
     gam = noise[0]
     psi0s, p0cum, dobs = init
     stops, fseg, spec, sample_t, fsample, env = sched
     dim = gam.shape[0]
-    meth = ipar[0]
     uniform = par[2]
     ws = _workspace(meth, 2 * dim, ipar[1], noise[1].shape[0])
     y, yt = ws[1], ws[3]
@@ -190,7 +290,7 @@ def trajectory(mats, noise, init, sched, par, ipar, key, rows, st):
     t = stops[0]
     t_next = t - np.log(r) / uniform if uniform > 0.0 else np.inf
     nt = sample_t.shape[0]
-    js = 0
+    js = np.int64(0)  # not the literal 0: one compiled record()
     while js < nt and sample_t[js] <= t:
         record(mats, y, dim, js, fsample[js], par, rows[0], rows[1], rows[2], dobs, rows[3], rows[4])
         js += 1
@@ -200,7 +300,7 @@ def trajectory(mats, noise, init, sched, par, ipar, key, rows, st):
     for s in range(stops.shape[0] - 1):
         t_end = stops[s + 1]
         sp = spec[s]
-        k1_ok = False
+        k1_ok = np.bool_(False)  # not the literal False: one compiled _attempt
         while t < t_end:
             target = t_end
             at_draw = uniform > 0.0 and t_next < t_end
@@ -238,7 +338,7 @@ def trajectory(mats, noise, init, sched, par, ipar, key, rows, st):
             t = t_jump
             state = jump(state, y, yt, ws[10], noise)
             njump += 1
-            k1_ok = False
+            k1_ok = np.bool_(False)
             state, r = splitmix(state)
             r = 1.0 - r
             if uniform > 0.0:
@@ -248,17 +348,55 @@ def trajectory(mats, noise, init, sched, par, ipar, key, rows, st):
     st[2] = nstep
 
 
-@njit(cache=True, parallel=True)
 def run_trajectories(k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_outs, k_stats):
     """Integrate len(keys) trajectories (one per thread at a time); see the module docstring.
-    (Argument names carry a prefix: some plain names collide inside Numba's parallel lowering.)"""
+
+    Parameters
+    ----------
+    k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_outs, k_stats
+        The packed operands (module docstring); ``k_ipar[0]`` picks the step method.
+
+    Notes
+    -----
+    The method is a compile-time constant: one parallel kernel per method passes it on as an
+    integer literal, and the method-specific steps (:func:`_attempt`, :func:`_jump_in`,
+    :func:`_state_in`) are overloads that pick that method's kernels at typing time, so a cold
+    run compiles only the step method it uses (a Chebyshev run no DOPRI5 / RK4 code).
+    """
+    kernel = {CHEBYSHEV: _run_chebyshev, DOPRI5: _run_dopri5, RK4: _run_rk4}[int(k_ipar[0])]
+    kernel(k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_outs, k_stats)
+
+
+# One parallel kernel per step method (argument names carry a prefix: some plain names collide
+# inside Numba's parallel lowering). The index is cast to int64 so that the loop body and the
+# parallel gufunc share one compiled _trajectory_at (prange's own index is unsigned).
+@njit(cache=True, parallel=True)
+def _run_chebyshev(k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_outs, k_stats):
+    """The trajectories with the Chebyshev step (see :func:`run_trajectories`)."""
     for tr in prange(k_keys.shape[0]):
-        _trajectory_at(tr, k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_outs, k_stats)
+        _trajectory_at(np.int64(tr), CHEBYSHEV, k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_outs,
+                           k_stats)
+
+
+@njit(cache=True, parallel=True)
+def _run_dopri5(k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_outs, k_stats):
+    """The trajectories with the DOPRI5 step (see :func:`run_trajectories`)."""
+    for tr in prange(k_keys.shape[0]):
+        _trajectory_at(np.int64(tr), DOPRI5, k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_outs,
+                           k_stats)
+
+
+@njit(cache=True, parallel=True)
+def _run_rk4(k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_outs, k_stats):
+    """The trajectories with the RK4 step (see :func:`run_trajectories`)."""
+    for tr in prange(k_keys.shape[0]):
+        _trajectory_at(np.int64(tr), RK4, k_mats, k_noise, k_init, k_sched, k_par, k_ipar, k_keys, k_outs, k_stats)
 
 
 @njit(cache=True)
-def _trajectory_at(tr, mats, noise, init, sched, par, ipar, keys, outs, stats):
-    """Trajectory tr of a batch (its output rows picked here, outside the parallel loop body)."""
+def _trajectory_at(tr, meth, mats, noise, init, sched, par, ipar, keys, outs, stats):
+    """Trajectory tr of a batch with step method meth (an integer literal); its output rows are
+    picked here, outside the parallel loop body."""
     out_e, out_p, out_c, out_d, out_psi = outs
-    trajectory(mats, noise, init, sched, par, ipar, keys[tr], (out_e[tr], out_p[tr], out_c[tr], out_d[tr],
+    trajectory(meth, mats, noise, init, sched, par, ipar, keys[tr], (out_e[tr], out_p[tr], out_c[tr], out_d[tr],
                out_psi[tr]), stats[tr])
