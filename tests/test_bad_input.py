@@ -100,16 +100,22 @@ def _env(monkeypatch, case_id):
     monkeypatch.setenv("CQC_MEMORY_LIMIT", ENV.get(case_id, MEM["CQC_MEMORY_LIMIT"]))
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[1] is not None], ids=lambda c: c[0])
-def test_cli_refuses_with_one_line(case, capsys, monkeypatch):
-    case_id, args, _call, _exc, words = case
-    _env(monkeypatch, case_id)
+def _refused(args, capsys):
+    """Run the CLI in-process; assert exit code 2 and one 'cqc: error:' line; (stdout, stderr, seconds)."""
     t0 = time.perf_counter()
     rc = main(args)
     elapsed = time.perf_counter() - t0
     out, err = capsys.readouterr()
     assert rc == 2, (out, err)
     assert err.startswith("cqc: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return out, err, elapsed
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[1] is not None], ids=lambda c: c[0])
+def test_cli_refuses_with_one_line(case, capsys, monkeypatch):
+    case_id, args, _call, _exc, words = case
+    _env(monkeypatch, case_id)
+    out, err, elapsed = _refused(args, capsys)
     for w in words:
         assert w in err, (w, err)
     assert "tau_c" not in out  # refused before any computation
@@ -235,12 +241,7 @@ CASES22 = [  # (id, CLI args, words the one-line error must contain)
 def test_issue22_cli_refuses_in_one_line(case, capsys, monkeypatch):
     case_id, args, words = case
     monkeypatch.setenv("CQC_MEMORY_LIMIT", "16G")
-    t0 = time.perf_counter()
-    rc = main(args)
-    elapsed = time.perf_counter() - t0
-    out, err = capsys.readouterr()
-    assert rc == 2, (out, err)
-    assert err.startswith("cqc: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    out, err, elapsed = _refused(args, capsys)
     assert "warning" not in err and "about more than" not in err, err
     assert not re.search(r"\d{20}", err), err  # no 300-digit integers
     for w in words:
