@@ -116,6 +116,25 @@ def _warm() -> str:
     return "warm"
 
 
+def ship_plugins(client) -> None:
+    """Load this process's plug-in models (``--plugin FILE``, :func:`collective_qc.load_plugin`) on
+    every worker of `client` before any task runs; a worker that cannot load one ends the run with
+    a one-line InputError naming the plug-in. Installed plug-ins (entry points) load on the workers
+    by themselves."""
+    from .registry import PLUGIN_SOURCES
+
+    if not PLUGIN_SOURCES:
+        return
+    from .worker_plugin import PluginShipper  # imports distributed
+
+    try:
+        client.register_plugin(PluginShipper(PLUGIN_SOURCES))
+    except Exception as exc:  # noqa: BLE001 - any failure on a worker: one line naming the plug-ins
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"plug-in {', '.join(map(repr, PLUGIN_SOURCES))} could not be loaded on the Dask "
+                         f"workers: {msg}") from None
+
+
 def warm_workers(client) -> dict:
     """Run the kernel warm-up once on every worker (returns worker -> "warm")."""
     return client.run(_warm)
@@ -166,6 +185,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
                                dashboard_address=None, host="127.0.0.1", env=worker_environment(workers))
         client = Client(cluster)
     try:
+        ship_plugins(client)
         warm_workers(client)
         yield client
     finally:

@@ -16,9 +16,9 @@ the rest of the tool keeps working); the built-in model stays in place.
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import os
 import sys
+import types
 import warnings
 
 import networkx as nx
@@ -26,9 +26,11 @@ import networkx as nx
 from .errors import InputError
 from .model import GraphModel, Model, load_graph_file
 
-__all__ = ["register_model", "get_model", "model_names", "make_model", "load_plugin", "MODELS", "PluginWarning"]
+__all__ = ["register_model", "get_model", "model_names", "make_model", "load_plugin", "load_plugin_source", "MODELS",
+           "PLUGIN_SOURCES", "PluginWarning"]
 
 MODELS: dict[str, type[Model]] = {}
+PLUGIN_SOURCES: dict[str, str] = {}  # real path -> source of each plug-in file loaded in this process
 _loaded = False
 ENTRY_POINT_GROUP = "collective_qc.models"
 
@@ -118,23 +120,36 @@ def load_plugin(path: str) -> list[str]:
         raise InputError(f"plug-in {path!r}: give the path of a .py module")
     if not os.path.isfile(path):
         raise InputError(f"plug-in {path!r} does not exist")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            source = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"plug-in {path!r} cannot be read ({type(exc).__name__})") from None
+    return load_plugin_source(os.path.realpath(path), source)
+
+
+def load_plugin_source(real: str, source: str) -> list[str]:
+    """Import a plug-in module from its source text, under the name :func:`load_plugin` gives the
+    file at `real` (its real path); returns the model names it registered. Dask workers load the
+    plug-ins of the submitting process this way (:func:`collective_qc.parallel.open_client`), with
+    no need for the file on their machine. Raises InputError as :func:`load_plugin`."""
     _load()
-    real = os.path.realpath(path)
     modname = "collective_qc_plugin_" + "".join(c if c.isalnum() else "_" for c in real)
     if modname in sys.modules:  # already loaded in this process
         return [n for n, c in MODELS.items() if c.__module__ == modname]
     before = dict(MODELS)
-    spec = importlib.util.spec_from_file_location(modname, real)
-    module = importlib.util.module_from_spec(spec)
+    module = types.ModuleType(modname)
+    module.__file__ = real
     sys.modules[modname] = module
     try:
-        spec.loader.exec_module(module)
+        exec(compile(source, real, "exec"), module.__dict__)  # noqa: S102 - the user's own plug-in
     except Exception as exc:  # noqa: BLE001 - any failure of the plug-in is reported in one line
         MODELS.clear()
         MODELS.update(before)
         del sys.modules[modname]
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"plug-in {path!r} refused: {msg}") from None
+        raise InputError(f"plug-in {real!r} refused: {msg}") from None
+    PLUGIN_SOURCES[real] = source
     return sorted(set(MODELS) - set(before))
 
 
