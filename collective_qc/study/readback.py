@@ -53,20 +53,21 @@ def open_study(out_dir):
     return st
 
 
+def _read(study, pid):
+    """The verified record of point `pid` of `study`, or None when it is not computed (InputError
+    when its files are damaged)."""
+    try:
+        return read_point(os.path.join(study.out_dir, "points"), pid)
+    except Corrupt as exc:
+        raise InputError(f"study {study.spec.name!r}: point {pid} is damaged ({exc}); rerun the study "
+                         f"to recompute it") from None
+
+
 def load_records(study) -> dict:
     """point id -> verified record of every point of `study` (InputError naming the first missing or
     damaged one)."""
-    folder = os.path.join(study.out_dir, "points")
-    records, missing = {}, []
-    for p in study.points:
-        try:
-            rec = read_point(folder, p["id"])
-        except Corrupt as exc:
-            raise InputError(f"study {study.spec.name!r}: point {p['id']} is damaged ({exc}); rerun the study "
-                             f"to recompute it") from None
-        if rec is None:
-            missing.append(p["id"])
-        records[p["id"]] = rec
+    records = {p["id"]: _read(study, p["id"]) for p in study.points}
+    missing = [pid for pid, rec in records.items() if rec is None]
     if missing:
         raise InputError(f"study {study.spec.name!r}: {len(missing)} of {len(records)} points are not computed in "
                          f"{study.out_dir!r} (first: {missing[0]}); run the study to finish them")
@@ -84,10 +85,7 @@ def load_result(study, point):
     if pid is None:
         known = ", ".join(list(by_name)[:6]) + (", ..." if len(by_name) > 6 else "")
         raise InputError(f"study {study.spec.name!r} has no point {point!r} (points: {known})")
-    try:
-        rec = read_point(os.path.join(study.out_dir, "points"), pid)
-    except Corrupt as exc:
-        raise InputError(f"study {study.spec.name!r}: point {pid} is damaged ({exc})") from None
+    rec = _read(study, pid)
     if rec is None:
         raise InputError(f"study {study.spec.name!r}: point {point!r} is not computed in {study.out_dir!r}")
     return _result(rec)
