@@ -161,7 +161,7 @@ def column_array(values: list, name: str = ""):
     return np.array(["" if v is None else str(_plain(v)) for v in values], dtype=str)
 
 
-def study_dataset(spec, rows: list[dict], records: dict):
+def study_dataset(spec, rows: list[dict], records: dict, units: Units):
     """An xarray Dataset of a finished study over its swept coordinates.
 
     Dimensions: the swept columns (e.g. ``J``), then the size parameter (e.g. ``N``), and ``times``
@@ -169,7 +169,8 @@ def study_dataset(spec, rows: list[dict], records: dict):
     (figures per site, Gammas, standard errors, ``n_sites``, ``method``, ``seed``, ...); over
     (swept...): the single-site baseline's columns (but the Gammas) as ``baseline_<column>``; with a shared time grid
     also ``energy``, ``power``, ``capacitance`` (totals, and ``*_stderr``) over (swept..., N, times)
-    and ``baseline_energy``, ... Each variable has a ``units`` attribute.
+    and ``baseline_energy``, ... Each variable has a ``units`` attribute (from `units`, the study's
+    :class:`~collective_qc.units.Units`).
     """
     xr = require("xarray", "Study.to_xarray()")
     size = spec.size_param
@@ -178,7 +179,6 @@ def study_dataset(spec, rows: list[dict], records: dict):
     coords[size] = list(spec.sizes)
     shape = tuple(len(coords[d]) for d in dims)
     by_id = {r["point"]: r for r in rows}
-    units = Units(**_first_units(records))
     skip = {"point", "role", size, "wall_time_s", *dims}
     columns = [c for c in rows[0] if c not in skip]
     data = {}
@@ -203,13 +203,6 @@ def study_dataset(spec, rows: list[dict], records: dict):
 def _attrs(units: Units, col: str) -> dict:
     u = units.of(col)
     return {"units": u} if u else {}
-
-
-def _first_units(records: dict) -> dict:
-    for rec in records.values():
-        u = rec["record"]["result"]["metadata"].get("units") or {}
-        return {"energy": u.get("energy") or "omega0", "time": u.get("time") or "1/omega0"}
-    return {}
 
 
 def _grid(spec, by_id, role: str, n_sizes: int) -> list:

@@ -93,11 +93,12 @@ class Study:
         """The finished study as an xarray Dataset over its swept values and sizes (and ``times`` when
         shared): :func:`collective_qc.frames.study_dataset`; needs the ``frames`` extra."""
         from ..frames import require, study_dataset
+        from .outputs import _units
         from .readback import load_records
 
         require("xarray", "Study.to_xarray()")
         records = load_records(self)
-        return study_dataset(self.spec, table_rows(self.spec, records), records)
+        return study_dataset(self.spec, table_rows(self.spec, records), records, _units(next(iter(records.values()))))
 
     def result(self, point):
         """The ChargeResult of one stored point, by id or HDF5 group name (``"N=4,J=0.2"``, ``"base"``)."""
