@@ -24,8 +24,8 @@ from .figures import FIGURES, GAMMA_OF, GAMMAS
 from .registry import make_model
 from .results import ChargeResult, describe_noise, jsonable
 from .tables import cell, text_table, undefined_notes
-from .verdict import UNRESOLVED, figure_reasons, unresolved
 from .validate import integer, mapping
+from .verdict import UNRESOLVED, figure_reasons, unresolved
 
 __all__ = ["compare", "check_compare", "Comparison", "figure_errors", "parse_sizes"]
 
@@ -286,8 +286,9 @@ def check_compare(model, sizes=None, drive: float = 0.5, *, params: dict | None 
     elif sizes is None:
         sizes = [_own_size(m)]
     if not fixed and m.size_param in params:
+        listed = ", ".join(map(format_count, sizes))
         raise InputError(f"parameter {m.size_param!r} = {shown(params[m.size_param])} given twice: compare sets "
-                         f"{m.size_param!r} per row from sizes [{', '.join(map(format_count, sizes))}]; leave it out of params")
+                         f"{m.size_param!r} per row from sizes [{listed}]; leave it out of params")
     options = {k: v for k, v in options.items() if k not in ("params", "drive", "progress")}
     single = m.single_site()
     runs = [m] if fixed else [m.with_size(n) for n in sizes]

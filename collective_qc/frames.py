@@ -121,7 +121,6 @@ def comparison_frame(cmp):
     ``units``, ``model``, ``params``, ``options``.
     """
     from .compare import make_row
-
     from .study.outputs import _reasons
 
     base = make_row(cmp.baseline, cmp.baseline)

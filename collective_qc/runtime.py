@@ -4,9 +4,9 @@ Speed must not depend on what the environment says about threads (issue 22: with
 ``OMP_NUM_THREADS=1`` and Numba's default two threads the reference exact run took 10.5 s
 instead of 0.38 s, and on a machine with one other CPU-bound process 12.2 s instead of 0.65 s).
 The cause: Numba picked its OpenMP threading layer (GNU libgomp; no TBB installed) with
-libgomp's default wait policy: its threads spin while they wait for the next parallel loop. The solvers run thousands of short
-parallel loops (one per operator application), so each loop's end waited for a thread that
-had been descheduled by a spinning one. The policy, in one place:
+libgomp's default wait policy: its threads spin while they wait for the next parallel loop. The
+solvers run thousands of short parallel loops (one per operator application), so each loop's end
+waited for a thread that had been descheduled by a spinning one. The policy, in one place:
 
 * :func:`choose_threading_layer` — Numba's OpenMP layer with sleeping waits
   (``OMP_WAIT_POLICY=PASSIVE``, set before Numba loads OpenMP), or its ``workqueue`` layer

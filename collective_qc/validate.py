@@ -23,7 +23,8 @@ import numpy as np
 
 from .errors import InputError, ResourceError, format_bytes, shown
 
-__all__ = ["number", "integer", "workers", "MAX_WORKERS", "WORKER_BYTES", "boolean", "mapping", "writable_file", "parse_size", "available_memory",
+__all__ = ["number", "integer", "workers", "MAX_WORKERS", "WORKER_BYTES", "boolean", "mapping", "writable_file",
+           "parse_size", "available_memory",
            "check_memory", "format_dim", "as_float", "power", "SizeEstimate", "MEMORY_FRACTION"]
 
 MEMORY_FRACTION = 0.8  # a run may use this fraction of the available memory

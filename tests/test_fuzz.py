@@ -49,9 +49,11 @@ SPECIAL_TEXT = ["0", "-0", "-0.0", "1", "2", "3", "0.5", "-1", "1e-300", "5e-324
                 "nan", "NaN", "inf", "-inf", "1e9", "3.5", "", " ", "abc", "1e6", "4", "10", "1/2", "0x10", "1_000",
                 "1e15", "100000000000000000000000000000", "true", "yes", "field", "feld", "global"]
 SANE_TEXT = st.sampled_from(["1", "2", "3", "4", "0.5", "0.1", "0.05", "6", "21", "101"])  # deeper paths too
-number_text = st.one_of(*[SANE_TEXT] * 6, st.sampled_from(SPECIAL_TEXT), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+number_text = st.one_of(*[SANE_TEXT] * 6, st.sampled_from(SPECIAL_TEXT),
+                        st.floats(allow_nan=True, allow_infinity=True).map(repr),
                         st.integers(-10**30, 10**30).map(str))
-wild_value = st.one_of(st.sampled_from([1, 2, 3, 0.5, 0.1, 4.0, 21]), st.sampled_from([1, 2, 0.05, 6]), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**30, 10**30),
+wild_value = st.one_of(st.sampled_from([1, 2, 3, 0.5, 0.1, 4.0, 21]), st.sampled_from([1, 2, 0.05, 6]),
+                       st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**30, 10**30),
                        st.sampled_from([10**300, -(10**300), 0, -0.0, 1e308, 1e-308, True, False, None]),
                        number_text, st.text(max_size=12))
 

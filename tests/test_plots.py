@@ -88,7 +88,8 @@ def test_gamma_legends_do_not_cover_data_and_name_omitted_points(figs):
     groups = [{"label": f"J={j}, Delta={j}", "rows": [{**r, **{k: (v * (1 + j) if isinstance(v, float) and
                                                                   k.startswith("gamma") else v)
                                                                for k, v in r.items()}} for r in rows],
-               "baseline": {"n_sites": 1, "capacitance_at_tau_c_per_site": -0.6}} for j in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
+               "baseline": {"n_sites": 1, "capacitance_at_tau_c_per_site": -0.6}}
+              for j in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
     plots.gammas_vs_n(groups, "x.png", title="t")
     fig = figs[0]
     fig.canvas.draw()

@@ -15,8 +15,8 @@ import os
 import numpy as np
 
 from ..tables import cell, parse_reasons, text_table, undefined_notes
-from .files import write_atomic
 from ..units import JACKKNIFE_QUANTITIES
+from .files import write_atomic
 from .points import ARRAYS, FIG_COLS, GAMMA_COLS, canon
 
 __all__ = ["table_rows", "write_tables", "write_h5", "group_names", "cutoff_note", "write_plots", "plot_names",

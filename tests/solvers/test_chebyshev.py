@@ -109,7 +109,7 @@ def test_term_norms_do_not_depend_on_the_thread_count():
         return _term(csr_arrays(H), vpack, prm, U, P, acc, np.ones(1)), P
 
     for vpack in (charger_pack(V, True), charger_pack(V, False)):
-        (one, P), (two, _) = (_norms_with_threads(lambda: norm(vpack), k) for k in (1, 2))
+        (one, P), (two, _) = (_norms_with_threads(lambda vp=vpack: norm(vp), k) for k in (1, 2))
         assert one == two  # bitwise
         np.testing.assert_allclose(one, math.fsum(np.abs(P.ravel()) ** 2), rtol=1e-13)
     R = rng.standard_normal((300, 300)) + 1j * rng.standard_normal((300, 300))

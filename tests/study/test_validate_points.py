@@ -92,7 +92,11 @@ def test_real_sigint_subprocess(tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
-    while time.time() < deadline and len(list((out / "points").glob("*.json")) if (out / "points").exists() else []) < 2:
+
+    def finished():
+        return len(list((out / "points").glob("*.json"))) if (out / "points").exists() else 0
+
+    while time.time() < deadline and finished() < 2:
         time.sleep(0.2)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
