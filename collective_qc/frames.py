@@ -1,5 +1,6 @@
 """pandas and xarray views of results: :meth:`ChargeResult.to_dataframe`,
-:meth:`Comparison.to_dataframe`, :meth:`Study.to_dataframe` and :meth:`Study.to_xarray`.
+:meth:`Comparison.to_dataframe`, :meth:`Study.to_dataframe` and :meth:`Study.to_xarray` (whose
+layout over a study's swept coordinates is :func:`collective_qc.study.frames.study_dataset`).
 
 pandas and xarray are optional (``pip install "collective-qc[frames]"``); they are imported
 only when a view is asked for, and a missing one is named in a one-line ImportError.
@@ -28,9 +29,10 @@ import json
 import numpy as np
 
 from .figures import FIG_COLS, FIGURES, GAMMA_COLS
+from .tables import join_reasons
 from .units import Units
 
-__all__ = ["require", "result_frame", "comparison_frame", "rows_frame", "study_dataset", "column_array"]
+__all__ = ["require", "result_frame", "comparison_frame", "rows_frame", "column_array"]
 
 EXTRA = "frames"  # the optional extra of pyproject.toml that installs pandas, xarray and h5netcdf
 SERIES = ("energy", "power", "capacitance")
@@ -120,8 +122,7 @@ def comparison_frame(cmp):
     reason | ...", as in table.csv). The baseline's Gammas are NaN (no ratio). ``attrs``:
     ``units``, ``model``, ``params``, ``options``.
     """
-    from .compare import make_row
-    from .study.outputs import _reasons
+    from .statistics import make_row
 
     base = make_row(cmp.baseline, cmp.baseline)
     base = {k: (None if k.startswith("gamma") else v) for k, v in base.items()}
@@ -130,16 +131,10 @@ def comparison_frame(cmp):
     for r in rows:  # {column: reason} -> the text of table.csv's ``undefined`` column
         why = r.get("undefined") or {}
         keep = [c for c in why if r.get(c) is None and not (r["role"] == "baseline" and c.startswith("gamma"))]
-        r["undefined"] = _reasons(why, keep)
+        r["undefined"] = join_reasons(why, keep)
     df = rows_frame(rows, cmp.baseline.units, "Comparison.to_dataframe()", ("N", "n_sites"))
-    df.attrs.update(model=cmp.model, params=dict(cmp.params), options=_jsonish(cmp.options))
+    df.attrs.update(model=cmp.model, params=dict(cmp.params), options=cmp.to_dict()["options"])
     return df
-
-
-def _jsonish(d: dict) -> dict:
-    from .results import jsonable
-
-    return jsonable(d)
 
 
 def column_array(values: list, name: str = ""):
@@ -158,85 +153,3 @@ def column_array(values: list, name: str = ""):
            for v in present):
         return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
     return np.array(["" if v is None else str(_plain(v)) for v in values], dtype=str)
-
-
-def study_dataset(spec, rows: list[dict], records: dict, units: Units):
-    """An xarray Dataset of a finished study over its swept coordinates.
-
-    Dimensions: the swept columns (e.g. ``J``), then the size parameter (e.g. ``N``), and ``times``
-    when every point has the same sample times. Variables over (swept..., N): every table column
-    (figures per site, Gammas, standard errors, ``n_sites``, ``method``, ``seed``, ...); over
-    (swept...): the single-site baseline's columns (but the Gammas) as ``baseline_<column>``; with a shared time grid
-    also ``energy``, ``power``, ``capacitance`` (totals, and ``*_stderr``) over (swept..., N, times)
-    and ``baseline_energy``, ... Each variable has a ``units`` attribute (from `units`, the study's
-    :class:`~collective_qc.units.Units`).
-    """
-    xr = require("xarray", "Study.to_xarray()")
-    size = spec.size_param
-    dims = [spec.columns[key] for _, key, _ in spec.swept]
-    coords = {spec.columns[key]: list(vals) for _, key, vals in spec.swept}
-    coords[size] = list(spec.sizes)
-    shape = tuple(len(coords[d]) for d in dims)
-    by_id = {r["point"]: r for r in rows}
-    skip = {"point", "role", size, "wall_time_s", *dims}
-    columns = [c for c in rows[0] if c not in skip]
-    data = {}
-    for role, prefix, extra in (("size", "", (size,)), ("baseline", "baseline_", ())):
-        full = shape + ((len(spec.sizes),) if extra else ())
-        grid = _grid(spec, by_id, role, len(spec.sizes))
-        for col in columns if role == "size" else [c for c in columns if not c.startswith("gamma")]:
-            values = [by_id[pid][col] if pid else None for pid in grid]
-            data[prefix + col] = ([*dims, *extra], column_array(values, col).reshape(full), _attrs(units, col))
-        _series(data, records, grid, full, units, (prefix, [*dims, *extra]))
-    times = _shared_times(records)
-    if times is not None:
-        coords["times"] = times
-    ds = xr.Dataset({k: v for k, v in data.items() if times is not None or "times" not in v[0]}, coords=coords)
-    ds[size].attrs["long_name"] = "size parameter of the model"
-    if times is not None:
-        ds["times"].attrs["units"] = units.time
-    ds.attrs.update(study=spec.name, model=spec.model, size_param=size)
-    return ds
-
-
-def _attrs(units: Units, col: str) -> dict:
-    u = units.of(col)
-    return {"units": u} if u else {}
-
-
-def _grid(spec, by_id, role: str, n_sizes: int) -> list:
-    """Point ids laid out over the swept grid (and the sizes for ``role`` "size"), flattened."""
-    per = n_sizes if role == "size" else 1
-    grid = [None] * (int(np.prod([len(v) for _, _, v in spec.swept], dtype=int)) * per)
-    for combo in spec.combos:
-        flat = 0
-        for _, key, vals in spec.swept:
-            v = combo["values"][spec.columns[key]]
-            flat = flat * len(vals) + next(i for i, x in enumerate(vals) if x == v)
-        if role == "baseline":
-            grid[flat] = combo["baseline"]
-        else:
-            for k, pid in enumerate(combo["points"][1:]):
-                grid[flat * n_sizes + k] = pid if pid in by_id else None
-    return grid
-
-
-def _shared_times(records: dict):
-    """The sample times when every point has the same ones, else None."""
-    ts = [rec["arrays"]["times"] for rec in records.values()]
-    first = ts[0]
-    return first if all(t.shape == first.shape and np.array_equal(t, first) for t in ts) else None
-
-
-def _series(data: dict, records: dict, grid: list, lead: tuple, units: Units, where) -> None:
-    """E(t), P(t), C_Q(t) (and standard errors) of the points of `grid` as variables over (..., times)."""
-    prefix, dims = where
-    names = [k for k in (*SERIES, *(s + "_stderr" for s in SERIES))
-             if all(k in records[pid]["arrays"] for pid in grid if pid)]
-    for k in names:
-        n_t = len(next(records[pid]["arrays"]["times"] for pid in grid if pid))
-        arr = np.full((len(grid), n_t), np.nan)
-        for i, pid in enumerate(grid):
-            if pid and records[pid]["arrays"][k].shape == (n_t,):
-                arr[i] = records[pid]["arrays"][k]
-        data[prefix + k] = ([*dims, "times"], arr.reshape(lead + (n_t,)), _attrs(units, k))

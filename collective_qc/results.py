@@ -89,8 +89,8 @@ class ChargeResult:
 
     def figure_errors(self) -> dict:
         """Standard errors of the figures of merit (zeros for exact methods); see
-        :func:`collective_qc.compare.figure_errors`."""
-        from .compare import figure_errors
+        :func:`collective_qc.statistics.figure_errors`."""
+        from .statistics import figure_errors
 
         return figure_errors(self)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["cell", "text_table", "undefined_notes", "short_reason", "parse_reasons"]
+__all__ = ["cell", "text_table", "undefined_notes", "short_reason", "join_reasons", "parse_reasons"]
 
 _TRAILING = re.compile(r" \((?:[^()]|\([^()]*\))*\)$")  # a final parenthesis, one level of nesting inside
 
@@ -57,6 +57,14 @@ def short_reason(why: str) -> str:
     """A reason without the numbers in its trailing parentheses (each "; "-separated part), so that
     equal reasons of different rows print as one footnote; the full text is in JSON and CSV."""
     return "; ".join(_TRAILING.sub("", part) for part in why.split("; "))
+
+
+def join_reasons(undefined: dict, cols) -> str | None:
+    """The ``undefined`` cell of a table row: "column: reason" for each of `cols` that is not a
+    result (:mod:`collective_qc.verdict`), joined by " | "; None when every value is a result.
+    :func:`parse_reasons` reads it back."""
+    parts = [f"{c}: {undefined[c]}" for c in cols if c in undefined]
+    return " | ".join(parts) or None
 
 
 def parse_reasons(text: str | None) -> dict:

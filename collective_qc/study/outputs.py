@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from ..tables import cell, parse_reasons, text_table, undefined_notes
+from ..tables import cell, join_reasons, parse_reasons, text_table, undefined_notes
 from ..units import JACKKNIFE_QUANTITIES
 from .files import write_atomic
 from .points import ARRAYS, FIG_COLS, GAMMA_COLS, canon
@@ -35,7 +35,7 @@ def _result(loaded):
 
 def table_rows(spec, records: dict) -> list[dict]:
     """The table rows (canonical order) of the points of `spec`, plus ``wall_time_s``."""
-    from ..compare import make_row
+    from ..statistics import make_row
 
     results = {pid: _result(records[pid]) for pid in spec.by_id}
     errs = any(r.energy_stderr is not None for r in results.values())
@@ -53,19 +53,12 @@ def table_rows(spec, records: dict) -> list[dict]:
                 row[col] = r.get(col) if col in cols else None
                 if errs:
                     row[col + "_stderr"] = r.get(col + "_stderr") if row[col] is not None else None
-            row["undefined"] = _reasons(r["undefined"], cols)
+            row["undefined"] = join_reasons(r["undefined"], cols)
             units = records[pid]["record"]["result"]["metadata"].get("units") or {}
             row.update(method=r["method"], energy_unit=units.get("energy"), time_unit=units.get("time"),
                        seed=p["seed"], wall_time_s=records[pid]["record"]["provenance"]["wall_time_s"])
             rows.append(row)
     return rows
-
-
-def _reasons(undefined: dict, cols) -> str | None:
-    """The ``undefined`` cell of a table row: "column: reason" for each of `cols` that is not a
-    result (:mod:`collective_qc.verdict`), joined by " | "; None when every value is a result."""
-    parts = [f"{c}: {undefined[c]}" for c in cols if c in undefined]
-    return " | ".join(parts) or None
 
 
 def _cell(v) -> str:

@@ -91,8 +91,9 @@ class Study:
 
     def to_xarray(self):
         """The finished study as an xarray Dataset over its swept values and sizes (and ``times`` when
-        shared): :func:`collective_qc.frames.study_dataset`; needs the ``frames`` extra."""
-        from ..frames import require, study_dataset
+        shared): :func:`collective_qc.study.frames.study_dataset`; needs the ``frames`` extra."""
+        from ..frames import require
+        from .frames import study_dataset
         from .outputs import _units
         from .readback import load_records
 

@@ -1,0 +1,98 @@
+"""The xarray view of a finished study (:meth:`collective_qc.study.Study.to_xarray`).
+
+The per-result and per-table views (:func:`collective_qc.frames.result_frame`,
+:func:`collective_qc.frames.rows_frame`, ...) are in :mod:`collective_qc.frames`; this module
+lays a study's rows and stored time series out over its swept coordinates. xarray is optional
+(``pip install "collective-qc[frames]"``), imported only when the view is asked for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..frames import SERIES, column_array, require
+from ..units import Units
+
+__all__ = ["study_dataset"]
+
+
+def study_dataset(spec, rows: list[dict], records: dict, units: Units):
+    """An xarray Dataset of a finished study over its swept coordinates.
+
+    Dimensions: the swept columns (e.g. ``J``), then the size parameter (e.g. ``N``), and ``times``
+    when every point has the same sample times. Variables over (swept..., N): every table column
+    (figures per site, Gammas, standard errors, ``n_sites``, ``method``, ``seed``, ...); over
+    (swept...): the single-site baseline's columns (but the Gammas) as ``baseline_<column>``; with a shared time grid
+    also ``energy``, ``power``, ``capacitance`` (totals, and ``*_stderr``) over (swept..., N, times)
+    and ``baseline_energy``, ... Each variable has a ``units`` attribute (from `units`, the study's
+    :class:`~collective_qc.units.Units`).
+    """
+    xr = require("xarray", "Study.to_xarray()")
+    size = spec.size_param
+    dims = [spec.columns[key] for _, key, _ in spec.swept]
+    coords = {spec.columns[key]: list(vals) for _, key, vals in spec.swept}
+    coords[size] = list(spec.sizes)
+    shape = tuple(len(coords[d]) for d in dims)
+    by_id = {r["point"]: r for r in rows}
+    skip = {"point", "role", size, "wall_time_s", *dims}
+    columns = [c for c in rows[0] if c not in skip]
+    data = {}
+    for role, prefix, extra in (("size", "", (size,)), ("baseline", "baseline_", ())):
+        full = shape + ((len(spec.sizes),) if extra else ())
+        grid = _grid(spec, by_id, role, len(spec.sizes))
+        for col in columns if role == "size" else [c for c in columns if not c.startswith("gamma")]:
+            values = [by_id[pid][col] if pid else None for pid in grid]
+            data[prefix + col] = ([*dims, *extra], column_array(values, col).reshape(full), _attrs(units, col))
+        _series(data, records, grid, full, units, (prefix, [*dims, *extra]))
+    times = _shared_times(records)
+    if times is not None:
+        coords["times"] = times
+    ds = xr.Dataset({k: v for k, v in data.items() if times is not None or "times" not in v[0]}, coords=coords)
+    ds[size].attrs["long_name"] = "size parameter of the model"
+    if times is not None:
+        ds["times"].attrs["units"] = units.time
+    ds.attrs.update(study=spec.name, model=spec.model, size_param=size)
+    return ds
+
+
+def _attrs(units: Units, col: str) -> dict:
+    u = units.of(col)
+    return {"units": u} if u else {}
+
+
+def _grid(spec, by_id, role: str, n_sizes: int) -> list:
+    """Point ids laid out over the swept grid (and the sizes for ``role`` "size"), flattened."""
+    per = n_sizes if role == "size" else 1
+    grid = [None] * (int(np.prod([len(v) for _, _, v in spec.swept], dtype=int)) * per)
+    for combo in spec.combos:
+        flat = 0
+        for _, key, vals in spec.swept:
+            v = combo["values"][spec.columns[key]]
+            flat = flat * len(vals) + next(i for i, x in enumerate(vals) if x == v)
+        if role == "baseline":
+            grid[flat] = combo["baseline"]
+        else:
+            for k, pid in enumerate(combo["points"][1:]):
+                grid[flat * n_sizes + k] = pid if pid in by_id else None
+    return grid
+
+
+def _shared_times(records: dict):
+    """The sample times when every point has the same ones, else None."""
+    ts = [rec["arrays"]["times"] for rec in records.values()]
+    first = ts[0]
+    return first if all(t.shape == first.shape and np.array_equal(t, first) for t in ts) else None
+
+
+def _series(data: dict, records: dict, grid: list, lead: tuple, units: Units, where) -> None:
+    """E(t), P(t), C_Q(t) (and standard errors) of the points of `grid` as variables over (..., times)."""
+    prefix, dims = where
+    names = [k for k in (*SERIES, *(s + "_stderr" for s in SERIES))
+             if all(k in records[pid]["arrays"] for pid in grid if pid)]
+    for k in names:
+        n_t = len(next(records[pid]["arrays"]["times"] for pid in grid if pid))
+        arr = np.full((len(grid), n_t), np.nan)
+        for i, pid in enumerate(grid):
+            if pid and records[pid]["arrays"][k].shape == (n_t,):
+                arr[i] = records[pid]["arrays"][k]
+        data[prefix + k] = ([*dims, "times"], arr.reshape(lead + (n_t,)), _attrs(units, k))
