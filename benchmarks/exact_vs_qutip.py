@@ -33,9 +33,10 @@ def setup(model, params, gamma, kappa):
 
 def ours(ops, init, lam, times):
     from collective_qc.protocols import Constant
+    from collective_qc.solvers.contract import SolveProblem
     from collective_qc.solvers.lindblad import solve_lindblad
 
-    return solve_lindblad(ops, init.vectors, init.weights, lam, Constant(), times)
+    return solve_lindblad(SolveProblem(ops, init.vectors, init.weights, lam, Constant(), times))
 
 
 def mesolve(ops, init, lam, times, options=None):

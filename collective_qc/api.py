@@ -56,7 +56,7 @@ def check_charge(model, drive: float = 0.5, times=None, **kwargs) -> RunPlan:
     bound.apply_defaults()
     args = dict(bound.arguments)
     _refuse_unknown(args.pop("unknown"))
-    return plan_run(**args)
+    return plan_run(args)
 
 
 def charge(
@@ -171,7 +171,7 @@ def charge(
         from .progress import Progress
 
         args["progress"] = progress = Progress("charge")
-    plan = plan_run(**args)
+    plan = plan_run(args)
     charging = charging_options(args)
     first, history = plan.model, []
     for level in range(1, MAX_CUTOFF_REFINEMENTS + 2):
@@ -191,7 +191,7 @@ def charge(
         if hasattr(progress, "note") and level == 1:  # one line, not one per pass (cutoff_lines sums up)
             progress.note(f"Fock cutoff n_max = {list(history[-1].values())} not converged; doubling it "
                           f"until it is (the run restarts)")
-        plan = plan_run(**{**args, "model": finer, "params": None})
+        plan = plan_run({**args, "model": finer, "params": None})
     warn_cutoff(cutoff)
     return _result(problem, sol, observables, errors, measures, cutoff, history, t_start)
 
@@ -267,57 +267,56 @@ def prepare(plan: RunPlan, charging: dict | None = None) -> Problem:
 
 
 def solve(problem: Problem, progress=None, client=None):
-    """Run the problem's solver; returns (solution, observables, their errors or None, state measures)."""
-    from .state_measures import StateMeasures
+    """Run the problem with the solver of its method (the table of
+    :mod:`collective_qc.solvers.contract`); returns (solution, observables by name, their errors
+    or None, the state measures or None)."""
+    from .solvers.contract import SolveProblem, solver
 
     plan, ops, init = problem.plan, problem.ops, problem.init
-    measures = None
-    if plan.quantities:
-        index = None if problem.sector is None else problem.sector.index
-        measures = StateMeasures(problem.full_ops, plan.quantities, init.vectors.shape[1], index)
-        note = measures.sampled() if plan.method == "trajectories" else None
-        if note:
-            import warnings
-
-            warnings.warn(f"coherence_l1: {note}", UserWarning, stacklevel=3)
+    chosen = solver(plan.method)
+    measures = _measures(problem, chosen)
     names, diag = diagonal_observables(ops)
-    speed = False
-    if plan.method == "trajectories":
-        from .solvers.trajectories import solve_trajectories
+    hooks = [] if measures is None else [measures]
+    speed = bool(problem.charging.get("speed_limit")) and chosen.accepts.speed_limit
+    if speed:
+        from .bounds import SpeedLimit
 
-        sol = solve_trajectories(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times,
-                                 plan.solver_options, progress=progress, diagonal_observables=diag, client=client,
-                                 observable_hook=None if measures is None else measures.density)
-        series, series_err = sol.observables, sol.observables_stderr
-    else:
-        if plan.method == "exact":
-            from .solvers.lindblad import solve_lindblad as solver
-        else:
-            from .solvers.closed import solve_closed as solver
-        hook = None if measures is None else (measures.density if plan.method == "exact" else measures.closed)
-        speed = problem.charging.get("speed_limit") and plan.method == "closed"
-        if speed:
-            from .bounds import SpeedLimit
-
-            sl = SpeedLimit(ops, plan.drive, plan.protocol, plan.times)
-            hook = sl if hook is None else _joined(hook, sl)
-        sol = solver(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times, progress=progress,
-                     diagonal_observables=diag, observable_hook=hook)
-        series, series_err = sol.observables, None
-    if measures is not None:
-        names = names + measures.names
-    if speed:  # the speed-limit hook runs after the state measures' hook
-        names = names + SpeedLimit.names
+        hooks.append(SpeedLimit(ops, plan.drive, plan.protocol, plan.times))  # after the state measures
+        names_speed = SpeedLimit.names
+    task = SolveProblem(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times,
+                        diagonal_observables=diag, observe=_joined(*hooks) if hooks else None)
+    sol = chosen.solve(task, plan.solver_options, progress=progress, client=client)
+    names = names + ([] if measures is None else measures.names) + (names_speed if speed else [])
+    series, series_err = sol.observables, sol.observables_stderr
     observables = {n: series[k] for k, n in enumerate(names)} if names else {}
     errors = {n: series_err[k] for k, n in enumerate(names)} if names and series_err is not None else None
     return sol, observables, errors, measures
 
 
-def _joined(*hooks):
-    """One closed-solver observable hook from several (their outputs concatenated)."""
+def _measures(problem: Problem, chosen):
+    """The state quantities of the run (:class:`collective_qc.state_measures.StateMeasures`), or None;
+    warns where a statistical solver samples one with a bias (coherence_l1)."""
+    from .state_measures import StateMeasures
 
-    def hook(psi, weights):
-        return np.concatenate([np.atleast_1d(h(psi, weights)) for h in hooks])
+    if not problem.plan.quantities:
+        return None
+    index = None if problem.sector is None else problem.sector.index
+    measures = StateMeasures(problem.full_ops, problem.plan.quantities, problem.init.vectors.shape[1], index)
+    note = measures.sampled() if chosen.accepts.statistical else None
+    if note:
+        import warnings
+
+        warnings.warn(f"coherence_l1: {note}", UserWarning, stacklevel=4)
+    return measures
+
+
+def _joined(*hooks):
+    """One observe hook from several (their outputs concatenated in order)."""
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def hook(state):
+        return np.concatenate([np.atleast_1d(h(state)) for h in hooks])
 
     return hook
 
@@ -325,7 +324,9 @@ def _joined(*hooks):
 def _speed_report(problem: Problem, observables) -> dict | None:
     if not problem.charging.get("speed_limit"):
         return None
-    if problem.plan.method != "closed":
+    from .solvers.contract import solver
+
+    if not solver(problem.plan.method).accepts.speed_limit:
         return {"computed": False, "reason": "the speed limit |P| <= 2 Delta H_B Delta H holds for closed runs"}
     from .bounds import power_bound, speed_limit_summary
 

@@ -55,8 +55,10 @@ class SpeedLimit:
         self.H0 = ops.H0
         self.k = 0
 
-    def __call__(self, psi, weights):
-        ops = self.ops
+    def __call__(self, state):
+        """The series at the next sample from the members and weights of the state
+        (:class:`collective_qc.solvers.contract.SampledState` of the closed solver)."""
+        ops, psi, weights = self.ops, state.psi, state.weights
         if self.k >= len(self.times):
             raise RuntimeError("SpeedLimit: the solver called the observable hook more often than once per sample time")
         f = self.protocol.value(float(self.times[self.k]))

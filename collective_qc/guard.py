@@ -31,11 +31,12 @@ import numpy as np
 
 from .errors import InputError, format_count, shown
 from .options import METHODS, check_options
+from .solvers.contract import RunSize, choose, solver
 from .protocols import parse_protocol
 from .validate import as_float, check_memory, format_dim, integer, mapping, number
 
 __all__ = ["RunPlan", "plan_run", "lower_bound_memory", "choose_method", "is_noisy", "run_memory",
-           "operator_scales", "estimate_memory", "sample_memory", "METHODS", "MAX_PHASE", "MAX_JUMPS"]
+           "operator_scales", "estimate_memory", "sample_memory", "planned", "run_size", "METHODS", "MAX_PHASE", "MAX_JUMPS"]
 
 MAX_PHASE = 1e9  # largest generator norm x t_max a run accepts (rad)
 MAX_JUMPS = 1e6  # largest bound on the expected number of jumps per trajectory
@@ -100,8 +101,8 @@ def _check_times(t: np.ndarray) -> None:
 
 
 def _options(o: dict) -> dict:
-    """The model-independent options of a run, checked (names as in ``charge``; the run options
-    themselves through the one table of :mod:`collective_qc.options`)."""
+    """The model-independent options of a run (the arguments of ``charge`` by name), checked
+    (the run options themselves through the one table of :mod:`collective_qc.options`)."""
     from .state_measures import parse_quantities
 
     keys = ("method", "initial", "dephasing", "relaxation", "symmetry", "ntraj", "seed", "tolerance", "quantities",
@@ -136,11 +137,14 @@ def _solver_options(given, o: dict, checked: dict):
     return opts.replace(**changes) if changes else opts
 
 
-def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=201, method="auto",
-             initial="ground", protocol=None, dephasing=0.0, relaxation=0.0, symmetry=True, ntraj=500, seed=0,
-             quantities=None, tolerance=None, progress=None, client=None, integrator=None, solver_options=None,
-             charger=None, norm=None, battery_off_while_charging=None, speed_limit=None, **_ignored) -> RunPlan:
-    """Check a run of :func:`collective_qc.charge` (same arguments) before anything large is built.
+def plan_run(args: dict) -> RunPlan:
+    """Check a run of :func:`collective_qc.charge` before anything large is built.
+
+    Parameters
+    ----------
+    args : dict
+        The arguments of the ``charge`` call, by name, with its defaults applied
+        (:func:`collective_qc.api.check_charge` builds it); ``unknown`` and extra keys are ignored.
 
     Raises
     ------
@@ -151,26 +155,13 @@ def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=2
     """
     from .registry import make_model
 
-    o = _options(dict(drive=drive, tolerance=tolerance, dephasing=dephasing, relaxation=relaxation,
-                      protocol=protocol, method=method, initial=initial, symmetry=symmetry, ntraj=ntraj, seed=seed,
-                      quantities=quantities, params=params, progress=progress, client=client, integrator=integrator,
-                      solver_options=solver_options, charger=charger, norm=norm,
-                      battery_off_while_charging=battery_off_while_charging, speed_limit=speed_limit))
-    n_t, t_final, t = _times_spec(times, t_max, n_times)
-    m = make_model(model, o["params"])
-    est = m.size_estimate()
-    if not est.exact:  # a lower bound: the cheapest method, one state vector, the samples
-        check_memory(lower_bound_memory(est, n_t),
-                     f"model {m.name!r} with N = {format_count(est.n_sites)} sites (Hilbert space dimension >= "
-                     f"{format_dim(est.dim).replace('above ', '')}) and n_times = {format_count(n_t)}")
-    from .graph import validate_graph
-
-    mg = est.model_graph if est.exact else validate_graph(m.graph())
-    used = choose_method(o["method"], is_noisy(mg, o["dephasing"], o["relaxation"]), mg, o["ntraj"])
-    need = run_memory(m, mg, used, n_t, o)
-    check_memory(need, f"method {used!r} on model {m.name!r} (Hilbert space dimension {format_dim(mg.dim)}, "
-                       f"n_times = {format_count(n_t)}"
-                       + (f", ntraj = {format_count(o['ntraj'])})" if used == "trajectories" else ")"))
+    o = _options(args)
+    n_t, t_final, t = _times_spec(args["times"], args["t_max"], args["n_times"])
+    m = make_model(args["model"], o["params"])
+    found = planned(m, o, n_t)
+    if found is None:  # too large to build: only the lower bound was checked (and refused)
+        raise AssertionError("unreachable: check_memory refuses a model too large to build")
+    mg, used, need = found
     v_norm = charger_norm(mg, o["charger"], o["norm"])
     scales = operator_scales(mg, o["drive"] * o["protocol"].amplitude(), o["dephasing"], o["relaxation"], v_norm)
     check_scales(scales, t_final, used, m.name)
@@ -178,8 +169,30 @@ def plan_run(model, drive=0.5, times=None, *, params=None, t_max=None, n_times=2
         t = np.linspace(0.0, t_final, n_t)
     return RunPlan(model=m, model_graph=mg, method=used, times=t, protocol=o["protocol"], drive=o["drive"],
                    dephasing=o["dephasing"], relaxation=o["relaxation"], symmetry=o["symmetry"], ntraj=o["ntraj"],
-                   seed=o["seed"], tolerance=o["tolerance"], quantities=o["quantities"], initial=initial,
+                   seed=o["seed"], tolerance=o["tolerance"], quantities=o["quantities"], initial=args["initial"],
                    memory=need, scales=scales, solver_options=o["solver_options"])
+
+
+def planned(m, o: dict, n_t: int, where: str = ""):
+    """The method and memory of a run of model `m` with checked options `o` and `n_t` samples,
+    checked against the memory guard: (validated graph, method, bytes). A model too large to
+    build is checked by a lower bound first (no graph built). `where` prefixes the messages
+    (a study point). The one estimate that ``charge`` and a study's memory check both use."""
+    from .graph import validate_graph
+
+    est = m.size_estimate()
+    if not est.exact:  # a lower bound: the cheapest method, one state vector, the samples
+        check_memory(lower_bound_memory(est, n_t),
+                     f"{where}model {m.name!r} with N = {format_count(est.n_sites)} sites (Hilbert space dimension "
+                     f">= {format_dim(est.dim).replace('above ', '')}) and n_times = {format_count(n_t)}")
+    mg = est.model_graph if est.exact else validate_graph(m.graph())
+    size = run_size(m, mg, n_t, o)
+    used = choose_method(o["method"], is_noisy(mg, o["dephasing"], o["relaxation"]), size, o["solver_options"])
+    need = run_memory(used, size, o["solver_options"])
+    check_memory(need, f"{where}method {used!r} on model {m.name!r} (Hilbert space dimension {format_dim(mg.dim)}, "
+                       f"n_times = {format_count(n_t)}"
+                       + (f", ntraj = {format_count(o['ntraj'])})" if used == "trajectories" else ")"))
+    return mg, used, need
 
 
 def lower_bound_memory(est, n_times: int) -> float:
@@ -193,68 +206,53 @@ def is_noisy(mg, dephasing: float, relaxation: float) -> bool:
         (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
 
 
-def choose_method(method: str, noisy: bool, mg, ntraj: int) -> str:
-    """The solver a run uses: ``auto`` is closed without noise; with noise the exact density matrix
-    while it is measured cheaper than `ntraj` trajectories and fits in memory
-    (:func:`collective_qc.solvers.lindblad.exact_auto_fits`), trajectories beyond; ``closed`` with
-    noise is refused."""
-    if method == "closed" and noisy:
-        raise InputError("method 'closed' is for noise-free runs; use --method exact (or auto) with noise")
-    if method != "auto":
-        return method
-    if not noisy:
-        return "closed"
-    from .operators import estimate_nnz_per_row
-    from .solvers.lindblad import estimate_lindblad_memory, exact_auto_fits
-
-    exact_bytes = estimate_lindblad_memory(mg.dim, estimate_nnz_per_row(mg), 2 * len(mg.spins) + len(mg.modes))
-    return "exact" if exact_auto_fits(mg.dim, ntraj, exact_bytes) else "trajectories"
-
-
-def estimate_memory(mg, method: str = "closed") -> float:
-    """Bytes of the operators and work vectors of a closed run (H_B, V, H0, augmented generator)."""
-    from .operators import estimate_nnz_per_row
-
-    dim = as_float(mg.dim)
-    nnz = dim * estimate_nnz_per_row(mg)
-    return 3 * nnz * 12 + 2 * nnz * 12 + 2 * dim * 16 * 30
-
-
-def sample_memory(n_times: int, n_obs: int, ntraj: int = 0) -> float:
-    """Bytes of the sampled time series: t, E, P, C, their derivatives and averages, ``n_obs`` further
-    observables; for trajectories the per-trajectory samples (kept twice: batch and total)."""
-    per = as_float(n_times) * 8.0
-    out = per * (12 + 2 * n_obs) + (per * 15.0 if n_obs else 0.0)
-    if ntraj:
-        out += 2 * as_float(ntraj) * per * (3 + n_obs)
-    return out
-
-
-def run_memory(m, mg, used: str, n_t: int, o: dict) -> float:
-    """Bytes a run needs: operators and vectors of its method plus the sample arrays."""
+def run_size(m, mg, n_t: int, o: dict) -> RunSize:
+    """What the solvers' cost and memory estimates need (:class:`collective_qc.solvers.contract.RunSize`)."""
     from .operators import estimate_nnz_per_row
     from .symmetry import is_uniform_ring
 
-    n_obs = 2 * len(mg.modes) + len(o["quantities"])
-    n_ch = 2 * len(mg.spins) + len(mg.modes)
-    dim = as_float(mg.dim)
-    if used == "trajectories":
-        need = estimate_memory(mg) * 2 + n_ch * dim * 24 + sample_memory(n_t, n_obs, o["ntraj"])
-        need += 2 * 57 * 2 * dim * 16  # series terms of the Chebyshev step, two threads
-        if o["quantities"]:
-            from .solvers.trajectories import check_state_groups, state_memory
+    ring = o["symmetry"] and len(mg.spins) > 0 and is_uniform_ring(mg, m.ring_order())
+    return RunSize(dim=as_float(mg.dim), nnz_per_row=estimate_nnz_per_row(mg),
+                   n_jumps=2 * len(mg.spins) + len(mg.modes), n_obs=2 * len(mg.modes) + len(o["quantities"]),
+                   n_times=n_t, quantities=len(o["quantities"]), block_fraction=1.0 / len(mg.spins) if ring else 1.0)
 
-            check_state_groups(n_t, mg.dim)
-            need += state_memory(n_t, dim)  # the groups' density matrices, a batch's, their total
-        return need
-    if used == "exact":
-        from .solvers.lindblad import estimate_lindblad_memory
 
-        return estimate_lindblad_memory(dim, estimate_nnz_per_row(mg), n_ch) + sample_memory(n_t, n_obs)
-    need = estimate_memory(mg)
-    if o["symmetry"] and is_uniform_ring(mg, m.ring_order()):
-        need /= len(mg.spins)  # a momentum block holds about 1/N of the states
-    return need + sample_memory(n_t, n_obs)
+def choose_method(method: str, noisy: bool, size: RunSize, options) -> str:
+    """The solver a run uses (:mod:`collective_qc.solvers.contract`): a named method, unless it
+    refuses the problem (``closed`` with noise); ``auto`` the cheapest solver that takes the
+    problem and fits in memory (closed without noise; with noise the exact density matrix while
+    it is measured cheaper than ``ntraj`` trajectories, trajectories beyond)."""
+    from .validate import MEMORY_FRACTION, available_memory
+
+    if method != "auto":
+        reason = solver(method).refusal(noisy)
+        if reason:
+            raise InputError(reason)
+        return method
+    return choose(size, noisy, options, fits=lambda need: need <= MEMORY_FRACTION * available_memory())
+
+
+def estimate_memory(mg) -> float:
+    """Bytes of the operators and work vectors of a closed run (H_B, V, H0, augmented generator)."""
+    from .operators import estimate_nnz_per_row
+
+    size = RunSize(dim=as_float(mg.dim), nnz_per_row=estimate_nnz_per_row(mg), n_jumps=0, n_obs=0, n_times=0)
+    return solver("closed").memory(size, None)
+
+
+def sample_memory(n_times: int, n_obs: int) -> float:
+    """Bytes of the sampled time series every method keeps: t, E, P, C, their derivatives and
+    averages, ``n_obs`` further observables (a solver's own per-run samples are in its memory)."""
+    per = as_float(n_times) * 8.0
+    return per * (12 + 2 * n_obs) + (per * 15.0 if n_obs else 0.0)
+
+
+def run_memory(used: str, size: RunSize, options) -> float:
+    """Bytes a run needs: its solver's operators, vectors and samples (after the solver's own
+    check of the planned run) plus the sampled series every method keeps."""
+    s = solver(used)
+    s.check(size, options)
+    return s.memory(size, options) + sample_memory(size.n_times, size.n_obs)
 
 
 def charger_norm(mg, charger, norm) -> float | None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import InputError, shown
+from .solvers.contract import METHODS
+from .solvers.solution import INTEGRATORS, SolverOptions
 from .validate import boolean, integer, number
 
 __all__ = ["Option", "OPTIONS", "METHODS", "INITIAL_STATES", "MIN_TOLERANCE", "check_options",
@@ -97,13 +99,12 @@ class Option:
         return self.check(label, value)
 
 
-METHODS = ("auto", "closed", "exact", "trajectories")
 INITIAL_STATES = ("ground", "product")
 
 OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("t_max", 20.0, lambda n, v: number(v, n, positive=True), "final time (units 1/omega0)", "T"),
     Option("n_times", 201, lambda n, v: integer(v, n, minimum=2), "number of sample times in [0, t_max]", "N"),
-    Option("method", "auto", _choice(METHODS), "auto | closed | exact | trajectories", "METHOD"),
+    Option("method", "auto", _choice(METHODS), " | ".join(METHODS), "METHOD"),
     Option("initial", "ground", _choice(INITIAL_STATES), "initial state: ground (of H_B) | product (|g...g>)",
            "STATE"),
     Option("protocol", "constant", _text,
@@ -115,12 +116,12 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "rate kappa of sqrt(kappa) S^-_i on every site (units omega0)", "KAPPA"),
     Option("symmetry", True, lambda n, v: boolean(v, n),
            "QuSpin momentum/parity blocks for closed runs on uniform rings", "yes|no"),
-    Option("ntraj", 500, lambda n, v: integer(v, n, minimum=2), "number of trajectories (method trajectories)", "N"),
-    Option("seed", 0, lambda n, v: integer(v, n, nonneg=True), "seed; trajectory i uses the stream of (seed, i) only",
+    Option("ntraj", SolverOptions.ntraj, lambda n, v: integer(v, n, minimum=2), "number of trajectories (method trajectories)", "N"),
+    Option("seed", SolverOptions.seed, lambda n, v: integer(v, n, nonneg=True), "seed; trajectory i uses the stream of (seed, i) only",
            "SEED"),
-    Option("tolerance", 1e-8, _tolerance,
+    Option("tolerance", SolverOptions.rtol, _tolerance,
            "per-step error tolerance of the propagators (relative to the state norm)", "TOL"),
-    Option("integrator", "auto", _choice(("auto", "chebyshev", "dopri5", "rk4")),
+    Option("integrator", SolverOptions.integrator, _choice(INTEGRATORS),
            "trajectory step method: auto (Chebyshev; DOPRI5 for smooth envelopes) | chebyshev | dopri5 | rk4",
            "NAME"),
     Option("quantities", None, _quantities,

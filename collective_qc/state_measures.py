@@ -140,6 +140,13 @@ class StateMeasures:
         return [label[q] for q in self.which]
 
     # -- closed runs: evolved members psi (dim_run, M) with weights ---------------------------------
+    def __call__(self, state) -> np.ndarray:
+        """The quantities of a sampled state (:class:`collective_qc.solvers.contract.SampledState`):
+        from the density matrix where the solver gives one, else from the members and weights."""
+        if state.rho is not None:
+            return self.density(state.rho)
+        return self.closed(state.psi, state.weights)
+
     def closed(self, psi: np.ndarray, weights: np.ndarray) -> np.ndarray:
         if self.index is not None:
             full = np.zeros((self.full_dim, psi.shape[1]), dtype=psi.dtype)

@@ -148,7 +148,7 @@ def test_cqc_memory_limit_units_accepted(monkeypatch):
 
 
 def test_symmetry_strings_are_not_truthy():
-    from collective_qc.guard import plan_run
+    from collective_qc.api import check_charge as plan_run
 
     for text, value in [("no", False), ("false", False), ("off", False), ("0", False), ("yes", True), (True, True)]:
         assert plan_run("xxz-ring", params={"N": 4}, symmetry=text).symmetry is value
@@ -251,7 +251,7 @@ def test_issue22_cli_refuses_in_one_line(case, capsys, monkeypatch):
 
 def test_issue22_api_norm_in_generator_guard():
     from collective_qc.compare import check_compare
-    from collective_qc.guard import plan_run
+    from collective_qc.api import check_charge as plan_run
 
     with pytest.raises(InputError, match="norm"):
         plan_run("xxz-chain", params={"N": 4}, t_max=4, charger="global", norm=1e308)
@@ -266,7 +266,7 @@ def test_issue22_api_norm_in_generator_guard():
 
 def test_issue22_charger_refused_by_the_plan():
     """A charger that does not fit (k > N) is refused by plan_run (hence before any study point runs)."""
-    from collective_qc.guard import plan_run
+    from collective_qc.api import check_charge as plan_run
 
     with pytest.raises(InputError, match="k = 3 exceeds"):
         plan_run("xxz-chain", params={"N": 2}, charger="k-local:k=3")
@@ -420,7 +420,7 @@ def test_issue22_open_client_workers_bounded():
 
 def test_issue22_static_charger_counted_by_the_guard():
     """A user static-list charger's coefficients enter the generator bound (sum |c| x operator norms)."""
-    from collective_qc.guard import plan_run
+    from collective_qc.api import check_charge as plan_run
 
     big = '[["+", [[1e300, 0]]], ["-", [[1e300, 0]]]]'
     with pytest.raises(InputError, match="charger norm"):

@@ -147,7 +147,7 @@ def test_cli_any_value_runs_or_one_line_rc2(model, options, data, capsys):
     """`cqc charge` / `cqc compare` with generated option values: rc 0, or rc 2 and one line."""
     import collective_qc.api as api
     from collective_qc.cli import main
-    from collective_qc.guard import plan_run
+    from collective_qc.api import check_charge as plan_run
 
     argv = ["charge", *model]
     if data.draw(st.booleans(), label="compare"):

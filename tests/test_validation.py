@@ -67,7 +67,7 @@ def test_memory_guard_refuses_fast_with_small_peak_rss(kind, arg, tmp_path):
 
 
 def test_memory_estimate_includes_sample_arrays():
-    from collective_qc.guard import plan_run
+    from collective_qc.api import check_charge as plan_run
 
     small = plan_run("xxz-ring", params={"N": 6}, n_times=201).memory
     many = plan_run("xxz-ring", params={"N": 6}, n_times=200_001).memory

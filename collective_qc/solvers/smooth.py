@@ -61,9 +61,11 @@ class SmoothSampler:
         return values, evaluate
 
 
-def solve_smooth_lindblad(gen, funcs, R, Y, protocol, times, e0, progress, observable_hook, tol, finish):
-    """The exact solver for a smooth protocol (see :func:`.lindblad.solve_lindblad`)."""
-    dim = gen.dim
+def solve_smooth_lindblad(gen, funcs, state, problem, observe, tol: float, progress=None):
+    """The exact solver for a smooth protocol (see :func:`.lindblad.solve_lindblad`): returns the
+    recorded functionals (n, 4 + n_diag: E + e0, C, P, 0, diagonal observables), ``evaluate(k,
+    t)`` of the same columns, the solver info and the hooked observables (or None)."""
+    dim, protocol = gen.dim, problem.protocol
     d2 = dim * dim
     outR = np.empty((dim, dim), dtype=np.complex128)
     outY = np.empty((dim, dim), dtype=np.complex128)
@@ -74,24 +76,17 @@ def solve_smooth_lindblad(gen, funcs, R, Y, protocol, times, e0, progress, obser
 
     ext, collecting = [], [True]
 
-    def observe(t, y):
+    def record(t, y):
         R_, Y_ = y[:d2].reshape(dim, dim), y[d2:].reshape(dim, dim)
         v = funcs(R_, Y_)
-        if observable_hook is not None and collecting[0]:
-            ext.append(np.atleast_1d(observable_hook(R_)))
+        if observe is not None and collecting[0]:
+            ext.append(observe(R_))
         return np.concatenate([[v[0], v[1], v[2] + gen.drive * protocol.value(t) * v[3], v[3]], v[4:]])
 
     sampler = SmoothSampler(rhs, protocol, tol)
-    y0 = np.concatenate([R.ravel(), Y.ravel()])
-    values, ev = sampler.run(y0, times, observe, progress)
+    y0 = np.concatenate([state[0].ravel(), state[1].ravel()])
+    values, evaluate = sampler.run(y0, np.asarray(problem.times, float), record, progress)
     collecting[0] = False
-
-    def evaluate(k, t):
-        v = ev(k, t)
-        return float(v[0] - e0), float(v[2]), float(v[1])
-
-    # finish() adds drive f P_V to column 2: zero column 3 since P is complete here
-    values[:, 3] = 0.0
+    values[:, 3] = 0.0  # the caller adds drive f P_V to column 2: zero here, since P is complete
     info = {"method": "exact", "integrator": "dop853", "rhs_evaluations": sampler.nfev, "tolerance": tol}
-    hooked = ext if observable_hook is not None else None
-    return finish(times, values, e0, gen.drive, protocol, evaluate, hooked, 4, info)
+    return values, evaluate, info, (ext if observe is not None else None)

@@ -30,8 +30,12 @@ class SolverOptions:
         or a named one (see each solver's docstring for what it supports).
     rtol, atol : float
         Per-step error tolerances relative to the state norm (dimensionless).
+    series_tol : float
+        Relative truncation error of each Chebyshev step of the closed and exact solvers (the
+        rtol = atol of their DOP853 runs for smooth envelopes); those solvers read no other field.
     ntraj : int
-        Number of trajectories (trajectory solver only).
+        Number of trajectories (trajectory solver only). This default is the package's one
+        declaration of the default trajectory count (the run options, the CLI and studies read it).
     seed : int
         Seed of the trajectory streams: trajectory i uses the stream of (seed, i) only.
     block : int
@@ -49,16 +53,18 @@ class SolverOptions:
     seed: int = 0
     block: int = 0
     dt_max: float | None = None
+    series_tol: float = 1e-12
 
     def __post_init__(self):
         if self.integrator not in INTEGRATORS:
             raise InputError(f"integrator must be one of {', '.join(INTEGRATORS)}, got {self.integrator!r}")
-        for name in ("rtol", "atol"):
+        for name in ("rtol", "atol", "series_tol"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
                 raise InputError(f"{name} must be a finite number >= 0, got {v!r}")
-        if not self.rtol > 0:
-            raise InputError(f"rtol must be > 0, got {self.rtol!r}")
+        for name in ("rtol", "series_tol"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name} must be > 0, got {getattr(self, name)!r}")
         for name, low in (("ntraj", 1), ("seed", 0), ("block", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:

@@ -51,35 +51,29 @@ def run_point(point: dict, progress=None) -> dict:
 
 
 def point_memory(point: dict) -> tuple[float, str]:
-    """Bytes a point's run needs (the estimate ``charge`` checks, :mod:`collective_qc.guard`) and a
-    description of it; no graph is built for models too large to run."""
-    from ..guard import choose_method, is_noisy, lower_bound_memory, run_memory
+    """(bytes, method) of a point's run: bytes it needs, the estimate ``charge`` checks (:func:`collective_qc.guard.planned`,
+    which reads the solver table), checked against the memory guard (ResourceError naming the
+    point); no graph is built for models too large to run."""
+    from ..guard import planned
     from ..options import check_options
+    from ..solvers.solution import SolverOptions
     from ..state_measures import parse_quantities
 
     d = point["definition"]
-    m = _model(d)
     opts = check_options(d["run"])
-    est = m.size_estimate()
-    if not est.exact:
-        return (lower_bound_memory(est, opts["n_times"]),
-                f"point {point['id']}: model {m.name!r} with N = {est.n_sites:,} sites")
-    mg = est.model_graph
     opts["quantities"] = parse_quantities(opts["quantities"])
-    used = choose_method(opts["method"], is_noisy(mg, opts["dephasing"], opts["relaxation"]), mg, opts["ntraj"])
-    need = run_memory(m, mg, used, opts["n_times"], opts)
-    return need, f"point {point['id']}: method {used!r} on model {m.name!r} (Hilbert space dimension {mg.dim:,})"
+    opts["solver_options"] = SolverOptions(ntraj=opts["ntraj"], seed=point["seed"], rtol=opts["tolerance"],
+                                           atol=opts["tolerance"], integrator=opts["integrator"])
+    _, used, need = planned(_model(d), opts, opts["n_times"], where=f"point {point['id']}: ")
+    return need, used
 
 
 def check_memory_all(points: list[dict]) -> None:
     """Raise one ResourceError naming every point that would not fit, before any point runs."""
-    from ..validate import check_memory
-
     refused = []
     for p in points:
-        need, what = point_memory(p)
         try:
-            check_memory(need, what)
+            point_memory(p)
         except ResourceError as exc:
             refused.append(str(exc))
     if refused:
