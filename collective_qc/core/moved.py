@@ -55,6 +55,8 @@ FINDER = _Aliases()
 
 
 def install() -> None:
-    """Put the alias finder on ``sys.meta_path`` once (after the regular finders)."""
+    """Put the alias finder on ``sys.meta_path`` once, first: a submodule of a moved package (e.g.
+    ``collective_qc.quantities.ergotropy``) must resolve to the module at its new place, not be
+    loaded a second time under its old name from the package's directory."""
     if not any(isinstance(f, _Aliases) for f in sys.meta_path):
-        sys.meta_path.append(FINDER)
+        sys.meta_path.insert(0, FINDER)
