@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.errors import InputError
+from ..errors import InputError
 
 __all__ = ["Solution", "SolverOptions", "INTEGRATORS"]
 

@@ -110,15 +110,17 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
     and, when states are stored, the per-group sums of |psi><psi| (groups, n_t, dim, dim).
     """
     from .kernels import group_density_sums, run_trajectories
+    from .kernels.packs import Init, Mats, Noise, Params, Records, Sched
 
-    n, nt, dim = len(keys), payload["nt"], len(payload["noise"][0])
+    noise = Noise(*payload["noise"])
+    n, nt, dim = len(keys), payload["nt"], len(noise.gam)
     e, p, c = np.zeros((n, nt)), np.zeros((n, nt)), np.zeros((n, nt))
     stats = np.zeros((n, 3), dtype=np.int64)
     d = np.zeros((n, payload["n_obs"], nt))
     store = payload.get("store_states", False)
     psi = np.zeros((n, nt, dim) if store else (n, 0, 0), dtype=np.complex128)
-    run_trajectories(payload["mats"], payload["noise"], payload["init"], payload["sched"], payload["par"],
-                     payload["ipar"], np.ascontiguousarray(keys), (e, p, c, d, psi), stats)
+    run_trajectories(Mats(*payload["mats"]), noise, Init(*payload["init"]), Sched(*payload["sched"]),
+                     Params(*payload["par"]), np.ascontiguousarray(keys), Records(e, p, c, d, psi), stats)
     if not store:
         return e, p, c, stats, d
     groups = payload["groups"]  # per-group sums of |psi><psi| at every sample (group: index mod groups)
@@ -128,18 +130,25 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
 
 
 def _pack_operators(ops: Operators, HB) -> tuple:
-    """mats of the kernels (``kernels.common``): H0, V, H_B and K0 = D^dag(H_B) as CSR rows (H0, H_B
-    and K0 without their diagonals, H_B and K0 on one pattern), V's flip form if it has one, the
-    diagonals (V's stays in its rows: zeros)."""
+    """mats of the kernels (``kernels.packs.Mats``): H0, V, H_B and K0 = D^dag(H_B) as CSR rows (H0,
+    H_B and K0 without their diagonals, H_B and K0 on one pattern), V's flip form if it has one, the
+    diagonals (V's stays in its rows: zeros) and the kernel form (``kernels.forms.kernel_form``:
+    SIMD unless $CQC_KERNELS says otherwise or the IR cannot be built here)."""
+    from .kernels.forms import kernel_form
+    from .kernels.packs import Mats
+
     (h0, hb, k0), (d0, dhb, dk0) = S.split_diagonals([ops.H0, HB, adjoint_dissipator(ops, HB)])
     cd, ci, cp, dg = S.pack_csr([h0, ops.V, *S.common_pattern(hb, k0)], [d0, np.zeros(ops.dim), dhb, dk0])
-    return (cd, ci, cp, *S.charger_flips(ops.V), dg)
+    xm, xc = S.charger_flips(ops.V)
+    return Mats(cd, ci, cp, xm, xc, dg, kernel_form())
 
 
 def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float, protocol: Protocol,
                   times: np.ndarray, options: SolverOptions, integrator: str, diagonal_observables=None) -> dict:
-    """Everything the kernels need, as plain arrays (sent once to each Dask worker)."""
+    """Everything the kernels need, as plain arrays in the kernels' named packs
+    (``kernels.packs``; sent once to each Dask worker)."""
     from .kernels import CHEBYSHEV, DOPRI5, RK4
+    from .kernels.packs import Init, Noise, Params, Sched
 
     dim = ops.dim
     dobs = (np.zeros((0, dim)) if diagonal_observables is None
@@ -164,12 +173,12 @@ def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
     m_max = CHEB_M_MAX if integrator == "chebyshev" else 0
     return {
         "mats": _pack_operators(ops, HB),
-        "noise": (gam, tgt, val, np.ascontiguousarray((val.conj() * val).real.T)),
-        "init": (np.ascontiguousarray(psi0.astype(np.complex128)), np.cumsum(weights) / np.sum(weights), dobs),
-        "sched": (stops, fseg, spec, np.asarray(times, float), S.sample_drive(times, protocol),
-                  S.envelope_table(protocol, 0.0, float(times[-1]))),
-        "par": np.array([drive, e0, uniform_rate, options.rtol, options.atol, min(h_init, h_max), h_max]),
-        "ipar": np.array([method, m_max, CHEB_M_TARGET], dtype=np.int64),
+        "noise": Noise(gam, tgt, val, np.ascontiguousarray((val.conj() * val).real.T)),
+        "init": Init(np.ascontiguousarray(psi0.astype(np.complex128)), np.cumsum(weights) / np.sum(weights), dobs),
+        "sched": Sched(stops, fseg, spec, np.asarray(times, float), S.sample_drive(times, protocol),
+                       S.envelope_table(protocol, 0.0, float(times[-1]))),
+        "par": Params(*(float(v) for v in (drive, e0, uniform_rate, options.rtol, options.atol, min(h_init, h_max),
+                                           h_max)), method, m_max, CHEB_M_TARGET),
         "nt": len(times), "n_obs": dobs.shape[0], "e0": e0,
     }
 

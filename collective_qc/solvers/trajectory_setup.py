@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..operators import Operators
 from ..protocols import Protocol
 from .chebyshev import xor_form
-from .kernels.simd import XOR_BLOCK
+from .kernels.packs import XOR_BLOCK
 
 ENV_SPACING = 1e-3  # time spacing (1/omega0) of the cubic Hermite table of a smooth envelope
 

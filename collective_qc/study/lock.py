@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ..core.errors import InputError
+from ..errors import InputError
 
 __all__ = ["DirLock", "NOTE"]
 

@@ -23,7 +23,8 @@ from numba import njit, types
 from numba.extending import overload
 
 from .common import H0, V, apply_aug, hermite_root
-from .simd import cheb_rows_0, cheb_rows_v, cheb_rows_x, series_sums, series_sums4, series_sums_psi
+from .forms import cheb_rows_0, cheb_rows_v, cheb_rows_x, series_sums, series_sums4, series_sums_psi
+from .packs import ProductCoefs, ProductOps
 
 DENSE_CHUNK = 128  # entries of the stored terms summed per pass (even: the vector form takes pairs)
 W_PAD = 8  # spare entries per stored term: rows 2^k * 16 bytes apart share cache sets (measured 3x slower sums)
@@ -78,21 +79,23 @@ def _weights(tau, spec, m, bes, buf, b):
 
 def _product(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
     """out = alpha A x + beta x + gamma prev (alpha, gamma real); returns the squared norms of
-    out's psi and phi parts (stub: one fused pass for real matrix data, else ``apply_aug``)."""
+    out's psi and phi parts (stub: one fused pass ``forms.cheb_rows_*`` for real matrix data in
+    the kernel form mats.form, else ``apply_aug``)."""
 
 
 @overload(_product, inline="always")
 def _product_impl(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
-    if mats[0].dtype == types.float64:
+    if mats.types[mats.fields.index("cd")].dtype == types.float64:
         def fused(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
-            cd, ci, cp, xm, xc, dg = mats
+            cp, dg, xm = mats.cp, mats.dg, mats.xm
             b = complex(beta)
-            ops = (cd, ci, cp[H0], cp[V], xm, xc, dg[H0], gam, x, prev, out, alpha, b.real, b.imag, gamma, lf, f)
+            ops = ProductOps(mats.cd, mats.ci, cp[H0], cp[V], xm, mats.xc, dg[H0], gam)
+            coefs = ProductCoefs(alpha, b.real, b.imag, gamma, lf, f)
             if f == 0.0:
-                return cheb_rows_0(*ops)
+                return cheb_rows_0(mats.form, ops, coefs, x, prev, out)
             if xm.shape[0] > 0:
-                return cheb_rows_x(*ops)
-            return cheb_rows_v(*ops)
+                return cheb_rows_x(mats.form, ops, coefs, x, prev, out)
+            return cheb_rows_v(mats.form, ops, coefs, x, prev, out)
         return fused
 
     def general(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
@@ -101,10 +104,13 @@ def _product_impl(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
 
 
 @njit(cache=True)
-def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, b, rtol, atol, m_max):
-    """yn = exp(-i tau A) y by the Chebyshev series; W[k] = T_k(X) y, b the real weights (see
-    ``_weights``). Returns the number of terms m (products used), or -(m_max) when the series did
-    not converge (shorten the step)."""
+def cheb_step(mats, gam, par, f, y, yn, tau, spec, ser):
+    """yn = exp(-i tau A) y by the Chebyshev series; ser (``packs.Series``): W[k] = T_k(X) y, b the
+    real weights (see ``_weights``); lambda, rtol, atol, m_max from par (``packs.Params``).
+    Returns the number of terms m (products used), or -(m_max) when the series did not converge
+    (shorten the step)."""
+    W, bes, buf, b = ser.W, ser.bes, ser.buf, ser.b
+    lam, rtol, atol, m_max = par.lam, par.rtol, par.atol, par.m_max
     n = y.shape[0]
     dim = n // 2
     c_r, g_c, a = spec[0], spec[1], spec[2]
@@ -136,7 +142,7 @@ def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, b, rtol, atol, m
         e_psi = (a_psi + prev_psi) / sc_psi
         e_phi = (a_phi + prev_phi) / sc_phi
         if m > z and 0.5 * (e_psi * e_psi + e_phi * e_phi) <= 1.0:
-            _series(b, ph, W, m, 0, n, yn, False)
+            _series(ser, ph, m, 0, n, yn, False)
             return m
         prev_psi = a_psi
         prev_phi = a_phi
@@ -144,31 +150,34 @@ def cheb_step(mats, gam, lam, f, y, tau, spec, W, yn, bes, buf, b, rtol, atol, m
 
 
 @njit(cache=True)
-def cheb_dense(W, m, theta, tau, spec, bes, buf, b, out, cut):
-    """out = the series at tau' = theta tau (the interleaved (psi, phi)), with the m terms of the
-    step less the trailing ones whose coefficients are below cut (a hundredth of the last
-    coefficient of the accepted step: the Bessel tail at theta < 1 decays sooner)."""
-    m, ph = _dense_weights(m, theta, tau, spec, bes, buf, b, cut)
-    _series(b, ph, W, m, 0, out.shape[0], out, False)
+def cheb_dense(ser, m, theta, tau, spec, out, cut):
+    """out = the series at tau' = theta tau (the interleaved (psi, phi)) from the step's stored
+    terms ser (``packs.Series``), with the m terms of the step less the trailing ones whose
+    coefficients are below cut (a hundredth of the last coefficient of the accepted step: the
+    Bessel tail at theta < 1 decays sooner)."""
+    m, ph = _dense_weights(m, theta, tau, spec, ser.bes, ser.buf, ser.b, cut)
+    _series(ser, ph, m, 0, out.shape[0], out, False)
 
 
 @njit(cache=True)
-def cheb_dense_psi(W, m, theta, tau, spec, bes, buf, b, out, cut):
+def cheb_dense_psi(ser, m, theta, tau, spec, out, cut):
     """out (dim,) = psi alone of ``cheb_dense`` (the same sums: the same bits)."""
-    m, ph = _dense_weights(m, theta, tau, spec, bes, buf, b, cut)
-    _series(b, ph, W, m, 0, out.shape[0], out, True)
+    m, ph = _dense_weights(m, theta, tau, spec, ser.bes, ser.buf, ser.b, cut)
+    _series(ser, ph, m, 0, out.shape[0], out, True)
 
 
 @njit(cache=True)
-def _series(b, ph, W, m, kb, ke, out, psi_only):
-    """out[kb:ke] = ph sum_{i <= m} b_i (1 | -i) W[i, kb:ke] = ph (S_even - i S_odd) (see
-    ``_weights``; vector form, ``simd``); with psi_only, out[k] from the psi entries W[i, 2k]."""
+def _series(ser, ph, m, kb, ke, out, psi_only):
+    """out[kb:ke] = ph sum_{i <= m} b_i (1 | -i) W[i, kb:ke] = ph (S_even - i S_odd) with the
+    weights b and terms W of ser (see ``_weights``; ``forms.series_sums`` in the kernel form
+    ser.form); with psi_only, out[k] from the psi entries W[i, 2k]."""
+    b = ser.b
     bs = b.reshape((1, b.shape[0]))
     outs = out.reshape((1, out.shape[0]))
     if psi_only:
-        series_sums_psi(bs, ph, 0, W, m, kb, ke, outs)
+        series_sums_psi(ser.form, bs, ph, 0, ser.W, m, kb, ke, outs)
     else:
-        series_sums(bs, ph, 0, W, m, kb, ke, outs)
+        series_sums(ser.form, bs, ph, 0, ser.W, m, kb, ke, outs)
 
 
 @njit(cache=True)
@@ -183,14 +192,17 @@ def _dense_weights(m, theta, tau, spec, bes, buf, b, cut):
 
 
 @njit(cache=True)
-def cheb_jump(W, m, tau, spec, bes, buf, b, gam, r, n_a, d_a, n_b, d_b, yt, cut):
-    """theta in (0, 1] with ||psi(theta)||^2 = r on the step's dense output (safeguarded Newton)."""
+def cheb_jump(ser, m, tau, spec, gam, r, ends, yt, cut):
+    """theta in (0, 1] with ||psi(theta)||^2 = r on the step's dense output (safeguarded Newton
+    from the cubic Hermite estimate of ends = (n_a, d_a, n_b, d_b): ||psi||^2 and its time
+    derivative at the step's start and end)."""
+    n_a, d_a, n_b, d_b = ends
     dim = gam.shape[0]
     lo = 0.0
     hi = 1.0
     th = hermite_root(n_a, d_a, n_b, d_b, tau, r)
     for _ in range(60):
-        cheb_dense_psi(W, m, th, tau, spec, bes, buf, b, yt[:dim], cut)
+        cheb_dense_psi(ser, m, th, tau, spec, yt[:dim], cut)
         nn = 0.0
         dd = 0.0
         for k in range(dim):
@@ -215,8 +227,9 @@ def cheb_jump(W, m, tau, spec, bes, buf, b, gam, r, n_a, d_a, n_b, d_b, yt, cut)
 
 
 @njit(cache=True)
-def cheb_dense_many(W, m, thetas, tau, spec, bes, buf, bs, phs, outs, cut):
-    """outs[s] = cheb_dense(theta = thetas[s]) for several samples: four samples per pass over the
+def cheb_dense_many(ser, m, thetas, tau, spec, bs, phs, outs, cut):
+    """outs[s] = cheb_dense(theta = thetas[s]) for several samples (weights bs[s] and phases phs[s]
+    as scratch; ser.b is not used): four samples per pass over the
     stored terms (each term read once for the four; a sample's weights past its own cut are set
     to zero), the terms taken in column blocks of DENSE_CHUNK entries that stay in cache while
     every sample uses them."""
@@ -224,14 +237,14 @@ def cheb_dense_many(W, m, thetas, tau, spec, bes, buf, bs, phs, outs, cut):
     n = outs.shape[1]
     ms = np.empty(ns, dtype=np.int64)
     for s in range(ns):
-        ms[s], phs[s] = _dense_weights(m, thetas[s], tau, spec, bes, buf, bs[s], cut)
+        ms[s], phs[s] = _dense_weights(m, thetas[s], tau, spec, ser.bes, ser.buf, bs[s], cut)
         bs[s, ms[s] + 1: m + 1] = 0.0
     for kb in range(0, n, DENSE_CHUNK):
         ke = min(n, kb + DENSE_CHUNK)
         s = 0
         while s + 4 <= ns:
-            series_sums4(bs, phs, s, W, ms[s: s + 4].max(), kb, ke, outs)
+            series_sums4(ser.form, bs, phs, s, ser.W, ms[s: s + 4].max(), kb, ke, outs)
             s += 4
         while s < ns:
-            series_sums(bs, phs, s, W, ms[s], kb, ke, outs)
+            series_sums(ser.form, bs, phs, s, ser.W, ms[s], kb, ke, outs)
             s += 1

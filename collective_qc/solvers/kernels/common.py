@@ -1,16 +1,17 @@
-"""Shared pieces of the trajectory kernels (plain arrays only; ``cache=True``).
+"""Shared pieces of the trajectory kernels (plain arrays in named packs; ``cache=True``).
 
-Packed operands
----------------
-mats = (cd, ci, cp, xm, xc, dg): the CSR matrices H0, V, H_B, K0 = D^dag(H_B) concatenated,
-H0, H_B and K0 without their diagonals: cd (real or complex data), ci (column indices) and cp
-(n_mats, dim + 1) row pointers into cd / ci (absolute offsets), H_B and K0 on one pattern; V's
-flip form (V x)_i = sum_q xc[q] x_(i XOR xm[q]) when it has one (a sigma^x field; xm empty
-otherwise), which the vector kernels use instead of its CSR rows; the diagonals dg (n_mats, dim)
-(dtype of cd) of H0, H_B and K0, applied element-wise (no index, no gather; dg[V] is not read:
-V keeps its diagonal in its rows). The kernels are also right with diagonal entries left in the
-CSR rows and dg zero.
-noise = (gam, jt, jv, jw): diag of sum_k L_k^dag L_k (dim,), the monomial jump operators
+Packed operands (``packs``)
+---------------------------
+mats (``packs.Mats``): the CSR matrices H0, V, H_B, K0 = D^dag(H_B) concatenated, H0, H_B and K0
+without their diagonals: cd (real or complex data), ci (column indices) and cp (n_mats, dim + 1)
+row pointers into cd / ci (absolute offsets; rows H0, V, HB, K0 below), H_B and K0 on one
+pattern; V's flip form (V x)_i = sum_q xc[q] x_(i XOR xm[q]) when it has one (a sigma^x field; xm
+empty otherwise), which the fused kernels use instead of its CSR rows; the diagonals dg
+(n_mats, dim) (dtype of cd) of H0, H_B and K0, applied element-wise (no index, no gather; dg[V]
+is not read: V keeps its diagonal in its rows); form, the kernel form of the innermost loops
+(``forms``: SIMD or scalar, the same bits). The kernels are also right with diagonal entries
+left in the CSR rows and dg zero.
+noise (``packs.Noise``): gam = diag of sum_k L_k^dag L_k (dim,), the monomial jump operators
 L_c|k> = jv[c, k] |jt[c, k]> (a jump costs O(dim)) and jw[k, c] = |jv[c, k]|^2 (dim, n_channels).
 
 The augmented generator of (psi, phi) (paper Eqs. (3)-(5): psi the state, phi = d psi / d lambda)
@@ -32,9 +33,9 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from .simd import record_rows_0, record_rows_v, record_rows_x, row_dot, row_pair
+from .forms import record_rows_0, record_rows_v, record_rows_x, row_dot, row_pair
 
-H0, V, HB, K0 = 0, 1, 2, 3  # matrix slots in mats
+H0, V, HB, K0 = 0, 1, 2, 3  # matrix slots: rows of mats.cp and mats.dg
 
 
 @njit(cache=True, inline="always")
@@ -58,14 +59,14 @@ def apply_aug(mats, gam, lf, f, x, out, alpha, beta, prev, gamma):
     the compiler; with the gathers or the (ordered) norm sums inside it, it is not (measured 1.4x
     and 2.8x slower products). Returns the squared norms of the psi and phi parts of out.
     """
-    cd, ci, cp, dg = mats[0], mats[1], mats[2], mats[5]
+    cd, ci, cp, dg, form = mats.cd, mats.ci, mats.cp, mats.dg, mats.form
     dim = gam.shape[0]
     for i in range(dim):
-        sp, sf = row_pair(cd, ci, cp[H0, i], cp[H0, i + 1], x)
+        sp, sf = row_pair(form, cd, ci, cp[H0, i], cp[H0, i + 1], x)
         sp += dg[H0, i] * x[2 * i]
         sf += dg[H0, i] * x[2 * i + 1]
         if f != 0.0:
-            vp, vf = row_pair(cd, ci, cp[V, i], cp[V, i + 1], x)
+            vp, vf = row_pair(form, cd, ci, cp[V, i], cp[V, i + 1], x)
             sp += lf * vp
             sf += lf * vf + f * vp
         out[2 * i] = sp
@@ -152,68 +153,71 @@ def hermite_root(n_a, d_a, n_b, d_b, h, r):
 def _record_sums(mats, y, dim, fj):
     """(||psi||^2, Re<psi|H_B|psi>, Re<phi|H_B|psi>, Re<psi|phi>, Re<psi|K0|psi>,
     Im<V psi|H_B psi> (0 when fj = 0)) of the interleaved y (stub: real data take the one-pass
-    vector form of ``simd``, H_B and K0 on one pattern; complex data the scalar loop)."""
+    form of ``forms.record_rows_*``, H_B and K0 on one pattern; complex data the loop here)."""
 
 
 @overload(_record_sums, inline="always")
 def _record_sums_impl(mats, y, dim, fj):
-    if mats[0].dtype == types.float64:
+    if mats.types[mats.fields.index("cd")].dtype == types.float64:
         def fused(mats, y, dim, fj):
-            cd, ci, cp, xm, xc, dg = mats
-            ops = (cd, ci, cp[HB], cp[K0], cp[V], xm, xc, dg[HB], dg[K0], y)
+            cp, dg, xm, form = mats.cp, mats.dg, mats.xm, mats.form
+            ops = (mats.cd, mats.ci, cp[HB], cp[K0], cp[V], xm, mats.xc, dg[HB], dg[K0], y)
             if fj == 0.0:
-                return record_rows_0(*ops)
+                return record_rows_0(form, *ops)
             if xm.shape[0] > 0:
-                return record_rows_x(*ops)
-            return record_rows_v(*ops)
+                return record_rows_x(form, *ops)
+            return record_rows_v(form, *ops)
         return fused
 
     def general(mats, y, dim, fj):
-        cd, ci, cp, dg = mats[0], mats[1], mats[2], mats[5]
+        cd, ci, cp, dg, form = mats.cd, mats.ci, mats.cp, mats.dg, mats.form
         eb = 0.0
         cb = 0.0
         ov = 0.0
         pk = 0.0
         pv = 0.0
         for i in range(dim):
-            hb = row_dot(cd, ci, cp[HB, i], cp[HB, i + 1], y) + dg[HB, i] * y[2 * i]
-            k0 = row_dot(cd, ci, cp[K0, i], cp[K0, i + 1], y) + dg[K0, i] * y[2 * i]
+            hb = row_dot(form, cd, ci, cp[HB, i], cp[HB, i + 1], y) + dg[HB, i] * y[2 * i]
+            k0 = row_dot(form, cd, ci, cp[K0, i], cp[K0, i + 1], y) + dg[K0, i] * y[2 * i]
             ps = np.conj(y[2 * i])
             eb += (ps * hb).real
             cb += (np.conj(y[2 * i + 1]) * hb).real
             ov += (ps * y[2 * i + 1]).real
             pk += (ps * k0).real
             if fj != 0.0:
-                vs = row_dot(cd, ci, cp[V, i], cp[V, i + 1], y)
+                vs = row_dot(form, cd, ci, cp[V, i], cp[V, i + 1], y)
                 pv += (np.conj(vs) * hb).imag
         return norm2(y, dim), eb, cb, ov, pk, pv
     return general
 
 
 @njit(cache=True)
-def record(mats, y, dim, j, fj, par, row_e, row_p, row_c, dobs, row_d, row_psi):
-    """Estimators at sample j from the unnormalised (psi, phi) = y (one pass, three products).
+def record(mats, y, j, fj, par, dobs, rows):
+    """Estimators at sample j from the unnormalised (psi, phi) = y (one pass, three products),
+    into the trajectory's rows (``packs.Records``).
 
     E = <psi|H_B|psi>/n - e0, C_Q = 2 Re(<phi|H_B|psi> - e0 <psi|phi>)/n (control variate
     H_B - e0: unbiased since Tr rho = 1 for every lambda), P = (<psi|K0|psi> - 2 lambda f
-    Im <V psi|H_B psi>)/n (lambda f i[V, H_B] + D^dag(H_B)), n = ||psi||^2; diagonal
-    observables; the normalised state if stored. par[0] = lambda, par[1] = e0.
+    Im <V psi|H_B psi>)/n (lambda f i[V, H_B] + D^dag(H_B)), n = ||psi||^2; the diagonal
+    observables dobs (n_obs, dim); the normalised state if stored. lambda, e0 from par
+    (``packs.Params``).
     """
-    lam = par[0]
-    e0 = par[1]
+    lam = par.lam
+    e0 = par.e0
+    dim = y.shape[0] // 2
     n2, eb, cb, ov, pk, pv = _record_sums(mats, y, dim, fj)
-    row_e[j] = eb / n2 - e0
-    row_c[j] = 2.0 * (cb - e0 * ov) / n2
-    row_p[j] = (pk - 2.0 * lam * fj * pv) / n2
+    rows.e[j] = eb / n2 - e0
+    rows.c[j] = 2.0 * (cb - e0 * ov) / n2
+    rows.p[j] = (pk - 2.0 * lam * fj * pv) / n2
     for o in range(dobs.shape[0]):
         acc = 0.0
         for k in range(dim):
             acc += dobs[o, k] * (y[2 * k].real ** 2 + y[2 * k].imag ** 2)
-        row_d[o, j] = acc / n2
-    if row_psi.shape[0] > 0:
+        rows.d[o, j] = acc / n2
+    if rows.psi.shape[0] > 0:
         s = np.sqrt(n2)
         for k in range(dim):
-            row_psi[j, k] = y[2 * k] / s
+            rows.psi[j, k] = y[2 * k] / s
 
 
 @njit(cache=True)
@@ -235,7 +239,7 @@ def jump(state, y, yt, w, noise):
     weights from the stored |v|^2, all channels in one pass over psi); psi, phi -> L_c psi,
     L_c phi, both divided by ||L_c psi|| (the same linear map and factor for the state and its
     tangent)."""
-    gam, jt, jv, jw = noise
+    gam, jt, jv, jw = noise.gam, noise.jt, noise.jv, noise.jw
     dim = gam.shape[0]
     nch = jt.shape[0]
     for c in range(nch):

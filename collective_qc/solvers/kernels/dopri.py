@@ -28,10 +28,11 @@ _D5, _D6, _D7 = 701980252875.0 / 199316789632.0, -1453857185.0 / 822651844.0, 69
 
 
 @njit(cache=True)
-def dopri_step(mats, gam, lam, t, env, f_seg, y, h, W, yt, yn, rtol, atol):
+def dopri_step(mats, gam, par, t, env, f_seg, y, h, W, yt, yn):
     """One DOPRI5 step of size h from (t, y) with W[0] = A-derivative at (t, y) given:
-    yn = y(t + h), W[6] = derivative at (t + h, yn) (FSAL). 6 products.
-    Returns the scaled error norm (<= 1: accept)."""
+    yn = y(t + h), W[6] = derivative at (t + h, yn) (FSAL). 6 products. lambda, rtol and atol
+    from par (``packs.Params``). Returns the scaled error norm (<= 1: accept)."""
+    lam, rtol, atol = par.lam, par.rtol, par.atol
     n = y.shape[0]
     dim = n // 2
     k1, k2, k3, k4, k5, k6, k7 = W[0], W[1], W[2], W[3], W[4], W[5], W[6]

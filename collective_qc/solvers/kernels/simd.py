@@ -1,15 +1,20 @@
 """Vector (SIMD) forms of the kernels' inner loops, written as LLVM vector operations.
 
+The only module with hand-written IR. Its entry points have the interface of ``scalar`` (the
+plain-Numba fallback) and are reached through ``forms`` only, which picks this form when the IR
+builds here (:func:`probe`) unless ``CQC_KERNELS`` says otherwise; this module is imported
+lazily, so an llvmlite that cannot build it costs speed, not correctness.
+
 Numba's default pipeline leaves the straight-line complex arithmetic of these loops scalar. All
 forms use IEEE multiplies and adds without fused multiply-adds, in a fixed order, so the numbers
-do not depend on threads or on how trajectories are batched.
+do not depend on threads or on how trajectories are batched; lane by lane they are the scalar
+form's operations in its order, so the two forms give the same bits (tested).
 
 Row sums of a CSR matrix against the interleaved augmented vector (psi_k, phi_k) (see ``common``):
 ``row_pair`` returns (sum_p a_p psi[j_p], sum_p a_p phi[j_p]) over one row, ``row_dot`` the psi
 sum alone. For real matrix data (every model of the catalog with a real charger) each entry
 is one multiply-add on the four doubles (Re psi, Im psi, Re phi, Im phi) of the pair, written as
-an LLVM <4 x double> operation; lane by lane these are the scalar loop's operations, so the
-results are its bits (tested). Complex data take the scalar complex products.
+an LLVM <4 x double> operation. Real data only: complex data take ``scalar``'s complex products.
 
 ``cheb_rows_0`` / ``_v`` / ``_x`` (V not read / CSR rows / flip form): the product of the
 Chebyshev recurrence in one pass over the rows (row sums of H0 and V, H0's diagonal, the damping,
@@ -28,10 +33,13 @@ complex coefficient); per vector slot the terms run in order with the sums in re
 
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
+
+from .packs import XOR_BLOCK
 
 
 def _row_sum(builder, cd_a, ci_a, lo, hi, base, vec):
@@ -50,7 +58,6 @@ def _row_sum(builder, cd_a, ci_a, lo, hi, base, vec):
     return builder.load(acc)
 
 
-XOR_BLOCK = 4  # rows per pass over V's flip masks (the mask and its coefficient loaded once for all)
 
 
 def _xor_block(builder, i0, block, xm_a, xc_a, base, vec):
@@ -105,63 +112,34 @@ _sums4 = _lane_sums(4)
 _sums2 = _lane_sums(2)
 
 
-def _mac(a, u, s_r, s_i):
-    """(s_r, s_i) + a u with a complex (stub; see ``_mac_impl``)."""
-
-
-@overload(_mac, inline="always")
-def _mac_impl(a, u, s_r, s_i):
-    """The complex product's parts, in the order of Numba's complex multiplication."""
-    return lambda a, u, s_r, s_i: (s_r + (a.real * u.real - a.imag * u.imag),
-                                   s_i + (a.real * u.imag + a.imag * u.real))
-
-
 def row_pair(cd, ci, lo, hi, x):
-    """(sum_p cd[p] psi[ci[p]], sum_p cd[p] phi[ci[p]]) over entries lo..hi-1 (stub)."""
+    """(sum_p cd[p] psi[ci[p]], sum_p cd[p] phi[ci[p]]) over entries lo..hi-1, real cd (stub)."""
 
 
 @overload(row_pair)
 def _row_pair_impl(cd, ci, lo, hi, x):
-    if cd.dtype == types.float64:
-        def real(cd, ci, lo, hi, x):
-            s0, s1, s2, s3 = _sums4(cd, ci, lo, hi, x)
-            return complex(s0, s1), complex(s2, s3)
-        return real
+    if cd.dtype != types.float64:
+        return None  # complex data: the scalar form (``forms``)
 
-    def cplx(cd, ci, lo, hi, x):
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        for p in range(lo, hi):
-            a = cd[p]
-            j = 2 * ci[p]
-            s0, s1 = _mac(a, x[j], s0, s1)
-            s2, s3 = _mac(a, x[j + 1], s2, s3)
+    def real(cd, ci, lo, hi, x):
+        s0, s1, s2, s3 = _sums4(cd, ci, lo, hi, x)
         return complex(s0, s1), complex(s2, s3)
-    return cplx
+    return real
 
 
 def row_dot(cd, ci, lo, hi, x):
-    """sum_p cd[p] psi[ci[p]] over entries lo..hi-1 (stub)."""
+    """sum_p cd[p] psi[ci[p]] over entries lo..hi-1, real cd (stub)."""
 
 
 @overload(row_dot)
 def _row_dot_impl(cd, ci, lo, hi, x):
-    if cd.dtype == types.float64:
-        def real(cd, ci, lo, hi, x):
-            s0, s1 = _sums2(cd, ci, lo, hi, x)
-            return complex(s0, s1)
-        return real
+    if cd.dtype != types.float64:
+        return None
 
-    def cplx(cd, ci, lo, hi, x):
-        s0 = 0.0
-        s1 = 0.0
-        for p in range(lo, hi):
-            s0, s1 = _mac(cd[p], x[2 * ci[p]], s0, s1)
+    def real(cd, ci, lo, hi, x):
+        s0, s1 = _sums2(cd, ci, lo, hi, x)
         return complex(s0, s1)
-    return cplx
-
+    return real
 
 
 def _splat(builder, vec, x):
@@ -263,23 +241,31 @@ series_sums_psi = _series_sums(1, True)
 
 
 def _cheb_rows(v_form):
-    """An intrinsic f(cd, ci, p0, p1, xm, xc, d0, gam, x, prev, out, alpha, br, bi, gamma, lf, f) ->
-    (n_psi, n_phi): one Chebyshev-recurrence product for real CSR data in one pass over the rows,
-    out = alpha (A x) + beta x + gamma prev (beta = br + i bi, alpha and gamma real) with A the
-    augmented generator (``common``; H0 from its off-diagonal rows p0 and diagonal d0; V not read
-    (v_form "none", f = 0), from the CSR rows p1 ("csr") or the flip form xm, xc ("xor")), and
+    """An intrinsic f(ops, coefs, x, prev, out) -> (n_psi, n_phi) (``packs.ProductOps``: cd, ci,
+    p0, p1, xm, xc, d0, gam; ``packs.ProductCoefs``: alpha, beta_r, beta_i, gamma, lf, f): one
+    Chebyshev-recurrence product for real CSR data in one pass over the rows,
+    out = alpha (A x) + beta x + gamma prev (beta = beta_r + i beta_i, alpha and gamma real) with A
+    the augmented generator (``common``; H0 from its off-diagonal rows p0 and diagonal d0; V not
+    read (v_form "none", f = 0), from the CSR rows p1 ("csr") or the flip form xm, xc ("xor")), and
     the squared norms of out's psi and phi parts. Per row: the H0 and V sums on the (psi, phi)
     pair, then out_i = alpha r_i + d_i x_i + gamma prev_i, d_i = beta - i alpha Gamma_i / 2."""
 
     @intrinsic
-    def cheb_rows(typingctx, cd, ci, p0, p1, xm, xc, d0, gam, x, prev, out, alpha, br, bi, gamma, lf, f):
-        sig = types.UniTuple(types.float64, 2)(cd, ci, p0, p1, xm, xc, d0, gam, x, prev, out, alpha, br, bi, gamma,
-                                               lf, f)
+    def cheb_rows(typingctx, ops, coefs, x, prev, out):
+        sig = types.UniTuple(types.float64, 2)(ops, coefs, x, prev, out)
 
         def codegen(context, builder, signature, args):
-            arr = [context.make_array(signature.args[k])(context, builder, args[k]) for k in range(11)]
-            cd_a, ci_a, p0_a, p1_a, xm_a, xc_a, d0_a, g_a, x_a, pr_a, o_a = arr
-            args = args[11:]
+            ops_t, coefs_t = signature.args[0], signature.args[1]
+            members = cgutils.unpack_tuple(builder, args[0], len(ops_t))
+            op = {name: context.make_array(t)(context, builder, v)
+                  for name, t, v in zip(ops_t.fields, ops_t.types, members)}
+            cd_a, ci_a, p0_a, p1_a, g_a = op["cd"], op["ci"], op["p0"], op["p1"], op["gam"]
+            xm_a, xc_a, d0_a = op["xm"], op["xc"], op["d0"]
+            x_a, pr_a, o_a = (context.make_array(signature.args[k])(context, builder, args[k]) for k in (2, 3, 4))
+            cf = {name: context.cast(builder, v, t, types.float64)
+                  for name, t, v in zip(coefs_t.fields, coefs_t.types,
+                                        cgutils.unpack_tuple(builder, args[1], len(coefs_t)))}
+            args = [cf[name] for name in ("alpha", "beta_r", "beta_i", "gamma", "lf", "f")]
             f64, i64, i32 = ir.DoubleType(), ir.IntType(64), ir.IntType(32)
             vec = ir.VectorType(f64, 4)
             vi = ir.VectorType(i32, 4)
@@ -413,3 +399,41 @@ def _record_rows(v_form):
 
 
 record_rows_0, record_rows_v, record_rows_x = (_record_rows(form) for form in ("none", "csr", "xor"))
+
+
+@njit(cache=True)
+def _probe_kernel(ops, coefs, x, out, W, bs, phs, outs):
+    """Every IR form once (row sums, fused products, recording sums, series sums); their total."""
+    a, b = cheb_rows_0(ops, coefs, x, x, out)
+    tot = a + b
+    a, b = cheb_rows_v(ops, coefs, x, x, out)
+    tot += a + b
+    a, b = cheb_rows_x(ops, coefs, x, x, out)
+    tot += a + b
+    rec = (ops.cd, ops.ci, ops.p0, ops.p0, ops.p1, ops.xm, ops.xc, ops.d0, ops.d0, x)
+    for sums in (record_rows_0(*rec), record_rows_v(*rec), record_rows_x(*rec)):
+        n, e, c, o, k, v = sums
+        tot += n + e + c + o + k + v
+    u, v = row_pair(ops.cd, ops.ci, 0, 2, x)
+    tot += abs(u) + abs(v) + abs(row_dot(ops.cd, ops.ci, 0, 2, x))
+    series_sums(bs, phs[0], 0, W, 2, 0, out.shape[0], outs)
+    series_sums4(bs, phs, 0, W, 3, 0, out.shape[0], outs)
+    series_sums_psi(bs, phs, 1, W, 3, 0, out.shape[0] // 2, outs)
+    return tot + np.abs(outs).sum()
+
+
+def probe() -> bool:
+    """Build and run every IR form on a tiny problem (``forms.simd_available``): True when the
+    result is finite; an exception when this numba / llvmlite cannot build the forms."""
+    from .packs import ProductCoefs, ProductOps
+
+    dim = 2 * XOR_BLOCK
+    ptr = np.arange(dim + 1, dtype=np.int64)
+    ops = ProductOps(np.full(dim, 0.5), np.arange(dim, dtype=np.int32)[::-1].copy(), ptr, ptr,
+                     np.array([1, 2], dtype=np.int64), np.array([0.25, -0.5]), np.ones(dim), np.full(dim, 0.1))
+    coefs = ProductCoefs(0.5, -0.1, 0.2, -1.0, 0.3, 0.7)
+    x = np.linspace(-1.0, 1.0, 2 * dim) + 0.5j
+    W = np.ones((4, 2 * dim + 8), dtype=np.complex128)
+    outs = np.zeros((4, 2 * dim), dtype=np.complex128)
+    tot = _probe_kernel(ops, coefs, x, np.empty_like(x), W, np.ones((4, 4)), np.full(4, 0.5 - 0.5j), outs)
+    return bool(np.isfinite(tot))
