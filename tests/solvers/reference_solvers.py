@@ -26,7 +26,7 @@ Methods (each an exact propagator, no truncated series of our own):
 P is evaluated from its definition on the state (a commutator in matrix form; the Lindblad
 right-hand side in matrix form, not the superoperator), so it checks the propagated state
 independently of the tangent. ``solve_closed``, ``solve_lindblad`` and ``liouvillian_parts`` keep
-the call signatures the solver tests use, with a ``collective_qc.operators.Operators`` and a
+the call signatures the solver tests use, with a ``collective_qc.physics.operators.Operators`` and a
 protocol (anything with ``value(t)``, ``breakpoints(t0, t1)``, ``piecewise_constant``).
 """
 
@@ -41,8 +41,8 @@ import scipy.sparse.linalg as spla
 from scipy.integrate import solve_ivp
 from threadpoolctl import threadpool_limits
 
-__all__ = ["System", "Envelope", "Series", "closed_series", "open_series", "solve_closed", "solve_lindblad",
-           "liouvillian_parts", "lindblad_rhs", "ODE_TOL"]
+__all__ = ["System", "Envelope", "Series", "closed_series", "open_series", "no_jump_series", "solve_closed",
+           "solve_lindblad", "liouvillian_parts", "lindblad_rhs", "superoperator_parts", "ODE_TOL"]
 
 ODE_TOL = 1e-12  # solve_ivp rtol and atol (smooth envelopes)
 CLOSED_DENSE_MAX = 4096  # eigendecomposition up to this dimension, sparse expm_multiply above
@@ -78,7 +78,7 @@ class System:
 
     @classmethod
     def from_operators(cls, ops) -> System:
-        """From a ``collective_qc.operators.Operators`` (its H_B, H_aux, V, jump matrices, battery_off)."""
+        """From a ``collective_qc.physics.operators.Operators`` (its H_B, H_aux, V, jump matrices, battery_off)."""
         return cls.from_matrices(ops.H_B, ops.V, ops.H_aux, [j.matrix for j in ops.jumps],
                                  bool(getattr(ops, "battery_off", False)))
 
@@ -388,11 +388,46 @@ def open_series(system: System, rho0, drive: float, envelope: Envelope, times, d
     return _sample(advance, y0, times, observe, extra if use_extra else None)
 
 
+# ---------------------------------------------------------------- trajectories: the no-jump branch
+
+def no_jump_series(system: System, states, weights, drive: float, envelope: Envelope, times) -> Series:
+    """The no-jump branch of the quantum-jump unravelling: |psi~(t)> under H_eff = H - (i/2) sum_k
+    L_k^dag L_k, normalised; ``energy`` = <psi~|H_B|psi~>/<psi~|psi~> - e0 and ``capacitance`` its
+    lambda-derivative, mixture-averaged (``power`` is nan); ``extras[0]`` the probability of no jump
+    up to t, <psi~|psi~> (mixture-averaged). A trajectory average in which no trajectory jumped equals
+    this branch, so |exact - branch| is how far such a sample sits from the exact mean however small
+    its sample standard error; with n trajectories this happens with probability extras[0]^n."""
+    psi0 = np.asarray(states, dtype=np.complex128)
+    psi0 = psi0[:, None] if psi0.ndim == 1 else psi0
+    w = np.asarray(weights, dtype=float)
+    d = system.dim
+    decay = sum((L.conj().T @ L for L in system.jumps), 0 * system.H0)
+    heff = System(system.H_B, system.H0 - 0.5j * decay, system.V)
+    step = _ClosedStep(heff, drive)
+    step.dense = False  # H_eff is not Hermitian: expm_multiply, not eigh
+
+    def observe(y, t):
+        psi, phi = y[:d], y[d:]
+        hb = system.H_B @ psi
+        a, b = np.real(np.sum(psi.conj() * hb, axis=0)), np.real(np.sum(psi.conj() * psi, axis=0))
+        da, db = 2.0 * np.real(np.sum(hb.conj() * phi, axis=0)), 2.0 * np.real(np.sum(psi.conj() * phi, axis=0))
+        return w @ (a / b), np.nan, w @ ((da * b - a * db) / b**2)
+
+    if envelope.piecewise_constant:
+        advance = _piecewise(step, envelope)
+    else:
+        advance = _ode(_closed_rhs(heff, drive, envelope), envelope)
+    def survival(y):
+        return [w @ np.real(np.sum(np.abs(y[:d]) ** 2, axis=0))]
+
+    return _sample(advance, np.concatenate([psi0, np.zeros_like(psi0)]), times, observe, survival)
+
+
 # ---------------------------------------------------------------- the solver tests' calls
 
 def solve_closed(ops, psi0, weights, drive, protocol, times, progress=None, diagonals=None,
                  extras=None) -> Series:
-    """:func:`closed_series` of a ``collective_qc.operators.Operators`` and a protocol."""
+    """:func:`closed_series` of a ``collective_qc.physics.operators.Operators`` and a protocol."""
     envelope = Envelope.from_protocol(protocol, float(np.max(times)))
     return closed_series(System.from_operators(ops), psi0, weights, drive, envelope, times, diagonals, extras)
 
