@@ -1,5 +1,6 @@
-"""The matrix-form / Chebyshev solvers against the superoperator and expm_multiply solvers they
-replaced (tests/reference_solvers.py), and smooth protocols against scipy's solve_ivp."""
+"""The closed and exact solvers (through the solver contract) against the independent dense oracle
+of tests/solvers/reference_solvers.py (eigendecompositions, the full Liouvillian and its Fréchet
+derivative; nothing of collective_qc.solvers), and smooth protocols against scipy's solve_ivp."""
 
 import numpy as np
 import pytest
@@ -7,16 +8,33 @@ import reference_solvers as ref
 import scipy.sparse as sp
 from scipy.integrate import solve_ivp
 
-from collective_qc.errors import InputError
-from collective_qc.graph import validate_graph
-from collective_qc.operators import build_operators
-from collective_qc.protocols import OnOff, Protocol, parse_protocol
-from collective_qc.registry import make_model, model_names
-from collective_qc.solvers.closed import solve_closed
-from collective_qc.solvers.lindblad import solve_lindblad
-from collective_qc.states import initial_state
+from collective_qc.core.errors import InputError
+from collective_qc.physics.graph import validate_graph
+from collective_qc.physics.operators import build_operators
+from collective_qc.physics.protocols import OnOff, Protocol, parse_protocol
+from collective_qc.physics.registry import make_model, model_names
+from collective_qc.physics.states import initial_state
+from collective_qc.solvers import closed, lindblad
+from collective_qc.solvers.contract import SolveProblem
+from collective_qc.solvers.solution import SolverOptions
 
 MAX_DIM = 110
+
+
+def _contract(solve):
+    """The solver with the argument list of the reference solvers (ops, psi0, weights, drive,
+    protocol, times; diagonal_observables, an rho hook, tol) over the solver contract."""
+
+    def run(ops, psi0, weights, drive, protocol, times, diagonal_observables=None, observable_hook=None,
+            tol=SolverOptions.series_tol):
+        hook = None if observable_hook is None else (lambda state: observable_hook(state.rho))
+        problem = SolveProblem(ops, psi0, weights, drive, protocol, times, diagonal_observables, hook)
+        return solve(problem, SolverOptions(series_tol=tol))
+
+    return run
+
+
+solve_closed, solve_lindblad = _contract(closed.solve_closed), _contract(lindblad.solve_lindblad)
 
 
 def _small(name):
