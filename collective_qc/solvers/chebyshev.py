@@ -11,6 +11,13 @@ applications of G: close to the minimum for oscillatory dynamics, with no step-s
 restriction. The series is summed until its terms are below the tolerance (a posteriori,
 from the actual term norms; a step that does not converge is halved).
 
+Issue 23 item 2 (one Chebyshev core), first step: :func:`spectral_interval` (the trajectory
+kernels' interval) lives here, and the trajectory kernels stop by ``kernels.chebyshev.term_error``.
+The closed and exact solvers still use scipy's J_k, :func:`hermitian_bounds` and the three-term
+rule :func:`converged`: moving them onto ``bessel_j``, :func:`spectral_interval` and ``term_error``
+changes frozen golden numbers by up to 2.2e-12 of scale (Mn12-ac, Cr8 ring; the new numbers are
+nearer a dense-expm oracle), which waits for a deliberate re-freeze.
+
 Closed dynamics: G = -i H (H Hermitian, spectrum [E_min, E_max]); Lindblad dynamics:
 G = L (spectrum in Re <= 0, |Im| <= E_max - E_min of the Hamiltonian part).
 """
@@ -22,10 +29,42 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import jv
 
-__all__ = ["hermitian_bounds", "lanczos_bounds", "bessel_terms", "X_MAX", "closed_step"]
+__all__ = ["spectral_interval", "hermitian_bounds", "lanczos_bounds", "bessel_terms", "X_MAX", "closed_step"]
 
 X_MAX = 120.0  # longest step in units of 1/a (more terms per step, fewer steps)
 _MIN_TERMS = 3
+
+
+def spectral_interval(H) -> tuple[float, float]:
+    """(centre, half-width) of an interval holding the spectrum of the Hermitian matrix H.
+
+    Dense ``eigvalsh`` for dim <= 400, else ARPACK estimates of the extreme eigenvalues
+    (tolerance 1e-6, fixed start vector: the same interval on every run; Gershgorin discs when
+    ARPACK does not converge); the half-width is widened by 1 % plus 1e-6 of the largest
+    |eigenvalue| (energy units; covers ARPACK's tolerance). The trajectory kernels' interval
+    (``trajectory_setup.chebyshev_spec``; their seeded runs depend on its bits). A slight
+    underestimate only costs terms: every series is summed a posteriori.
+    """
+    dim = H.shape[0]
+    if dim <= 400:
+        w = np.linalg.eigvalsh(H.toarray() if sp.issparse(H) else H)
+        lo, hi = float(w[0]), float(w[-1])
+    else:
+        from scipy.sparse.linalg import ArpackNoConvergence, eigsh
+
+        try:
+            rng = np.random.default_rng(0)  # fixed start vector: same interval on every run
+            v0 = rng.standard_normal(dim) + (0j if np.iscomplexobj(H) else 0.0)
+            hi = float(eigsh(H, k=1, which="LA", tol=1e-6, v0=v0, return_eigenvectors=False)[0])
+            lo = float(eigsh(H, k=1, which="SA", tol=1e-6, v0=v0, return_eigenvectors=False)[0])
+        except ArpackNoConvergence:
+            A = sp.csr_matrix(H)
+            d = A.diagonal().real
+            rad = np.asarray(abs(A).sum(axis=1)).ravel() - np.abs(d)
+            lo, hi = float(np.min(d - rad)), float(np.max(d + rad))
+    half = 0.5 * (hi - lo)
+    pad = 0.01 * half + 1e-6 * max(abs(lo), abs(hi), 1.0)
+    return 0.5 * (hi + lo), half + pad
 
 
 def hermitian_bounds(H) -> tuple[float, float]:
@@ -51,6 +90,7 @@ def bessel_terms(x: float, kmax: int) -> np.ndarray:
 
 
 def max_terms(x: float) -> int:
+    """Term budget of a closed or exact step of length x = a h (then the step is halved)."""
     return int(2.5 * x + 60)
 
 
