@@ -21,10 +21,10 @@ import numpy as np
 
 
 def setup(model, params, gamma, kappa):
-    from collective_qc.graph import validate_graph
-    from collective_qc.operators import build_operators
-    from collective_qc.registry import make_model
-    from collective_qc.states import initial_state
+    from collective_qc.physics.graph import validate_graph
+    from collective_qc.physics.operators import build_operators
+    from collective_qc.physics.registry import make_model
+    from collective_qc.physics.states import initial_state
 
     m = make_model(model, params)
     ops = build_operators(validate_graph(m.graph()), dephasing=gamma, relaxation=kappa)
@@ -32,7 +32,7 @@ def setup(model, params, gamma, kappa):
 
 
 def ours(ops, init, lam, times):
-    from collective_qc.protocols import Constant
+    from collective_qc.physics.protocols import Constant
     from collective_qc.solvers.contract import SolveProblem
     from collective_qc.solvers.lindblad import solve_lindblad
 

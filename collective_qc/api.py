@@ -1,6 +1,6 @@
 """The Python entry point: ``charge(model, drive=..., times=...)``, a short pipeline.
 
-check (:func:`collective_qc.guard.plan_run`: every option, the model's size, memory, rates x
+check (:func:`collective_qc.planning.guard.plan_run`: every option, the model's size, memory, rates x
 times, before anything large is built) -> :func:`prepare` (graph -> operators -> initial state ->
 symmetry block or conserved sector, built once) -> :func:`solve` -> figures of merit -> result.
 """
@@ -13,19 +13,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import __version__
-from .cutoff import cutoff_report, diagonal_observables, warn_cutoff
-from .errors import InputError, format_bytes
-from .guard import METHODS, RunPlan, plan_run
-from .merit import figures_of_merit
-from .operators import build_operators
-from .results import ChargeResult
-from .runtime import compile_notice, run_policy, setup_policy
-from .states import initial_state
-from .symmetry import choose_block, is_uniform_ring
+from .analysis.merit import figures_of_merit
+from .analysis.results import ChargeResult
+from .core.errors import InputError, format_bytes
+from .core.runtime import compile_notice, run_policy, setup_policy
+from .core.version import __version__
+from .physics.operators import build_operators
+from .physics.states import initial_state
+from .planning.cutoff import cutoff_report, diagonal_observables, warn_cutoff
+from .planning.guard import METHODS, RunPlan, plan_run
+from .planning.options import OPTIONS
+from .planning.symmetry import choose_block, is_uniform_ring
 
 __all__ = ["charge", "check_charge", "prepare", "solve", "METHODS"]
 
+_DEFAULT = {name: opt.default for name, opt in OPTIONS.items()}  # the run options' one declaration
 MAX_CUTOFF_REFINEMENTS = 4  # automatic Fock cutoffs are doubled at most this many times
 
 
@@ -45,7 +47,7 @@ def check_charge(model, drive: float = 0.5, times=None, **kwargs) -> RunPlan:
 
     Returns
     -------
-    collective_qc.guard.RunPlan
+    collective_qc.planning.guard.RunPlan
         The checked options (method chosen, sample times, memory estimate, operator-norm bounds).
 
     Raises
@@ -66,13 +68,13 @@ def charge(
     *,
     params: dict | None = None,
     t_max: float | None = None,
-    n_times: int = 201,
-    method: str = "auto",
-    initial: str = "ground",
+    n_times: int = _DEFAULT["n_times"],
+    method: str = _DEFAULT["method"],
+    initial: str = _DEFAULT["initial"],
     protocol=None,
-    dephasing: float = 0.0,
-    relaxation: float = 0.0,
-    symmetry: bool = True,
+    dephasing: float = _DEFAULT["dephasing"],
+    relaxation: float = _DEFAULT["relaxation"],
+    symmetry: bool = _DEFAULT["symmetry"],
     ntraj: int | None = None,
     seed: int | None = None,
     quantities=None,
@@ -83,8 +85,8 @@ def charge(
     solver_options=None,
     charger=None,
     norm=None,
-    battery_off_while_charging: bool = False,
-    speed_limit: bool = False,
+    battery_off_while_charging: bool = _DEFAULT["battery_off_while_charging"],
+    speed_limit: bool = _DEFAULT["speed_limit"],
     **unknown,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
@@ -117,7 +119,7 @@ def charge(
         State quantities sampled as time series into ``result.observables`` (every method;
         trajectory runs evaluate them on the trajectory-averaged density matrix, jackknife
         bias-corrected, with jackknife errors in ``observables_stderr``; the l1 coherence keeps
-        an upward bias there, noted and warned; see :mod:`collective_qc.state_measures` for
+        an upward bias there, noted and warned; see :mod:`collective_qc.analysis.state_measures` for
         definitions and limits).
     tolerance : float
         Trajectory runs: relative and absolute per-step error tolerance of the adaptive
@@ -131,7 +133,7 @@ def charge(
         Trajectory runs: batches of trajectories on its workers (bitwise identical results);
         see :func:`collective_qc.parallel.open_client`.
     charger : None | "NAME[:ARGS]" | static list | Charger
-        The charger V (:mod:`collective_qc.chargers`: field, global, k-local, cavity, user);
+        The charger V (:mod:`collective_qc.physics.chargers`: field, global, k-local, cavity, user);
         None: the graph attribute ``charger``, else the model's default. Recorded in
         ``metadata["charger"]`` with its operator norm.
     norm : None | "field" | float
@@ -142,9 +144,9 @@ def charge(
         E is still measured with H_B). Default False: H = H_B + H_aux + lambda f(t) V.
     speed_limit : bool
         Closed runs: sample |P|, 2 Delta H_B Delta H and their ratios into ``observables`` and
-        summarise them with a bound on P_max in ``metadata["speed_limit"]`` (:mod:`collective_qc.bounds`).
+        summarise them with a bound on P_max in ``metadata["speed_limit"]`` (:mod:`collective_qc.analysis.bounds`).
     progress : None, True or callable (done, total) -> None
-        Progress of the run: True for a :class:`collective_qc.progress.Progress` (a bar on a
+        Progress of the run: True for a :class:`collective_qc.core.progress.Progress` (a bar on a
         terminal, status lines when piped); a callable receives (samples or trajectories
         done, total).
 
@@ -157,7 +159,7 @@ def charge(
     Raises
     ------
     InputError
-        A bad argument (the message names it), checked by :func:`collective_qc.guard.plan_run`
+        A bad argument (the message names it), checked by :func:`collective_qc.planning.guard.plan_run`
         before any graph, operator or array is built; also rates x times beyond what the
         propagation can resolve.
     ResourceError
@@ -168,18 +170,18 @@ def charge(
     _refuse_unknown(unknown)
     progress, client = args["progress"], args["client"]
     if progress is True:  # a default reporter: bar on a terminal, status lines when piped
-        from .progress import Progress
+        from .core.progress import Progress
 
         args["progress"] = progress = Progress("charge")
     plan = plan_run(args)
     charging = charging_options(args)
     first, history = plan.model, []
     for level in range(1, MAX_CUTOFF_REFINEMENTS + 2):
-        with setup_policy():  # the same bits for any thread or worker count (collective_qc.runtime)
+        with setup_policy():  # the same bits for any thread or worker count (collective_qc.core.runtime)
             problem = prepare(plan, charging)
         if hasattr(progress, "unit"):
-            progress.unit = "trajectories" if plan.method == "trajectories" else "time samples"
-        with run_policy(problem.size, problem.parallel_work), compile_notice(progress):  # collective_qc.runtime
+            progress.unit = "trajectories" if problem.accepts.statistical else "time samples"
+        with run_policy(problem.size, problem.parallel_work), compile_notice(progress):  # collective_qc.core.runtime
             sol, observables, errors, measures = solve(problem, progress, client)
         cutoff = cutoff_report(problem.ops, problem.init, observables, errors)
         finer = None
@@ -220,20 +222,27 @@ class Problem:
     @property
     def size(self) -> int:
         """Length of the propagated state (the thread policy's measure)."""
-        return self.ops.dim * (self.ops.dim if self.plan.method == "exact" else 1)
+        return self.ops.dim * (self.ops.dim if self.accepts.density else 1)
 
     @property
     def parallel_work(self) -> int:
         """Items the Numba kernels share among threads (trajectories run side by side)."""
-        return self.size * (self.plan.ntraj if self.plan.method == "trajectories" else 1)
+        return self.size * (self.plan.ntraj if self.accepts.statistical else 1)
+
+    @property
+    def accepts(self):
+        """What the run's solver is (:class:`collective_qc.solvers.contract.Accepts`)."""
+        from .solvers.contract import solver
+
+        return solver(self.plan.method).accepts
 
 
 CHARGING_OPTIONS = ("charger", "norm", "battery_off_while_charging", "speed_limit")
 
 
 def charging_options(args: dict) -> dict:
-    """The charger options of a charge() call, checked (:mod:`collective_qc.options`)."""
-    from .options import check_options
+    """The charger options of a charge() call, checked (:mod:`collective_qc.planning.options`)."""
+    from .planning.options import check_options
 
     opts = check_options({k: args[k] for k in CHARGING_OPTIONS})
     return {k: opts[k] for k in CHARGING_OPTIONS}
@@ -242,13 +251,15 @@ def charging_options(args: dict) -> dict:
 def prepare(plan: RunPlan, charging: dict | None = None) -> Problem:
     """Build what the solver needs, once: operators (in a symmetry block where one holds the
     initial state), the initial state, and the conserved sector of a closed run."""
-    from .chargers import resolve_charger
+    from .physics.chargers import resolve_charger
+    from .solvers.contract import solver
 
-    m, mg, used = plan.model, plan.model_graph, plan.method
+    m, mg = plan.model, plan.model_graph
+    reduces = solver(plan.method).accepts.reductions  # symmetry blocks and conserved sectors
     charging = charging or charging_options({k: None for k in CHARGING_OPTIONS})
     chg, default = resolve_charger(charging["charger"], mg)  # a charger that does not fit is refused here
     plain = default and charging["norm"] is None and not charging["battery_off_while_charging"]
-    ring = used == "closed" and plan.symmetry and chg.symmetric and is_uniform_ring(mg, m.ring_order())
+    ring = reduces and plan.symmetry and chg.symmetric and is_uniform_ring(mg, m.ring_order())
     block, ops = choose_block(mg, plan.initial) if ring and not plan.quantities else (None, None)
     if ops is None or not plain:
         ops = build_operators(mg, dephasing=plan.dephasing, relaxation=plan.relaxation, symmetry=block,
@@ -256,8 +267,8 @@ def prepare(plan: RunPlan, charging: dict | None = None) -> Problem:
                               battery_off=charging["battery_off_while_charging"])
     init = initial_state(ops, plan.initial)
     full_ops, sector = ops, None
-    if used == "closed":
-        from .sectors import conserved_sector, restrict
+    if reduces:
+        from .planning.sectors import conserved_sector, restrict
 
         found = conserved_sector(ops, init)
         if found is not None:
@@ -279,7 +290,7 @@ def solve(problem: Problem, progress=None, client=None):
     hooks = [] if measures is None else [measures]
     speed = bool(problem.charging.get("speed_limit")) and chosen.accepts.speed_limit
     if speed:
-        from .bounds import SpeedLimit
+        from .analysis.bounds import SpeedLimit
 
         hooks.append(SpeedLimit(ops, plan.drive, plan.protocol, plan.times))  # after the state measures
         names_speed = SpeedLimit.names
@@ -294,9 +305,9 @@ def solve(problem: Problem, progress=None, client=None):
 
 
 def _measures(problem: Problem, chosen):
-    """The state quantities of the run (:class:`collective_qc.state_measures.StateMeasures`), or None;
+    """The state quantities of the run (:class:`collective_qc.analysis.state_measures.StateMeasures`), or None;
     warns where a statistical solver samples one with a bias (coherence_l1)."""
-    from .state_measures import StateMeasures
+    from .analysis.state_measures import StateMeasures
 
     if not problem.plan.quantities:
         return None
@@ -328,7 +339,7 @@ def _speed_report(problem: Problem, observables) -> dict | None:
 
     if not solver(problem.plan.method).accepts.speed_limit:
         return {"computed": False, "reason": "the speed limit |P| <= 2 Delta H_B Delta H holds for closed runs"}
-    from .bounds import power_bound, speed_limit_summary
+    from .analysis.bounds import power_bound, speed_limit_summary
 
     plan = problem.plan
     return {"computed": True, **speed_limit_summary(observables),
@@ -348,7 +359,7 @@ def _metadata(problem: Problem, sol, merit, measures, cutoff, history, t_start, 
                          "integrator": sol.info["integrator"], "products": sol.info["products"],
                          "steps": sol.info["steps"],
                          "tau_c_refinement": "cubic Hermite interpolation of averaged E, P"}
-        if plan.method == "trajectories" else None,
+        if problem.accepts.statistical else None,
         "initial": problem.init.describe(),
         "protocol": plan.protocol.describe(),
         "units": {"energy": m.energy_unit, "time": m.time_unit},  # derived units: ChargeResult.units

@@ -11,8 +11,8 @@ import argparse
 import os
 import sys
 
-from .errors import InputError, shown
-from .validate import MAX_WORKERS, number, workers, writable_file
+from .core.errors import InputError, shown
+from .core.validate import MAX_WORKERS, number, workers, writable_file
 
 __all__ = ["main"]
 
@@ -97,7 +97,7 @@ def _float(name):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .core.version import __version__
 
     p = _Parser(prog="cqc", description=DESCRIPTION, epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -145,9 +145,9 @@ def _run_options(c) -> None:
     c.add_argument("--param", "-p", action="append", metavar="KEY=VALUE", help="model parameter")
     c.add_argument("--drive", type=_float("drive"), default=0.5,
                    help="charging amplitude lambda (energy unit) (default 0.5)")
-    from .options import add_cli_arguments
+    from .planning.options import add_cli_arguments
 
-    add_cli_arguments(c)  # one flag per run option, from the one options table (collective_qc.options)
+    add_cli_arguments(c)  # one flag per run option, from the one options table (collective_qc.planning.options)
     _dask_options(c)
     _plugin_option(c)
 
@@ -159,7 +159,7 @@ def _dask_options(c) -> None:
 
 
 def _workers(text):
-    """An argparse type: the number of local workers (collective_qc.validate.workers)."""
+    """An argparse type: the number of local workers (collective_qc.core.validate.workers)."""
     try:
         return workers(text, "workers")
     except InputError as exc:
@@ -167,7 +167,7 @@ def _workers(text):
 
 
 def _cmd_models(name=None) -> int:
-    from .registry import MODELS, get_model, model_names
+    from .physics.registry import MODELS, get_model, model_names
 
     if name:
         print(describe_model(get_model(name)))
@@ -183,7 +183,7 @@ def _cmd_models(name=None) -> int:
 
 def describe_model(cls) -> str:
     """Multi-line description of a Model class: summary, units, size parameter, parameters."""
-    from .units import Units
+    from .core.units import Units
 
     u = Units(cls.energy_unit, cls.time_unit)
     lines = [f"{cls.name}: {cls.summary()}",
@@ -201,7 +201,7 @@ def describe_model(cls) -> str:
 def _run_kwargs(args) -> dict:
     """The options shared by charge and compare, checked: --drive, --param and the run options
     (the flags the user gave; the rest keep charge()'s defaults)."""
-    from .options import OPTIONS, from_cli
+    from .planning.options import OPTIONS, from_cli
 
     given = {n for n in OPTIONS if getattr(args, n, None) is not None}
     opts = from_cli(args)
@@ -210,8 +210,8 @@ def _run_kwargs(args) -> dict:
 
 def _cmd_charge(args) -> int:
     from .api import charge, check_charge
+    from .core.progress import Progress
     from .parallel import open_client
-    from .progress import Progress
 
     kwargs = _run_kwargs(args)
     if args.json:
@@ -229,8 +229,8 @@ def _cmd_charge(args) -> int:
 
 def _cmd_compare(args) -> int:
     from .compare import check_compare, compare
+    from .core.progress import Progress
     from .parallel import open_client
-    from .progress import Progress
 
     kwargs = _run_kwargs(args)
     if args.json:
@@ -292,7 +292,7 @@ def _one_line_warnings() -> None:
 
 
 def main(argv=None) -> int:
-    from .runtime import apply_process_policy
+    from .core.runtime import apply_process_policy
 
     apply_process_policy()
     parser = build_parser()
@@ -312,7 +312,7 @@ def main(argv=None) -> int:
     try:
         plugins = (args.plugin_top or []) + (getattr(args, "plugin", None) or [])
         if plugins:
-            from .registry import load_plugin
+            from .physics.registry import load_plugin
 
             for path in plugins:
                 load_plugin(path)

@@ -5,8 +5,8 @@ model's single-site version (:meth:`Model.single_site`), which is run once. A ro
 the per-site figures of merit and the ratios Gamma_P, Gamma_tau, Gamma_C, Gamma_E (and
 Gamma with the average-power convention). Trajectory runs carry standard errors on the
 figures and on every Gamma (jackknife over paired trajectory groups). A figure or Gamma that
-is not a result (:mod:`collective_qc.verdict`) is None, with its reason in ``row["undefined"]``.
-The rows and their errors are computed by :mod:`collective_qc.statistics` (``figure_errors`` and
+is not a result (:mod:`collective_qc.analysis.verdict`) is None, with its reason in ``row["undefined"]``.
+The rows and their errors are computed by :mod:`collective_qc.analysis.statistics` (``figure_errors`` and
 ``make_row`` are importable from here as before).
 """
 
@@ -17,13 +17,13 @@ import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .errors import InputError, format_count, shown
-from .figures import FIGURES, GAMMA_OF, GAMMAS
-from .registry import make_model
-from .results import ChargeResult, describe_noise, jsonable
-from .statistics import check_bounds, figure_errors, make_row
-from .tables import cell, text_table, undefined_notes
-from .validate import integer, mapping
+from .analysis.figures import FIGURES, GAMMA_OF, GAMMAS
+from .analysis.results import ChargeResult, describe_noise, jsonable
+from .analysis.statistics import check_bounds, figure_errors, make_row
+from .analysis.tables import cell, text_table, undefined_notes
+from .core.errors import InputError, format_count, shown
+from .core.validate import integer, mapping
+from .physics.registry import make_model
 
 __all__ = ["compare", "check_compare", "Comparison", "figure_errors", "make_row", "parse_sizes"]
 
@@ -69,8 +69,8 @@ class Comparison:
     def to_dataframe(self):
         """One row per size and the baseline row, as a pandas DataFrame (integer ``N``, figures,
         per-site figures, Gammas, standard errors; units in ``attrs``); needs the ``frames`` extra
-        (:func:`collective_qc.frames.comparison_frame`)."""
-        from .frames import comparison_frame
+        (:func:`collective_qc.analysis.frames.comparison_frame`)."""
+        from .analysis.frames import comparison_frame
 
         return comparison_frame(self)
 
@@ -124,7 +124,7 @@ class Comparison:
 
 def check_compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None, **options):
     """Check a comparison before computing anything: sizes, parameters, and every run's options,
-    memory and rates x times (:func:`collective_qc.guard.plan_run`).
+    memory and rates x times (:func:`collective_qc.planning.guard.plan_run`).
 
     Returns (model, single-site model, sizes, fixed) where ``fixed`` says the model has no size
     parameter and runs at its own size only.
@@ -174,9 +174,9 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
     params : dict
         Model parameters (the size parameter is set per row).
     progress : None, True or callable (done, total) -> None, optional
-        True for a :class:`collective_qc.progress.Progress` (as in :func:`collective_qc.charge`); a callable is
+        True for a :class:`collective_qc.core.progress.Progress` (as in :func:`collective_qc.charge`); a callable is
         called after every run (``done`` counts runs; fractions while a run is under way
-        when the callable has a ``note`` method, i.e. a :class:`collective_qc.progress.Progress`).
+        when the callable has a ``note`` method, i.e. a :class:`collective_qc.core.progress.Progress`).
     **options
         Passed to :func:`collective_qc.charge`: times, t_max, n_times, method, initial,
         protocol, dephasing, relaxation, symmetry, ntraj, seed, tolerance, client, charger,
@@ -188,7 +188,7 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
     size N is N parallel single-site chargers of the same per-site norm (Binder et al. 2015,
     Campaioli et al. 2017): the single site driven by the ``field`` charger rescaled to
     ||V_N|| / N. Every closed row is checked against the speed-limit bound of its run
-    (:mod:`collective_qc.bounds`); a Gamma_P above it marks the row as failed (the value
+    (:mod:`collective_qc.analysis.bounds`); a Gamma_P above it marks the row as failed (the value
     moves to ``gamma_power_failed``), it is not reported as a result.
 
     Returns
@@ -200,7 +200,7 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
         options.pop(bad, None)
     if progress is not True:
         return _run_compare(m, single, sizes, fixed, drive, options, progress)
-    from .progress import Progress  # like charge(progress=True): a bar on a terminal, status lines when piped
+    from .core.progress import Progress  # like charge(progress=True): a bar on a terminal, status lines when piped
 
     with Progress(f"compare {m.name}", unit="runs") as bar:
         return _run_compare(m, single, sizes, fixed, drive, options, bar)
@@ -242,7 +242,7 @@ def _shown_params(m) -> dict:
 
 
 def _own_size(m) -> int:
-    from .graph import validate_graph
+    from .physics.graph import validate_graph
 
     return validate_graph(m.graph()).n_sites
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 
-from .errors import InputError
-from .validate import workers as check_workers
+from .core.errors import InputError
+from .core.validate import workers as check_workers
 
 __all__ = ["open_client", "warm_workers", "parse_address", "check_reachable", "worker_environment"]
 
@@ -99,8 +99,8 @@ def _identity(address: str, timeout: float):
 def worker_environment(workers: int, cores: int | None = None) -> dict:
     """Environment of the local worker processes: the usable cores shared among `workers` (at
     least one thread each), so that the workers together never run more threads than cores;
-    each worker's runs apply the same share (:func:`collective_qc.runtime.numba_threads`)."""
-    from .runtime import LOCAL_WORKERS_ENV, usable_cores
+    each worker's runs apply the same share (:func:`collective_qc.core.runtime.numba_threads`)."""
+    from .core.runtime import LOCAL_WORKERS_ENV, usable_cores
 
     threads = str(max(1, (usable_cores() if cores is None else cores) // workers))
     return {"NUMBA_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
@@ -121,7 +121,7 @@ def ship_plugins(client) -> None:
     every worker of `client` before any task runs; a worker that cannot load one ends the run with
     a one-line InputError naming the plug-in. Installed plug-ins (entry points) load on the workers
     by themselves."""
-    from .registry import PLUGIN_SOURCES
+    from .physics.registry import PLUGIN_SOURCES
 
     if not PLUGIN_SOURCES:
         return

@@ -9,7 +9,7 @@
   else says "no power law"). A panel with a zero or negative value uses a linear (or symlog) axis
   and says the sign of the single-site baseline in its legend; a panel without any defined value
   says why instead of staying empty; every legend sits below its panel (never over the data);
-- points that are not results (``undefined`` in the rows, :mod:`collective_qc.verdict`) are
+- points that are not results (``undefined`` in the rows, :mod:`collective_qc.analysis.verdict`) are
   omitted, and the panel names them with the reason (legend line or title);
 - :func:`timeseries`: E(t)/N, P(t)/N, C_Q(t)/N of chosen points with +-1 standard-error bands, and
   tau_c of every curve marked by a dotted vertical line.
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .figures import GAMMAS as FIGURE_GAMMAS
-from .units import DIMENSIONLESS, Units
+from .analysis.figures import GAMMAS as FIGURE_GAMMAS
+from .core.units import DIMENSIONLESS, Units
 
 __all__ = ["per_site_vs_n", "gammas_vs_n", "timeseries", "power_law_fit", "PowerLaw"]
 
@@ -304,10 +304,10 @@ def _legend_below(ax, groups, key, title: str) -> None:
 
 def omitted_notes(groups, key) -> list[str]:
     """"omitted, not a result at N = ...: reason" lines for the rows of `groups` whose `key` is
-    undefined (reasons from the rows' ``undefined`` cells, :mod:`collective_qc.verdict`)."""
+    undefined (reasons from the rows' ``undefined`` cells, :mod:`collective_qc.analysis.verdict`)."""
     import textwrap
 
-    from .tables import parse_reasons, short_reason
+    from .analysis.tables import parse_reasons, short_reason
 
     by_reason: dict = {}
     for g in groups:
@@ -336,7 +336,7 @@ def gammas_vs_n(groups: list[dict], path: str, title: str = "") -> str:
 def _tau_c(cur: dict) -> float | None:
     if cur.get("tau_c") is not None:
         return float(cur["tau_c"])
-    from .merit import figures_of_merit
+    from .analysis.merit import figures_of_merit
 
     t = np.asarray(cur["times"], dtype=float)
     try:

@@ -10,7 +10,7 @@ __all__ = ["PluginShipper"]
 
 class PluginShipper(WorkerPlugin):
     """Loads the model plug-in files of the submitting process on every worker, from their source
-    text (:func:`collective_qc.registry.load_plugin_source`), also on workers that join later.
+    text (:func:`collective_qc.physics.registry.load_plugin_source`), also on workers that join later.
 
     Parameters
     ----------
@@ -24,7 +24,7 @@ class PluginShipper(WorkerPlugin):
         self.sources = dict(sources)
 
     def setup(self, worker=None):
-        from .registry import load_plugin_source
+        from .physics.registry import load_plugin_source
 
         for real, source in self.sources.items():
             load_plugin_source(real, source)

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import networkx as nx
 
-from collective_qc.errors import InputError, shown
-from collective_qc.model import Model, Param, graph_bytes
-from collective_qc.registry import register_model
-from collective_qc.validate import SizeEstimate, power
+from collective_qc.core.errors import InputError, shown
+from collective_qc.core.validate import SizeEstimate, power
+from collective_qc.physics.model import Model, Param, graph_bytes
+from collective_qc.physics.registry import register_model
 
 REPRESENTATIONS = ("collective", "explicit")
 

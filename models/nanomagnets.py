@@ -11,7 +11,7 @@ Conversions used: 1 cm^-1 = 1.438777 K = 0.1239842 meV, 1 meV = 11.60452 K,
 mu_B = 0.6717138 K/T = 0.05788382 meV/T.
 
 Operators are spin operators S^a of length S (not Pauli). The site term is the schema's
-(:mod:`collective_qc.graph`, :func:`collective_qc.operators.build_operators`):
+(:mod:`collective_qc.physics.graph`, :func:`collective_qc.physics.operators.build_operators`):
 
     omega S^z + D (S^z)^2 + E ((S^x)^2 - (S^y)^2) + B40 O4^0 + B44 O4^4,
 
@@ -33,8 +33,8 @@ import functools
 
 import networkx as nx
 
-from collective_qc.model import Model, Param
-from collective_qc.registry import register_model
+from collective_qc.physics.model import Model, Param
+from collective_qc.physics.registry import register_model
 
 CM_TO_K = 1.438776877  # 1 cm^-1 in kelvin (h c / k_B)
 MUB_K = 0.6717138  # Bohr magneton in K/T (mu_B / k_B)

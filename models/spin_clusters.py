@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import networkx as nx
 
-from collective_qc.errors import shown
-from collective_qc.model import Model, Param, graph_bytes
-from collective_qc.registry import register_model
-from collective_qc.validate import SizeEstimate, power
+from collective_qc.core.errors import shown
+from collective_qc.core.validate import SizeEstimate, power
+from collective_qc.physics.model import Model, Param, graph_bytes
+from collective_qc.physics.registry import register_model
 
 
 @register_model
@@ -34,7 +34,7 @@ class GiantSpin(Model):
     @classmethod
     def check(cls, values: dict) -> None:
         """S is a half-integer of at most MAX_SPIN (QuSpin's largest spin), checked on parsing."""
-        from collective_qc.graph import parse_spin
+        from collective_qc.physics.graph import parse_spin
 
         parse_spin(values["S"], f"parameter 'S' of model {cls.name!r}")
 
@@ -70,13 +70,13 @@ class HeisenbergGraph(Model):
     @classmethod
     def check(cls, values: dict) -> None:
         """S is a half-integer of at most MAX_SPIN (QuSpin's largest spin), checked on parsing."""
-        from collective_qc.graph import parse_spin
+        from collective_qc.physics.graph import parse_spin
 
         parse_spin(values["S"], f"parameter 'S' of model {cls.name!r}")
 
     def size_estimate(self) -> SizeEstimate:
         """dim = (2S + 1)^N from the parameters (the graph is built only if that fits)."""
-        from collective_qc.graph import parse_spin
+        from collective_qc.physics.graph import parse_spin
 
         v = self.values
         n = v["N"]
@@ -86,7 +86,7 @@ class HeisenbergGraph(Model):
 
     def graph(self) -> nx.Graph:
         v = self.values
-        from collective_qc.errors import InputError
+        from collective_qc.core.errors import InputError
 
         makers = {"chain": nx.path_graph, "ring": nx.cycle_graph, "complete": nx.complete_graph,
                   "star": lambda n: nx.star_graph(n - 1)}

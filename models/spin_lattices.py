@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import networkx as nx
 
-from collective_qc.errors import InputError
-from collective_qc.model import Model, Param, graph_bytes
-from collective_qc.registry import register_model
-from collective_qc.validate import SizeEstimate, power
+from collective_qc.core.errors import InputError
+from collective_qc.core.validate import SizeEstimate, power
+from collective_qc.physics.model import Model, Param, graph_bytes
+from collective_qc.physics.registry import register_model
 
 _N = Param("N", int, 6, "number of spin-1/2 sites", "positive")
 _OMEGA = Param("omega", float, 1.0, "level splitting omega0 (term (omega/2) sz)", unit="energy")

@@ -1,14 +1,14 @@
 """Parallel vs global vs k-local charging of N spin-1/2 sites at matched operator norm.
 
 Battery: N free sites, H_B = sum_i (omega/2) sz_i, initial state |g...g>. Chargers
-(collective_qc.chargers): the parallel field sum_i sx_i (norm N), the global charger
+(collective_qc.physics.chargers): the parallel field sum_i sx_i (norm N), the global charger
 prod_i s+_i + h.c. and the k-local chargers sum_{|S|=k} prod_{i in S} s+_i + h.c., each
 rescaled to the parallel field's norm N (``norm="field"``). Gamma_P = P_max(N) / (N P_max(1))
 against N parallel single-site chargers of the same per-site norm (collective_qc.compare),
 in two conventions: H = H_B + lambda V (the framework's default) and H = lambda V while
 charging (battery off, Binder et al. 2015 / Campaioli et al. 2017). Each row carries the
 rigorous bound Gamma_P <= |lambda| spread(V) spread(H_B) / (2 N P_max(1)) of its closed run
-(collective_qc.bounds; = N for battery off: the extensive bound of Gyhm, Safranek and Rosa 2022);
+(collective_qc.analysis.bounds; = N for battery off: the extensive bound of Gyhm, Safranek and Rosa 2022);
 a row above it would be a failed run and stops the study.
 
 Parts: (A) Gamma_P vs N (closed), (B) Gamma_P vs k at fixed N (closed), (C) with local
@@ -39,7 +39,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from collective_qc.compare import compare  # noqa: E402
-from collective_qc.model import Model, Param  # noqa: E402
+from collective_qc.physics.model import Model, Param  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "charger_scaling"

@@ -33,10 +33,10 @@ import numpy as np  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
 
 import collective_qc as cqc  # noqa: E402
-from collective_qc.advantage import gammas  # noqa: E402
-from collective_qc.graph import validate_graph  # noqa: E402
-from collective_qc.operators import build_operators  # noqa: E402
-from collective_qc.registry import make_model  # noqa: E402
+from collective_qc.analysis.advantage import gammas  # noqa: E402
+from collective_qc.physics.graph import validate_graph  # noqa: E402
+from collective_qc.physics.operators import build_operators  # noqa: E402
+from collective_qc.physics.registry import make_model  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "nanomagnets"

@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 
 import collective_qc as cqc  # noqa: E402
-from collective_qc.model import Model, Param  # noqa: E402
+from collective_qc.physics.model import Model, Param  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "spin_chain_scaling"

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import collective_qc as cqc  # noqa: E402
-from collective_qc.advantage import gammas  # noqa: E402
+from collective_qc.analysis.advantage import gammas  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -13,7 +13,7 @@ import pytest
 
 import collective_qc as cqc
 from collective_qc.cli import main
-from collective_qc.errors import InputError, ResourceError
+from collective_qc.core.errors import InputError, ResourceError
 
 MEM = {"CQC_MEMORY_LIMIT": "16G"}  # deterministic memory guard (the estimates below exceed any machine)
 
@@ -136,7 +136,7 @@ def test_api_raises_input_error_naming_culprit(case, monkeypatch):
 
 
 def test_cqc_memory_limit_units_accepted(monkeypatch):
-    from collective_qc.validate import available_memory
+    from collective_qc.core.validate import available_memory
 
     for text, expected in [("1GiB", 1 << 30), ("1G", 1 << 30), ("1GB", 1 << 30), ("512 MiB", 512 << 20),
                            ("2e9", 2 * 10**9), ("1.5T", int(1.5 * (1 << 40)))]:
@@ -250,8 +250,8 @@ def test_issue22_cli_refuses_in_one_line(case, capsys, monkeypatch):
 
 
 def test_issue22_api_norm_in_generator_guard():
-    from collective_qc.compare import check_compare
     from collective_qc.api import check_charge as plan_run
+    from collective_qc.compare import check_compare
 
     with pytest.raises(InputError, match="norm"):
         plan_run("xxz-chain", params={"N": 4}, t_max=4, charger="global", norm=1e308)
@@ -275,7 +275,7 @@ def test_issue22_charger_refused_by_the_plan():
 
 def test_issue22_gaussian_narrow_pulse_computes():
     """gauss:1,1e-160 was an OverflowError; the pulse has area 2.5e-160, so nothing is charged."""
-    from collective_qc.protocols import parse_protocol
+    from collective_qc.physics.protocols import parse_protocol
 
     g = parse_protocol("gauss:1,1e-160")
     assert g.value(0.0) == 0.0 and g.value(1.0) == 1.0 and g.value(3.0) == 0.0
@@ -287,7 +287,7 @@ def test_issue22_gaussian_narrow_pulse_computes():
 def test_issue22_ramp_of_tiny_length_has_no_overflow_warning():
     import warnings
 
-    from collective_qc.protocols import parse_protocol
+    from collective_qc.physics.protocols import parse_protocol
 
     r = parse_protocol("ramp:1e-300")
     with warnings.catch_warnings():
@@ -308,7 +308,7 @@ def test_issue22_giant_spin_refused_without_memory_limit(monkeypatch):
 
 
 def test_issue22_huge_integers_abbreviated():
-    from collective_qc.validate import integer
+    from collective_qc.core.validate import integer
 
     with pytest.raises(InputError) as info:
         integer(-10**300, "n_times", minimum=2)
@@ -395,7 +395,7 @@ def test_issue22_graph_files_refused_naming_node_or_edge(case, tmp_path, capsys)
 
 
 def test_issue22_clean_graph_files_still_read(tmp_path):
-    from collective_qc.model import load_graph_file
+    from collective_qc.physics.model import load_graph_file
 
     a = tmp_path / "a.json"
     a.write_text('{"directed": false, "multigraph": false, "nodes": [{"id": 0}, {"id": 1}, {"id": 2}], '

@@ -6,7 +6,7 @@ from reference import SX, SZ, expm
 
 from collective_qc import charge
 from collective_qc.compare import check_bounds, make_row
-from collective_qc.registry import model_names
+from collective_qc.physics.registry import model_names
 
 SLOW = {"cr8-ring"}  # 65536 states: in the slow sweep only
 

@@ -9,7 +9,10 @@ import pytest
 from reference import SX, SY, SZ, site_op
 
 from collective_qc import charge
-from collective_qc.chargers import (
+from collective_qc.cli import main
+from collective_qc.compare import compare
+from collective_qc.core.errors import InputError
+from collective_qc.physics.chargers import (
     Charger,
     MatrixCharger,
     StaticCharger,
@@ -18,12 +21,9 @@ from collective_qc.chargers import (
     parse_charger,
     register_charger,
 )
-from collective_qc.cli import main
-from collective_qc.compare import compare
-from collective_qc.errors import InputError
-from collective_qc.graph import validate_graph
-from collective_qc.operators import build_operators, operator_norm
-from collective_qc.registry import make_model
+from collective_qc.physics.graph import validate_graph
+from collective_qc.physics.operators import build_operators, operator_norm
+from collective_qc.physics.registry import make_model
 
 SP = np.array([[0, 1], [0, 0]], dtype=complex)  # s+ = |e><g|, |e> = index 0 (QuSpin's up state first)
 

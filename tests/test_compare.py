@@ -37,7 +37,7 @@ def test_isotropic_exchange_from_all_down_has_no_advantage(model):
 def test_user_graph_without_bonds_has_gamma_one():
     g = nx.Graph()
     g.add_nodes_from(range(3), omega=1.0)
-    single = cqc.charge(cqc.registry.make_model(g).single_site(), drive=0.3, t_max=10, n_times=101)
+    single = cqc.charge(cqc.physics.registry.make_model(g).single_site(), drive=0.3, t_max=10, n_times=101)
     full = cqc.charge(g, drive=0.3, t_max=10, n_times=101)
     from collective_qc.compare import make_row
 

@@ -3,7 +3,7 @@ line per doubling pass (16 lines); now a run says it once, a study once for all 
 every pass stays in metadata["cutoff_history"]."""
 
 import collective_qc as cqc
-from collective_qc.cutoff import cutoff_lines, refinement_note
+from collective_qc.planning.cutoff import cutoff_lines, refinement_note
 
 DICKE = {"study": {"model": "dicke", "sizes": [2, 8]}, "params": {"omega": 1.0, "omega_c": 1.0},
          "run": {"t_max": 3.5, "n_times": 71, "method": "closed"}}

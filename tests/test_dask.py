@@ -134,9 +134,9 @@ def test_plugin_study_on_workers_matches_in_process(tmp_path):
 
 
 def test_plugin_that_fails_on_a_worker_is_named(client, tmp_path):
-    from collective_qc.errors import InputError
+    from collective_qc.core.errors import InputError
     from collective_qc.parallel import ship_plugins
-    from collective_qc.registry import PLUGIN_SOURCES
+    from collective_qc.physics.registry import PLUGIN_SOURCES
 
     path = str(tmp_path / "broken.py")
     PLUGIN_SOURCES[path] = "raise RuntimeError('no such module on this worker')\n"

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import collective_qc.api  # noqa: E402
-from collective_qc.errors import InputError  # noqa: E402
+from collective_qc.core.errors import InputError  # noqa: E402
 
 REAL_CHARGE = collective_qc.api.charge
 
@@ -146,8 +146,8 @@ def _cheap(plan) -> bool:
 def test_cli_any_value_runs_or_one_line_rc2(model, options, data, capsys):
     """`cqc charge` / `cqc compare` with generated option values: rc 0, or rc 2 and one line."""
     import collective_qc.api as api
-    from collective_qc.cli import main
     from collective_qc.api import check_charge as plan_run
+    from collective_qc.cli import main
 
     argv = ["charge", *model]
     if data.draw(st.booleans(), label="compare"):
@@ -211,7 +211,7 @@ def test_api_plan_and_compare_checks(model, option_keys, data):
     """check_charge / check_compare (every option, memory, rates x times): a plan or one InputError."""
     from collective_qc.api import check_charge
     from collective_qc.compare import check_compare
-    from collective_qc.registry import get_model
+    from collective_qc.physics.registry import get_model
 
     names = [p.name for p in get_model(model).params if p.name in SANE] + ["bogus"]
     param_keys = data.draw(st.sets(st.sampled_from(names), max_size=3), label="params")
@@ -255,10 +255,10 @@ def test_small_parsers(value, spec):
     """Workers, protocols, chargers, spins, numbers: a value or one InputError, fast; no numpy warnings."""
     import warnings
 
-    from collective_qc.chargers import parse_charger
-    from collective_qc.graph import parse_spin
-    from collective_qc.protocols import parse_protocol
-    from collective_qc.validate import number, workers
+    from collective_qc.core.validate import number, workers
+    from collective_qc.physics.chargers import parse_charger
+    from collective_qc.physics.graph import parse_spin
+    from collective_qc.physics.protocols import parse_protocol
 
     with _bounded(), warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)

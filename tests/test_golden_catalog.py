@@ -21,7 +21,7 @@ import pytest
 from test_golden import _flat, _run, assert_matches
 
 import collective_qc as cqc
-from collective_qc.registry import get_model, model_names
+from collective_qc.physics.registry import get_model, model_names
 
 GOLDEN = Path(__file__).parent / "data" / "golden_catalog.npz"
 EXACT_DIM = 128  # the exact density matrix below this dimension
@@ -38,7 +38,7 @@ def _noise(name: str) -> dict | None:
 
 
 def catalog_cases() -> dict:
-    from collective_qc.graph import validate_graph
+    from collective_qc.physics.graph import validate_graph
 
     cases = {}
     for name in model_names():

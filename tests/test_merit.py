@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from collective_qc.merit import figures_of_merit
+from collective_qc.analysis.merit import figures_of_merit
 
 
 def test_tau_c_from_sampled_power_is_fourth_order():
@@ -34,7 +34,7 @@ def test_no_maximum_no_tau_c():
 def test_power_max_refined_between_samples_without_evaluator():
     """Issue 22 item 4: without an exact evaluator, P_max is the maximum of the cubic through the
     samples around the largest one (error O(dt^4)), not the largest sample (error O(dt^2))."""
-    from collective_qc.merit import figures_of_merit
+    from collective_qc.analysis.merit import figures_of_merit
 
     t = np.linspace(0.0, 3.0, 21)  # dt = 0.15; the peak of P = sin(2t) at pi/4 lies between samples
     e, p = np.sin(t) ** 2, np.sin(2 * t)

@@ -13,8 +13,8 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from collective_qc import InputError
-from collective_qc.options import OPTIONS, add_cli_arguments, check_options, flag, from_cli
-from collective_qc.validate import boolean, integer, number
+from collective_qc.core.validate import boolean, integer, number
+from collective_qc.planning.options import OPTIONS, add_cli_arguments, check_options, flag, from_cli
 
 
 def _cli(argv):

@@ -8,8 +8,8 @@ import pytest
 from reference import SZ, site_op, spin_model
 
 from collective_qc import charge
-from collective_qc.errors import InputError
-from collective_qc.protocols import (
+from collective_qc.core.errors import InputError
+from collective_qc.physics.protocols import (
     ChargeStoreDischarge,
     Constant,
     Gaussian,

@@ -53,7 +53,7 @@ def test_comparison_to_dataframe(comparison):
 
 def test_one_unit_vocabulary():
     """The unit of each quantity is one string, whatever asks for it (no 'omega0/(1/omega0)')."""
-    from collective_qc.units import Units
+    from collective_qc.core.units import Units
 
     for u, power in ((Units(), "omega0^2"), (Units("K", "hbar/K"), "K^2/hbar"), (Units("meV", "ps"), "meV/ps")):
         assert u.of("power") == u.of("power_max_per_site") == u.of("qsl_power") == u.power == power
@@ -64,7 +64,7 @@ def test_one_unit_vocabulary():
 
 @pytest.mark.parametrize("module", ["pandas", "xarray"])
 def test_missing_extra_is_one_line(module, monkeypatch, cavity):
-    from collective_qc.frames import require
+    from collective_qc.analysis.frames import require
 
     monkeypatch.setitem(__import__("sys").modules, module, None)
     with pytest.raises(ImportError) as exc:

@@ -14,7 +14,7 @@ import collective_qc, collective_qc.cli, collective_qc.api, collective_qc.study,
 import collective_qc.models
 collective_qc.model_names()
 assert dict(os.environ) == before, sorted(set(os.environ.items()) ^ set(before.items()))
-from collective_qc.runtime import apply_process_policy
+from collective_qc.core.runtime import apply_process_policy
 apply_process_policy()
 assert os.environ["OMP_WAIT_POLICY"] == before.get("OMP_WAIT_POLICY", "PASSIVE")
 """
@@ -73,7 +73,7 @@ def test_explicit_threading_layer_wins():
 def test_numba_threads_share_the_cores_among_local_workers(monkeypatch):
     import numba
 
-    from collective_qc import runtime
+    from collective_qc.core import runtime
 
     monkeypatch.setattr(runtime, "usable_cores", lambda: 8)
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 8)
@@ -101,7 +101,7 @@ def test_local_workers_never_oversubscribe_the_cores():
 def test_policy_restores_the_thread_count():
     import numba
 
-    from collective_qc.runtime import run_policy
+    from collective_qc.core.runtime import run_policy
 
     before = numba.get_num_threads()
     with run_policy(4):  # tiny: one thread inside
@@ -115,7 +115,7 @@ def test_large_ground_state_is_the_same_on_every_run():
     import numpy as np
     import scipy.sparse as sp
 
-    from collective_qc.states import DENSE_LIMIT, ground_manifold
+    from collective_qc.physics.states import DENSE_LIMIT, ground_manifold
 
     n = DENSE_LIMIT + 100
     rng = np.random.default_rng(1)
@@ -170,7 +170,7 @@ class _Notes:
 
 def test_compile_notice_once_when_a_package_kernel_compiles():
     """Issue 22 item 12: a cold cache compiled for ~60 s with stderr empty."""
-    from collective_qc.runtime import COMPILE_NOTE, compile_notice
+    from collective_qc.core.runtime import COMPILE_NOTE, compile_notice
 
     notes = _Notes()
     f, g = _jitted("collective_qc.solvers._probe"), _jitted("collective_qc.solvers._probe2")
@@ -184,7 +184,7 @@ def test_compile_notice_once_when_a_package_kernel_compiles():
 def test_no_compile_notice_for_compiled_or_foreign_kernels():
     import warnings
 
-    from collective_qc.runtime import CompileNotice, compile_notice
+    from collective_qc.core.runtime import CompileNotice, compile_notice
 
     notes = _Notes()
     f = _jitted("collective_qc.solvers._probe3")
@@ -204,7 +204,7 @@ def test_no_compile_notice_for_compiled_or_foreign_kernels():
 def test_cli_says_compiling_on_a_cold_cache_only(tmp_path):
     import os
 
-    from collective_qc.runtime import COMPILE_NOTE
+    from collective_qc.core.runtime import COMPILE_NOTE
 
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     cmd = [sys.executable, "-m", "collective_qc", "charge", "xxz-chain", "-p", "N=3", "--t-max", "1",

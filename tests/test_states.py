@@ -5,10 +5,10 @@ import itertools
 import numpy as np
 import scipy.sparse as sp
 
-from collective_qc.graph import validate_graph
-from collective_qc.operators import build_operators
-from collective_qc.registry import make_model
-from collective_qc.states import DENSE_LIMIT, ground_manifold, initial_state
+from collective_qc.physics.graph import validate_graph
+from collective_qc.physics.operators import build_operators
+from collective_qc.physics.registry import make_model
+from collective_qc.physics.states import DENSE_LIMIT, ground_manifold, initial_state
 
 
 def test_lanczos_with_deflation_finds_every_copy_of_a_degenerate_level():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import collective_qc as cqc
-from collective_qc import two_level as bl
+from collective_qc.analysis import two_level as bl
 
 
 @pytest.mark.parametrize("drive", [0.02, 0.3, 1.0, 20.0])

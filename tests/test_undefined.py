@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 
 import collective_qc as cqc
-from collective_qc import two_level as tl
-from collective_qc.advantage import gammas
-from collective_qc.figures import GAMMA_COLS
+from collective_qc.analysis import two_level as tl
+from collective_qc.analysis.advantage import gammas
+from collective_qc.analysis.figures import GAMMA_COLS
 
 GLOBAL = dict(charger="global", norm="field", battery_off_while_charging=True, t_max=4, n_times=201)
 
@@ -161,6 +161,6 @@ def test_compare_header_shows_sizes_run():
     cmp = cqc.compare("xxz-chain", [2, 3], drive=0.5, t_max=2, n_times=11)
     head = cmp.header().splitlines()[0]
     assert "N = 2, 3" in head
-    default = cqc.registry.make_model("xxz-chain", {}).values["N"]
+    default = cqc.physics.registry.make_model("xxz-chain", {}).values["N"]
     assert f"'N': {default}" not in head
     assert "N" not in cmp.params

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 import collective_qc as cqc
-from collective_qc import registry
+from collective_qc.analysis.results import format_value
 from collective_qc.cli import main
-from collective_qc.progress import Progress
-from collective_qc.results import format_value
-from collective_qc.units import Units, power_unit, rate_unit
+from collective_qc.core.progress import Progress
+from collective_qc.core.units import Units, power_unit, rate_unit
+from collective_qc.physics import registry
 
 
 def run(args, **kw):
@@ -35,7 +35,7 @@ def test_node_link_json_with_edges_or_links(tmp_path, key):
     assert key in data
     path = tmp_path / "g.json"
     path.write_text(json.dumps(data))
-    from collective_qc.model import load_graph_file
+    from collective_qc.physics.model import load_graph_file
 
     back = load_graph_file(str(path))
     assert sorted(back.edges) == [(0, 1), (1, 2)] and back.edges[0, 1]["J"] == 0.2
@@ -245,7 +245,7 @@ def test_duplicate_plugin_name_refused_everywhere(tmp_path, restore_registry):
 def test_duplicate_entry_point_skipped_with_one_line(monkeypatch, restore_registry):
     import importlib.metadata
 
-    from collective_qc.model import Model
+    from collective_qc.physics.model import Model
 
     class Clash(Model):
         name = "two-level"

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 import collective_qc as cqc
-from collective_qc.errors import InputError, ResourceError
-from collective_qc.validate import boolean, number, parse_size
+from collective_qc.core.errors import InputError, ResourceError
+from collective_qc.core.validate import boolean, number, parse_size
 
 # Runs in a fresh interpreter: imports first, then times only the refused call.
 _PROBE = """
 import json, sys, time
 from collective_qc.cli import main
-import collective_qc, collective_qc.guard, collective_qc.api
+import collective_qc, collective_qc.planning.guard, collective_qc.api
 kind, arg = sys.argv[1], json.loads(sys.argv[2])
 t0 = time.perf_counter()
 if kind == "cli":
@@ -98,7 +98,7 @@ def test_size_estimate_without_building_the_graph(monkeypatch):
 def test_generic_size_estimate_is_a_lower_bound():
     """A plug-in model with only a size parameter: exact for small N (graph built), a lower bound
     (dim >= N + 1, graph cost per site) above GRAPH_SITES_LIMIT, without building the graph."""
-    from collective_qc.model import GRAPH_SITES_LIMIT, Model, Param
+    from collective_qc.physics.model import GRAPH_SITES_LIMIT, Model, Param
 
     built = []
 
@@ -135,7 +135,7 @@ def test_dark_state_figures_are_undefined_with_warning():
 
 
 def test_roundoff_threshold_is_relative_to_the_energy_scale():
-    from collective_qc.merit import ROUNDOFF, figures_of_merit
+    from collective_qc.analysis.merit import ROUNDOFF, figures_of_merit
 
     t = np.linspace(0, 3, 31)
     e = 1e-6 * np.sin(t) ** 2  # a small but real E(t): maximum at pi/2
@@ -189,7 +189,7 @@ def test_model_parameters_use_the_shared_validator():
 
 
 def test_graph_booleans_are_not_truthy_strings():
-    from collective_qc.graph import validate_graph
+    from collective_qc.physics.graph import validate_graph
 
     g = nx.Graph()
     g.add_node(0)

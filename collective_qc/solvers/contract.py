@@ -15,7 +15,7 @@ A solver is a module of :mod:`collective_qc.solvers` that defines ``SOLVER``, an
   sample time.
 
 :data:`SOLVERS` maps each method name to its module; :func:`solver` loads it. ``charge``
-(:func:`collective_qc.api.solve`), the run guard (:func:`collective_qc.guard.plan_run`),
+(:func:`collective_qc.api.solve`), the run guard (:func:`collective_qc.planning.guard.plan_run`),
 ``method="auto"`` and a study's memory check all read this table, so adding a solver is one
 module plus one entry here.
 """
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .solution import Solution, SolverOptions
 
 __all__ = ["Accepts", "RunSize", "SolveProblem", "SampledState", "Solver", "SOLVERS", "METHODS", "solver",
@@ -49,9 +49,11 @@ class Accepts:
     noise_free: bool = True
     smooth_protocol: bool = True  # envelopes f(t) that are not piecewise constant
     state_quantities: bool = True  # observe hooks (ergotropy, coherence, entropy)
-    speed_limit: bool = False  # hooks that need the state vectors (collective_qc.bounds.SpeedLimit)
+    speed_limit: bool = False  # hooks that need the state vectors (collective_qc.analysis.bounds.SpeedLimit)
     client: bool = False  # runs its work on a Dask client
-    statistical: bool = False  # results carry sampling errors (trajectories)
+    statistical: bool = False  # results carry sampling errors: ntraj samples, counted as the run's progress
+    reductions: bool = False  # runs in a symmetry block or conserved sector (closed dynamics preserve them)
+    density: bool = False  # propagates a dim x dim density matrix (else state vectors)
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class SampledState:
 class SolveProblem:
     """One run as every solver receives it.
 
-    ops: the operators (:class:`collective_qc.operators.Operators`, possibly a symmetry block or
+    ops: the operators (:class:`collective_qc.physics.operators.Operators`, possibly a symmetry block or
     sector); psi0 (dim, n_members) and weights (n_members,): the initial mixture; drive: lambda
     (energy units); protocol: the envelope f(t); times: sample times (1/omega0, increasing, >= 0);
     diagonal_observables (n_obs, dim): diagonal observables sampled alongside (Fock-level
@@ -131,7 +133,7 @@ class Solver:
     def refusal(self, noisy: bool, smooth: bool = False) -> str | None:
         """Why this solver cannot take a problem with (noisy, smooth envelope), or None."""
         if noisy and not self.accepts.noise:
-            return f"method {self.name!r} is for noise-free runs; use --method exact (or auto) with noise"
+            return f"method {self.name!r} is for noise-free runs; use method exact, trajectories or auto with noise"
         if not noisy and not self.accepts.noise_free:
             return f"method {self.name!r} needs noise"
         if smooth and not self.accepts.smooth_protocol:
@@ -140,6 +142,7 @@ class Solver:
 
 
 def solver_names() -> tuple[str, ...]:
+    """The method names of the table, in order (``auto`` aside)."""
     return tuple(SOLVERS)
 
 

@@ -49,7 +49,7 @@ Config schema
 
 Swept lists form a cartesian product (order: drive, then [params], then [run], as written).
 Unknown sections or keys, wrong types, unknown models or parameters and models that cannot be
-built at some point are refused with an :class:`~collective_qc.errors.InputError` naming the key,
+built at some point are refused with an :class:`~collective_qc.core.errors.InputError` naming the key,
 before anything is computed or written.
 
 Points are addressed by their content
@@ -85,7 +85,6 @@ come before the first point runs, and an unwritable directory is reported before
 from .compute import run_point
 from .config import load_config
 from .outputs import format_table
-from .readback import open_study
-from .runner import Study
+from .runner import Study, open_study
 
 __all__ = ["Study", "load_config", "run_point", "format_table", "open_study"]

@@ -13,15 +13,15 @@ import time
 
 import numpy as np
 
-from ..errors import InputError, ResourceError
-from ..results import jsonable
+from ..analysis.results import jsonable
+from ..core.errors import InputError, ResourceError
 from .points import ARRAYS, FIGURES
 
 __all__ = ["run_point", "execute", "check_memory_all", "versions", "environment"]
 
 
 def _model(definition: dict):
-    from ..registry import make_model
+    from ..physics.registry import make_model
 
     m = make_model(definition["model"], definition["params"])
     return m.single_site() if definition["role"] == "baseline" else m
@@ -51,13 +51,12 @@ def run_point(point: dict, progress=None) -> dict:
 
 
 def point_memory(point: dict) -> tuple[float, str]:
-    """(bytes, method) of a point's run: bytes it needs, the estimate ``charge`` checks (:func:`collective_qc.guard.planned`,
-    which reads the solver table), checked against the memory guard (ResourceError naming the
-    point); no graph is built for models too large to run."""
-    from ..guard import planned
-    from ..options import check_options
+    """(bytes, method) of a point's run: the estimate ``charge`` checks
+    (:func:`collective_qc.planning.guard.planned`, which reads the solver table), checked against
+    the memory guard (ResourceError naming the point); no graph is built for models too large to run."""
+    from ..planning.guard import planned
+    from ..planning.options import check_options, parse_quantities
     from ..solvers.solution import SolverOptions
-    from ..state_measures import parse_quantities
 
     d = point["definition"]
     opts = check_options(d["run"])
@@ -119,12 +118,12 @@ def versions() -> dict:
     import quspin
     import scipy
 
-    from .. import __version__
+    from ..core.version import __version__
     return {"collective_qc": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
             "quspin": getattr(quspin, "__version__", "unknown"), "numba": numba.__version__}
 
 
 def environment() -> dict:
     """Thread settings of the worker, recorded for the record: results do not depend on them
-    (:mod:`collective_qc.runtime`; bitwise identical for any thread or worker count)."""
+    (:mod:`collective_qc.core.runtime`; bitwise identical for any thread or worker count)."""
     return {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")} | {"cpu_count": os.cpu_count()}

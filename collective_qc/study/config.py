@@ -2,7 +2,7 @@
 
 Everything here is checked before anything is computed or written: unknown sections and keys
 (refused with a suggestion), wrong types, unknown models or parameters, and models that cannot be
-built at some point raise an :class:`~collective_qc.errors.InputError` naming the key.
+built at some point raise an :class:`~collective_qc.core.errors.InputError` naming the key.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import difflib
 import itertools
 import math
 
-from ..errors import InputError, shown
-from ..options import OPTIONS
+from ..core.errors import InputError, shown
+from ..planning.options import OPTIONS
 from .points import FIG_COLS, GAMMA_COLS, canon, make_point
 
 __all__ = ["load_config", "Spec", "SECTIONS", "RUN_OPTIONS", "MAX_POINTS"]
@@ -133,7 +133,7 @@ class Spec:
     """
 
     def __init__(self, cfg: dict, name: str | None = None):
-        from ..registry import get_model
+        from ..physics.registry import get_model
 
         st = _check_sections(cfg)
         self.name = _value("study.name", st.get("name", name or "study"), "str")
@@ -188,9 +188,7 @@ class Spec:
             else:
                 base[sec][key.split(".", 1)[1]] = v
         run = base["run"]
-        if run.get("method") == "closed" and (run.get("dephasing", 0) > 0 or run.get("relaxation", 0) > 0):
-            raise InputError("config key 'run.method': 'closed' is for noise-free runs; use exact, "
-                             "trajectories or auto with dephasing/relaxation")
+        _check_method(run)
         values = {self.columns[key]: v for (_, key, vals), v in zip(swept, choice) if len(vals) > 1}
         points = [make_point(base, self.size_param, n, self.seed) for n in (None, *self.sizes)]
         for p in points:
@@ -228,6 +226,19 @@ class Spec:
                 and all(k in self._lookup(p) and _same(self._lookup(p)[k], v) for k, v in spec.items())]
 
 
+def _check_method(run: dict) -> None:
+    """A named method that cannot take the run's uniform noise (closed with dephasing), refused
+    before any point by the solver table's own reason."""
+    from ..solvers.contract import solver
+
+    method = run.get("method", "auto")
+    if method == "auto":
+        return
+    reason = solver(method).refusal(run.get("dephasing", 0) > 0 or run.get("relaxation", 0) > 0)
+    if reason:
+        raise InputError(f"config key 'run.method': {reason}")
+
+
 def check_count(swept: list, n_sizes: int) -> None:
     """Refuse a sweep of more than MAX_POINTS points, counted from the lengths of the swept lists
     before any combination is built (InputError naming the count and the longest lists)."""
@@ -245,8 +256,8 @@ def check_count(swept: list, n_sizes: int) -> None:
 def _check_buildable(point: dict) -> None:
     """The point's model and protocol are valid, its graph too where it is small enough to build
     (InputError naming the point)."""
-    from ..protocols import parse_protocol
-    from ..registry import make_model
+    from ..physics.protocols import parse_protocol
+    from ..physics.registry import make_model
 
     d = point["definition"]
     desc = ", ".join(f"{k}={v}" for k, v in d["params"].items()) or "defaults"

@@ -1,7 +1,7 @@
 """The xarray view of a finished study (:meth:`collective_qc.study.Study.to_xarray`).
 
-The per-result and per-table views (:func:`collective_qc.frames.result_frame`,
-:func:`collective_qc.frames.rows_frame`, ...) are in :mod:`collective_qc.frames`; this module
+The per-result and per-table views (:func:`collective_qc.analysis.frames.result_frame`,
+:func:`collective_qc.analysis.frames.rows_frame`, ...) are in :mod:`collective_qc.analysis.frames`; this module
 lays a study's rows and stored time series out over its swept coordinates. xarray is optional
 (``pip install "collective-qc[frames]"``), imported only when the view is asked for.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..frames import SERIES, column_array, require
-from ..units import Units
+from ..analysis.frames import SERIES, column_array, require
+from ..core.units import Units
 
 __all__ = ["study_dataset"]
 
@@ -25,7 +25,7 @@ def study_dataset(spec, rows: list[dict], records: dict, units: Units):
     (swept...): the single-site baseline's columns (but the Gammas) as ``baseline_<column>``; with a shared time grid
     also ``energy``, ``power``, ``capacitance`` (totals, and ``*_stderr``) over (swept..., N, times)
     and ``baseline_energy``, ... Each variable has a ``units`` attribute (from `units`, the study's
-    :class:`~collective_qc.units.Units`).
+    :class:`~collective_qc.core.units.Units`).
     """
     xr = require("xarray", "Study.to_xarray()")
     size = spec.size_param

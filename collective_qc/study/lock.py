@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 __all__ = ["DirLock", "NOTE"]
 

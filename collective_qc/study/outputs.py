@@ -14,8 +14,8 @@ import os
 
 import numpy as np
 
-from ..tables import cell, join_reasons, parse_reasons, text_table, undefined_notes
-from ..units import JACKKNIFE_QUANTITIES
+from ..analysis.tables import cell, join_reasons, parse_reasons, text_table, undefined_notes
+from ..core.units import JACKKNIFE_QUANTITIES
 from .files import write_atomic
 from .points import ARRAYS, FIG_COLS, GAMMA_COLS, canon
 
@@ -24,7 +24,7 @@ __all__ = ["table_rows", "write_tables", "write_h5", "group_names", "cutoff_note
 
 
 def _result(loaded):
-    from ..results import ChargeResult
+    from ..analysis.results import ChargeResult
 
     a, res = loaded["arrays"], loaded["record"]["result"]
     obs = {n: a[f"obs_{k}"] for k, n in enumerate(res["observables"])}
@@ -35,7 +35,7 @@ def _result(loaded):
 
 def table_rows(spec, records: dict) -> list[dict]:
     """The table rows (canonical order) of the points of `spec`, plus ``wall_time_s``."""
-    from ..statistics import make_row
+    from ..analysis.statistics import make_row
 
     results = {pid: _result(records[pid]) for pid in spec.by_id}
     errs = any(r.energy_stderr is not None for r in results.values())
@@ -140,7 +140,7 @@ def group_names(spec) -> dict:
 
 
 def _units(record: dict):
-    from ..units import units_of
+    from ..core.units import units_of
 
     return units_of(record["record"]["result"]["metadata"].get("units") or {})
 
@@ -155,7 +155,7 @@ def _h5_table(f, spec, rows: list, names: dict, records: dict) -> None:
     """The study table at the root, over dimension ``point`` (+ shared time series)."""
     import h5py
 
-    from ..frames import column_array
+    from ..analysis.frames import column_array
 
     units = _units(records[rows[0]["point"]])
     point = _scale(f, "point", np.array([names[r["point"]] for r in rows], dtype=h5py.string_dtype()))
@@ -232,8 +232,8 @@ def _h5_jackknife(g, jack, times, units) -> None:
 
 def cutoff_note(spec, records: dict, points: list) -> str | None:
     """One line on the automatic Fock cutoffs doubled in `points` (labels: HDF5 group names), or
-    None (:func:`collective_qc.cutoff.refinement_note`)."""
-    from ..cutoff import refinement_note
+    None (:func:`collective_qc.planning.cutoff.refinement_note`)."""
+    from ..planning.cutoff import refinement_note
 
     names = group_names(spec)
     return refinement_note({names[p["id"]]: records[p["id"]]["record"]["result"]["metadata"]
@@ -278,7 +278,7 @@ def write_plots(out_dir: str, spec, rows: list[dict], records: dict) -> list[str
 
 def format_table(rows: list[dict], size_param: str = "N") -> str:
     """A printable advantage table of study rows: swept values, per-site figures and Gamma, with
-    value(error) cells for trajectory rows (:func:`collective_qc.tables.cell`)."""
+    value(error) cells for trajectory rows (:func:`collective_qc.analysis.tables.cell`)."""
     skip = {"point", "role", "n_sites", "method", "seed", "wall_time_s", "energy_unit", "time_unit", size_param,
             "undefined", *FIG_COLS, *GAMMA_COLS}
     swept = [c for c in rows[0] if c not in skip and not c.endswith("_stderr")] if rows else []

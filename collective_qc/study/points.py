@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 
-from ..figures import FIG_COLS, FIGURES, GAMMA_COLS
+from ..analysis.figures import FIG_COLS, FIGURES, GAMMA_COLS
 
 __all__ = ["canon", "sha256", "make_point", "point_id", "point_seed", "FIGURES", "ARRAYS", "FIG_COLS", "GAMMA_COLS"]
 

@@ -1,5 +1,5 @@
-"""Reading a study directory back: :func:`open_study` and the views behind :meth:`Study.to_dataframe`,
-:meth:`Study.to_xarray` and :meth:`Study.result`.
+"""Reading a study directory back: its manifest (for :func:`collective_qc.study.open_study`) and
+the views behind :meth:`Study.to_dataframe`, :meth:`Study.to_xarray` and :meth:`Study.result`.
 
 Everything is read from the verified point records (``points/<id>.json`` + ``.npz``), the same
 source table.csv and timeseries.h5 are written from; nothing is computed, locked or written.
@@ -10,47 +10,25 @@ from __future__ import annotations
 import json
 import os
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .files import Corrupt, read_point
 from .store import MANIFEST
 
-__all__ = ["open_study", "load_records", "load_result"]
+__all__ = ["read_manifest", "load_records", "load_result"]
 
 
-def open_study(out_dir):
-    """The :class:`Study` of a finished (or partly finished) study directory, from its manifest.
-
-    Parameters
-    ----------
-    out_dir : path
-        A directory written by ``cqc study`` or :meth:`Study.run`.
-
-    Returns
-    -------
-    Study
-        Its config and name as run; :meth:`Study.to_dataframe`, :meth:`Study.to_xarray` and
-        :meth:`Study.result` read the stored points (:meth:`Study.run` resumes it).
-
-    Examples
-    --------
-    >>> st = open_study("results/dicke_advantage")          # doctest: +SKIP
-    >>> st.to_xarray()["gamma_power"].sel(N=16)              # doctest: +SKIP
-    """
-    from .runner import Study
-
+def read_manifest(out_dir) -> tuple[dict, str | None]:
+    """(config, name) of the study stored in `out_dir`, from its manifest (InputError naming the
+    directory when it is not a study directory or the manifest cannot be read)."""
     path = os.path.join(os.fspath(out_dir), MANIFEST)
     try:
         with open(path, encoding="utf-8") as fh:
             manifest = json.load(fh)
-        config, name = manifest["config"], manifest.get("name")
+        return manifest["config"], manifest.get("name")
     except FileNotFoundError:
         raise InputError(f"{os.fspath(out_dir)!r} is not a study directory (no {MANIFEST})") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"cannot read the study manifest {path!r} ({exc}); rerun the study with --adopt") from None
-    st = Study(config, out_dir)
-    if name:
-        st.spec.name = name
-    return st
 
 
 def _read(study, pid):
@@ -75,7 +53,7 @@ def load_records(study) -> dict:
 
 
 def load_result(study, point):
-    """The :class:`~collective_qc.results.ChargeResult` of one point, named by its id or its readable
+    """The :class:`~collective_qc.analysis.results.ChargeResult` of one point, named by its id or its readable
     group name (``N=4,J=0.2``, ``base``)."""
     from .outputs import _result, group_names
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 import warnings
 
-from ..errors import InputError, shown
+from ..core.errors import InputError, shown
 from .compute import check_memory_all, environment, execute, raise_failures, versions
 from .config import Spec, family, load_config
 from .files import read_point
@@ -16,7 +16,7 @@ from .points import canon, sha256
 from .progress import StudyProgress
 from .store import MANIFEST, OUTPUTS, Store
 
-__all__ = ["Study"]
+__all__ = ["Study", "open_study"]
 
 
 class Study:
@@ -79,7 +79,7 @@ class Study:
         """The study table (table.csv's rows, wall times included) as a pandas DataFrame read from the
         stored points: integer size column (the baseline row has its own size, ``role`` "baseline"),
         NaN where a number is undefined, units in ``attrs["units"]``; needs the ``frames`` extra."""
-        from ..frames import require, rows_frame
+        from ..analysis.frames import require, rows_frame
         from .outputs import _units
         from .readback import load_records
 
@@ -92,7 +92,7 @@ class Study:
     def to_xarray(self):
         """The finished study as an xarray Dataset over its swept values and sizes (and ``times`` when
         shared): :func:`collective_qc.study.frames.study_dataset`; needs the ``frames`` extra."""
-        from ..frames import require
+        from ..analysis.frames import require
         from .frames import study_dataset
         from .outputs import _units
         from .readback import load_records
@@ -232,7 +232,7 @@ def check_points(points: list[dict]) -> None:
     norms, memory, rates x times: :func:`collective_qc.api.check_charge`) before the first one runs;
     one InputError naming the first bad point and how many more are bad."""
     from ..api import check_charge
-    from ..registry import make_model
+    from ..physics.registry import make_model
 
     bad = []
     for p in points:
@@ -246,3 +246,31 @@ def check_points(points: list[dict]) -> None:
         p, exc = bad[0]
         more = f" (and {len(bad) - 1} more points)" if len(bad) > 1 else ""
         raise type(exc)(f"config point {p['label']} ({p['id']}): {exc}{more}; nothing was computed") from None
+
+
+def open_study(out_dir) -> Study:
+    """The :class:`Study` of a finished (or partly finished) study directory, from its manifest.
+
+    Parameters
+    ----------
+    out_dir : path
+        A directory written by ``cqc study`` or :meth:`Study.run`.
+
+    Returns
+    -------
+    Study
+        Its config and name as run; :meth:`Study.to_dataframe`, :meth:`Study.to_xarray` and
+        :meth:`Study.result` read the stored points (:meth:`Study.run` resumes it).
+
+    Examples
+    --------
+    >>> st = open_study("results/dicke_advantage")          # doctest: +SKIP
+    >>> st.to_xarray()["gamma_power"].sel(N=16)              # doctest: +SKIP
+    """
+    from .readback import read_manifest
+
+    config, name = read_manifest(out_dir)
+    st = Study(config, out_dir)
+    if name:
+        st.spec.name = name
+    return st

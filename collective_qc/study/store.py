@@ -19,7 +19,7 @@ import dataclasses
 import json
 import os
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .files import FORMAT, POINT_NAME, TMP_NAME, Corrupt, point_record, read_point, write_atomic
 from .lock import NOTE
 from .points import canon, sha256

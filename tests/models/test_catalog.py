@@ -13,10 +13,10 @@ import pytest
 import scipy.sparse as sp
 
 import collective_qc as cqc
-from collective_qc import two_level
-from collective_qc.graph import validate_graph
-from collective_qc.operators import build_operators
-from collective_qc.registry import get_model, model_names
+from collective_qc.analysis import two_level
+from collective_qc.physics.graph import validate_graph
+from collective_qc.physics.operators import build_operators
+from collective_qc.physics.registry import get_model, model_names
 
 NAMES = model_names()
 DIM_LIMIT = 5000  # operators are built (and checked Hermitian) below this dimension

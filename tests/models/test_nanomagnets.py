@@ -6,9 +6,9 @@ import scipy.sparse as sps
 from scipy.sparse.linalg import eigsh
 
 import collective_qc as cqc
-from collective_qc.graph import validate_graph
-from collective_qc.operators import build_operators
-from collective_qc.registry import make_model
+from collective_qc.physics.graph import validate_graph
+from collective_qc.physics.operators import build_operators
+from collective_qc.physics.registry import make_model
 
 CM_TO_K = 1.438776877
 MUB_K, MUB_MEV = 0.6717138, 0.05788382

@@ -6,9 +6,9 @@ import pytest
 from reference import evolve_energy, ground, spin_model
 
 import collective_qc as cqc
-from collective_qc import two_level as bl
-from collective_qc.graph import validate_graph
-from collective_qc.operators import build_operators
+from collective_qc.analysis import two_level as bl
+from collective_qc.physics.graph import validate_graph
+from collective_qc.physics.operators import build_operators
 
 
 def test_xxz_ring_n6_against_dense_reference():

@@ -42,16 +42,16 @@ def test_giant_spin_10_against_dense_spin_matrices():
 
 
 def test_spin_half_giant_spin_is_the_two_level_capacitor():
-    from collective_qc import two_level as bl
+    from collective_qc.analysis import two_level as bl
     res = cqc.charge("giant-spin", drive=0.4, params={"S": "1/2"}, t_max=10, n_times=41)
     np.testing.assert_allclose(res.energy, bl.energy(res.times, 0.4), atol=1e-12)
     assert res.tau_c == pytest.approx(bl.charging_time(0.4), rel=1e-9)
 
 
 def test_antiferromagnetic_spin_half_triangle_fourfold_ground_level():
-    from collective_qc.graph import validate_graph
-    from collective_qc.operators import build_operators
-    from collective_qc.registry import make_model
+    from collective_qc.physics.graph import validate_graph
+    from collective_qc.physics.operators import build_operators
+    from collective_qc.physics.registry import make_model
     m = make_model("heisenberg-graph", {"N": 3, "S": "1/2", "J": 1.0, "omega": 0.0, "lattice": "ring"})
     ops = build_operators(validate_graph(m.graph()))
     w = np.linalg.eigvalsh(ops.H_B.toarray())

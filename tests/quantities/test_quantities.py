@@ -1,4 +1,4 @@
-"""Tests of collective_qc.quantities against independent computations."""
+"""Tests of collective_qc.analysis.quantities against independent computations."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pytest
 import scipy.linalg as sla
 import scipy.optimize as so
 
-from collective_qc.errors import InputError
-from collective_qc.quantities import (
+from collective_qc.analysis.quantities import (
     entanglement_entropy,
     ergotropy,
     ergotropy_mixture,
@@ -19,6 +18,7 @@ from collective_qc.quantities import (
     reduced_density_matrix,
     von_neumann_entropy,
 )
+from collective_qc.core.errors import InputError
 
 
 # ----------------------------------------------------------------------------

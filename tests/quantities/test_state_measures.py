@@ -5,7 +5,7 @@ import pytest
 from scipy.linalg import expm
 
 import collective_qc as cqc
-from collective_qc import two_level
+from collective_qc.analysis import two_level
 
 
 def test_two_level_pure_state_ergotropy_equals_energy():

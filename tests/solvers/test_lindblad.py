@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import collective_qc as cqc
-from collective_qc import two_level as bl
+from collective_qc.analysis import two_level as bl
 
 
 def test_dephasing_alone_heats_to_half_omega0_not_zero():

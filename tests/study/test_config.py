@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from collective_qc.cli import main
-from collective_qc.errors import InputError
+from collective_qc.core.errors import InputError
 from collective_qc.study import Study
 
 BASE = {"study": {"model": "xxz-ring", "sizes": [3, 4]}}

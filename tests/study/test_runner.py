@@ -9,7 +9,7 @@ import pytest
 from studyutil import RESUME_TOML, SMALL, cli, point_files
 
 from collective_qc.cli import main
-from collective_qc.errors import InputError, ResourceError
+from collective_qc.core.errors import InputError, ResourceError
 from collective_qc.study import Study
 from collective_qc.study.progress import StudyProgress
 
@@ -60,8 +60,8 @@ def test_plots_only(tmp_path, monkeypatch, capsys):
 
 
 def test_memory_refusal_for_every_point_before_the_first(tmp_path, monkeypatch):
+    import collective_qc.core.validate as validate
     import collective_qc.study.compute as compute
-    import collective_qc.validate as validate
 
     cfg = _sizes(SMALL, [2, 3, 10])
     st = Study(cfg, tmp_path / "s")

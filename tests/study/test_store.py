@@ -13,7 +13,7 @@ import pytest
 from studyutil import SMALL, cli, point_files, snapshot, tmp_files
 
 from collective_qc.cli import main
-from collective_qc.errors import InputError
+from collective_qc.core.errors import InputError
 from collective_qc.study import Study, load_config
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from collective_qc.cli import main
-from collective_qc.errors import InputError
+from collective_qc.core.errors import InputError
 from collective_qc.study import Study
 
 

@@ -1,0 +1,83 @@
+"""The one rule deciding whether a derived number is a result.
+
+A figure of merit or a ratio built from figures is **not a result** (reported as undefined,
+with the reason, in the terminal, JSON, CSV and plots alike) when
+
+- the run is NOT CHARGED: E(t) stays at round-off level (``metadata["undefined"]``, set by
+  :func:`collective_qc.analysis.merit.roundoff_reason`): every figure, P_max and max E/t included;
+- E(t) has no maximum in the time window: tau_c, E_max, C_Q*;
+- C_Q* is round-off against the run's capacitance scale
+  (:func:`collective_qc.analysis.merit.capacitance_roundoff_reason`);
+- it is unresolved trajectory noise: some jackknife replicate cannot determine it (infinite
+  standard error);
+- for a ratio Gamma: either side is not a result, the denominator is zero, or numerator and
+  denominator have opposite signs (the sign of such a ratio says nothing about an advantage).
+
+:func:`figure_reasons` gives the reasons of one run's figures, :func:`ratio` the value-or-reason
+of one Gamma; ``ChargeResult.undefined``, ``compare`` rows (key ``undefined``), study tables and
+plots all take them from here.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .figures import FIGURES
+
+__all__ = ["figure_reasons", "ratio", "unresolved", "NOT_CHARGED", "NO_MAXIMUM", "UNRESOLVED"]
+
+NOT_CHARGED = "NOT CHARGED: E(t) stays at round-off level (the charger does not charge this state)"
+NO_MAXIMUM = "no maximum of E(t) in the time window; extend t_max"
+UNRESOLVED = "unresolved (trajectory noise): some jackknife replicates cannot determine it"
+_AT_TAU = ("tau_c", "energy_max", "capacitance_at_tau_c")
+
+
+def figure_reasons(res, errors: dict | None = None) -> dict:
+    """{figure: reason} for each figure of merit of `res` (a ChargeResult) that is not a result.
+
+    Parameters
+    ----------
+    res : ChargeResult
+    errors : dict, optional
+        The run's figure standard errors (:meth:`ChargeResult.figure_errors`); computed here for
+        trajectory runs when not given.
+    """
+    if (getattr(res, "metadata", None) or {}).get("undefined"):
+        return {fig: NOT_CHARGED for fig in FIGURES}
+    from .merit import capacitance_roundoff_reason
+
+    reasons = {}
+    if res.tau_c is None:
+        reasons.update({fig: NO_MAXIMUM for fig in _AT_TAU})
+    else:
+        why = capacitance_roundoff_reason(res.capacitance_at_tau_c, res.capacitance)
+        if why:
+            reasons["capacitance_at_tau_c"] = why
+    if errors is None and getattr(res, "energy_stderr", None) is not None:
+        errors = res.figure_errors()
+    for fig in FIGURES:
+        if fig not in reasons and unresolved((errors or {}).get(fig)):
+            reasons[fig] = UNRESOLVED
+    return reasons
+
+
+def unresolved(err) -> bool:
+    """True for an infinite (or NaN) standard error: the noise does not determine the value."""
+    return err is not None and not math.isfinite(err)
+
+
+def ratio(a, b, why_a: str | None = None, why_b: str | None = None) -> tuple[float | None, str | None]:
+    """(a / b, None), or (None, reason) when a / b is not a result.
+
+    `why_a`, `why_b`: why the numerator / denominator is not a result (from :func:`figure_reasons`,
+    naming the run), or None.
+    """
+    if why_a or why_b:
+        return None, "; ".join(w for w in (why_a, why_b) if w)
+    if a is None or b is None:
+        return None, "an input is undefined"
+    if b == 0:
+        return None, "zero denominator"
+    if a * b < 0:
+        return None, f"opposite signs: not a ratio of like quantities (numerator {a:.3g}, denominator {b:.3g})"
+    return a / b, None
