@@ -160,13 +160,13 @@ def _record_sums(mats, y, dim, fj):
 def _record_sums_impl(mats, y, dim, fj):
     if mats.types[mats.fields.index("cd")].dtype == types.float64:
         def fused(mats, y, dim, fj):
-            cp, dg, xm, form = mats.cp, mats.dg, mats.xm, mats.form
-            ops = (mats.cd, mats.ci, cp[HB], cp[K0], cp[V], xm, mats.xc, dg[HB], dg[K0], y)
+            cd, ci, cp, xm, xc, dg, form = mats.cd, mats.ci, mats.cp, mats.xm, mats.xc, mats.dg, mats.form
+            phb, pk0, pv, dhb, dk0 = cp[HB], cp[K0], cp[V], dg[HB], dg[K0]
             if fj == 0.0:
-                return record_rows_0(form, *ops)
+                return record_rows_0(form, cd, ci, phb, pk0, pv, xm, xc, dhb, dk0, y)
             if xm.shape[0] > 0:
-                return record_rows_x(form, *ops)
-            return record_rows_v(form, *ops)
+                return record_rows_x(form, cd, ci, phb, pk0, pv, xm, xc, dhb, dk0, y)
+            return record_rows_v(form, cd, ci, phb, pk0, pv, xm, xc, dhb, dk0, y)
         return fused
 
     def general(mats, y, dim, fj):

@@ -108,41 +108,62 @@ def kernel_form(name: str | None = None) -> KernelForm:
     return KernelForm(choice)
 
 
-def _entry(name: str):
-    """The dispatching entry point ``name(form, *args)``: the form's ``name(*args)`` (typing time)."""
+def _pick(name: str, form, data):
+    """The implementation of entry point `name` for the form type `form` and first argument type
+    `data` (typing time): the SIMD form's, except for complex matrix data (scalar only)."""
+    if not isinstance(form, KernelFormType):
+        return None
+    complex_data = isinstance(data, types.Array) and isinstance(data.dtype, types.Complex)
+    if form.form == "simd" and not complex_data:
+        from . import simd
 
-    def entry(form, *args):
-        raise NotImplementedError("a Numba kernel entry point; called from compiled code only")
+        return getattr(simd, name)
+    return getattr(scalar, name)
 
-    @overload(entry)
-    def _entry_ol(form, *args):
-        if not isinstance(form, KernelFormType):
-            return None
-        complex_data = isinstance(args[0], types.Array) and isinstance(args[0].dtype, types.Complex)
-        if form.form == "simd" and not complex_data:
-            from . import simd
 
-            impl = getattr(simd, name)
-        else:
-            impl = getattr(scalar, name)
+def _entry(name: str, arity: int):
+    """The dispatching entry point ``name(form, *args)`` (len(args) = arity): the form's
+    ``name(*args)``, inlined into the caller (explicit arities: Numba inlines no star arguments)."""
+    if arity == 5:
+        def entry(form, a0, a1, a2, a3, a4):
+            raise NotImplementedError(_STUB)
 
-        def call(form, *args):
-            return impl(*args)
-        return call
+        def ol(form, a0, a1, a2, a3, a4):
+            impl = _pick(name, form, a0)
+            return None if impl is None else (lambda form, a0, a1, a2, a3, a4: impl(a0, a1, a2, a3, a4))
+    elif arity == 8:
+        def entry(form, a0, a1, a2, a3, a4, a5, a6, a7):
+            raise NotImplementedError(_STUB)
+
+        def ol(form, a0, a1, a2, a3, a4, a5, a6, a7):
+            impl = _pick(name, form, a0)
+            return None if impl is None else (
+                lambda form, a0, a1, a2, a3, a4, a5, a6, a7: impl(a0, a1, a2, a3, a4, a5, a6, a7))
+    else:
+        def entry(form, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9):
+            raise NotImplementedError(_STUB)
+
+        def ol(form, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9):
+            impl = _pick(name, form, a0)
+            return None if impl is None else (
+                lambda form, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9: impl(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9))
 
     entry.__name__ = entry.__qualname__ = name
     entry.__doc__ = f"``{name}`` of the form given first (see the module docstring and ``scalar.{name}``)."
+    overload(entry, inline="always")(ol)
     return entry
 
 
-row_pair = _entry("row_pair")
-row_dot = _entry("row_dot")
-cheb_rows_0 = _entry("cheb_rows_0")
-cheb_rows_v = _entry("cheb_rows_v")
-cheb_rows_x = _entry("cheb_rows_x")
-record_rows_0 = _entry("record_rows_0")
-record_rows_v = _entry("record_rows_v")
-record_rows_x = _entry("record_rows_x")
-series_sums = _entry("series_sums")
-series_sums4 = _entry("series_sums4")
-series_sums_psi = _entry("series_sums_psi")
+_STUB = "a Numba kernel entry point; called from compiled code only"
+
+row_pair = _entry("row_pair", 5)
+row_dot = _entry("row_dot", 5)
+cheb_rows_0 = _entry("cheb_rows_0", 5)
+cheb_rows_v = _entry("cheb_rows_v", 5)
+cheb_rows_x = _entry("cheb_rows_x", 5)
+record_rows_0 = _entry("record_rows_0", 10)
+record_rows_v = _entry("record_rows_v", 10)
+record_rows_x = _entry("record_rows_x", 10)
+series_sums = _entry("series_sums", 8)
+series_sums4 = _entry("series_sums4", 8)
+series_sums_psi = _entry("series_sums_psi", 8)
