@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..operators import Operators
-from ..protocols import Protocol
+from dataclasses import dataclass
+from typing import Callable
+
+from ..physics.operators import Operators
+from ..physics.protocols import Protocol
+from .contract import Accepts, RunSize, SampledState, Solver, SolveProblem
 from .chebyshev import X_MAX, charger_pack, closed_step, csr_arrays, hermitian_bounds
-from .solution import Solution
+from .solution import Solution, SolverOptions
 
-__all__ = ["solve_closed", "ChebyshevPropagator"]
+__all__ = ["solve_closed", "ChebyshevPropagator", "ClosedSolver", "SOLVER"]
 
-SERIES_TOL = 1e-12
 OUTPUTS_PER_STEP = 6  # samples summed from one Chebyshev series (dense output); more: more memory
 
 
@@ -68,7 +71,7 @@ def _chunked(prop, protocol, n_out):
 class ChebyshevPropagator:
     """exp(-i t [[H_f, 0], [f V, H_f]]) on (dim, n_members) pairs; bounds of H_f cached per f."""
 
-    def __init__(self, ops: Operators, drive: float, tol: float = SERIES_TOL, matrix_free: bool = True):
+    def __init__(self, ops: Operators, drive: float, tol: float = SolverOptions.series_tol, matrix_free: bool = True):
         self.ops, self.drive, self.tol = ops, float(drive), tol
         self._v = charger_pack(ops.V, matrix_free)  # matrix-free uniform field in the full basis
         self._h0 = csr_arrays(ops.H0)
@@ -141,57 +144,64 @@ def _observables(ops: Operators, y, weights, drive, f):
     return float(weights @ e), float(weights @ p), float(weights @ c)
 
 
-def _solve_closed(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
-                 protocol: Protocol, times: np.ndarray, progress=None, diagonal_observables=None,
-                 observable_hook=None, tol: float = SERIES_TOL) -> Solution:
-    """Evolve the (mixture of) initial states and sample E, P, C_Q at `times`.
+def _extra(problem: SolveProblem):
+    """The further observables of a sample: the mixture-averaged diagonal observables, then the
+    observe hook's values on the members (None when neither is asked for)."""
+    if problem.diagonal_observables is None and problem.observe is None:
+        return None
+    D = np.zeros((0, problem.ops.dim)) if problem.diagonal_observables is None else \
+        np.asarray(problem.diagonal_observables, float)
+    weights, observe = problem.weights, problem.observe
+
+    def extra(yy):
+        psi = yy[0]
+        out = D @ ((np.abs(psi) ** 2) @ weights)
+        if observe is not None:
+            out = np.concatenate([out, np.atleast_1d(observe(SampledState(psi=psi, weights=weights)))])
+        return out
+
+    return extra
+
+
+def _solve_closed(problem: SolveProblem, options: SolverOptions, progress=None) -> Solution:
+    """Evolve the (mixture of) initial states and sample E, P, C_Q at the problem's times.
 
     Parameters
     ----------
-    psi0 : (dim, n_members) array, weights : (n_members,)
-    drive : float  lambda (the paper's Omega)
-    times : increasing array starting at >= 0 (units of 1/omega0)
-    diagonal_observables : (n_obs, dim) real array, optional
-        Diagonal observables, averaged over the mixture at each sample (``solution.observables``).
-    observable_hook : callable (psi (dim, n_members), weights) -> 1-d array, optional
-        Further observables of the evolved members, appended after the diagonal_observables.
-    tol : float
-        Relative truncation error of each step (DOP853 rtol = atol for smooth protocols).
+    problem : SolveProblem
+        Operators, initial mixture psi0 (dim, n_members) with weights, drive lambda (the paper's
+        Omega), protocol, sample times (increasing, >= 0, units 1/omega0), diagonal observables
+        (averaged over the mixture) and ``observe`` (called with the members and weights).
+    options : SolverOptions
+        ``series_tol``: relative truncation error of each Chebyshev step (DOP853 rtol = atol for
+        smooth protocols). Other fields are not used.
     """
-    dim = ops.dim
-    y = np.zeros((2, dim, psi0.shape[1]), dtype=np.complex128)
+    ops, psi0, weights, drive, protocol = problem.ops, problem.psi0, problem.weights, problem.drive, problem.protocol
+    y = np.zeros((2, ops.dim, psi0.shape[1]), dtype=np.complex128)
     y[0] = psi0
     e0 = float(weights @ np.real(np.einsum("im,im->m", psi0.conj(), ops.H_B @ psi0)))
 
     def observables(yy, f):
         return _observables(ops, yy, weights, drive, f)
 
-    extra = None
-    if diagonal_observables is not None or observable_hook is not None:
-        D = np.zeros((0, dim)) if diagonal_observables is None else np.asarray(diagonal_observables, float)
-
-        def extra(yy):
-            psi = yy[0]
-            out = D @ ((np.abs(psi) ** 2) @ weights)
-            if observable_hook is not None:
-                out = np.concatenate([out, np.atleast_1d(observable_hook(psi, weights))])
-            return out
-
+    run = Sampling(None, protocol, np.asarray(problem.times, float), observables, e0, _extra(problem))
+    tol = options.series_tol
     if not getattr(protocol, "piecewise_constant", True):
-        return _solve_smooth(ops, y, drive, protocol, times, observables, e0, progress, extra, tol)
+        return _solve_smooth(problem, y, run, tol, progress)
     prop = ChebyshevPropagator(ops, drive, tol)
-    sol = sample(lambda yy, t0, t1: propagate(prop, protocol, yy, t0, t1), protocol, y, times,
-                 observables, e0, progress, extra, chunks=_chunked(prop, protocol, OUTPUTS_PER_STEP))
+    run.advance = lambda yy, t0, t1: propagate(prop, protocol, yy, t0, t1)
+    run.chunks = _chunked(prop, protocol, OUTPUTS_PER_STEP)
+    sol = sample(run, y, progress)
     sol.info.update({"method": "closed", "integrator": "chebyshev", "applications": prop.applications,
                      "tolerance": tol})
     return sol
 
 
-def _solve_smooth(ops, y0, drive, protocol, times, observables, e0, progress, extra, tol):
+def _solve_smooth(problem: SolveProblem, y0, run: Sampling, tol: float, progress=None) -> Solution:
     from .smooth import SmoothSampler
 
-    shape = y0.shape
-    H0, V = ops.H0.tocsr(), ops.V.tocsr()
+    shape, protocol, drive = y0.shape, problem.protocol, problem.drive
+    H0, V = problem.ops.H0.tocsr(), problem.ops.V.tocsr()
 
     def rhs(t, flat):
         f = protocol.value(t)
@@ -201,22 +211,37 @@ def _solve_smooth(ops, y0, drive, protocol, times, observables, e0, progress, ex
         return -1j * np.concatenate([hpsi.ravel(), hphi.ravel()])
 
     sampler = SmoothSampler(rhs, protocol, tol)
-    sol = sample(lambda yy, t0, t1: sampler.advance(yy.ravel(), t0, t1).reshape(shape), protocol, y0, times,
-                 observables, e0, progress, extra)
+    run.advance = lambda yy, t0, t1: sampler.advance(yy.ravel(), t0, t1).reshape(shape)
+    sol = sample(run, y0, progress)
     sol.info.update({"method": "closed", "integrator": "dop853", "rhs_evaluations": sampler.nfev,
                      "tolerance": tol})
     return sol
 
 
-def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progress=None, extra=None,
-           chunks=None, chunk_size: int = OUTPUTS_PER_STEP):
-    """Propagate y0 through `times` with ``advance(y, t0, t1)``, sampling (E - e0, P, C) from
-    ``observables(y, f)`` (and ``extra(y)``, a 1-d array, when given).
+@dataclass
+class Sampling:
+    """What :func:`sample` needs besides the state: ``advance(y, t0, t1)`` (the propagation),
+    the protocol, the sample times, ``observables(y, f) -> (E + e0, P, C)``, e0, ``extra(y)`` (a 1-d
+    array of further observables, or None) and ``chunks(y, t0, targets)`` (the states at several
+    sample times at once, or None), ``chunk_size`` targets at a time."""
+
+    advance: Callable | None
+    protocol: Protocol
+    times: np.ndarray
+    observables: Callable
+    e0: float
+    extra: Callable | None = None
+    chunks: Callable | None = None
+    chunk_size: int = OUTPUTS_PER_STEP
+
+
+def sample(run: Sampling, y0, progress=None) -> Solution:
+    """Propagate y0 through ``run.times``, sampling (E - e0, P, C) and the extra observables.
 
     Keeps the states at the two samples around the first + -> - sign change of P, so
     that tau_c is refined by propagating inside that interval only (``evaluate(k, t)``).
-    ``chunks(y, t0, targets)``, when given, returns the states at several sample times at once.
     """
+    times, protocol, advance, e0 = run.times, run.protocol, run.advance, run.e0
     n = len(times)
     E, P, C = np.empty(n), np.empty(n), np.empty(n)
     y = y0
@@ -226,17 +251,17 @@ def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progr
     rows = []
     queue = []
     for k, t in enumerate(times):
-        if chunks is not None and t > t_prev:
+        if run.chunks is not None and t > t_prev:
             if not queue:
-                queue = chunks(y, t_prev, [float(s) for s in times[k:k + chunk_size]])
+                queue = run.chunks(y, t_prev, [float(s) for s in times[k:k + run.chunk_size]])
             y = queue.pop(0)
         else:
             y = advance(y, t_prev, float(t))
         t_prev = float(t)
-        e, p, c = observables(y, protocol.value(float(t)))
+        e, p, c = run.observables(y, protocol.value(float(t)))
         E[k], P[k], C[k] = e - e0, p, c
-        if extra is not None:
-            rows.append(np.asarray(extra(y), dtype=float))
+        if run.extra is not None:
+            rows.append(np.asarray(run.extra(y), dtype=float))
         if not found:
             saved[k] = y.copy()
             saved.pop(k - 2, None)
@@ -249,19 +274,40 @@ def sample(advance, protocol: Protocol, y0, times, observables, e0: float, progr
         if yk is None:  # re-propagate from the start (bracket not at the first sign change)
             yk = advance(y0, 0.0, float(times[k]))
         yt = advance(yk, float(times[k]), float(t))
-        e, p, c = observables(yt, protocol.value(float(t)))
+        e, p, c = run.observables(yt, protocol.value(float(t)))
         return e - e0, p, c
 
-    rows = np.array(rows).T if extra is not None else None
+    rows = np.array(rows).T if run.extra is not None else None
     return Solution(times=np.asarray(times, float), energy=E, power=P, capacitance=C, e0=e0,
                     observables=rows, evaluate=evaluate, info={})
 
 
-def solve_closed(*args, **kwargs) -> Solution:
+def solve_closed(problem: SolveProblem, options: SolverOptions | None = None, progress=None) -> Solution:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # BLAS is used only for small reductions: same bits for any thread count
-        return _solve_closed(*args, **kwargs)
+        return _solve_closed(problem, SolverOptions() if options is None else options, progress)
 
 
 solve_closed.__doc__ = _solve_closed.__doc__
+
+
+class ClosedSolver(Solver):
+    """The state-vector solver (noise-free runs): one vector and its tangent per mixture member."""
+
+    name = "closed"
+    accepts = Accepts(noise=False, speed_limit=True, reductions=True)
+
+    def memory(self, size: RunSize, options: SolverOptions) -> float:
+        """H_B, V, H_0 and the augmented generator (CSR, 12 bytes per entry), 30 work vectors of
+        the Chebyshev step, in the symmetry block where one holds the initial state."""
+        return (5 * size.nnz * 12 + 2 * size.dim * 16 * 30) * size.block_fraction
+
+    def cost(self, size: RunSize, options: SolverOptions) -> float:
+        return size.nnz  # one sparse product per term per vector
+
+    def solve(self, problem: SolveProblem, options: SolverOptions, progress=None, client=None) -> Solution:
+        return solve_closed(problem, options, progress)
+
+
+SOLVER = ClosedSolver()

@@ -26,16 +26,14 @@ import bisect
 import numpy as np
 import scipy.sparse as sp
 
-from ..operators import Operators
-from ..protocols import Protocol
+from ..physics.operators import Operators
+from ..physics.protocols import Protocol
 from .chebyshev import X_MAX, bessel_terms, converged, hermitian_bounds, max_terms
-from .matrix_form import MatrixFormLindbladian, axpy2, norm2
-from .solution import Solution
+from .contract import Accepts, RunSize, SampledState, Solver, SolveProblem
+from .matrix_form import MatrixFormLindbladian, Recurrence, axpy2, norm2
+from .solution import Solution, SolverOptions
 
-__all__ = ["solve_lindblad", "estimate_lindblad_memory", "adjoint_dissipator", "exact_auto_limit", "exact_auto_fits"]
-
-SERIES_TOL = 1e-12  # relative truncation of each Chebyshev step
-
+__all__ = ["solve_lindblad", "ExactSolver", "SOLVER", "estimate_lindblad_memory", "adjoint_dissipator", "exact_auto_limit"]
 
 EXACT_AUTO_DIM_PER_TRAJECTORY = 0.55  # auto: exact density matrix while dim <= this x ntraj (measured, README)
 
@@ -51,16 +49,8 @@ def exact_auto_limit(ntraj) -> int:
     error), hence dim <= 0.55 x ntraj (N = 8 included at 500). Invalid ntraj values are reported
     later by the trajectory checks.
     """
-    n = ntraj if isinstance(ntraj, (int, np.integer)) and not isinstance(ntraj, bool) and ntraj >= 2 else 500
+    n = ntraj if isinstance(ntraj, (int, np.integer)) and not isinstance(ntraj, bool) and ntraj >= 2 else SolverOptions.ntraj
     return int(EXACT_AUTO_DIM_PER_TRAJECTORY * int(n))
-
-
-def exact_auto_fits(dim: int, ntraj, need_bytes: float) -> bool:
-    """``method="auto"`` with noise: True for the exact solver (dim <= exact_auto_limit(ntraj)
-    and need_bytes within the memory check's limit), False for trajectories."""
-    from ..validate import MEMORY_FRACTION, available_memory
-
-    return dim <= exact_auto_limit(ntraj) and need_bytes <= MEMORY_FRACTION * available_memory()
 
 
 def estimate_lindblad_memory(dim: int, nnz_per_row: int, n_jumps: int) -> float:
@@ -154,7 +144,7 @@ class _Chebyshev:
         np.multiply(Y, b[0], out=AY)
         ynorm = norm2(R, Y) or 1.0
         moments = [self.funcs(R, Y)]
-        self.gen.apply(f, P0, P1, C0, C1, alpha=1.0 / a, c=c)  # W_1 = (L - c) W_0 / a
+        self.gen.apply(f, P0, P1, C0, C1, Recurrence(1.0 / a, c))  # W_1 = (L - c) W_0 / a
         cur, prev = (C0, C1), (P0, P1)
         k, tail = 1, []
         while True:
@@ -168,8 +158,7 @@ class _Chebyshev:
             if k + 1 >= kmax:
                 return None
             # W_{k+1} = (2/a)(L - c) W_k + W_{k-1}, written over W_{k-1}
-            self.gen.apply(f, cur[0], cur[1], prev[0], prev[1], alpha=2.0 / a, c=c, beta=1.0,
-                           PR=prev[0], PY=prev[1])
+            self.gen.apply(f, cur[0], cur[1], prev[0], prev[1], Recurrence(2.0 / a, c, 1.0, prev))
             cur, prev = prev, cur
             k += 1
         scale = np.exp(c * h)
@@ -188,114 +177,162 @@ def _initial(psi0, weights, dim):
     return rho0, np.zeros((dim, dim), dtype=np.complex128)
 
 
-def _finish(times, values, e0, drive, protocol, evaluate, hooked, n_fixed, info):
-    f = np.array([protocol.value(float(t)) for t in times])
+def _finish(problem: SolveProblem, values, e0: float, evaluate, hooked, info: dict) -> Solution:
+    """The Solution from the recorded functionals (columns E + e0, C, P_0, P_V, diagonal
+    observables) and the hooked observables (one array per sample, or None)."""
+    times = np.asarray(problem.times, float)
+    f = np.array([problem.protocol.value(float(t)) for t in times])
     E = values[:, 0] - e0
     C = values[:, 1]
-    P = values[:, 2] + drive * f * values[:, 3]
-    rows = [values[:, n_fixed:].T] if values.shape[1] > n_fixed else []
+    P = values[:, 2] + problem.drive * f * values[:, 3]
+    rows = [values[:, 4:].T] if values.shape[1] > 4 else []
     if hooked is not None:
         rows.append(np.array(hooked).T)
     ex = np.concatenate(rows, axis=0) if rows else None
-    return Solution(times=np.asarray(times, float), energy=E, power=P, capacitance=C, e0=e0,
-                    observables=ex, evaluate=evaluate, info=info)
+    return Solution(times=times, energy=E, power=P, capacitance=C, e0=e0, observables=ex, evaluate=evaluate,
+                    info=info)
 
 
-def _solve_lindblad(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
-                   protocol: Protocol, times: np.ndarray, progress=None, diagonal_observables=None,
-                   observable_hook=None, tol: float = SERIES_TOL) -> Solution:
+def _observer(problem: SolveProblem):
+    """rho -> the observe hook's values (None when the problem has no hook)."""
+    if problem.observe is None:
+        return None
+    return lambda rho: np.atleast_1d(problem.observe(SampledState(rho=rho)))
+
+
+def _solve_lindblad(problem: SolveProblem, options: SolverOptions, progress=None) -> Solution:
     """Exact density-matrix evolution of the mixture sum_k w_k |psi_k><psi_k|.
 
     Parameters
     ----------
-    psi0 : (dim, n_members) array, weights : (n_members,)
-    drive : float  lambda (energy units)
-    times : increasing array starting at >= 0 (units of 1/omega0)
-    diagonal_observables : (n_obs, dim) real array, optional
-        Diagonal observables Tr[D rho], sampled into ``solution.observables`` (first rows).
-    observable_hook : callable rho (dim, dim) -> 1-d array, optional
-        Further observables of the density matrix, appended after the diagonal_observables.
-    tol : float
-        Relative truncation error of each propagation step (piecewise-constant protocols) or
-        the rtol of DOP853 (smooth protocols; atol = tol too).
+    problem : SolveProblem
+        Operators with their jumps, initial mixture psi0 (dim, n_members) and weights, drive
+        lambda (energy units), protocol, sample times (increasing, >= 0, units 1/omega0),
+        diagonal observables Tr[D rho] (first rows of ``solution.observables``) and ``observe``
+        (called with the density matrix at each sample; its values follow).
+    options : SolverOptions
+        ``series_tol``: relative truncation error of each propagation step (piecewise-constant
+        protocols) or the rtol = atol of DOP853 (smooth protocols). Other fields are not used.
 
     Returns
     -------
     Solution  (``evaluate(k, t)``: E, P, C_Q at t in [times[k], times[k+1]], no re-propagation
     for piecewise-constant protocols.)
     """
-    dim = ops.dim
-    times = np.asarray(times, float)
-    gen = MatrixFormLindbladian(ops, drive)
-    funcs = _Functionals(ops, diagonal_observables)
-    R, Y = _initial(psi0, weights, dim)
-    e0 = float(funcs(R, Y)[0])
-    if not getattr(protocol, "piecewise_constant", True):
+    ops, tol = problem.ops, options.series_tol
+    gen = MatrixFormLindbladian(ops, problem.drive)
+    funcs = _Functionals(ops, problem.diagonal_observables)
+    state = _initial(problem.psi0, problem.weights, ops.dim)
+    e0 = float(funcs(*state)[0])
+    if not getattr(problem.protocol, "piecewise_constant", True):
         from .smooth import solve_smooth_lindblad
 
-        return solve_smooth_lindblad(gen, funcs, R, Y, protocol, times, e0, progress, observable_hook, tol, _finish)
-    cheb = _Chebyshev(gen, ops, funcs, tol)
-    steps, ext = [], []
-    n = len(times)
-    j = 0  # next sample to record
-    values = np.empty((n, 4 + funcs.D.shape[0]))
-    n_apply = 0
-    eps = 1e-12 * max(1.0, float(times[-1]))
+        values, ev, info, hooked = solve_smooth_lindblad(gen, funcs, state, problem, _observer(problem), tol,
+                                                         progress)
 
-    def record(t, st=None):  # samples up to t: from the state at t, or inside step st
-        nonlocal j
-        while j < n and times[j] <= t + (eps if st is None else -eps):
-            if st is None:
-                values[j] = funcs(R, Y)
-                if observable_hook is not None:
-                    ext.append(np.atleast_1d(observable_hook(R)))
-            else:
-                values[j] = st.values(float(times[j]))
-            j += 1
-            if progress is not None:
-                progress(j, n)
+        def evaluate(k, t):
+            v = ev(k, t)
+            return float(v[0] - e0), float(v[2]), float(v[1])
 
-    for ta, tb, f in _segments(protocol, float(times[-1])):
-        a, _, x_max = cheb.bounds(f)
-        t = ta
-        while t < tb:
-            record(t)
-            h = min(x_max / a, tb - t)
-            if observable_hook is not None and j < n:
-                h = min(h, times[j] - t)  # nonlinear hooked observables need the state at each sample
-            while True:
-                res = cheb.step(R, Y, f, h)
-                if res is not None:
-                    break
-                h *= 0.5
-                if h < eps:
-                    raise FloatingPointError("Chebyshev series did not converge (generator far from normal)")
-            (R, Y), st = res
-            st.t0 = t
-            n_apply += len(st.moments) - 1
-            steps.append(st)
-            t_new = t + h if tb - (t + h) > eps else tb
-            record(t_new, st)
-            t = t_new
-    record(float(times[-1]))
-    starts = [s.t0 for s in steps]
+        return _finish(problem, values, e0, evaluate, hooked, info)
+    run = _ChebyshevRun(problem, _Chebyshev(gen, ops, funcs, tol), funcs, _observer(problem), progress)
+    run.propagate(state)
+    starts = [st.t0 for st in run.steps]
+    drive, protocol = problem.drive, problem.protocol
 
     def evaluate(k: int, t: float):
-        st = steps[max(0, bisect.bisect_right(starts, float(t)) - 1)]
+        st = run.steps[max(0, bisect.bisect_right(starts, float(t)) - 1)]
         v = st.values(float(t))
         return float(v[0] - e0), float(v[2] + drive * protocol.value(float(t)) * v[3]), float(v[1])
 
-    info = {"method": "exact", "integrator": "chebyshev", "steps": len(steps), "applications": n_apply,
+    info = {"method": "exact", "integrator": "chebyshev", "steps": len(run.steps), "applications": run.n_apply,
             "tolerance": tol}
-    return _finish(times, values, e0, drive, protocol, evaluate, ext if observable_hook is not None else None,
-                   4, info)
+    return _finish(problem, run.values, e0, evaluate, run.hooked if problem.observe is not None else None, info)
 
 
-def solve_lindblad(*args, **kwargs) -> Solution:
+class _ChebyshevRun:
+    """The Chebyshev propagation of (rho, X) through the protocol's constant pieces, recording
+    the functionals at every sample (from the state, or from the step's dense output) and the
+    hooked observables (which need the state itself at each sample)."""
+
+    def __init__(self, problem: SolveProblem, cheb, funcs, observe, progress):
+        self.times = np.asarray(problem.times, float)
+        self.protocol, self.cheb, self.funcs = problem.protocol, cheb, funcs
+        self.observe, self.progress = observe, progress
+        self.values = np.empty((len(self.times), 4 + funcs.D.shape[0]))
+        self.steps, self.hooked, self.n_apply, self.j = [], [], 0, 0  # j: next sample to record
+        self.eps = 1e-12 * max(1.0, float(self.times[-1]))
+
+    def record(self, t, state, st=None):
+        """Samples up to t: from the state at t, or inside step st."""
+        times, n = self.times, len(self.times)
+        while self.j < n and times[self.j] <= t + (self.eps if st is None else -self.eps):
+            if st is None:
+                self.values[self.j] = self.funcs(*state)
+                if self.observe is not None:
+                    self.hooked.append(self.observe(state[0]))
+            else:
+                self.values[self.j] = st.values(float(times[self.j]))
+            self.j += 1
+            if self.progress is not None:
+                self.progress(self.j, n)
+
+    def step(self, state, f: float, h: float):
+        """One converged step of at most h from `state` (halved until the series converges)."""
+        while True:
+            res = self.cheb.step(*state, f, h)
+            if res is not None:
+                return h, res
+            h *= 0.5
+            if h < self.eps:
+                raise FloatingPointError("Chebyshev series did not converge (generator far from normal)")
+
+    def propagate(self, state) -> None:
+        times, eps = self.times, self.eps
+        for ta, tb, f in _segments(self.protocol, float(times[-1])):
+            a, _, x_max = self.cheb.bounds(f)
+            t = ta
+            while t < tb:
+                self.record(t, state)
+                h = min(x_max / a, tb - t)
+                if self.observe is not None and self.j < len(times):
+                    h = min(h, times[self.j] - t)  # nonlinear hooked observables need the state at each sample
+                h, (state, st) = self.step(state, f, h)
+                st.t0 = t
+                self.n_apply += len(st.moments) - 1
+                self.steps.append(st)
+                t_new = t + h if tb - (t + h) > eps else tb
+                self.record(t_new, state, st)
+                t = t_new
+        self.record(float(times[-1]), state)
+
+
+def solve_lindblad(problem: SolveProblem, options: SolverOptions | None = None, progress=None) -> Solution:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # BLAS is used only for small reductions: same bits for any thread count
-        return _solve_lindblad(*args, **kwargs)
+        return _solve_lindblad(problem, SolverOptions() if options is None else options, progress)
 
 
 solve_lindblad.__doc__ = _solve_lindblad.__doc__
+
+
+class ExactSolver(Solver):
+    """The density-matrix solver (noise, exact): rho and its tangent X in matrix form."""
+
+    name = "exact"
+    accepts = Accepts(noise=True, density=True)
+
+    def memory(self, size: RunSize, options: SolverOptions) -> float:
+        return estimate_lindblad_memory(size.dim, size.nnz_per_row, size.n_jumps)
+
+    def cost(self, size: RunSize, options: SolverOptions) -> float:
+        """dim^2 x nnz per unit time: one trajectory run of ntraj costs about EXACT_AUTO_DIM_PER_TRAJECTORY
+        x ntraj x dim x nnz on the same scale (measured crossover, :func:`exact_auto_limit`)."""
+        return size.dim * size.nnz
+
+    def solve(self, problem: SolveProblem, options: SolverOptions, progress=None, client=None) -> Solution:
+        return solve_lindblad(problem, options, progress)
+
+
+SOLVER = ExactSolver()

@@ -14,17 +14,31 @@ merged into one weight matrix W_ij = sum_k d^k_i conj(d^k_j). Other jumps use sp
 The kernels compute ``out = alpha (L_g(W) - c W) + beta P`` for the pair (rho part, X part):
 with alpha = 1, c = beta = 0 this is the right-hand side of the ODE, and with the Chebyshev
 scaling it is one step of the three-term recurrence (:mod:`.chebyshev`).
+
+Named operands (``collections.namedtuple``; Numba reads the fields by name):
+``Pair(r, y)`` the rho part and the tangent part of one operand (the state, the left products,
+the previous term, the result); ``Csr(indptr, indices, data)``; ``OffDiag`` a CSR matrix without
+its diagonal plus the (complex) diagonal ``diag``; ``Monomials`` the monomial jumps (see
+:func:`_combine`); ``Recurrence(alpha, c, beta, prev)`` the scaling of :meth:`MatrixFormLindbladian.apply`.
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-from ..operators import Operators
+from ..physics.operators import Operators
 
-__all__ = ["MatrixFormLindbladian", "axpy2", "norm2"]
+__all__ = ["MatrixFormLindbladian", "Recurrence", "axpy2", "norm2"]
+
+Pair = namedtuple("Pair", "r y")
+Csr = namedtuple("Csr", "indptr indices data")
+OffDiag = namedtuple("OffDiag", "indptr indices data diag")
+Monomials = namedtuple("Monomials", "pos idx src coef start")
+Recurrence = namedtuple("Recurrence", "alpha c beta prev", defaults=(0.0, 0.0, None))
 
 
 @nb.njit(cache=True, parallel=True)
@@ -37,8 +51,12 @@ def axpy2(a, XR, XY, AR, AY):
 
 
 @nb.njit(cache=True, parallel=True)
-def _left_products(hp, hi, hd, dg, vp, vi, vd, f, R, Y, MR, MY):
-    """MR = -i H R,  MY = -i (H Y + f V R);  H = diag(dg) + CSR (hp, hi, hd) (off-diagonal)."""
+def _left_products(h, v, f, U, M):
+    """M.r = -i H U.r,  M.y = -i (H U.y + f V U.r);  H = diag(h.diag) + the CSR h (off-diagonal),
+    V the CSR v."""
+    hp, hi, hd, dg = h.indptr, h.indices, h.data, h.diag
+    vp, vi, vd = v.indptr, v.indices, v.data
+    R, Y, MR, MY = U.r, U.y, M.r, M.y
     dim = R.shape[0]
     for i in nb.prange(dim):
         ar = np.empty(dim, dtype=np.complex128)
@@ -48,24 +66,26 @@ def _left_products(hp, hi, hd, dg, vp, vi, vd, f, R, Y, MR, MY):
             ar[j] = d * R[i, j]
             ay[j] = d * Y[i, j]
         for q in range(hp[i], hp[i + 1]):
-            h = hd[q]
+            hq = hd[q]
             col = hi[q]
             for j in range(dim):
-                ar[j] += h * R[col, j]
-                ay[j] += h * Y[col, j]
+                ar[j] += hq * R[col, j]
+                ay[j] += hq * Y[col, j]
         for q in range(vp[i], vp[i + 1]):
-            v = f * vd[q]
+            vq = f * vd[q]
             col = vi[q]
             for j in range(dim):
-                ay[j] += v * R[col, j]
+                ay[j] += vq * R[col, j]
         for j in range(dim):
             MR[i, j] = complex(ar[j].imag, -ar[j].real)
             MY[i, j] = complex(ay[j].imag, -ay[j].real)
 
 
 @nb.njit(cache=True, inline="always")
-def _upper_row(i, MR, MY, R, Y, PR, PY, W, pos, idx, src, coef, start, sc, outR, outY):
+def _upper_row(i, M, U, P, W, jumps, sc, out):
     """Row i, columns j >= i, of the Hermitian result; mirrored into column i."""
+    MR, MY, R, Y, PR, PY, outR, outY = M.r, M.y, U.r, U.y, P.r, P.y, out.r, out.y
+    pos, idx, src, coef, start = jumps.pos, jumps.idx, jumps.src, jumps.coef, jumps.start
     alpha, c, beta = sc[0], sc[1], sc[2]
     dim = R.shape[0]
     has_w = W.shape[0] == dim
@@ -93,21 +113,21 @@ def _upper_row(i, MR, MY, R, Y, PR, PY, W, pos, idx, src, coef, start, sc, outR,
 
 
 @nb.njit(cache=True, parallel=True)
-def _combine(MR, MY, R, Y, PR, PY, W, jumps, sc, outR, outY):
-    """out = alpha (M + M^dag + W o R + sum_m L_m R L_m^dag - c R) + beta P, for R and Y.
+def _combine(M, U, P, W, jumps, sc, out):
+    """out = alpha (M + M^dag + W o U - c U + sum_m L_m U L_m^dag) + beta P, for the rho and
+    tangent parts (each argument a ``Pair`` but W, jumps, sc).
 
     Only j >= i is computed (the result is Hermitian); rows i and dim-1-i share an iteration
     (balanced triangle). sc = (alpha, c, beta); W: merged diagonal-jump weights (real) or an
-    empty array; jumps = (pos, idx, src, coef, start): monomial jump m acts on rows
-    idx[start[m]:start[m+1]] (ascending) with L[idx, src] = coef, pos[m, i] the position of
-    row i there or -1. out may alias P (each element is read before it is written).
+    empty array; jumps (``Monomials``): monomial jump m acts on rows idx[start[m]:start[m+1]]
+    (ascending) with L[idx, src] = coef, pos[m, i] the position of row i there or -1. out may
+    alias P (each element is read before it is written).
     """
-    pos, idx, src, coef, start = jumps
-    dim = R.shape[0]
+    dim = U.r.shape[0]
     for q in nb.prange((dim + 1) // 2):
-        _upper_row(q, MR, MY, R, Y, PR, PY, W, pos, idx, src, coef, start, sc, outR, outY)
+        _upper_row(q, M, U, P, W, jumps, sc, out)
         if dim - 1 - q != q:
-            _upper_row(dim - 1 - q, MR, MY, R, Y, PR, PY, W, pos, idx, src, coef, start, sc, outR, outY)
+            _upper_row(dim - 1 - q, M, U, P, W, jumps, sc, out)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -163,11 +183,10 @@ class MatrixFormLindbladian:
         self._v = _csr(self.V)
         self._hf = {}
         self.decay = float(abs(sp.linalg.norm(G, 1))) if ops.jumps else 0.0  # >= max decay rate
-        self.MR = np.empty((dim, dim), dtype=np.complex128)
-        self.MY = np.empty((dim, dim), dtype=np.complex128)
+        self._m = Pair(np.empty((dim, dim), dtype=np.complex128), np.empty((dim, dim), dtype=np.complex128))
 
     def _h(self, f: float):
-        """H_eff(lambda f) as (off-diagonal CSR arrays, complex diagonal), cached per f."""
+        """H_eff(lambda f) as an ``OffDiag`` (off-diagonal CSR arrays, complex diagonal), cached per f."""
         if f not in self._hf:
             H = (self.H0 + (self.drive * f) * self.V).tocsr()
             dg = np.ascontiguousarray(H.diagonal(), dtype=np.complex128)
@@ -175,20 +194,22 @@ class MatrixFormLindbladian:
             off.eliminate_zeros()
             if len(self._hf) > 8:
                 self._hf.clear()
-            self._hf[f] = (*_csr(off), dg)
+            self._hf[f] = OffDiag(*_csr(off), dg)
         return self._hf[f]
 
-    def apply(self, f: float, R, Y, outR, outY, alpha=1.0, c=0.0, beta=0.0, PR=None, PY=None):
-        """out = alpha (A_f(R, Y) - c (R, Y)) + beta (PR, PY); A_f the augmented generator.
+    def apply(self, f: float, R, Y, outR, outY, rec: Recurrence | None = None):
+        """(outR, outY) = A_f(R, Y), the augmented generator, or with ``rec`` the recurrence step
+        alpha (A_f(R, Y) - c (R, Y)) + beta rec.prev (prev a pair of arrays, or None: beta = 0).
 
-        R, Y Hermitian (dim, dim) C-contiguous complex arrays; out may alias P, not R or Y.
+        R, Y Hermitian (dim, dim) C-contiguous complex arrays; out may alias prev, not R or Y.
         """
-        _left_products(*self._h(f), *self._v, float(f), R, Y, self.MR, self.MY)
-        if PR is None:
-            PR, PY = outR, outY
-            beta = 0.0
+        alpha, c, beta, prev = (1.0, 0.0, 0.0, None) if rec is None else rec
+        U, out = Pair(R, Y), Pair(outR, outY)
+        _left_products(self._h(f), self._v, float(f), U, self._m)
+        if prev is None:
+            prev, beta = out, 0.0
         sc = np.array([alpha, c, beta], dtype=np.complex128)
-        _combine(self.MR, self.MY, R, Y, PR, PY, self.W, self._jumps, sc, outR, outY)
+        _combine(self._m, U, Pair(*prev), self.W, self._jumps, sc, out)
         for L in self.general:
             outR += alpha * (L @ (L @ R).conj().T)
             outY += alpha * (L @ (L @ Y).conj().T)
@@ -220,8 +241,8 @@ def _classify_jumps(jumps, dim):
     pos = np.full((len(idx), dim), -1, dtype=np.int64)
     for m, rows in enumerate(idx):
         pos[m, rows] = start[m] + np.arange(len(rows))
-    pack = (pos, _cat(idx, np.int64), _cat(src, np.int64), _cat(coef, np.complex128),
-            np.array(start, dtype=np.int64))
+    pack = Monomials(pos, _cat(idx, np.int64), _cat(src, np.int64), _cat(coef, np.complex128),
+                     np.array(start, dtype=np.int64))
     if not n_diag:
         W = np.zeros((0, 0))
     elif not np.any(W.imag):
@@ -234,11 +255,11 @@ def _cat(xs, dtype):
 
 
 def _csr(A) -> tuple:
-    """(indptr, indices, data) with int64 indices; real data stays real (half the flops)."""
+    """``Csr(indptr, indices, data)`` with int64 indices; real data stays real (half the flops)."""
     A = sp.csr_matrix(A)
     A.sort_indices()
     data = A.data
     if np.iscomplexobj(data) and not np.any(data.imag):
         data = data.real
     data = np.ascontiguousarray(data, dtype=np.complex128 if np.iscomplexobj(data) else np.float64)
-    return A.indptr.astype(np.int64), A.indices.astype(np.int64), data
+    return Csr(A.indptr.astype(np.int64), A.indices.astype(np.int64), data)

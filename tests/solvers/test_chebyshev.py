@@ -1,11 +1,87 @@
-"""The flip-form detector shared by the closed solver and the trajectory kernels."""
+"""The Chebyshev core (issue 23 item 2): the Bessel routine against scipy.special.jv, the
+spectral-bound routine against dense eigenvalues, the closed step's termination against a dense
+expm, the two-term rule's transition; and the flip-form detector."""
 
 import math
 
 import numpy as np
+import pytest
+import scipy.linalg as sla
 import scipy.sparse as sp
+from scipy.special import jv
 
-from collective_qc.solvers.chebyshev import xor_form
+from collective_qc.solvers.chebyshev import (
+    charger_pack,
+    closed_step,
+    csr_arrays,
+    max_terms,
+    spectral_interval,
+    xor_form,
+)
+from collective_qc.solvers.kernels.chebyshev import bessel_j, term_error
+
+
+@pytest.mark.parametrize("z", [0.0, 1e-3, 0.3, 7.5, 31.0, 56.0, 99.9, 120.0])
+def test_bessel_weights_match_scipy(z):
+    """J_k(z) over the whole term budget of a step (k up to 2.5 z + 60) with scratch of length
+    k + 1: within 1e-14 of scipy (whose own error reaches 5e-15 at z = 120; Miller's recurrence:
+    3e-16 against 40-digit mpmath)."""
+    m = max_terms(z)
+    out = np.empty(m + 1)
+    bessel_j(z, m, out, np.empty(m + 1))
+    np.testing.assert_allclose(out, jv(np.arange(m + 1), z), rtol=0, atol=1e-14)
+
+
+def _hermitian(dim, density, seed, complex_=True):
+    rng = np.random.default_rng(seed)
+    A = sp.random(dim, dim, density=density, random_state=seed, format="csr")
+    if complex_:
+        A = A + 1j * sp.random(dim, dim, density=density, random_state=seed + 1, format="csr")
+    return (A + A.conj().T + sp.diags(rng.standard_normal(dim))).tocsr()
+
+
+@pytest.mark.parametrize("dim, complex_", [(60, True), (60, False), (700, True), (700, False)])
+def test_spectral_interval_holds_the_spectrum(dim, complex_):
+    """Dense branch (dim <= 400) and ARPACK branch: the interval holds every eigenvalue and is at
+    most ~1 % wider than the spectrum."""
+    H = _hermitian(dim, 8.0 / dim, dim, complex_)
+    w = np.linalg.eigvalsh(H.toarray())
+    c, a = spectral_interval(H)
+    half = 0.5 * (w[-1] - w[0])
+    assert c - a <= w[0] and w[-1] <= c + a
+    assert a <= 1.011 * half + 1e-5 * max(abs(w[0]), abs(w[-1]), 1.0)
+    assert spectral_interval(H) == (c, a)  # fixed start vector: the same bits on every call
+
+
+def test_term_error_waits_for_the_transition():
+    assert term_error(5, 5.0, 0.0, 0.0, 1.0) == np.inf  # m <= z: the terms need not decay yet
+    assert term_error(6, 5.0, 1e-13, 2e-13, 1e-12) == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("tol", [1e-6, 1e-9, 1e-12])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_termination_rule_meets_the_tolerance(tol, seed):
+    """The closed step summed to tolerance tol against a dense expm of the augmented generator
+    [[H, 0], [V, H]] (H = H0 + drive V) on random Hermitian matrices, at several dense-output
+    offsets of one series (x = a s up to ~40): error below tol ||y||."""
+    dim, drive = 48, 0.7
+    H0, V = _hermitian(dim, 0.2, 10 + seed), _hermitian(dim, 0.2, 20 + seed, complex_=False)
+    H = (H0 + drive * V).tocsr()
+    c, a = spectral_interval(H)
+    offsets = np.array([0.05, 0.3, 1.0]) * 40.0 / a
+    rng = np.random.default_rng(seed)
+    y = rng.standard_normal((2, dim)) + 1j * rng.standard_normal((2, dim))
+    bounds = (c - a, c + a)
+    out, k = closed_step((csr_arrays(H0), charger_pack(V, False), drive), y, 1.0, offsets, bounds, tol)
+    assert out is not None and k < max_terms(a * offsets[-1])
+    G = np.block([[H.toarray(), np.zeros((dim, dim))], [V.toarray(), H.toarray()]])
+    scale = np.linalg.norm(y)
+    for s, got in zip(offsets, out, strict=True):
+        ref = sla.expm(-1j * s * G) @ y.reshape(-1)
+        err = np.linalg.norm(got.reshape(-1) - ref)
+        assert err <= tol * scale + 1e-12 * scale, (s, err)
+    loose, k_loose = closed_step((csr_arrays(H0), charger_pack(V, False), drive), y, 1.0, offsets, bounds, 1e-3)
+    assert k_loose < k or tol >= 1e-3  # the rule follows the tolerance (fewer terms when looser)
 
 
 def _field(n, amps):
@@ -52,11 +128,9 @@ def test_xor_form_rejects_other_matrices():
 def test_closed_propagator_same_with_flip_form_and_csr():
     """The closed solver's Chebyshev step with V applied from its flip form and from its CSR rows
     (XXZ ring N = 6 under a sigma^x charger), and both against expm of the augmented generator."""
-    import scipy.linalg as sla
-
-    from collective_qc.graph import validate_graph
-    from collective_qc.operators import build_operators
-    from collective_qc.registry import make_model
+    from collective_qc.physics.graph import validate_graph
+    from collective_qc.physics.operators import build_operators
+    from collective_qc.physics.registry import make_model
     from collective_qc.solvers.closed import ChebyshevPropagator
 
     ops = build_operators(validate_graph(make_model("xxz-ring", {"N": 6, "J": 0.3, "Delta": 0.5}).graph()))
@@ -89,7 +163,7 @@ def test_term_norms_do_not_depend_on_the_thread_count():
     when the series stops, so closed runs differed in the last digits across workers."""
     import numba
 
-    from collective_qc.solvers.chebyshev import _term, charger_pack, csr_arrays
+    from collective_qc.solvers.chebyshev import _term
     from collective_qc.solvers.matrix_form import norm2
 
     if numba.config.NUMBA_NUM_THREADS < 2:
