@@ -8,15 +8,13 @@ and the terms W_k = i^k T_k(Z) y obey  W_0 = y,  W_1 = (G - c) y / a,
 W_{k+1} = (2/a)(G - c) W_k + W_{k-1}. The Bessel factors J_k(x) fall faster than
 exponentially once k > x = a h, so a step of length h costs about a h + O(log(1/tol))
 applications of G: close to the minimum for oscillatory dynamics, with no step-size
-restriction. The series is summed until its terms are below the tolerance (a posteriori,
-from the actual term norms; a step that does not converge is halved).
+restriction. The series is summed until two consecutive terms past k = a h are below the
+tolerance (a posteriori, from the actual term norms; a step that does not converge is halved).
 
-Issue 23 item 2 (one Chebyshev core), first step: :func:`spectral_interval` (the trajectory
-kernels' interval) lives here, and the trajectory kernels stop by ``kernels.chebyshev.term_error``.
-The closed and exact solvers still use scipy's J_k, :func:`hermitian_bounds` and the three-term
-rule :func:`converged`: moving them onto ``bessel_j``, :func:`spectral_interval` and ``term_error``
-changes frozen golden numbers by up to 2.2e-12 of scale (Mn12-ac, Cr8 ring; the new numbers are
-nearer a dense-expm oracle), which waits for a deliberate re-freeze.
+One core for the three paths (closed, exact Lindblad, trajectories): the Bessel weights come from
+``kernels.chebyshev.bessel_j`` (Miller's recurrence), the stopping test is
+``kernels.chebyshev.term_error`` and the spectral interval :func:`spectral_interval`; the
+trajectory kernels call the first two directly, the solvers here through :func:`bessel_terms`.
 
 Closed dynamics: G = -i H (H Hermitian, spectrum [E_min, E_max]); Lindblad dynamics:
 G = L (spectrum in Re <= 0, |Im| <= E_max - E_min of the Hamiltonian part).
@@ -27,12 +25,16 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import jv
 
-__all__ = ["spectral_interval", "hermitian_bounds", "lanczos_bounds", "bessel_terms", "X_MAX", "closed_step"]
+from .kernels.chebyshev import bessel_j, term_error
+
+__all__ = ["spectral_interval", "bessel_terms", "term_error", "X_MAX", "closed_step"]
 
 X_MAX = 120.0  # longest step in units of 1/a (more terms per step, fewer steps)
-_MIN_TERMS = 3
+# closed and exact steps stop when term_error <= 1 at scale SERIES_MARGIN tol ||y||: a run takes
+# many steps at a tolerance near round-off and their truncation errors add up (catalog, t = 3,
+# against a 1e-15 reference: <= 1e-11 of scale at margin 1, <= 2e-13 at 0.1)
+SERIES_MARGIN = 0.1
 
 
 def spectral_interval(H) -> tuple[float, float]:
@@ -41,9 +43,11 @@ def spectral_interval(H) -> tuple[float, float]:
     Dense ``eigvalsh`` for dim <= 400, else ARPACK estimates of the extreme eigenvalues
     (tolerance 1e-6, fixed start vector: the same interval on every run; Gershgorin discs when
     ARPACK does not converge); the half-width is widened by 1 % plus 1e-6 of the largest
-    |eigenvalue| (energy units; covers ARPACK's tolerance). The trajectory kernels' interval
-    (``trajectory_setup.chebyshev_spec``; their seeded runs depend on its bits). A slight
-    underestimate only costs terms: every series is summed a posteriori.
+    |eigenvalue| (energy units; covers ARPACK's tolerance). The one bound routine of the
+    Chebyshev propagators: the trajectory kernels' interval (``trajectory_setup.chebyshev_spec``;
+    their seeded runs depend on its bits), the closed solver's and the exact solver's (the
+    Hamiltonian part of L). A slight underestimate only costs terms: every series is summed a
+    posteriori.
     """
     dim = H.shape[0]
     if dim <= 400:
@@ -67,24 +71,11 @@ def spectral_interval(H) -> tuple[float, float]:
     return 0.5 * (hi + lo), half + pad
 
 
-def hermitian_bounds(H) -> tuple[float, float]:
-    """(E_min, E_max) of a Hermitian sparse matrix, widened by a small safety margin."""
-    n = H.shape[0]
-    if n <= 600:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):  # threads only slow a small dense problem down
-            w = np.linalg.eigvalsh(H.toarray() if sp.issparse(H) else H)
-        lo, hi = float(w[0]), float(w[-1])
-    else:
-        return lanczos_bounds(H)
-    pad = 1e-4 * max(hi - lo, 1e-3) + 1e-9
-    return lo - pad, hi + pad
-
-
 def bessel_terms(x: float, kmax: int) -> np.ndarray:
-    """(2 - delta_k0) J_k(x) for k = 0 .. kmax-1."""
-    b = jv(np.arange(kmax), x)
+    """(2 - delta_k0) J_k(x) for k = 0 .. kmax-1, x >= 0: the Jacobi-Anger weights, from the
+    kernels' ``bessel_j`` (the one Bessel routine of the three paths)."""
+    b = np.empty(kmax)
+    bessel_j(float(x), kmax - 1, b, np.empty(kmax))
     b[1:] *= 2.0
     return b
 
@@ -93,10 +84,6 @@ def max_terms(x: float) -> int:
     """Term budget of a closed or exact step of length x = a h (then the step is halved)."""
     return int(2.5 * x + 60)
 
-
-def converged(k: int, x: float, tail: list) -> bool:
-    """True once k > x and the last three term norms are all below tolerance."""
-    return k > x + 1 and len(tail) >= _MIN_TERMS and all(tail[-_MIN_TERMS:])
 
 
 @nb.njit(cache=True, inline="always")
@@ -209,16 +196,17 @@ def _term(hcsr, vpack, *rest):
     return ordered_sum(_closed_term(*hcsr, *vpack[1:], *rest))
 
 
-def closed_step(pack, y: np.ndarray, f: float, offsets, bounds, tol: float):
+def closed_step(pack, y: np.ndarray, f: float, offsets, interval, tol: float):
     """exp(-i s [[H_f, 0], [f V, H_f]]) y for each s in ``offsets`` (increasing, last = step length).
 
     One member, y of shape (2, dim). pack = (H0 CSR arrays, :func:`charger_pack` of V, drive);
-    bounds = (E_min, E_max) of H_f. Returns ((n_out, 2, dim) states or None, terms used).
+    interval = (centre, half-width) of the spectrum of H_f (:func:`spectral_interval`); the
+    series stops by ``term_error`` at scale SERIES_MARGIN tol ||y|| (terms weighted at the last
+    offset). Returns
+    ((n_out, 2, dim) states or None, terms used).
     """
     hcsr, vcsr, drive = pack
-    lo, hi_ = bounds
-    a = 0.5 * (hi_ - lo)
-    c = 0.5 * (hi_ + lo)
+    c, a = interval
     offsets = np.asarray(offsets, float)
     x = a * offsets[-1]
     kmax = max_terms(x)
@@ -230,48 +218,22 @@ def closed_step(pack, y: np.ndarray, f: float, offsets, bounds, tol: float):
     acc = np.ascontiguousarray(y.T[:, :, None] * b[None, None, :, 0])
     cur = np.zeros_like(y)
     prm = np.array([drive * f, f, c, 1.0 / a, 0.0], dtype=np.complex128)
-    _term(hcsr, vcsr, prm, prev, cur, acc, np.ascontiguousarray(b[:, 1]))  # T_1 = Z y
+    nrm = _term(hcsr, vcsr, prm, prev, cur, acc, np.ascontiguousarray(b[:, 1]))  # T_1 = Z y
     prm[3] = 2.0 / a
     prm[4] = -1.0
-    tail = []
+    scale = SERIES_MARGIN * tol * ynorm
+    a_prev = abs(b[-1, 0]) * ynorm
     k = 1
-    while not converged(k, x, tail):
+    while True:
+        a_k = abs(b[-1, k]) * np.sqrt(nrm)
+        if term_error(k, x, a_k, a_prev, scale) <= 1.0:
+            return acc.transpose(2, 1, 0), k
+        if k + 1 >= kmax:
+            return None, k + 1
         k += 1
-        if k >= kmax:
-            return None, k
+        a_prev = a_k
         nrm = _term(hcsr, vcsr, prm, cur, prev, acc, np.ascontiguousarray(b[:, k]))
         prev, cur = cur, prev
-        tail.append(abs(b[-1, k]) * np.sqrt(nrm) <= tol * ynorm)
-    return acc.transpose(2, 1, 0), k
-
-
-def lanczos_bounds(H, iters: int = 60, seed: int = 0) -> tuple[float, float]:
-    """(E_min, E_max) estimates of a large Hermitian sparse H: Ritz values of a plain Lanczos
-    run (three vectors), widened by the Ritz residuals and 0.5 % of the width. A slight
-    underestimate only costs extra Chebyshev terms (the series is summed a posteriori)."""
-    n = H.shape[0]
-    rng = np.random.default_rng(seed)
-    v = rng.standard_normal(n).astype(H.dtype)
-    v /= np.linalg.norm(v)
-    v_old = np.zeros_like(v)
-    alphas, betas = [], []
-    beta = 0.0
-    for _ in range(min(iters, n)):
-        w = H @ v - beta * v_old
-        alpha = float(np.real(np.vdot(v, w)))
-        w -= alpha * v
-        alphas.append(alpha)
-        beta = float(np.linalg.norm(w))
-        if beta < 1e-12:
-            break
-        betas.append(beta)
-        v_old, v = v, w / beta
-    m = len(alphas)
-    T = np.diag(alphas) + np.diag(betas[: m - 1], 1) + np.diag(betas[: m - 1], -1)
-    theta, S = np.linalg.eigh(T)
-    res = abs(beta) * np.abs(S[-1, :]) if len(betas) >= m else np.zeros(m)
-    pad = 5e-3 * (theta[-1] - theta[0]) + 1e-9
-    return float(theta[0] - res[0] - pad), float(theta[-1] + res[-1] + pad)
 
 
 def csr_arrays(A) -> tuple:

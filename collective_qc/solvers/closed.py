@@ -23,15 +23,15 @@ averaged with its weights.
 
 from __future__ import annotations
 
-import numpy as np
-
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from ..physics.operators import Operators
 from ..physics.protocols import Protocol
-from .contract import Accepts, RunSize, SampledState, Solver, SolveProblem
-from .chebyshev import X_MAX, charger_pack, closed_step, csr_arrays, hermitian_bounds
+from .chebyshev import X_MAX, charger_pack, closed_step, csr_arrays, spectral_interval
+from .contract import Accepts, RunSize, SampledState, SolveProblem, Solver
 from .solution import Solution, SolverOptions
 
 __all__ = ["solve_closed", "ChebyshevPropagator", "ClosedSolver", "SOLVER"]
@@ -69,7 +69,8 @@ def _chunked(prop, protocol, n_out):
 
 
 class ChebyshevPropagator:
-    """exp(-i t [[H_f, 0], [f V, H_f]]) on (dim, n_members) pairs; bounds of H_f cached per f."""
+    """exp(-i t [[H_f, 0], [f V, H_f]]) on (dim, n_members) pairs; the spectral interval
+    (centre, half-width) of H_f (:func:`.chebyshev.spectral_interval`) cached per f."""
 
     def __init__(self, ops: Operators, drive: float, tol: float = SolverOptions.series_tol, matrix_free: bool = True):
         self.ops, self.drive, self.tol = ops, float(drive), tol
@@ -81,10 +82,10 @@ class ChebyshevPropagator:
     def _prepared(self, f: float):
         if f not in self._cache:
             H = (self.ops.H0 + (self.drive * f) * self.ops.V).tocsr()
-            bounds = hermitian_bounds(H)
+            interval = spectral_interval(H)
             if len(self._cache) > 8:
                 self._cache.clear()
-            self._cache[f] = (self._h0, bounds)
+            self._cache[f] = (self._h0, interval)
         return self._cache[f]
 
     def step(self, y: np.ndarray, f: float, dt: float) -> np.ndarray:
@@ -98,28 +99,28 @@ class ChebyshevPropagator:
         return y
 
     def half_width(self, f: float) -> float:
-        lo, hi = self._prepared(f)[1]
-        return 0.5 * (hi - lo)
+        """Half-width a of the spectral interval of H_f (energy units)."""
+        return self._prepared(f)[1][1]
 
     def states(self, y: np.ndarray, f: float, offsets) -> np.ndarray:
         """The states at t0 + s for s in ``offsets`` (increasing, a s_max <= X_MAX), shape
         (n_out, 2, dim, n_members): one Chebyshev series, summed at every offset (dense output)."""
-        h0, bounds = self._prepared(f)
+        h0, interval = self._prepared(f)
         out = np.empty((len(offsets), *y.shape), dtype=np.complex128)
         for m in range(y.shape[2]):
             out[..., m] = self._member(np.ascontiguousarray(y[:, :, m]), f, np.asarray(offsets, float),
-                                       h0, bounds)
+                                       h0, interval)
         return out
 
-    def _member(self, ym, f, offsets, h0, bounds):
-        res, k = closed_step((h0, self._v, self.drive), ym, f, offsets, bounds, self.tol)
+    def _member(self, ym, f, offsets, h0, interval):
+        res, k = closed_step((h0, self._v, self.drive), ym, f, offsets, interval, self.tol)
         self.applications += k
         if res is None:  # not converged within the term budget: one offset at a time, halved
             out, t0 = [], 0.0
             for s in offsets:
                 half = 0.5 * (s - t0)
-                mid = self._member(ym, f, np.array([half]), h0, bounds)[0]
-                ym = self._member(mid, f, np.array([half]), h0, bounds)[0]
+                mid = self._member(ym, f, np.array([half]), h0, interval)[0]
+                ym = self._member(mid, f, np.array([half]), h0, interval)[0]
                 out.append(ym)
                 t0 = s
             return np.array(out)

@@ -1,6 +1,6 @@
-"""The Chebyshev core (issue 23 item 2): the Bessel routine against scipy.special.jv, the
-spectral-bound routine against dense eigenvalues, the closed step's termination against a dense
-expm, the two-term rule's transition; and the flip-form detector."""
+"""The Chebyshev core shared by the closed, exact and trajectory paths (issue 23 item 2): its one
+coefficient routine against scipy.special.jv, its one spectral-bound routine against dense
+eigenvalues, its one termination rule against a dense expm; and the flip-form detector."""
 
 import math
 
@@ -11,25 +11,26 @@ import scipy.sparse as sp
 from scipy.special import jv
 
 from collective_qc.solvers.chebyshev import (
+    bessel_terms,
     charger_pack,
     closed_step,
     csr_arrays,
     max_terms,
     spectral_interval,
+    term_error,
     xor_form,
 )
-from collective_qc.solvers.kernels.chebyshev import bessel_j, term_error
 
 
 @pytest.mark.parametrize("z", [0.0, 1e-3, 0.3, 7.5, 31.0, 56.0, 99.9, 120.0])
 def test_bessel_weights_match_scipy(z):
-    """J_k(z) over the whole term budget of a step (k up to 2.5 z + 60) with scratch of length
-    k + 1: within 1e-14 of scipy (whose own error reaches 5e-15 at z = 120; Miller's recurrence:
-    3e-16 against 40-digit mpmath)."""
-    m = max_terms(z)
-    out = np.empty(m + 1)
-    bessel_j(z, m, out, np.empty(m + 1))
-    np.testing.assert_allclose(out, jv(np.arange(m + 1), z), rtol=0, atol=1e-14)
+    """(2 - delta_k0) J_k(z) over the whole term budget of a step (k up to 2.5 z + 60): within
+    2e-14 of scipy (whose own error reaches 5e-15 at z = 120; Miller's recurrence: 3e-16 against
+    40-digit mpmath)."""
+    k = max_terms(z)
+    ref = jv(np.arange(k), z)
+    ref[1:] *= 2.0
+    np.testing.assert_allclose(bessel_terms(z, k), ref, rtol=0, atol=2e-14)
 
 
 def _hermitian(dim, density, seed, complex_=True):
@@ -61,9 +62,10 @@ def test_term_error_waits_for_the_transition():
 @pytest.mark.parametrize("tol", [1e-6, 1e-9, 1e-12])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_termination_rule_meets_the_tolerance(tol, seed):
-    """The closed step summed to tolerance tol against a dense expm of the augmented generator
-    [[H, 0], [V, H]] (H = H0 + drive V) on random Hermitian matrices, at several dense-output
-    offsets of one series (x = a s up to ~40): error below tol ||y||."""
+    """The closed step, summed until ``term_error`` <= 1 (scale SERIES_MARGIN tol ||y||), against
+    a dense expm of the augmented generator [[H, 0], [V, H]] (H = H0 + drive V) on random
+    Hermitian matrices, at several dense-output offsets of one series (x = a s up to ~40): error
+    below tol ||y||."""
     dim, drive = 48, 0.7
     H0, V = _hermitian(dim, 0.2, 10 + seed), _hermitian(dim, 0.2, 20 + seed, complex_=False)
     H = (H0 + drive * V).tocsr()
@@ -71,8 +73,7 @@ def test_termination_rule_meets_the_tolerance(tol, seed):
     offsets = np.array([0.05, 0.3, 1.0]) * 40.0 / a
     rng = np.random.default_rng(seed)
     y = rng.standard_normal((2, dim)) + 1j * rng.standard_normal((2, dim))
-    bounds = (c - a, c + a)
-    out, k = closed_step((csr_arrays(H0), charger_pack(V, False), drive), y, 1.0, offsets, bounds, tol)
+    out, k = closed_step((csr_arrays(H0), charger_pack(V, False), drive), y, 1.0, offsets, (c, a), tol)
     assert out is not None and k < max_terms(a * offsets[-1])
     G = np.block([[H.toarray(), np.zeros((dim, dim))], [V.toarray(), H.toarray()]])
     scale = np.linalg.norm(y)
@@ -80,7 +81,7 @@ def test_termination_rule_meets_the_tolerance(tol, seed):
         ref = sla.expm(-1j * s * G) @ y.reshape(-1)
         err = np.linalg.norm(got.reshape(-1) - ref)
         assert err <= tol * scale + 1e-12 * scale, (s, err)
-    loose, k_loose = closed_step((csr_arrays(H0), charger_pack(V, False), drive), y, 1.0, offsets, bounds, 1e-3)
+    loose, k_loose = closed_step((csr_arrays(H0), charger_pack(V, False), drive), y, 1.0, offsets, (c, a), 1e-3)
     assert k_loose < k or tol >= 1e-3  # the rule follows the tolerance (fewer terms when looser)
 
 

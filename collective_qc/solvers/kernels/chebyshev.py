@@ -35,9 +35,10 @@ def bessel_j(z, m, out, buf):
     """out[k] = J_k(z), k = 0..m, z >= 0 (Miller's backward recurrence, normalised with
     J_0 + 2 sum J_2k = 1); buf is scratch of length > m.
 
-    The Bessel routine of the Chebyshev series (Jacobi-Anger coefficients
-    (2 - delta_k0) (-i)^k J_k(tau a), see ``_weights``). Absolute error <= 3e-16 for z <= 120,
-    k <= 360 against 40-digit mpmath (scipy.special.jv: 5e-15 there)."""
+    The one Bessel routine of the Chebyshev series (Jacobi-Anger coefficients
+    (2 - delta_k0) (-i)^k J_k(tau a)): the trajectory kernels (``_weights``) and, through
+    ``solvers.chebyshev.bessel_terms``, the closed and exact solvers. Absolute error <= 3e-16
+    for z <= 120, k <= 360 against 40-digit mpmath (scipy.special.jv: 5e-15 there)."""
     if z == 0.0:
         for k in range(m + 1):
             out[k] = 0.0
@@ -75,9 +76,11 @@ def term_error(m, z, a_m, a_prev, scale):
 
     (a_m + a_{m-1}) / scale, with a_k = |c_k| ||T_k(X) y|| the norms of the last two terms of
     sum_k c_k T_k(X) y; +inf while m <= z = tau a (before the transition the Bessel weights
-    J_k(z) still oscillate and the terms need not decay). A step is accepted when the error is
-    <= 1 (the root mean square over the blocks of a state checked with several tolerances, psi
-    and phi in ``cheb_step``). Past k = z the weights fall faster than geometrically, and T_k,
+    J_k(z) still oscillate and the terms need not decay). The one termination rule of the
+    Chebyshev propagators (closed, exact and trajectory paths): a step is accepted when the error
+    is <= 1 (the root mean square over the blocks of a state checked with several tolerances, psi
+    and phi in ``cheb_step``; closed and exact: one block, scale ``SERIES_MARGIN`` tol ||y||).
+    Past k = z the weights fall faster than geometrically, and T_k,
     T_{k-1} cannot both be small on a spectral component, so two consecutive terms bound the
     neglected tail.
     """
