@@ -40,14 +40,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
-from ..operators import Operators
-from ..protocols import Protocol
+from ..core.errors import InputError
+from ..physics.operators import Operators
+from ..physics.protocols import Protocol
 from . import trajectory_setup as S
+from .contract import Accepts, RunSize, SampledState, SolveProblem, Solver
 from .lindblad import adjoint_dissipator
 from .solution import Solution, SolverOptions
 
-__all__ = ["solve_trajectories", "trajectory_keys", "run_batch", "choose_integrator"]
+__all__ = ["solve_trajectories", "TrajectorySolver", "SOLVER", "trajectory_keys", "run_batch", "choose_integrator"]
 
 SUPPORTED = ("chebyshev", "dopri5", "rk4")
 CHEB_M_MAX = 56  # most terms of one Chebyshev step (measured best of 24-80 at N = 10)
@@ -110,6 +111,7 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
     and, when states are stored, the per-group sums of |psi><psi| (groups, n_t, dim, dim).
     """
     from .kernels import group_density_sums, run_trajectories
+    from .kernels.forms import kernel_form
     from .kernels.packs import Init, Mats, Noise, Params, Records, Sched
 
     noise = Noise(*payload["noise"])
@@ -119,7 +121,9 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
     d = np.zeros((n, payload["n_obs"], nt))
     store = payload.get("store_states", False)
     psi = np.zeros((n, nt, dim) if store else (n, 0, 0), dtype=np.complex128)
-    run_trajectories(Mats(*payload["mats"]), noise, Init(*payload["init"]), Sched(*payload["sched"]),
+    # the kernel form this process (a Dask worker too) can build: the same bits either way
+    mats = Mats(*tuple(payload["mats"])[:len(Mats._fields) - 1], kernel_form())
+    run_trajectories(mats, noise, Init(*payload["init"]), Sched(*payload["sched"]),
                      Params(*payload["par"]), np.ascontiguousarray(keys), Records(e, p, c, d, psi), stats)
     if not store:
         return e, p, c, stats, d
@@ -143,16 +147,16 @@ def _pack_operators(ops: Operators, HB) -> tuple:
     return Mats(cd, ci, cp, xm, xc, dg, kernel_form())
 
 
-def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float, protocol: Protocol,
-                  times: np.ndarray, options: SolverOptions, integrator: str, diagonal_observables=None) -> dict:
-    """Everything the kernels need, as plain arrays in the kernels' named packs
+def build_payload(problem: SolveProblem, options: SolverOptions, integrator: str) -> dict:
+    """Everything the kernels need for the problem, as plain arrays in the kernels' named packs
     (``kernels.packs``; sent once to each Dask worker)."""
     from .kernels import CHEBYSHEV, DOPRI5, RK4
     from .kernels.packs import Init, Noise, Params, Sched
 
-    dim = ops.dim
-    dobs = (np.zeros((0, dim)) if diagonal_observables is None
-            else np.ascontiguousarray(diagonal_observables, dtype=float))
+    ops, psi0, weights, drive, protocol = problem.ops, problem.psi0, problem.weights, problem.drive, problem.protocol
+    times, dim = np.asarray(problem.times, float), ops.dim
+    dobs = (np.zeros((0, dim)) if problem.diagonal_observables is None
+            else np.ascontiguousarray(problem.diagonal_observables, dtype=float))
     tgt, val = S.monomial_jumps(ops)
     gam, uniform_rate = S.decay_rates(ops, tgt, val)
     HB = ops.H_B.astype(np.complex128)
@@ -183,31 +187,28 @@ def build_payload(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: 
     }
 
 
-def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, drive: float,
-                       protocol: Protocol, times: np.ndarray, options: SolverOptions | None = None, *,
-                       progress=None, diagonal_observables=None, client=None, observable_hook=None) -> Solution:
+def solve_trajectories(problem: SolveProblem, options: SolverOptions | None = None, progress=None,
+                       client=None) -> Solution:
     """Average ``options.ntraj`` trajectories: E, P, C_Q with standard errors, as a Solution.
 
     Parameters
     ----------
-    ops, psi0 (dim, n_members), weights (n_members,) : the model and the initial mixture.
-    drive : float
-        lambda (energy units); protocol: the envelope f(t); times: sample times (1/omega0).
+    problem : SolveProblem
+        Operators with their jumps, initial mixture psi0 (dim, n_members) and weights (a member
+        is drawn per trajectory), drive lambda (energy units), protocol f(t), sample times
+        (1/omega0), diagonal observables (e.g. Fock-level populations; averaged alongside, with
+        errors) and ``observe``: non-negative nonlinear state quantities (ergotropy, ...) of the
+        trajectory-averaged density matrix at each sample, bias-corrected and with standard
+        errors by a delete-one-group jackknife over groups of trajectories (index mod G; see
+        ``_jackknife_states``); needs G n_times dim^2 complex numbers.
     options : SolverOptions
         integrator ("auto" | "chebyshev" | "dopri5" | "rk4"), rtol, atol, ntraj, seed, dt_max;
         block: trajectories per kernel call or Dask task (0: 64 in process, about ntraj / (4
         workers) on Dask). Each thread advances one trajectory at a time; results do not depend
         on block, threads or workers.
-    diagonal_observables : (n_obs, dim) real array, optional
-        Diagonal observables (e.g. Fock-level populations) averaged alongside, with errors.
     client : dask.distributed.Client, optional
         Run batches of trajectories on its workers. Trajectory i uses the stream of (seed, i)
         only, so the result is bitwise identical to the in-process run.
-    observable_hook : callable rho (dim, dim) -> 1-d array, optional
-        Non-negative nonlinear state quantities (ergotropy, ...) of the trajectory-averaged density
-        matrix at each sample, bias-corrected and with standard errors by a delete-one-group jackknife over
-        groups of trajectories (index mod G; see ``_jackknife_states``). Needs G n_times dim^2
-        complex numbers.
 
     Returns
     -------
@@ -217,19 +218,18 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     products per sample).
     """
     options = SolverOptions() if options is None else options
-    integrator = choose_integrator(options, protocol, ops.dim)
-    times = np.asarray(times, float)
-    payload = build_payload(ops, psi0, weights, drive, protocol, times, options, integrator, diagonal_observables)
+    ops, times = problem.ops, np.asarray(problem.times, float)
+    integrator = choose_integrator(options, problem.protocol, ops.dim)
+    payload = build_payload(problem, options, integrator)
     ntraj, nt, dim = options.ntraj, len(times), ops.dim
     rho_groups = None
-    if observable_hook is not None:
+    if problem.observe is not None:
         check_state_groups(nt, dim)
         groups = state_groups(nt, dim)
         payload.update(store_states=True, groups=groups)
         rho_groups = np.zeros((groups, nt, dim, dim), dtype=np.complex128)
-    out = _run_all(payload, trajectory_keys(options.seed, ntraj), rho_groups, client, progress,
-                   options.block)
-    e, p, c, stats, d = out
+    e, p, c, stats, d = _run_all(payload, trajectory_keys(options.seed, ntraj), rho_groups, client, progress,
+                                 options.block)
 
     def mean_err(a):
         return a.mean(axis=0), (a.std(axis=0, ddof=1) / np.sqrt(ntraj) if ntraj > 1 else np.full(a.shape[1:], np.inf))
@@ -238,7 +238,7 @@ def solve_trajectories(ops: Operators, psi0: np.ndarray, weights: np.ndarray, dr
     if rho_groups is not None:
         if hasattr(progress, "unit"):  # a Progress: the second phase is counted in its own unit
             progress.unit = "state evaluations"
-        q, qe = _jackknife_states(rho_groups, ntraj, observable_hook, progress)
+        q, qe = _jackknife_states(rho_groups, ntraj, lambda rho: problem.observe(SampledState(rho=rho)), progress)
         dm = np.concatenate([dm, q]) if dm.size else q
         de = np.concatenate([de, qe]) if de.size else qe
     info = {"method": "trajectories", "integrator": integrator, "ntraj": int(ntraj), "seed": int(options.seed),
@@ -355,3 +355,36 @@ def _evaluate(measure, state, count, progress=None) -> list:
         if progress is not None:
             progress(i + 1, count)
     return out
+
+
+class TrajectorySolver(Solver):
+    """Quantum-jump trajectories (noise, statistical): one state vector and its tangent per trajectory."""
+
+    name = "trajectories"
+    accepts = Accepts(noise=True, client=True, statistical=True)
+
+    def check(self, size: RunSize, options: SolverOptions) -> None:
+        if size.quantities:
+            check_state_groups(size.n_times, int(size.dim))
+
+    def memory(self, size: RunSize, options: SolverOptions) -> float:
+        """The closed run's operators twice (CSR rows and the kernels' packs), the jump data, the
+        Chebyshev series terms of two threads and the per-trajectory samples (kept twice: batch
+        and total); with state quantities, the groups' density matrices."""
+        closed = 5 * size.nnz * 12 + 2 * size.dim * 16 * 30
+        need = 2 * closed + size.n_jumps * size.dim * 24 + 2 * (CHEB_M_MAX + 1) * 2 * size.dim * 16
+        need += 2 * float(options.ntraj) * size.n_times * 8.0 * (3 + size.n_obs)
+        return need + (state_memory(size.n_times, size.dim) if size.quantities else 0.0)
+
+    def cost(self, size: RunSize, options: SolverOptions) -> float:
+        """ntraj x dim x nnz on the exact solver's scale (dim^2 x nnz), from the measured crossover
+        (:func:`collective_qc.solvers.lindblad.exact_auto_limit`)."""
+        from .lindblad import EXACT_AUTO_DIM_PER_TRAJECTORY
+
+        return EXACT_AUTO_DIM_PER_TRAJECTORY * options.ntraj * size.nnz
+
+    def solve(self, problem: SolveProblem, options: SolverOptions, progress=None, client=None) -> Solution:
+        return solve_trajectories(problem, options, progress, client)
+
+
+SOLVER = TrajectorySolver()

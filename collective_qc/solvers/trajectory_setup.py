@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InputError
-from ..operators import Operators
-from ..protocols import Protocol
-from .chebyshev import xor_form
+from ..core.errors import InputError
+from ..physics.operators import Operators
+from ..physics.protocols import Protocol
+from .chebyshev import spectral_interval, xor_form
 from .kernels.packs import XOR_BLOCK
 
 ENV_SPACING = 1e-3  # time spacing (1/omega0) of the cubic Hermite table of a smooth envelope
@@ -171,32 +171,6 @@ def envelope_table(protocol: Protocol, t0: float, t1: float) -> np.ndarray:
     fv = np.array([protocol.value(float(t)) for t in grid], dtype=float)
     df = (fv[:-4] - 8 * fv[1:-3] + 8 * fv[3:-1] - fv[4:]) / (12 * dt)
     return np.concatenate([[1.0, t0, dt, n], fv[2:-2], df])
-
-
-def spectral_interval(Hh) -> tuple[float, float]:
-    """(centre, half-width) of an interval holding the spectrum of the Hermitian matrix Hh: Lanczos
-    estimates of the extreme eigenvalues widened by 1 % (dense eigvalsh for small matrices;
-    Gershgorin discs when Lanczos does not converge)."""
-    dim = Hh.shape[0]
-    if dim <= 400:
-        w = np.linalg.eigvalsh(Hh.toarray())
-        lo, hi = float(w[0]), float(w[-1])
-    else:
-        from scipy.sparse.linalg import ArpackNoConvergence, eigsh
-
-        try:
-            rng = np.random.default_rng(0)  # fixed start vector: same interval on every run
-            v0 = rng.standard_normal(dim) + 0j
-            hi = float(eigsh(Hh, k=1, which="LA", tol=1e-6, v0=v0, return_eigenvectors=False)[0])
-            lo = float(eigsh(Hh, k=1, which="SA", tol=1e-6, v0=v0, return_eigenvectors=False)[0])
-        except ArpackNoConvergence:
-            A = sp.csr_matrix(Hh)
-            d = A.diagonal().real
-            rad = np.asarray(abs(A).sum(axis=1)).ravel() - np.abs(d)
-            lo, hi = float(np.min(d - rad)), float(np.max(d + rad))
-    half = 0.5 * (hi - lo)
-    pad = 0.01 * half + 1e-6 * max(abs(lo), abs(hi), 1.0)
-    return 0.5 * (hi + lo), half + pad
 
 
 def chebyshev_spec(ops: Operators, drive: float, fseg: np.ndarray, gam: np.ndarray) -> np.ndarray:

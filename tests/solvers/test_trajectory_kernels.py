@@ -6,10 +6,11 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import collective_qc as cqc
-from collective_qc.graph import validate_graph
-from collective_qc.operators import build_operators
-from collective_qc.protocols import Protocol
-from collective_qc.registry import make_model
+from collective_qc.physics.graph import validate_graph
+from collective_qc.physics.operators import build_operators
+from collective_qc.physics.protocols import Protocol
+from collective_qc.physics.registry import make_model
+from collective_qc.solvers.contract import SolveProblem
 from collective_qc.solvers.solution import SolverOptions
 from collective_qc.solvers.trajectories import build_payload, run_batch, trajectory_keys
 
@@ -135,8 +136,9 @@ def test_jump_time_follows_the_decay_law(integrator):
         _, u_r = _splitmix(state)
         t_star = -np.log(1.0 - u_r) / kappa
         times = np.array([0.0, t_star - 1e-9, t_star + 1e-9, t_star + 1.0])
-        payload = build_payload(ops, excited, np.ones(1), 0.0, cqc.protocols.Constant(), times,
-                                _opts(integrator), integrator, diagonal_observables=proj[None, :])
+        problem = SolveProblem(ops, excited, np.ones(1), 0.0, cqc.physics.protocols.Constant(), times,
+                               diagonal_observables=proj[None, :])
+        payload = build_payload(problem, _opts(integrator), integrator)
         e, p, c, stats, d = run_batch(payload, np.array([key]))
         assert stats[0, 0] == 1
         np.testing.assert_allclose(d[0, 0], [1.0, 1.0, 0.0, 0.0], atol=1e-12)
@@ -161,8 +163,8 @@ def test_a_trajectory_depends_on_its_key_only():
     psi0 = np.linalg.eigh(ops.H_B.toarray())[1][:, [0]].astype(complex)
     times = np.linspace(0, 4, 9)
     for integ in INTEGRATORS:
-        payload = build_payload(ops, psi0, np.ones(1), 0.5, cqc.protocols.Constant(), times,
-                                SolverOptions(integrator=integ), integ)
+        problem = SolveProblem(ops, psi0, np.ones(1), 0.5, cqc.physics.protocols.Constant(), times)
+        payload = build_payload(problem, SolverOptions(integrator=integ), integ)
         keys = trajectory_keys(4, 6)
         whole = run_batch(payload, keys)
         parts = [run_batch(payload, keys[i:i + 1]) for i in range(6)]

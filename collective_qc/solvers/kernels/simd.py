@@ -150,6 +150,20 @@ def _splat(builder, vec, x):
                                                                                  [0] * vec.count))
 
 
+def _phases(context, builder, phs, samples, vec):
+    """IR: the splatted (Re, Im) of each sample's phase, from ``phs`` = (its Numba type, its value):
+    one complex number (a single sample) or an array read at the sample indices."""
+    f64, i64 = ir.DoubleType(), ir.IntType(64)
+    typ, val = phs
+    if isinstance(typ, types.Complex):  # one sample, its phase given directly
+        z = context.make_complex(builder, typ, val)
+        return [(_splat(builder, vec, z.real), _splat(builder, vec, z.imag))]
+    pbase = builder.bitcast(context.make_array(typ)(context, builder, val).data, f64.as_pointer())
+    parts = [[builder.load(builder.gep(pbase, [builder.add(builder.mul(sv, ir.Constant(i64, 2)), ir.Constant(i64, k))]))
+              for k in (0, 1)] for sv in samples]
+    return [(_splat(builder, vec, re), _splat(builder, vec, im)) for re, im in parts]
+
+
 def _series_sums(nsamp, psi_only):
     """An intrinsic f(bs, phs, s0, W, m, kb, ke, outs) summing the series for the nsamp samples
     s = s0 .. s0 + nsamp - 1 at once: for k in [kb, ke), outs[s, k] = phs[s] (S_e - i S_o) with
@@ -181,15 +195,7 @@ def _series_sums(nsamp, psi_only):
             samples = [builder.add(s0v, c(q)) for q in range(nsamp)]
             bptr = [builder.gep(b_a.data, [builder.mul(sv, brow)]) for sv in samples]
             optr = [builder.gep(obase, [builder.mul(sv, orow)]) for sv in samples]
-            if isinstance(signature.args[1], types.Complex):  # one sample, its phase given directly
-                z = context.make_complex(builder, signature.args[1], args[1])
-                ph = [(_splat(builder, vec, z.real), _splat(builder, vec, z.imag))]
-            else:
-                pbase = builder.bitcast(context.make_array(signature.args[1])(context, builder, args[1]).data,
-                                        f64.as_pointer())
-                parts = [[builder.load(builder.gep(pbase, [builder.add(builder.mul(sv, c(2)), c(k))])) for k in (0, 1)]
-                         for sv in samples]
-                ph = [(_splat(builder, vec, re), _splat(builder, vec, im)) for re, im in parts]
+            ph = _phases(context, builder, (signature.args[1], args[1]), samples, vec)
             swap = ir.Constant(vi, [1, 0, 3, 2][:width])
             sgn = ir.Constant(vec, [1.0, -1.0, 1.0, -1.0][:width])
             nsg = ir.Constant(vec, [-1.0, 1.0, -1.0, 1.0][:width])
