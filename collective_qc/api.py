@@ -31,10 +31,16 @@ _DEFAULT = {name: opt.default for name, opt in OPTIONS.items()}  # the run optio
 MAX_CUTOFF_REFINEMENTS = 4  # automatic Fock cutoffs are doubled at most this many times
 
 
+def _signature() -> inspect.Signature:
+    """The signature of :func:`charge` as defined here (not whatever a caller rebound
+    ``api.charge`` to)."""
+    return inspect.signature(_CHARGE)
+
+
 def _refuse_unknown(unknown: dict) -> None:
     import difflib
 
-    known = [n for n in inspect.signature(charge).parameters if n != "unknown"]
+    known = [n for n in _signature().parameters if n != "unknown"]
     for key in unknown:
         close = difflib.get_close_matches(key, known, n=2)
         hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
@@ -54,7 +60,7 @@ def check_charge(model, drive: float = 0.5, times=None, **kwargs) -> RunPlan:
     ------
     InputError, ResourceError
     """
-    bound = inspect.signature(charge).bind(model, drive, times, **kwargs)
+    bound = _signature().bind(model, drive, times, **kwargs)
     bound.apply_defaults()
     args = dict(bound.arguments)
     _refuse_unknown(args.pop("unknown"))
@@ -196,6 +202,9 @@ def charge(
         plan = plan_run({**args, "model": finer, "params": None})
     warn_cutoff(cutoff)
     return _result(problem, sol, observables, errors, measures, cutoff, history, t_start)
+
+
+_CHARGE = charge
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,9 @@ class CompileNotice(UserWarning):
     """Numba compiles this package's kernels (a cold cache: tens of seconds, once)."""
 
 
+_PACKAGE = __name__.split(".")[0] + "."  # kernels of this package, any layer
+
+
 @contextlib.contextmanager
 def compile_notice(progress=None):
     """Within the block, say :data:`COMPILE_NOTE` once when Numba starts compiling a kernel of this
@@ -192,7 +195,7 @@ def compile_notice(progress=None):
     class _Listener(event.Listener):
         def on_start(self, ev):
             func = getattr(ev.data.get("dispatcher"), "py_func", None)
-            if said or not getattr(func, "__module__", "").startswith(__package__):
+            if said or not getattr(func, "__module__", "").startswith(_PACKAGE):
                 return
             said.append(True)
             if hasattr(progress, "note"):

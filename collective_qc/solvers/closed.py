@@ -115,6 +115,8 @@ class ChebyshevPropagator:
     def _member(self, ym, f, offsets, h0, interval):
         res, k = closed_step((h0, self._v, self.drive), ym, f, offsets, interval, self.tol)
         self.applications += k
+        if res is None and interval[1] * offsets[-1] < 1e-6:  # a finite series converges in a few terms here
+            raise FloatingPointError("the closed Chebyshev step did not converge (a non-finite state or generator)")
         if res is None:  # not converged within the term budget: one offset at a time, halved
             out, t0 = [], 0.0
             for s in offsets:

@@ -191,3 +191,22 @@ def test_term_norms_do_not_depend_on_the_thread_count():
     a, b = (_norms_with_threads(lambda: norm2(R, 2 * R), k) for k in (1, 2))
     assert a == b
     np.testing.assert_allclose(a, np.sqrt(5) * np.linalg.norm(R), rtol=1e-13)
+
+
+@pytest.mark.parametrize("z", [1e-300, 1e-100, 1e-31, 1e-29])
+def test_bessel_weights_at_tiny_arguments(z):
+    """The recurrence's 2k/z overflowed below z ~ 1e-56 (NaN weights: a closed step of length
+    1e-285 halved itself without end, found by the fuzz test); the power series takes over."""
+    from collective_qc.solvers.kernels.chebyshev import bessel_j
+
+    out = np.empty(6)
+    bessel_j(z, 5, out, np.empty(7))
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out, jv(np.arange(6), z), rtol=1e-13, atol=0)
+
+
+def test_tiny_window_runs():
+    import collective_qc as cqc
+
+    res = cqc.charge("giant-spin", params={"S": "3"}, t_max=1e-284, n_times=3)
+    assert np.all(np.isfinite(res.energy))

@@ -30,6 +30,9 @@ DENSE_CHUNK = 128  # entries of the stored terms summed per pass (even: the vect
 W_PAD = 8  # spare entries per stored term: rows 2^k * 16 bytes apart share cache sets (measured 3x slower sums)
 
 
+BESSEL_SERIES_Z = 1e-30  # below: the leading power-series term (its next correction is below 1e-60)
+
+
 @njit(cache=True)
 def bessel_j(z, m, out, buf):
     """out[k] = J_k(z), k = 0..m, z >= 0 (Miller's backward recurrence, normalised with
@@ -39,10 +42,10 @@ def bessel_j(z, m, out, buf):
     (2 - delta_k0) (-i)^k J_k(tau a)): the trajectory kernels (``_weights``) and, through
     ``solvers.chebyshev.bessel_terms``, the closed and exact solvers. Absolute error <= 3e-16
     for z <= 120, k <= 360 against 40-digit mpmath (scipy.special.jv: 5e-15 there)."""
-    if z == 0.0:
-        for k in range(m + 1):
-            out[k] = 0.0
+    if z < BESSEL_SERIES_Z:  # the recurrence's 2k/z would overflow: J_k = (z/2)^k / k! to double precision
         out[0] = 1.0
+        for k in range(1, m + 1):
+            out[k] = out[k - 1] * (0.5 * z) / k
         return
     top = max(m, int(z)) + 20 + int(6.5 * np.sqrt(max(m, z)))
     top += top % 2
