@@ -36,7 +36,7 @@ from ..solvers.contract import RunSize, choose, solver
 from .options import METHODS, OPTIONS, check_options
 
 __all__ = ["RunPlan", "plan_run", "lower_bound_memory", "choose_method", "is_noisy", "run_memory",
-           "operator_scales", "estimate_memory", "sample_memory", "planned", "run_size", "METHODS",
+           "operator_scales", "sample_memory", "planned", "run_size", "METHODS",
            "MAX_PHASE", "MAX_JUMPS"]
 
 MAX_PHASE = 1e9  # largest generator norm x t_max a run accepts (rad)
@@ -231,14 +231,6 @@ def choose_method(method: str, noisy: bool, size: RunSize, options) -> str:
             raise InputError(reason)
         return method
     return choose(size, noisy, options, fits=lambda need: need <= MEMORY_FRACTION * available_memory())
-
-
-def estimate_memory(mg) -> float:
-    """Bytes of the operators and work vectors of a closed run (H_B, V, H0, augmented generator)."""
-    from ..physics.operators import estimate_nnz_per_row
-
-    size = RunSize(dim=as_float(mg.dim), nnz_per_row=estimate_nnz_per_row(mg), n_jumps=0, n_obs=0, n_times=0)
-    return solver("closed").memory(size, None)
 
 
 def sample_memory(n_times: int, n_obs: int) -> float:

@@ -295,6 +295,12 @@ def solve_closed(problem: SolveProblem, options: SolverOptions | None = None, pr
 solve_closed.__doc__ = _solve_closed.__doc__
 
 
+def vector_memory(size: RunSize) -> float:
+    """Bytes of a state-vector run on the full space: H_B, V, H_0 and the augmented generator
+    (CSR, 12 bytes per entry) and the 30 work vectors of a Chebyshev step."""
+    return 5 * size.nnz * 12 + 2 * size.dim * 16 * 30
+
+
 class ClosedSolver(Solver):
     """The state-vector solver (noise-free runs): one vector and its tangent per mixture member."""
 
@@ -304,7 +310,7 @@ class ClosedSolver(Solver):
     def memory(self, size: RunSize, options: SolverOptions) -> float:
         """H_B, V, H_0 and the augmented generator (CSR, 12 bytes per entry), 30 work vectors of
         the Chebyshev step, in the symmetry block where one holds the initial state."""
-        return (5 * size.nnz * 12 + 2 * size.dim * 16 * 30) * size.block_fraction
+        return vector_memory(size) * size.block_fraction
 
     def cost(self, size: RunSize, options: SolverOptions) -> float:
         return size.nnz  # one sparse product per term per vector

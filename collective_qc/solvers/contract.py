@@ -23,7 +23,7 @@ module plus one entry here.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -109,7 +109,6 @@ class SolveProblem:
     times: np.ndarray
     diagonal_observables: np.ndarray | None = None
     observe: object = None
-    extra: dict = field(default_factory=dict)
 
 
 class Solver:

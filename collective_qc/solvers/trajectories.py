@@ -122,7 +122,7 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
     store = payload.get("store_states", False)
     psi = np.zeros((n, nt, dim) if store else (n, 0, 0), dtype=np.complex128)
     # the kernel form this process (a Dask worker too) can build: the same bits either way
-    mats = Mats(*tuple(payload["mats"])[:len(Mats._fields) - 1], kernel_form())
+    mats = Mats(*payload["mats"][:len(Mats._fields) - 1], kernel_form())
     run_trajectories(mats, noise, Init(*payload["init"]), Sched(*payload["sched"]),
                      Params(*payload["par"]), np.ascontiguousarray(keys), Records(e, p, c, d, psi), stats)
     if not store:
@@ -134,17 +134,14 @@ def run_batch(payload: dict, keys: np.ndarray, start: int = 0):
 
 
 def _pack_operators(ops: Operators, HB) -> tuple:
-    """mats of the kernels (``kernels.packs.Mats``): H0, V, H_B and K0 = D^dag(H_B) as CSR rows (H0,
-    H_B and K0 without their diagonals, H_B and K0 on one pattern), V's flip form if it has one, the
-    diagonals (V's stays in its rows: zeros) and the kernel form (``kernels.forms.kernel_form``:
-    SIMD unless $CQC_KERNELS says otherwise or the IR cannot be built here)."""
-    from .kernels.forms import kernel_form
-    from .kernels.packs import Mats
-
+    """The arrays of the kernels' ``kernels.packs.Mats`` (its form aside: each process running the
+    batch adds the kernel form it can build, in :func:`run_batch`): H0, V, H_B and K0 = D^dag(H_B)
+    as CSR rows (H0, H_B and K0 without their diagonals, H_B and K0 on one pattern), V's flip
+    form if it has one, the diagonals (V's stays in its rows: zeros)."""
     (h0, hb, k0), (d0, dhb, dk0) = S.split_diagonals([ops.H0, HB, adjoint_dissipator(ops, HB)])
     cd, ci, cp, dg = S.pack_csr([h0, ops.V, *S.common_pattern(hb, k0)], [d0, np.zeros(ops.dim), dhb, dk0])
     xm, xc = S.charger_flips(ops.V)
-    return Mats(cd, ci, cp, xm, xc, dg, kernel_form())
+    return cd, ci, cp, xm, xc, dg
 
 
 def build_payload(problem: SolveProblem, options: SolverOptions, integrator: str) -> dict:
@@ -371,8 +368,9 @@ class TrajectorySolver(Solver):
         """The closed run's operators twice (CSR rows and the kernels' packs), the jump data, the
         Chebyshev series terms of two threads and the per-trajectory samples (kept twice: batch
         and total); with state quantities, the groups' density matrices."""
-        closed = 5 * size.nnz * 12 + 2 * size.dim * 16 * 30
-        need = 2 * closed + size.n_jumps * size.dim * 24 + 2 * (CHEB_M_MAX + 1) * 2 * size.dim * 16
+        from .closed import vector_memory
+
+        need = 2 * vector_memory(size) + size.n_jumps * size.dim * 24 + 2 * (CHEB_M_MAX + 1) * 2 * size.dim * 16
         need += 2 * float(options.ntraj) * size.n_times * 8.0 * (3 + size.n_obs)
         return need + (state_memory(size.n_times, size.dim) if size.quantities else 0.0)
 
