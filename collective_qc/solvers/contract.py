@@ -37,6 +37,7 @@ SOLVERS = {  # method name -> module defining SOLVER (the order is the order of 
     "closed": "collective_qc.solvers.closed",
     "exact": "collective_qc.solvers.lindblad",
     "trajectories": "collective_qc.solvers.trajectories",
+    "permutation": "collective_qc.solvers.permutation",
 }
 METHODS = ("auto", *SOLVERS)
 
@@ -73,6 +74,9 @@ class RunSize:
     n_times: int
     quantities: int = 0
     block_fraction: float = 1.0
+    permutation: float = 0.0
+    permutation_refusal: str = ""
+    explicit_refusal: str = ""
 
     @property
     def nnz(self) -> float:
@@ -82,12 +86,14 @@ class RunSize:
 @dataclass
 class SampledState:
     """The state a solver hands to ``problem.observe`` at a sample: the members and weights of a
-    state-vector mixture (closed solver: psi (dim, n_members), weights), or a density matrix rho
-    (dim, dim) (exact solver; the trajectory average)."""
+    state-vector mixture (closed solver: psi (dim, n_members), weights), a density matrix rho
+    (dim, dim) (exact solver; the trajectory average), or the flat block state of the
+    permutation solver (``blocks``, :mod:`.permutation_form`)."""
 
     psi: np.ndarray | None = None
     weights: np.ndarray | None = None
     rho: np.ndarray | None = None
+    blocks: np.ndarray | None = None
 
 
 @dataclass
@@ -98,7 +104,9 @@ class SolveProblem:
     sector); psi0 (dim, n_members) and weights (n_members,): the initial mixture; drive: lambda
     (energy units); protocol: the envelope f(t); times: sample times (1/omega0, increasing, >= 0);
     diagonal_observables (n_obs, dim): diagonal observables sampled alongside (Fock-level
-    populations); observe: callable SampledState -> 1-d array of further observables.
+    populations); observe: callable SampledState -> 1-d array of further observables; state0:
+    the initial state of a solver that builds its own representation (the permutation solver's
+    flat block state; psi0 and weights then describe its labels' populations only).
     """
 
     ops: object
@@ -109,6 +117,7 @@ class SolveProblem:
     times: np.ndarray
     diagonal_observables: np.ndarray | None = None
     observe: object = None
+    state0: np.ndarray | None = None
 
 
 class Solver:
@@ -129,10 +138,16 @@ class Solver:
     def solve(self, problem: SolveProblem, options: SolverOptions, progress=None, client=None) -> Solution:
         raise NotImplementedError
 
+    def declines(self, size: RunSize) -> str | None:
+        """Why this solver cannot take the planned problem's model, or None (default: the
+        explicit-basis solvers decline local noise on a collective spin node)."""
+        return size.explicit_refusal or None
+
     def refusal(self, noisy: bool, smooth: bool = False) -> str | None:
         """Why this solver cannot take a problem with (noisy, smooth envelope), or None."""
         if noisy and not self.accepts.noise:
-            return f"method {self.name!r} is for noise-free runs; use method exact, trajectories or auto with noise"
+            return (f"method {self.name!r} is for noise-free runs; use method exact, trajectories, permutation or "
+                    "auto with noise")
         if not noisy and not self.accepts.noise_free:
             return f"method {self.name!r} needs noise"
         if smooth and not self.accepts.smooth_protocol:
@@ -156,7 +171,9 @@ def choose(size: RunSize, noisy: bool, options: SolverOptions, fits) -> str:
     """``method="auto"``: the cheapest solver that takes the problem and whose memory `fits`
     (callable bytes -> bool); if none fits, the one needing least memory (the memory check then
     says why). Ties go to the earlier entry of :data:`SOLVERS` (no sampling error first)."""
-    able = [s for s in map(solver, SOLVERS) if s.refusal(noisy) is None]
+    able = [s for s in map(solver, SOLVERS) if s.refusal(noisy) is None and s.declines(size) is None]
+    if not able:
+        raise InputError(size.permutation_refusal or size.explicit_refusal or "no solver takes this problem")
     fitting = [s for s in able if fits(s.memory(size, options))]
     if fitting:
         return min(fitting, key=lambda s: s.cost(size, options)).name

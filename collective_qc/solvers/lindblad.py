@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from ..physics.operators import Operators
 from ..physics.protocols import Protocol
-from .chebyshev import SERIES_MARGIN, X_MAX, bessel_terms, max_terms, spectral_interval, term_error
+from .chebyshev import SERIES_MARGIN, X_MAX, bessel_terms, max_terms, term_error
 from .contract import Accepts, RunSize, SampledState, SolveProblem, Solver
 from .matrix_form import MatrixFormLindbladian, Recurrence, axpy2, norm2
 from .solution import Solution, SolverOptions
@@ -110,20 +110,20 @@ class _Step:
 
 
 class _Chebyshev:
-    """Chebyshev steps of the augmented Lindbladian (buffers allocated once)."""
+    """Chebyshev steps of an augmented Lindbladian (buffers allocated once). The generator gives
+    ``shape`` (of R and Y), ``drive``, ``decay`` (>= the largest decay rate), ``half_width(f)``
+    (of the spectrum of its Hamiltonian part) and ``apply`` (see ``MatrixFormLindbladian.apply``)."""
 
-    def __init__(self, gen: MatrixFormLindbladian, ops: Operators, funcs: _Functionals, tol: float):
-        self.gen, self.ops, self.funcs, self.tol = gen, ops, funcs, tol
-        d = gen.dim
-        self.buf = [np.empty((d, d), dtype=np.complex128) for _ in range(6)]
+    def __init__(self, gen, funcs, tol: float):
+        self.gen, self.funcs, self.tol = gen, funcs, tol
+        self.buf = [np.empty(gen.shape, dtype=np.complex128) for _ in range(6)]
         self._bounds = {}
 
     def bounds(self, f: float):
         """(a, c, x_max): L_f = c + i a Z with Z's spectrum in a thin ellipse around [-1, 1];
         steps are at most x_max / a long."""
         if f not in self._bounds:
-            H = (self.ops.H0 + (self.gen.drive * f) * self.ops.V).astype(np.complex128)
-            _, half = spectral_interval(H)
+            half = self.gen.half_width(f)
             decay = self.gen.decay
             a = 2.0 * half + decay
             # T_k(Z) may grow like r^k off the segment (numerical range of width ~ 2 decay):
@@ -223,23 +223,30 @@ def _solve_lindblad(problem: SolveProblem, options: SolverOptions, progress=None
     Solution  (``evaluate(k, t)``: E, P, C_Q at t in [times[k], times[k+1]], no re-propagation
     for piecewise-constant protocols.)
     """
-    ops, tol = problem.ops, options.series_tol
+    ops = problem.ops
     gen = MatrixFormLindbladian(ops, problem.drive)
     funcs = _Functionals(ops, problem.diagonal_observables)
     state = _initial(problem.psi0, problem.weights, ops.dim)
+    return run_generator(problem, gen, funcs, state, _observer(problem), options.series_tol, progress)
+
+
+def run_generator(problem: SolveProblem, gen, funcs, state, observe, tol: float, progress=None) -> Solution:
+    """Propagate (R, Y) = `state` under the augmented generator `gen` through the protocol, recording
+    the functionals `funcs` (E + e0, C, P_0, P_V, diagonal observables) at the samples and
+    `observe(R)` (or None): Chebyshev steps with dense output for piecewise-constant protocols,
+    DOP853 for smooth ones. The one integrator of the exact and permutation solvers."""
     e0 = float(funcs(*state)[0])
     if not getattr(problem.protocol, "piecewise_constant", True):
         from .smooth import solve_smooth_lindblad
 
-        values, ev, info, hooked = solve_smooth_lindblad(gen, funcs, state, problem, _observer(problem), tol,
-                                                         progress)
+        values, ev, info, hooked = solve_smooth_lindblad(gen, funcs, state, problem, observe, tol, progress)
 
-        def evaluate(k, t):
+        def evaluate_smooth(k, t):
             v = ev(k, t)
             return float(v[0] - e0), float(v[2]), float(v[1])
 
-        return _finish(problem, values, e0, evaluate, hooked, info)
-    run = _ChebyshevRun(problem, _Chebyshev(gen, ops, funcs, tol), funcs, _observer(problem), progress)
+        return _finish(problem, values, e0, evaluate_smooth, hooked, info)
+    run = _ChebyshevRun(problem, _Chebyshev(gen, funcs, tol), funcs, observe, progress)
     run.propagate(state)
     starts = [st.t0 for st in run.steps]
     drive, protocol = problem.drive, problem.protocol

@@ -176,7 +176,9 @@ class MatrixFormLindbladian:
 
     def __init__(self, ops: Operators, drive: float):
         self.dim = dim = ops.dim
+        self.shape = (dim, dim)
         self.drive = float(drive)
+        self._ops = ops
         G, self.W, self._jumps, self.general = _classify_jumps(ops.jumps, dim)
         self.H0 = (sp.csr_matrix(ops.H0, dtype=np.complex128) - 0.5j * G).tocsr()
         self.V = sp.csr_matrix(ops.V)
@@ -196,6 +198,13 @@ class MatrixFormLindbladian:
                 self._hf.clear()
             self._hf[f] = OffDiag(*_csr(off), dg)
         return self._hf[f]
+
+    def half_width(self, f: float) -> float:
+        """Half-width of an interval holding the spectrum of H_0 + lambda f V (energy units)."""
+        from .chebyshev import spectral_interval
+
+        H = (self._ops.H0 + (self.drive * f) * self._ops.V).astype(np.complex128)
+        return spectral_interval(H)[1]
 
     def apply(self, f: float, R, Y, outR, outY, rec: Recurrence | None = None):
         """(outR, outY) = A_f(R, Y), the augmented generator, or with ``rec`` the recurrence step

@@ -65,19 +65,19 @@ def solve_smooth_lindblad(gen, funcs, state, problem, observe, tol: float, progr
     """The exact solver for a smooth protocol (see :func:`.lindblad.solve_lindblad`): returns the
     recorded functionals (n, 4 + n_diag: E + e0, C, P, 0, diagonal observables), ``evaluate(k,
     t)`` of the same columns, the solver info and the hooked observables (or None)."""
-    dim, protocol = gen.dim, problem.protocol
-    d2 = dim * dim
-    outR = np.empty((dim, dim), dtype=np.complex128)
-    outY = np.empty((dim, dim), dtype=np.complex128)
+    shape, protocol = gen.shape, problem.protocol
+    d2 = int(np.prod(shape))
+    outR = np.empty(shape, dtype=np.complex128)
+    outY = np.empty(shape, dtype=np.complex128)
 
     def rhs(t, y):
-        gen.apply(protocol.value(t), y[:d2].reshape(dim, dim), y[d2:].reshape(dim, dim), outR, outY)
+        gen.apply(protocol.value(t), y[:d2].reshape(shape), y[d2:].reshape(shape), outR, outY)
         return np.concatenate([outR.ravel(), outY.ravel()])
 
     ext, collecting = [], [True]
 
     def record(t, y):
-        R_, Y_ = y[:d2].reshape(dim, dim), y[d2:].reshape(dim, dim)
+        R_, Y_ = y[:d2].reshape(shape), y[d2:].reshape(shape)
         v = funcs(R_, Y_)
         if observe is not None and collecting[0]:
             ext.append(observe(R_))

@@ -1,0 +1,155 @@
+"""The ``permutation`` solver: N identical spin-1/2 sites with local and collective noise at
+N = 10^2 - 10^3, in the Dicke-ladder basis.
+
+For a model, charger and noise invariant under every permutation of the sites
+(:mod:`collective_qc.physics.permutation`) the density matrix stays (+)_j rho_j (x) 1_{d_j}:
+O(N^3) numbers instead of 4^N (Chase & Geremia, PRA 78, 052101 (2008); Shammah et al., PRA 98,
+063815 (2018), the method of qutip.piqs). The solver propagates the weighted blocks
+R_j = d_j rho_j and their tangent X = dR/dlambda with the exact solver's integrator (Chebyshev
+expansions of each constant piece, dense output; DOP853 for smooth envelopes;
+:mod:`.lindblad`), the generator applied block by block (:mod:`.permutation_form`), so E, P and
+C_Q are exact functionals as in the exact solver. The ergotropy is that of the full N-site state
+(passive energy from the block spectra with multiplicities d_j).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..core.errors import InputError
+from ..physics.permutation import log_multiplicity
+from .contract import Accepts, RunSize, SampledState, SolveProblem, Solver
+from .permutation_blocks import BlockFunctionals, initial_blocks, passive_energy
+from .permutation_form import PermutationLindbladian
+from .solution import Solution, SolverOptions
+
+__all__ = ["PermutationOperators", "PermutationSolver", "SOLVER", "InitialBlocks", "PermutationMeasures",
+           "solve_permutation"]
+
+APPLY_FLOPS = 24.0  # complex multiply-adds per stored element and application (cost scale of `auto`)
+
+
+class PermutationOperators:
+    """What the api and the cutoff check read from a run's operators, for the block state.
+
+    The 'basis' is the list of labels (j, k = j - m, n) of the blocks' diagonals: ``dim`` of
+    them; ``sz_total``, ``mode_occupation`` and ``photon_number`` are diagonal there, ``H0``
+    and ``V`` block-diagonal sparse matrices over the labels (the cutoff check tests
+    conservation of the excitation number with them).
+    """
+
+    def __init__(self, form, model_graph, drive: float, charger: dict, battery_off: bool = False):
+        self.form, self.model_graph, self.charger, self.battery_off = form, model_graph, charger, bool(battery_off)
+        self.gen = PermutationLindbladian(form, drive, battery_off)
+        space = self.gen.space
+        self.space, self.jumps, self.symmetry, self.n_sites = space, [], None, form.n
+        self.dim = space.rows
+        self.state_size = space.length
+        nb = space.nb
+        m = np.concatenate([np.repeat(j - np.arange(int(round(2 * j)) + 1), nb) for j in space.js])
+        self.sz_total = m
+        occ = np.tile(np.arange(nb, dtype=float), space.rows // nb)
+        self.mode_occupation = [] if form.mode is None else [occ]
+        self.photon_number = None if form.mode is None else occ
+        self.H0 = sp.block_diag(self.gen.H0, format="csr")
+        self.V = sp.block_diag(self.gen.V, format="csr")
+        self.logd = np.array([log_multiplicity(form.n, j) for j in space.js])
+        self.spin_levels = [np.linalg.eigvalsh(H.toarray()[::nb, ::nb]) for H in self.gen.HB]
+
+    def energy(self, R) -> float:
+        """Tr[H_B rho] of a flat block state."""
+        return float(sum(np.real(np.sum(H.multiply(self.space.block(R, b).T))) for b, H in enumerate(self.gen.HB)))
+
+    def ergotropy(self, R) -> float:
+        """W = Tr[H_B rho] - E_passive of the full N-site state (energy units)."""
+        return self.energy(R) - passive_energy(self.space, self.spin_levels, self.logd, R)
+
+
+class InitialBlocks:
+    """The initial state of a permutation run (flat block state) with the InitialState interface."""
+
+    def __init__(self, ops: PermutationOperators, kind: str):
+        self.state, self._describe = initial_blocks(ops.form, ops.space, ops.gen.HB, kind)
+        self.vectors = np.real(self.state[ops.space.diagonal_index()])[:, None]  # support (cutoff check)
+        self.weights = np.ones(1)
+        self.label = self._describe["kind"]
+
+    def describe(self) -> dict:
+        return dict(self._describe)
+
+
+class PermutationMeasures:
+    """State quantities of a permutation run: ``ergotropy`` of the full N-site state."""
+
+    names = ["ergotropy"]
+    notes: list = []
+
+    def __init__(self, ops: PermutationOperators, which):
+        bad = [q for q in which if q != "ergotropy"]
+        if bad:
+            raise InputError(f"quantity {bad[0]!r} is not defined for method permutation (the l1 coherence and "
+                             "the entanglement entropy depend on a basis of the d_j copies); use ergotropy")
+        self.ops = ops
+
+    def sampled(self):
+        return None
+
+    def __call__(self, state: SampledState) -> np.ndarray:
+        return np.array([self.ops.ergotropy(state.blocks.reshape(-1))])
+
+
+def solve_permutation(problem: SolveProblem, options: SolverOptions | None = None, progress=None) -> Solution:
+    """Propagate the block state (and its tangent) of a permutation-invariant run.
+
+    Parameters
+    ----------
+    problem : SolveProblem
+        ``ops`` a :class:`PermutationOperators`, ``state0`` the flat initial block state;
+        drive, protocol, times (1/omega0), diagonal observables over the labels, ``observe``
+        (called with ``SampledState(blocks=R)``).
+    options : SolverOptions
+        ``series_tol``: relative truncation error per Chebyshev step (rtol = atol of DOP853 for
+        smooth protocols).
+    """
+    from threadpoolctl import threadpool_limits
+
+    from .lindblad import run_generator
+
+    options = SolverOptions() if options is None else options
+    ops = problem.ops
+    gen = ops.gen
+    funcs = BlockFunctionals(gen, problem.diagonal_observables)
+    R0 = np.ascontiguousarray(problem.state0, dtype=np.complex128).reshape(gen.shape)
+    observe = None if problem.observe is None else \
+        (lambda R: np.atleast_1d(problem.observe(SampledState(blocks=R))))
+    with threadpool_limits(1):
+        sol = run_generator(problem, gen, funcs, (R0, np.zeros_like(R0)), observe, options.series_tol, progress)
+    sol.info["method"] = "permutation"
+    sol.info["blocks"] = len(gen.space.js)
+    sol.info["state_size"] = gen.space.length
+    return sol
+
+
+class PermutationSolver(Solver):
+    """Permutation-invariant models (identical spin-1/2 sites, uniform noise) in the Dicke-ladder basis."""
+
+    name = "permutation"
+    accepts = Accepts(noise=True, density=True)
+
+    def declines(self, size: RunSize) -> str | None:
+        return size.permutation_refusal or None
+
+    def memory(self, size: RunSize, options: SolverOptions) -> float:
+        """Twelve flat block states (state and tangent: current, two recurrence terms, sum, next;
+        DOP853 about 2.5 times more), the block operators and the functionals."""
+        return float(size.permutation) * 16.0 * 12 + 64.0 * size.permutation ** (2.0 / 3.0) * 40
+
+    def cost(self, size: RunSize, options: SolverOptions) -> float:
+        return APPLY_FLOPS * float(size.permutation)
+
+    def solve(self, problem: SolveProblem, options: SolverOptions, progress=None, client=None) -> Solution:
+        return solve_permutation(problem, options, progress)
+
+
+SOLVER = PermutationSolver()
