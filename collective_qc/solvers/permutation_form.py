@@ -93,28 +93,30 @@ def _block_diag_csr(mats, dtype) -> Csr:
 @nb.njit(cache=True, parallel=True)
 def _apply(lay, h, v, terms, sc, R, Y, prevR, prevY, outR, outY):
     """out = alpha (A_f(R, Y) - c (R, Y)) + beta prev for the augmented generator (R, Y) ->
-    (L R, L Y - i f [V, R]); flat block arrays; out may alias prev, not R or Y."""
+    (L R, L Y - i f [V, R]); flat block arrays of Hermitian blocks. Row i computes the lower
+    triangle c <= i of its block and mirrors it (out[c, i] = conj out[i, c]): each element is
+    written by one thread. out may alias prev, not R or Y."""
     for r in nb.prange(lay.row_block.shape[0]):
         b = lay.row_block[r]
         i = lay.row_local[r]
         s = lay.size[b]
         o = lay.offset[b]
         r0 = r - i
-        tR = np.zeros(s, dtype=np.complex128)
-        tY = np.zeros(s, dtype=np.complex128)
+        tR = np.zeros(i + 1, dtype=np.complex128)
+        tY = np.zeros(i + 1, dtype=np.complex128)
         for p in range(h.indptr[r], h.indptr[r + 1]):  # -i H_eff R (row i)
             hk = -1j * h.data[p]
             base = o + h.indices[p] * s
-            for c in range(s):
+            for c in range(i + 1):
                 tR[c] += hk * R[base + c]
                 tY[c] += hk * Y[base + c]
         for p in range(v.indptr[r], v.indptr[r + 1]):  # -i f V R (row i) into the tangent
             vk = -1j * sc.f * v.data[p]
             base = o + v.indices[p] * s
-            for c in range(s):
+            for c in range(i + 1):
                 tY[c] += vk * R[base + c]
         row = o + i * s
-        for c in range(s):  # + i R H_eff^dag, + i f R V (row i)
+        for c in range(i + 1):  # + i R H_eff^dag, + i f R V (row i)
             aR = 0j
             aY = 0j
             for p in range(h.indptr[r0 + c], h.indptr[r0 + c + 1]):
@@ -126,22 +128,27 @@ def _apply(lay, h, v, terms, sc, R, Y, prevR, prevY, outR, outY):
             tR[c] += 1j * aR
             tY[c] += 1j * aY
         _sandwiches(lay, terms, b, i, R, Y, tR, tY)
-        for c in range(s):  # (prev is not read when beta = 0: it may be uninitialised)
+        for c in range(i + 1):  # (prev is not read when beta = 0: it may be uninitialised)
             xR = sc.alpha * (tR[c] - sc.c * R[row + c])
             xY = sc.alpha * (tY[c] - sc.c * Y[row + c])
             if sc.beta != 0.0:
                 xR += sc.beta * prevR[row + c]
                 xY += sc.beta * prevY[row + c]
+            if c == i:
+                xR = xR.real + 0j
+                xY = xY.real + 0j
             outR[row + c] = xR
             outY[row + c] = xY
+            outR[o + c * s + i] = np.conj(xR)
+            outY[o + c * s + i] = np.conj(xY)
 
 
 @nb.njit(cache=True)
 def _sandwiches(lay, terms, b, i, R, Y, tR, tY):
-    """Row i of block b: sum_t u_t(x) u_t(x1) R_src[x + delta_t, x1 + delta_t] (boson shift too)."""
+    """Row i of block b, columns c <= i: sum_t u_t(x) u_t(x1) R_src[x + delta_t, x1 + delta_t]
+    (boson shift too)."""
     nbos = lay.nb
     kd, n = i // nbos, i % nbos
-    nsd = lay.size[b] // nbos
     for t in range(terms.start[b], terms.start[b + 1]):
         ui = terms.us[t, kd] * terms.ub[t, n]
         if ui == 0.0:
@@ -150,12 +157,20 @@ def _sandwiches(lay, terms, b, i, R, Y, tR, tY):
         ss = lay.size[bs]
         d, sh = terms.delta[t], terms.shift[t]
         srow = lay.offset[bs] + ((kd + d) * nbos + n + sh) * ss
-        for k1 in range(nsd):
+        if nbos == 1:  # no cavity: one contiguous row segment
+            for k1 in range(kd + 1):
+                w = ui * terms.us[t, k1]
+                if w != 0.0:  # (u = 0 where k1 + d leaves the source block)
+                    tR[k1] += w * R[srow + k1 + d]
+                    tY[k1] += w * Y[srow + k1 + d]
+            continue
+        for k1 in range(kd + 1):
             u1 = ui * terms.us[t, k1]
             if u1 == 0.0:
                 continue
             scol = srow + (k1 + d) * nbos + sh
-            for n1 in range(nbos):
+            top = nbos if k1 < kd else n + 1
+            for n1 in range(top):
                 w = u1 * terms.ub[t, n1]
                 if w != 0.0:
                     tR[k1 * nbos + n1] += w * R[scol + n1]
