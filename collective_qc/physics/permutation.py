@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 from ..core.errors import InputError
 
-__all__ = ["CollectiveForm", "Rates", "collective_form", "permutation_size", "symmetry_breaker"]
+__all__ = ["CollectiveForm", "Rates", "collective_form", "permutation_size", "symmetry_breaker", "all_blocks",
+           "needed_blocks", "log_multiplicity"]
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,36 @@ class CollectiveForm:
         return 1 if self.mode is None else self.mode.n_max + 1
 
 
-def permutation_size(n: int, n_boson: int = 1) -> float:
-    """Complex numbers of one block-diagonal state: sum_j ((2j + 1) n_boson)^2."""
-    return float(sum((n - 2 * b + 1) ** 2 for b in range(n // 2 + 1))) * n_boson * n_boson
+def permutation_size(n: int, n_boson: int = 1, js=None) -> float:
+    """Complex numbers of one block-diagonal state: sum_j ((2j + 1) n_boson)^2 over the blocks js
+    (default all, j = N/2, N/2 - 1, ...)."""
+    js = all_blocks(n) if js is None else js
+    return float(sum((2 * j + 1) ** 2 for j in js)) * n_boson * n_boson
+
+
+def all_blocks(n: int) -> list:
+    """j = N/2, N/2 - 1, ..., 0 or 1/2."""
+    return [n / 2 - b for b in range(n // 2 + 1)]
+
+
+def needed_blocks(n: int, local_noise: bool, initial: str) -> list:
+    """The blocks a run must propagate: all of them when local noise couples j to j +- 1;
+    without it each block evolves on its own, so only those the initial state occupies
+    (|g...g>: j = N/2; dicke:J,M: J; ground and thermal states: all)."""
+    head, _, arg = str(initial).partition(":")
+    if local_noise or head not in ("product", "dicke"):
+        return all_blocks(n)
+    if head == "product":
+        return [n / 2]
+    parts = arg.split(",")
+    if len(parts) == 1:
+        return [n / 2]
+    num, _, den = parts[0].strip().partition("/")
+    try:
+        j = float(num) / (float(den) if den else 1.0)
+    except ValueError:
+        return all_blocks(n)
+    return [j] if j in all_blocks(n) else all_blocks(n)
 
 
 def _site_key(s):

@@ -18,9 +18,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..core.errors import InputError
-from ..physics.permutation import log_multiplicity
+from ..physics.permutation import needed_blocks
 from .contract import Accepts, RunSize, SampledState, SolveProblem, Solver
-from .permutation_blocks import BlockFunctionals, initial_blocks, passive_energy
+from .permutation_blocks import BlockFunctionals, initial_blocks, passive_energy, spin_levels
 from .permutation_form import PermutationLindbladian
 from .solution import Solution, SolverOptions
 
@@ -39,9 +39,9 @@ class PermutationOperators:
     conservation of the excitation number with them).
     """
 
-    def __init__(self, form, model_graph, drive: float, charger: dict, battery_off: bool = False):
+    def __init__(self, form, model_graph, drive: float, charger: dict, battery_off: bool = False, initial="product"):
         self.form, self.model_graph, self.charger, self.battery_off = form, model_graph, charger, bool(battery_off)
-        self.gen = PermutationLindbladian(form, drive, battery_off)
+        self.gen = PermutationLindbladian(form, drive, battery_off, needed_blocks(form.n, form.rates.local, initial))
         space = self.gen.space
         self.space, self.jumps, self.symmetry, self.n_sites = space, [], None, form.n
         self.dim = space.rows
@@ -54,8 +54,11 @@ class PermutationOperators:
         self.photon_number = None if form.mode is None else occ
         self.H0 = sp.block_diag(self.gen.H0, format="csr")
         self.V = sp.block_diag(self.gen.V, format="csr")
-        self.logd = np.array([log_multiplicity(form.n, j) for j in space.js])
-        self.spin_levels = [np.linalg.eigvalsh(H.toarray()[::nb, ::nb]) for H in self.gen.HB]
+        self._levels = None
+
+    def measures(self, which) -> PermutationMeasures:
+        """The state quantities of a run (ergotropy only; InputError naming another)."""
+        return PermutationMeasures(self, which)
 
     def energy(self, R) -> float:
         """Tr[H_B rho] of a flat block state."""
@@ -63,7 +66,29 @@ class PermutationOperators:
 
     def ergotropy(self, R) -> float:
         """W = Tr[H_B rho] - E_passive of the full N-site state (energy units)."""
-        return self.energy(R) - passive_energy(self.space, self.spin_levels, self.logd, R)
+        if self._levels is None:
+            self._levels = spin_levels(self.form)
+        return self.energy(R) - passive_energy(self.space, self._levels, R)
+
+
+class PermutationMeasures:
+    """State quantities of a permutation run: ``ergotropy`` of the full N-site state."""
+
+    names = ["ergotropy"]
+    notes: list = []
+
+    def __init__(self, ops, which):
+        bad = [q for q in which if q != "ergotropy"]
+        if bad:
+            raise InputError(f"quantity {bad[0]!r} is not defined for method permutation (the l1 coherence and "
+                             "the entanglement entropy depend on a basis of the d_j copies); use ergotropy")
+        self.ops = ops
+
+    def sampled(self):
+        return None
+
+    def __call__(self, state: SampledState) -> np.ndarray:
+        return np.array([self.ops.ergotropy(state.blocks.reshape(-1))])
 
 
 class InitialBlocks:
@@ -77,26 +102,6 @@ class InitialBlocks:
 
     def describe(self) -> dict:
         return dict(self._describe)
-
-
-class PermutationMeasures:
-    """State quantities of a permutation run: ``ergotropy`` of the full N-site state."""
-
-    names = ["ergotropy"]
-    notes: list = []
-
-    def __init__(self, ops: PermutationOperators, which):
-        bad = [q for q in which if q != "ergotropy"]
-        if bad:
-            raise InputError(f"quantity {bad[0]!r} is not defined for method permutation (the l1 coherence and "
-                             "the entanglement entropy depend on a basis of the d_j copies); use ergotropy")
-        self.ops = ops
-
-    def sampled(self):
-        return None
-
-    def __call__(self, state: SampledState) -> np.ndarray:
-        return np.array([self.ops.ergotropy(state.blocks.reshape(-1))])
 
 
 def solve_permutation(problem: SolveProblem, options: SolverOptions | None = None, progress=None) -> Solution:

@@ -139,11 +139,11 @@ def _collective_terms(form, j: float):
 
 def sandwich_terms(form, space):
     """(``Terms`` for the kernel, [(dst b, src b, delta, shift, us, ub)] for the functionals)."""
-    nb, h = space.nb, form.n / 2
+    nb = space.nb
     width = int(space.nspin.max())
     rows, start = [], [0]
     ones = np.ones(nb)
-    jmin = float(space.js[-1])
+    jmin = 0.5 * (form.n % 2)
     for b, j in enumerate(space.js):
         spec = [(src, d, u, 0, ones) for src, d, u in _local_terms(form, j, jmin) + _collective_terms(form, j)]
         if form.mode is not None and form.mode.kappa > 0:
@@ -151,7 +151,9 @@ def sandwich_terms(form, space):
             ub[-1] = 0.0
             spec.append((j, 0, np.ones(int(round(2 * j)) + 1), 1, ub))
         for src, d, u, shift, ub in spec:
-            bs = int(round(h - src))
+            if int(round(2 * src)) not in space.index:
+                continue  # a block not propagated (no local noise: it stays empty)
+            bs = space.block_of(src)
             k = np.arange(len(u))
             u = np.where((k + d >= 0) & (k + d < space.nspin[bs]), u, 0.0)
             if np.any(u != 0.0):
@@ -265,7 +267,7 @@ def initial_blocks(form, space, HB, kind: str):
     ph = 0 if form.mode is None else int(form.mode.photons)
     if head in ("product", "dicke"):
         j, m = (n / 2, -n / 2) if head == "product" else args
-        b = int(round(n / 2 - j))
+        b = space.block_of(j)
         i = int(round(j - m)) * nb + ph
         space.block(R, b)[i, i] = 1.0
         return R, {"kind": head if head == "product" else f"dicke:{j:g},{m:g}", "members": 1, "degeneracy": 1,
@@ -293,24 +295,27 @@ def initial_blocks(form, space, HB, kind: str):
                "mixture": "uniform over the ground manifold" if head == "ground" else "Boltzmann"}
 
 
-def passive_energy(space, spin_levels, logd, R) -> float:
-    """min_U Tr[U rho U^dag H_B] of the full N-site state: the eigenvalues of every block R_j / d_j
-    (each d_j times) paired in decreasing order with the levels of H_B (each block's levels d_j
-    times) in increasing order. NaN when a multiplicity overflows double precision (N > 1020)."""
+def passive_energy(space, levels, R) -> float:
+    """min_U Tr[U rho U^dag H_B] of the full N-site state: the eigenvalues of every stored block
+    R_j / d_j (each d_j times) paired in decreasing order with the levels of H_B in increasing
+    order (`levels`: (j, eigenvalues of H_B,j) of *every* block j, each level d_j times). NaN when
+    a multiplicity overflows double precision (N > 1020)."""
+    logd = np.array([log_multiplicity(space.n, j) for j, _ in levels])
     if np.max(logd) > 700:
         return float("nan")
-    d = np.exp(logd)
     nb = space.nb
     pops, counts_p, lev, counts_e = [], [], [], []
-    for b in range(len(space.js)):
+    for b, j in enumerate(space.js):
+        d = math.exp(log_multiplicity(space.n, j))
         blk = space.block(R, b)
         ns = int(space.nspin[b])
         rs = blk.reshape(ns, nb, ns, nb).trace(axis1=1, axis2=3) if nb > 1 else blk
         lam = np.linalg.eigvalsh(0.5 * (rs + rs.conj().T))
-        pops.append(lam / d[b])
-        counts_p.append(np.full(ns, d[b]))
-        lev.append(spin_levels[b])
-        counts_e.append(np.full(ns, d[b]))
+        pops.append(lam / d)
+        counts_p.append(np.full(ns, d))
+    for (_, e), ld in zip(levels, logd, strict=True):
+        lev.append(e)
+        counts_e.append(np.full(len(e), math.exp(ld)))
     p, cp = np.concatenate(pops), np.concatenate(counts_p)
     e, ce = np.concatenate(lev), np.concatenate(counts_e)
     op, oe = np.argsort(-p, kind="stable"), np.argsort(e, kind="stable")
@@ -333,3 +338,21 @@ def _merge(p, cp, e, ce) -> float:
             k += 1
             left_e = ce[k] if k < len(e) else 0.0
     return total
+
+
+def spin_levels(form) -> list:
+    """[(j, eigenvalues of the spin part of H_B,j)] for every block j (banded solver: H_B,j is at
+    most pentadiagonal)."""
+    from scipy.linalg import eigvals_banded
+
+    from ..physics.permutation import all_blocks
+
+    out = []
+    for j in all_blocks(form.n):
+        hb = _spin_parts(form, j)[0]
+        n = hb.shape[0]
+        band = np.zeros((3, n))
+        for d in range(3):
+            band[d, : n - d] = hb.diagonal(-d)[: n - d] if d < n else 0.0
+        out.append((j, np.sort(eigvals_banded(band, lower=True))))
+    return out

@@ -51,12 +51,18 @@ def spin_matrices(j: float):
 
 
 class DickeSpace:
-    """The blocks of N spin-1/2 sites times ``nb`` boson levels: j, sizes, offsets, rows."""
+    """The blocks of N spin-1/2 sites times ``nb`` boson levels: j, sizes, offsets, rows (all
+    blocks, or the list ``js``)."""
 
-    def __init__(self, n: int, nb: int = 1):
+    def block_of(self, j: float) -> int:
+        """Block number of total spin j (KeyError when not stored)."""
+        return self.index[int(round(2 * j))]
+
+    def __init__(self, n: int, nb: int = 1, js=None):
         self.n, self.nb = int(n), int(nb)
-        self.js = np.array([n / 2 - b for b in range(n // 2 + 1)])
-        self.nspin = (n - 2 * np.arange(len(self.js)) + 1).astype(np.int64)
+        self.js = np.array([n / 2 - b for b in range(n // 2 + 1)] if js is None else sorted(js, reverse=True))
+        self.index = {int(round(2 * j)): b for b, j in enumerate(self.js)}  # 2j -> block number
+        self.nspin = np.rint(2 * self.js + 1).astype(np.int64)
         self.size = self.nspin * self.nb
         self.offset = np.concatenate([[0], np.cumsum(self.size.astype(np.int64) ** 2)]).astype(np.int64)
         self.length = int(self.offset[-1])
@@ -208,12 +214,13 @@ class PermutationLindbladian:
     form : CollectiveForm  (:mod:`collective_qc.physics.permutation`)
     drive : float  lambda (energy units)
     battery_off : bool  leave H_B out of the generator (Binder/Campaioli convention)
+    js : list or None  the blocks to propagate (default all)
     """
 
-    def __init__(self, form, drive: float, battery_off: bool = False):
+    def __init__(self, form, drive: float, battery_off: bool = False, js=None):
         from .permutation_blocks import block_operators, sandwich_terms
 
-        self.space = sp_ = DickeSpace(form.n, form.n_boson)
+        self.space = sp_ = DickeSpace(form.n, form.n_boson, js)
         self.shape = (1, sp_.length)
         self.dim = sp_.length
         self.drive = float(drive)
