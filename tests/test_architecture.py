@@ -186,6 +186,9 @@ def test_short_functions():
     assert not long, "functions over 80 lines:\n" + "\n".join(long)
 
 
+ADDED_AFTER_MOVE = ("collective_qc.physics.permutation",)  # new modules: no old path to alias
+
+
 def test_old_module_paths_are_deprecation_aliases():
     """Every moved module keeps its old path for now: the same module object, with a
     DeprecationWarning naming the new place (fresh interpreter: nothing imported before)."""
@@ -209,4 +212,4 @@ def test_old_module_paths_are_deprecation_aliases():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) == sum(1 for m in MODULES if m.count(".") == 2 and rank(m) in (0, 1, 3, 4)
-                                  and not m.endswith(("moved", "version")))
+                                  and not m.endswith(("moved", "version")) and m not in ADDED_AFTER_MOVE)

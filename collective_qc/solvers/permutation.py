@@ -143,7 +143,11 @@ class PermutationSolver(Solver):
     accepts = Accepts(noise=True, density=True)
 
     def declines(self, size: RunSize) -> str | None:
-        return size.permutation_refusal or None
+        if size.permutation_refusal:
+            return size.permutation_refusal
+        if size.permutation > 0:
+            return None
+        return "method 'permutation': the model is not known to be permutation invariant"
 
     def memory(self, size: RunSize, options: SolverOptions) -> float:
         """Twelve flat block states (state and tangent: current, two recurrence terms, sum, next;

@@ -10,16 +10,26 @@ the initial states; and the passive energy with the multiplicities d_j.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..core.errors import InputError
 from ..physics.permutation import log_multiplicity
-from .permutation_form import Terms, spin_matrices
 
-__all__ = ["block_operators", "sandwich_terms", "BlockFunctionals", "initial_blocks", "passive_energy",
-           "log_multiplicity"]
+Terms = namedtuple("Terms", "start src delta shift us ub")  # the sandwich terms (see .permutation_form)
+
+__all__ = ["spin_matrices", "Terms", "block_operators", "sandwich_terms", "BlockFunctionals", "initial_blocks",
+           "passive_energy", "spin_levels"]
+
+
+def spin_matrices(j: float):
+    """(J_z, J_+) of spin j in the basis k = j - m (m = j first), as CSR."""
+    n = int(round(2 * j)) + 1
+    m = j - np.arange(n)
+    jp = np.sqrt(np.maximum(j * (j + 1) - m[1:] * (m[1:] + 1), 0.0))  # <m+1|J+|m>, m = m[1:]
+    return sp.diags(m).tocsr(), sp.diags(jp, 1, shape=(n, n)).tocsr()
 
 
 def _spin_parts(form, j: float):

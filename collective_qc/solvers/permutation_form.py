@@ -34,20 +34,13 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Layout", "DickeSpace", "PermutationLindbladian", "spin_matrices"]
+from .permutation_blocks import block_operators, sandwich_terms
+
+__all__ = ["Layout", "DickeSpace", "PermutationLindbladian"]
 
 Layout = namedtuple("Layout", "offset size row_block row_local nb")
 Csr = namedtuple("Csr", "indptr indices data")
-Terms = namedtuple("Terms", "start src delta shift us ub")
 Scal = namedtuple("Scal", "alpha c beta f")
-
-
-def spin_matrices(j: float):
-    """(J_z, J_+) of spin j in the basis k = j - m (m = j first), as CSR."""
-    n = int(round(2 * j)) + 1
-    m = j - np.arange(n)
-    jp = np.sqrt(np.maximum(j * (j + 1) - m[1:] * (m[1:] + 1), 0.0))  # <m+1|J+|m>, m = m[1:]
-    return sp.diags(m).tocsr(), sp.diags(jp, 1, shape=(n, n)).tocsr()
 
 
 class DickeSpace:
@@ -218,8 +211,6 @@ class PermutationLindbladian:
     """
 
     def __init__(self, form, drive: float, battery_off: bool = False, js=None):
-        from .permutation_blocks import block_operators, sandwich_terms
-
         self.space = sp_ = DickeSpace(form.n, form.n_boson, js)
         self.shape = (1, sp_.length)
         self.dim = sp_.length
