@@ -77,6 +77,7 @@ class RunSize:
     permutation: float = 0.0
     permutation_refusal: str = ""
     explicit_refusal: str = ""
+    collective_jumps: bool = False  # J_+- jumps on several explicit spin sites (not monomial)
 
     @property
     def nnz(self) -> float:

@@ -360,6 +360,12 @@ class TrajectorySolver(Solver):
     name = "trajectories"
     accepts = Accepts(noise=True, client=True, statistical=True)
 
+    def declines(self, size: RunSize) -> str | None:
+        if size.collective_jumps:
+            return ("method 'trajectories' takes monomial jumps only: collective emission/pumping J_+- on several "
+                    "sites is not; use method exact or permutation (or auto)")
+        return super().declines(size)
+
     def check(self, size: RunSize, options: SolverOptions) -> None:
         if size.quantities:
             check_state_groups(size.n_times, int(size.dim))
