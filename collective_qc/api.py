@@ -80,6 +80,10 @@ def charge(
     protocol=None,
     dephasing: float = _DEFAULT["dephasing"],
     relaxation: float = _DEFAULT["relaxation"],
+    pumping: float = _DEFAULT["pumping"],
+    collective_emission: float = _DEFAULT["collective_emission"],
+    collective_dephasing: float = _DEFAULT["collective_dephasing"],
+    collective_pumping: float = _DEFAULT["collective_pumping"],
     symmetry: bool = _DEFAULT["symmetry"],
     ntraj: int | None = None,
     seed: int | None = None,
@@ -112,10 +116,20 @@ def charge(
         auto: closed without noise; with noise the exact density matrix while the dimension is at
         most 0.55 x ntraj (``solvers.lindblad.exact_auto_limit``: measured crossover) and its
         memory fits, trajectories beyond.
-    initial : "ground" (zero-temperature state of H_B, default) | "product" (|g...g>)
+    initial : "ground" | "product" | "dicke:J,M" | "thermal:T"
+        ground: the zero-temperature state of H_B (default); product: |g...g>; dicke:J,M (J, M
+        half-integers like 3/2 or 1.5, |M| <= J <= N/2; ``dicke:M`` means J = N/2): the
+        permutation-invariant Dicke state P_JM / d_J of spin-1/2 sites, the uniform mixture over the
+        d_J copies of |J, M> (a collective spin node holds only J = N/2); thermal:T: exp(-H_B/T)/Z
+        on the spins, T > 0 in energy units. A cavity starts in its Fock state (``photons``).
     protocol : None | "constant" | "on-off:TAU" | Protocol
-    dephasing, relaxation : float
-        Uniform per-site rates gamma, kappa (>= 0).
+    dephasing, relaxation, pumping : float
+        Uniform per-site rates gamma, kappa, p (>= 0; units omega0) of the jumps sqrt(gamma) 2 S^z_i,
+        sqrt(kappa) S^-_i, sqrt(p) S^+_i. Local noise is refused on a collective spin node.
+    collective_emission, collective_dephasing, collective_pumping : float
+        Rates G (>= 0; units omega0) of the collective jumps sqrt(G) J_-, sqrt(G) 2 J_z, sqrt(G) J_+,
+        J^a = sum_i S^a_i over all spin sites (a collective node's own spin). J_+- are not monomial
+        on explicit sites: there the trajectory method refuses them (use method="exact").
     ntraj, seed : int
         Trajectory count (default 500) and seed (default 0; trajectory i uses the stream of
         (seed, i) only). Given, they override the same fields of ``solver_options``.
@@ -271,7 +285,7 @@ def prepare(plan: RunPlan, charging: dict | None = None) -> Problem:
     ring = reduces and plan.symmetry and chg.symmetric and is_uniform_ring(mg, m.ring_order())
     block, ops = choose_block(mg, plan.initial) if ring and not plan.quantities else (None, None)
     if ops is None or not plain:
-        ops = build_operators(mg, dephasing=plan.dephasing, relaxation=plan.relaxation, symmetry=block,
+        ops = build_operators(mg, **plan.noise, symmetry=block,
                               charger=charging["charger"], norm=charging["norm"],
                               battery_off=charging["battery_off_while_charging"])
     init = initial_state(ops, plan.initial)
@@ -372,7 +386,7 @@ def _metadata(problem: Problem, sol, merit, measures, cutoff, history, t_start, 
         "initial": problem.init.describe(),
         "protocol": plan.protocol.describe(),
         "units": {"energy": m.energy_unit, "time": m.time_unit},  # derived units: ChargeResult.units
-        "noise": noise_provenance(plan.model_graph, plan.dephasing, plan.relaxation),
+        "noise": noise_provenance(plan.model_graph, **plan.noise),
         "graph_file": getattr(m, "path", None),
         "E0": sol.e0,
         "cutoff": cutoff,
@@ -415,13 +429,15 @@ def _warn_not_a_result(merit, model: str) -> None:
         warnings.warn(f"model {model!r}: {merit.undefined}", UserWarning, stacklevel=4)
 
 
-def noise_provenance(mg, dephasing: float, relaxation: float) -> dict:
-    """The noise a run actually used: uniform rates, and the per-site rates that graph node
-    attributes (``gamma``, ``kappa`` on spins, ``kappa`` on boson modes) set instead."""
+def noise_provenance(mg, dephasing: float, relaxation: float, **rates: float) -> dict:
+    """The noise a run actually used: uniform rates (`rates`: pumping and the collective ones,
+    recorded where nonzero), and the per-site rates that graph node attributes (``gamma``,
+    ``kappa`` on spins, ``kappa`` on boson modes) set instead."""
     per_g = {str(s.node): s.gamma for s in mg.spins if s.gamma is not None}
     per_k = {str(s.node): s.kappa for s in mg.spins if s.kappa is not None}
     cav = {str(md.node): md.kappa for md in mg.modes if md.kappa > 0}
     out = {"dephasing": dephasing, "relaxation": relaxation}
+    out.update({k: float(v) for k, v in rates.items() if k not in out and v})
     if per_g:
         out["per_site_gamma"] = per_g
     if per_k:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from collective_qc.core.errors import InputError
+from collective_qc.core.errors import InputError, shown
 from collective_qc.core.validate import SizeEstimate, power
 from collective_qc.physics.model import Model, Param, graph_bytes
 from collective_qc.physics.registry import register_model
@@ -179,20 +179,49 @@ class SquareLattice(Model):
         return type(self)(**{**self.values, "Lx": 1, "Ly": 1})
 
 
+REPRESENTATIONS = ("explicit", "collective")
+
+
 @register_model
 class AllToAll(Model):
     """Complete graph: H_B = sum_i (omega/2) sz_i + J sum_{i<j} (sx sx + sy sy + Delta sz sz).
 
-    Pauli operators; every pair coupled with the same J (no 1/N scaling).
+    Pauli operators; every pair coupled with the same J (no 1/N scaling). Two representations of
+    the same H_B (``representation``):
+
+    - ``explicit`` (default): the complete graph of N spin-1/2 nodes, dimension 2^N; local noise.
+    - ``collective``: one collective spin N/2 (a node with ``sites = N``), dimension N + 1, with
+      H_B = omega J_z + J (2 J_x^2 + 2 J_y^2 + 2 Delta J_z^2 - (2 + Delta) N/2) (the node's pair
+      couplings). Exact for permutation-symmetric dynamics started in the symmetric subspace
+      (product, ground where it is symmetric, dicke:N/2,M); collective noise only.
     """
 
     name = "all-to-all"
-    params = (_N, _OMEGA, _J, _DELTA)
+    params = (_N, _OMEGA, _J, _DELTA,
+              Param("representation", str, "explicit", "explicit (complete graph) | collective (spin N/2)"))
+
+    @classmethod
+    def check(cls, values: dict) -> None:
+        if values["representation"] not in REPRESENTATIONS:
+            raise InputError(f"parameter 'representation' of model {cls.name!r} must be one of "
+                             f"{', '.join(REPRESENTATIONS)}, got {shown(values['representation'])}")
 
     def size_estimate(self) -> SizeEstimate:
+        """dim = 2^N (explicit) or N + 1 (collective), from the parameters."""
         n = self.values["N"]
+        if self.values["representation"] == "collective":
+            return SizeEstimate(n_sites=n, dim=n + 1.0, graph_bytes=graph_bytes(1))
         return _spin_half_estimate(n, n * (n - 1) / 2)
 
     def graph(self) -> nx.Graph:
         v = self.values
-        return _spin_graph(nx.complete_graph(v["N"]), v["omega"], J=v["J"], Delta=v["Delta"])
+        n = v["N"]
+        if v["representation"] == "collective" and n > 1:
+            g = nx.Graph()
+            g.add_node("spins", spin=f"{n}/2", sites=n, omega=v["omega"], J=v["J"], Delta=v["Delta"])
+            return g
+        return _spin_graph(nx.complete_graph(n), v["omega"], J=v["J"], Delta=v["Delta"])
+
+    def single_site(self) -> Model:
+        """One site (no pairs): the same in both representations."""
+        return type(self)(**{**self.values, "N": 1})

@@ -32,7 +32,7 @@ WINDOW = dict(drive=0.5, t_max=3.0, n_times=16)
 def _noise(name: str) -> dict | None:
     """Noise options the model accepts: local rates, else cavity loss, else None (noise-free only)."""
     m = get_model(name)()
-    if "representation" in m.values:  # collective spins: local noise is refused by design
+    if m.values.get("representation") == "collective":  # collective spins: local noise is refused by design
         return {"params": {"kappa_c": 0.1}}
     return {"dephasing": 0.05, "relaxation": 0.02}
 

@@ -21,6 +21,11 @@ Spin nodes:
 ``kappa``     relaxation rate, jump sqrt(kappa) S^-_i (default: the run's uniform value).
 ``sites``     number of battery sites this node stands for (default 1); a collective
               spin j = N/2 of N permutation-symmetric spin-1/2 sites has ``sites = N``.
+``J``, ``Delta`` or ``Jx``, ``Jy``, ``Jz``  (collective node only, ``sites = N > 1``) uniform
+              Pauli-normalised couplings among its N sites, sum_{i<j} (Jx s^x_i s^x_j +
+              Jy s^y_i s^y_j + Jz s^z_i s^z_j) = sum_a Ja (2 (J^a)^2 - N/2), J^a the node's spin
+              operators (the all-to-all graph's bonds, written on the collective spin); J/Delta
+              as on edges (Jx = Jy = J, Jz = J Delta). Refused on a node with sites = 1.
 Boson nodes:
 ``omega``     mode frequency omega_c (H_aux = omega_c a^dag a).
 ``n_max``     Fock cutoff (required, >= 1).
@@ -43,14 +48,15 @@ lambda f(t) g 2 S^x_i (a + a^dag), or g (S^+_i a + S^-_i a^dag) for rotating-wav
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
 from ..core.errors import InputError, shown
 from ..core.validate import boolean, number
 
-SPIN_KEYS = {"kind", "spin", "omega", "D", "E", "B40", "B44", "weight", "gamma", "kappa", "sites"}
+PAIR_KEYS = {"J", "Delta", "Jx", "Jy", "Jz"}  # on a collective spin node: couplings among its sites
+SPIN_KEYS = {"kind", "spin", "omega", "D", "E", "B40", "B44", "weight", "gamma", "kappa", "sites"} | PAIR_KEYS
 BOSON_KEYS = {"kind", "omega", "n_max", "kappa", "photons", "rwa"}
 BOND_KEYS = {"J", "Delta", "Jx", "Jy", "Jz"}
 CAVITY_EDGE_KEYS = {"g"}
@@ -73,6 +79,9 @@ class SpinSite:
     gamma: float | None = None
     kappa: float | None = None
     sites: int = 1
+    pair_Jx: float = 0.0  # collective node: Pauli-normalised couplings among its sites (see module doc)
+    pair_Jy: float = 0.0
+    pair_Jz: float = 0.0
 
     @property
     def dim(self) -> int:
@@ -247,6 +256,12 @@ def _parse_node(node, attrs: dict):
             raise InputError(
                 f"node {node!r}: a collective spin of {site.sites} sites must have spin = {site.sites / 2}"
             )
+        if PAIR_KEYS & set(attrs):
+            if site.sites == 1:
+                raise InputError(f"node {node!r}: pair couplings ({', '.join(sorted(PAIR_KEYS & set(attrs)))}) "
+                                 "belong to a collective spin node (sites > 1); couple single sites by edges")
+            jx, jy, jz, _ = _couplings(attrs, f"node {node!r}", weight_is_J=False)
+            site = replace(site, pair_Jx=jx, pair_Jy=jy, pair_Jz=jz)
         return site
     if "n_max" not in attrs:
         raise InputError(f"node {node!r}: boson mode needs a Fock cutoff 'n_max'")
@@ -279,27 +294,32 @@ def _check_spins(spins: list) -> None:
 
 def _parse_bond(u, v, attrs: dict, iu: int, iv: int):
     """(Bond, coupled?) from a spin-spin edge; coupled is False when the edge names no coupling."""
-    where = f"edge ({u!r}, {v!r}): attribute"
     for key in attrs:
         if key not in BOND_KEYS and key not in IGNORED_KEYS and key != "weight":
             raise InputError(
                 f"edge ({u!r}, {v!r}): unknown bond attribute {key!r} "
                 f"(allowed: {', '.join(sorted(BOND_KEYS))})"
             )
-    coupled = True
+    jx, jy, jz, coupled = _couplings(attrs, f"edge ({u!r}, {v!r})", weight_is_J=True)
+    return Bond(min(iu, iv), max(iu, iv), jx, jy, jz), coupled
+
+
+def _couplings(attrs: dict, who: str, weight_is_J: bool):
+    """(Jx, Jy, Jz, coupled?) from Jx/Jy/Jz or J/Delta (and 'weight' as J where `weight_is_J`);
+    coupled is False when none of them is given. `who` names the edge or node in messages."""
+    where = f"{who}: attribute"
     if any(k in attrs for k in ("Jx", "Jy", "Jz")):
         if "J" in attrs or "Delta" in attrs:
-            raise InputError(f"edge ({u!r}, {v!r}): give either Jx/Jy/Jz or J/Delta, not both")
+            raise InputError(f"{who}: give either Jx/Jy/Jz or J/Delta, not both")
         jx = _number(attrs.get("Jx", 0.0), f"{where} 'Jx'")
         jy = _number(attrs.get("Jy", 0.0), f"{where} 'Jy'")
         jz = _number(attrs.get("Jz", 0.0), f"{where} 'Jz'")
-    else:
-        coupled = any(k in attrs for k in ("J", "weight", "Delta"))
-        # 'weight' is accepted as J for plain weighted graphs (e.g. GraphML exports)
-        J = _number(attrs.get("J", attrs.get("weight", 0.0)), f"{where} 'J'")
-        delta = _number(attrs.get("Delta", 1.0), f"{where} 'Delta'")
-        jx, jy, jz = J, J, J * delta
-    return Bond(min(iu, iv), max(iu, iv), jx, jy, jz), coupled
+        return jx, jy, jz, True
+    named = ("J", "weight", "Delta") if weight_is_J else ("J", "Delta")
+    # 'weight' is accepted as J for plain weighted graphs (e.g. GraphML exports)
+    J = _number(attrs.get("J", attrs.get("weight", 0.0) if weight_is_J else 0.0), f"{where} 'J'")
+    delta = _number(attrs.get("Delta", 1.0), f"{where} 'Delta'")
+    return J, J, J * delta, any(k in attrs for k in named)
 
 
 def _parse_coupling(u, v, attrs: dict, idx: tuple) -> CavityCoupling:

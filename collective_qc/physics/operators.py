@@ -5,13 +5,18 @@ Spin operators are QuSpin's with ``pauli=0`` (S^z, S^+, S^-); for spin-1/2 sites
 operator-string data built from the validated graph (:mod:`collective_qc.physics.graph`):
 
 - site i:    omega S^z + D (S^z)^2 + E/2 (S^+^2 + S^-^2) + B40 O4^0 + B44 (S^+^4 + S^-^4)/2
+- collective node of N sites with pair couplings (graph attributes J/Delta or Jx/Jy/Jz):
+             sum_a Ja (2 (S^a)^2 - N/2) = (Jx - Jy)/2 (S^+S^+ + S^-S^-) + (Jx + Jy)/2 (S^+S^- + S^-S^+)
+             + 2 Jz S^zS^z - (N/2)(Jx + Jy + Jz)   (= sum_{i<j} Jx s^x_i s^x_j + ... on its sites)
 - bond ij:   (Jx - Jy)(S^+S^+ + S^-S^-) + (Jx + Jy)(S^+S^- + S^-S^+) + 4 Jz S^zS^z
              (= Jx s^x s^x + Jy s^y s^y + Jz s^z s^z with s = 2S)
 - charger:   V = sum_i w_i (S^+_i + S^-_i) = sum_i w_i 2 S^x_i            (classical field)
              V = sum_(i,c) g (S^+_i + S^-_i)(a_c + a_c^dag)                 (cavity)
              V = sum_(i,c) g (S^+_i a_c + S^-_i a_c^dag)                    (rotating wave)
 - H_aux:     sum_c omega_c a_c^dag a_c
-- jumps:     sqrt(gamma_i) 2 S^z_i, sqrt(kappa_i) S^-_i, sqrt(kappa_c) a_c
+- jumps:     sqrt(gamma_i) 2 S^z_i, sqrt(kappa_i) S^-_i, sqrt(p) S^+_i (local, per site),
+             sqrt(kappa_c) a_c (per mode), and collective ones on all sites together (J^a = sum_i S^a_i):
+             sqrt(G) J_-, sqrt(G) 2 J_z, sqrt(G) J_+
 
 All matrices are returned as SciPy CSR in QuSpin's basis order (site 0 is the most
 significant factor; spin states m = +S first; Fock states n = n_max first).
@@ -28,7 +33,25 @@ import scipy.sparse as sp
 from ..core.errors import InputError
 from .graph import ModelGraph, spin_string
 
-__all__ = ["Jump", "Operators", "build_operators", "conserves", "estimate_nnz_per_row", "operator_norm"]
+__all__ = ["Jump", "Operators", "build_operators", "conserves", "estimate_nnz_per_row", "operator_norm",
+           "NOISE_RATES", "COLLECTIVE_JUMPS", "noise_rates"]
+
+# the uniform rates a run sets (units: energy unit / hbar); build_operators takes them by name
+NOISE_RATES = ("dephasing", "relaxation", "pumping", "collective_emission", "collective_dephasing",
+               "collective_pumping")
+# collective jumps: rate name -> (QuSpin operator on each spin site, factor): sqrt(G) J_-, sqrt(G) 2 J_z, sqrt(G) J_+
+COLLECTIVE_JUMPS = {"collective_emission": ("-", 1.0), "collective_dephasing": ("z", 2.0),
+                    "collective_pumping": ("+", 1.0)}
+COLLECTIVE_TARGET = "all sites"  # Jump.target of a collective jump
+
+
+def noise_rates(given: dict | None = None, **rates) -> dict:
+    """Every rate of :data:`NOISE_RATES` (0.0 where not given), as floats; TypeError for another name."""
+    given = {**(given or {}), **rates}
+    unknown = sorted(set(given) - set(NOISE_RATES))
+    if unknown:
+        raise TypeError(f"unknown noise rate {unknown[0]!r} (rates: {', '.join(NOISE_RATES)})")
+    return {k: float(given.get(k) or 0.0) for k in NOISE_RATES}
 
 _QUSPIN_FLAGS = dict(check_symm=False, check_herm=False, check_pcon=False)
 
@@ -37,8 +60,8 @@ _QUSPIN_FLAGS = dict(check_symm=False, check_herm=False, check_pcon=False)
 class Jump:
     """One Lindblad jump operator L = sqrt(rate) * op (op a CSR matrix)."""
 
-    kind: str  # "dephasing" | "relaxation" | "cavity_loss"
-    target: object  # the graph node
+    kind: str  # "dephasing" | "relaxation" | "pumping" | "cavity_loss" | "collective_emission" | ...
+    target: object  # the graph node; "all sites" for a collective jump
     rate: float
     matrix: sp.csr_matrix  # already includes sqrt(rate)
 
@@ -175,13 +198,12 @@ def _make_basis(mg: ModelGraph, symmetry: dict | None):
 def build_operators(
     mg: ModelGraph,
     *,
-    dephasing: float = 0.0,
-    relaxation: float = 0.0,
     symmetry: dict | None = None,
     dtype=np.float64,
     charger=None,
     norm=None,
     battery_off: bool = False,
+    **rates: float,
 ) -> Operators:
     """Build the QuSpin basis and all operators of a validated model graph.
 
@@ -190,7 +212,14 @@ def build_operators(
     mg : ModelGraph
         From :func:`collective_qc.physics.graph.validate_graph`.
     dephasing, relaxation : float
-        Uniform rates gamma, kappa (per site) used where a node sets none.
+        Uniform rates gamma, kappa (per site; energy unit / hbar) used where a node sets none:
+        jumps sqrt(gamma) 2 S^z_i, sqrt(kappa) S^-_i. Keywords, like the rates below (default 0).
+    pumping : float
+        Uniform rate p of sqrt(p) S^+_i on every spin site. Like dephasing and relaxation it is
+        refused on a collective spin node (sites > 1).
+    collective_emission, collective_dephasing, collective_pumping : float
+        Rates G of sqrt(G) J_-, sqrt(G) 2 J_z, sqrt(G) J_+ with J^a = sum_i S^a_i over all spin
+        sites (on a collective node: its own spin operators). One jump each, target "all sites".
     symmetry : dict, optional
         QuSpin ``spin_basis_1d`` block labels (``kblock``, ``pblock``) for a ring whose
         site order is the ring order; only for closed runs.
@@ -234,9 +263,10 @@ def build_operators(
     if has_b:
         n_diag = np.sum(occupation, axis=0)
 
-    if symmetry and (dephasing > 0 or relaxation > 0):
-        raise InputError("symmetry-reduced bases are for closed runs only (local noise breaks them)")
-    jumps = [] if symmetry else _jump_operators(mg, basis, dtype, dephasing, relaxation)
+    rates = noise_rates(rates)
+    if symmetry and any(r > 0 for r in rates.values()):
+        raise InputError("symmetry-reduced bases are for closed runs only (noise rates are set)")
+    jumps = [] if symmetry else _jump_operators(mg, basis, dtype, rates)
 
     return Operators(
         basis=basis,
@@ -271,6 +301,7 @@ def _battery_terms(mg: ModelGraph):
             hb.add("I", [i], (3.0 * x * x - 6.0 * x) * s.B40)
         hb.add("++++", [i] * 4, 0.5 * s.B44)
         hb.add("----", [i] * 4, 0.5 * s.B44)
+        _pair_terms(hb, i, s)
         sz.add("z", [i], 1.0)
     for b in mg.bonds:
         hb.add("++", [b.i, b.j], b.Jx - b.Jy)
@@ -283,31 +314,53 @@ def _battery_terms(mg: ModelGraph):
     return hb, aux, sz
 
 
-def _jump_operators(mg: ModelGraph, basis, dtype, dephasing: float, relaxation: float) -> list:
-    """Local jump operators: sqrt(gamma) 2S^z_i, sqrt(kappa) S^-_i per site, sqrt(kappa_c) a per mode."""
+def _pair_terms(hb: _Terms, i: int, s) -> None:
+    """A collective node's couplings among its N sites: sum_a Ja (2 (S^a)^2 - N/2) on site i."""
+    jx, jy, jz = s.pair_Jx, s.pair_Jy, s.pair_Jz
+    if not (jx or jy or jz):
+        return
+    hb.add("++", [i, i], 0.5 * (jx - jy))
+    hb.add("--", [i, i], 0.5 * (jx - jy))
+    hb.add("+-", [i, i], 0.5 * (jx + jy))
+    hb.add("-+", [i, i], 0.5 * (jx + jy))
+    hb.add("zz", [i, i], 2.0 * jz)
+    hb.add("I", [i], -0.5 * s.sites * (jx + jy + jz))
+
+
+def _jump_operators(mg: ModelGraph, basis, dtype, rates: dict) -> list:
+    """Jump operators: sqrt(gamma) 2S^z_i, sqrt(kappa) S^-_i, sqrt(p) S^+_i per site, sqrt(kappa_c) a
+    per mode, then the collective ones (sqrt(G) J_-, sqrt(G) 2 J_z, sqrt(G) J_+) with nonzero rate."""
     has_b = len(mg.modes) > 0
     jumps: list[Jump] = []
+
+    def add(kind, target, rate, ops):  # ops: (spin opstr, [site], coefficient) terms of one jump
+        t = _Terms(has_b)
+        for op, idx, c in ops:
+            t.add(op, idx, c)
+        jumps.append(Jump(kind, target, rate, _matrix(t, basis, dtype)))
+
     for i, s in enumerate(mg.spins):
-        g = dephasing if s.gamma is None else s.gamma
-        k = relaxation if s.kappa is None else s.kappa
-        if (g > 0 or k > 0) and s.sites > 1:
+        local = {"dephasing": rates["dephasing"] if s.gamma is None else s.gamma,
+                 "relaxation": rates["relaxation"] if s.kappa is None else s.kappa,
+                 "pumping": rates["pumping"]}
+        on = [k for k, r in local.items() if r > 0]
+        if on and s.sites > 1:
             raise InputError(
-                f"node {s.node!r}: local dephasing/relaxation cannot act on a collective spin "
+                f"node {s.node!r}: local {'/'.join(on)} cannot act on a collective spin "
                 "(use the explicit N-spin graph for local noise)"
             )
-        if g > 0:
-            t = _Terms(has_b)
-            t.add("z", [i], 2.0 * np.sqrt(g))
-            jumps.append(Jump("dephasing", s.node, g, _matrix(t, basis, dtype)))
-        if k > 0:
-            t = _Terms(has_b)
-            t.add("-", [i], np.sqrt(k))
-            jumps.append(Jump("relaxation", s.node, k, _matrix(t, basis, dtype)))
+        for kind, (op, c) in (("dephasing", ("z", 2.0)), ("relaxation", ("-", 1.0)), ("pumping", ("+", 1.0))):
+            if local[kind] > 0:
+                add(kind, s.node, local[kind], [(op, [i], c * np.sqrt(local[kind]))])
     for m_idx, m in enumerate(mg.modes):
         if m.kappa > 0:
             t = _Terms(True)
             t.add("", [], np.sqrt(m.kappa), "-", [m_idx])
             jumps.append(Jump("cavity_loss", m.node, m.kappa, _matrix(t, basis, dtype)))
+    for kind, (op, c) in COLLECTIVE_JUMPS.items():
+        if rates[kind] > 0:
+            add(kind, COLLECTIVE_TARGET, rates[kind],
+                [(op, [i], c * np.sqrt(rates[kind])) for i in range(len(mg.spins))])
     return jumps
 
 

@@ -1,25 +1,39 @@
-"""Initial states: ground manifold of H_B, product |g...g> (with a cavity Fock state).
+"""Initial states (option ``initial``): ground | product | dicke:J,M | thermal:T.
 
-The default initial state is the zero-temperature state of H_B: the uniform
-mixture over its ground manifold (a single pure state when the ground level is
-non-degenerate). Exact solvers use the mixture directly; trajectories sample its
-members.
+- ``ground`` (default): the zero-temperature state of H_B, the uniform mixture over its ground
+  manifold (a single pure state when the ground level is non-degenerate).
+- ``product``: |g...g> (all spins m = -S).
+- ``dicke:J,M`` (``dicke:M``: J = N/2): the permutation-invariant Dicke state of N spin-1/2 sites,
+  rho = P_{J,M} / d_J with P_{J,M} the projector onto {J^2 = J(J+1), J_z = M} (J^a = sum_i S^a_i)
+  and d_J = C(N, N/2 - J)(2J + 1)/(N/2 + J + 1) its rank: the uniform mixture over the d_J copies
+  of |J, M>. J, M half-integers (3/2 or 1.5) with |M| <= J <= N/2, J = N/2 mod 1. On a collective
+  spin node (sites = N) only J = N/2 exists: the pure state |N/2, M>.
+- ``thermal:T``: rho = exp(-H_B/T)/Z on the spins, T > 0 in the model's energy unit (k_B = 1).
+
+With a cavity, every state has the cavity in its Fock state (``photons``; H_B does not act on it).
+Exact solvers use the mixture directly; trajectories sample its members. Dicke and thermal states
+are built densely (J^2 in the J_z = M sector, H_B on the spins) up to :data:`SPECTRAL_LIMIT`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..core.errors import InputError
-from .operators import Operators, conserves
+from ..core.errors import InputError, shown
+from .operators import Operators, _matrix, _Terms, conserves
 
-__all__ = ["InitialState", "initial_state", "ground_manifold", "product_state"]
+__all__ = ["InitialState", "InitialSpec", "initial_state", "ground_manifold", "product_state", "parse_initial",
+           "check_initial", "dicke_degeneracy", "INITIAL_FORMS", "SPECTRAL_LIMIT"]
 
 DENSE_LIMIT = 3000
+SPECTRAL_LIMIT = 4096  # largest dense eigenproblem of a dicke (J_z = M sector) or thermal (spins) state
+INITIAL_FORMS = "ground | product | dicke:J,M | thermal:T"
+THERMAL_CUT = 1e-300  # Boltzmann weights below this (relative to the largest) are dropped
 
 
 @dataclass
@@ -28,16 +42,130 @@ class InitialState:
 
     vectors: np.ndarray  # (dim, n_members)
     weights: np.ndarray  # (n_members,)
-    label: str  # "ground", "ground-manifold", "product"
+    label: str  # "ground", "ground-manifold", "product", "dicke", "thermal"
     degeneracy: int = 1
+    params: dict = field(default_factory=dict)  # dicke: J, M, d_J; thermal: T, Z (relative to exp(-E0/T))
 
     @property
     def is_pure(self) -> bool:
         return self.vectors.shape[1] == 1
 
     def describe(self) -> dict:
-        return {"kind": self.label, "members": int(self.vectors.shape[1]), "degeneracy": self.degeneracy,
-                "mixture": "uniform over the ground manifold" if self.vectors.shape[1] > 1 else "pure"}
+        members = int(self.vectors.shape[1])
+        if self.label == "dicke":
+            J, M = self.params["J"], self.params["M"]
+            mixture = (f"uniform over the {members} copies of |J = {J:g}, M = {M:g}> (P_JM / d_J)"
+                       if members > 1 else f"pure |J = {J:g}, M = {M:g}>")
+        elif self.label == "thermal":
+            mixture = f"Boltzmann exp(-H_B/T)/Z at T = {self.params['T']:g} over {members} eigenstates of H_B"
+        else:
+            mixture = "uniform over the ground manifold" if members > 1 else "pure"
+        return {"kind": self.label, "members": members, "degeneracy": self.degeneracy, "mixture": mixture,
+                **self.params}
+
+
+@dataclass(frozen=True)
+class InitialSpec:
+    """A parsed ``initial`` option: kind "ground" | "product" | "dicke" | "thermal" and its numbers
+    (dicke: J (None: N/2) and M; thermal: temperature T, energy units)."""
+
+    kind: str
+    J: float | None = None
+    M: float | None = None
+    T: float | None = None
+
+
+def _half_integer(text: str, what: str, where: str, value) -> float:
+    t = text.strip()
+    try:
+        if "/" in t:
+            num, _, den = t.partition("/")
+            x = int(num) / int(den)
+        else:
+            x = float(t)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        x = math.nan
+    if not math.isfinite(x) or abs(2 * x - round(2 * x)) > 1e-9 or abs(x) > 1e6:
+        raise InputError(f"{where} must be dicke:J,M with half-integers J, M (like 3/2 or 1.5): {what} = "
+                         f"{t!r} is not one, got {shown(value)}")
+    return round(2 * x) / 2
+
+
+def parse_initial(value, where: str = "initial") -> InitialSpec:
+    """Parse the ``initial`` option (``ground | product | dicke:J,M | dicke:M | thermal:T``); checks
+    that need no model (J >= |M|, J - M integer, T > 0). InputError naming `where`."""
+    if not isinstance(value, str):
+        raise InputError(f"{where} must be a string ({INITIAL_FORMS}), got {shown(value)}")
+    text = value.strip()
+    if text in ("ground", "product"):
+        return InitialSpec(text)
+    kind, sep, args = text.partition(":")
+    if kind == "thermal" and sep:
+        from ..core.validate import number
+
+        try:
+            T = number(args, where, positive=True)
+        except InputError:
+            raise InputError(f"{where} must be thermal:T with a temperature T > 0 (energy units), "
+                             f"got {shown(value)}") from None
+        return InitialSpec("thermal", T=float(T))
+    if kind == "dicke" and sep:
+        parts = args.split(",")
+        if len(parts) not in (1, 2):
+            raise InputError(f"{where} must be dicke:J,M or dicke:M, got {shown(value)}")
+        M = _half_integer(parts[-1], "M", where, value)
+        J = _half_integer(parts[0], "J", where, value) if len(parts) == 2 else None
+        if J is not None and (J < abs(M) or abs((J - M) - round(J - M)) > 1e-9):
+            raise InputError(f"{where} must be dicke:J,M with J >= |M| and J - M an integer, got {shown(value)}")
+        return InitialSpec("dicke", J=J, M=M)
+    import difflib
+
+    close = difflib.get_close_matches(text, ["ground", "product", "dicke:", "thermal:"], n=2)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    raise InputError(f"{where} must be one of {INITIAL_FORMS}, got {shown(value)}{hint}")
+
+
+def dicke_degeneracy(n: int, J: float) -> int:
+    """d_J = C(N, N/2 - J)(2J + 1)/(N/2 + J + 1): copies of spin J among N spin-1/2 sites."""
+    two_j = int(round(2 * J))
+    return 2 * math.comb(n, (n - two_j) // 2) * (two_j + 1) // (n + two_j + 2)
+
+
+def _spin_dim(mg) -> int:
+    return math.prod(s.dim for s in mg.spins)
+
+
+def check_initial(value, mg, where: str = "initial") -> InitialSpec:
+    """Parse ``initial`` and check it against a validated model graph before anything large is
+    built: dicke needs spin-1/2 sites (or one collective spin node) with |M| <= J <= N/2,
+    J = N/2 mod 1; dicke and thermal need a spectral problem of at most SPECTRAL_LIMIT."""
+    spec = parse_initial(value, where)
+    head = f"{where} {value.strip()!r}"
+    if spec.kind == "thermal" and _spin_dim(mg) > SPECTRAL_LIMIT:
+        raise InputError(f"{head}: the thermal state is built by dense diagonalisation of H_B on the spins, "
+                         f"dimension {_spin_dim(mg)} > {SPECTRAL_LIMIT}; use a smaller model")
+    if spec.kind != "dicke":
+        return spec
+    n = mg.n_sites
+    collective = len(mg.spins) == 1 and mg.spins[0].sites > 1
+    if not collective and any(s.spin != 0.5 or s.sites != 1 for s in mg.spins):
+        raise InputError(f"{head}: Dicke states need spin-1/2 sites or one collective spin node, "
+                         f"the model has spin S = {mg.spins[0].spin:g} sites")
+    J = n / 2 if spec.J is None else spec.J
+    if J > n / 2 or abs((n / 2 - J) - round(n / 2 - J)) > 1e-9:
+        raise InputError(f"{head}: J must be <= N/2 = {n / 2:g} with N/2 - J an integer (N = {n} sites), "
+                         f"got J = {J:g}")
+    if collective and J != n / 2:
+        raise InputError(f"{head}: a collective spin node holds only J = N/2 = {n / 2:g}, got J = {J:g} "
+                         "(use the explicit N-site graph)")
+    M = spec.M
+    if abs(M) > J or abs((J - M) - round(J - M)) > 1e-9:
+        raise InputError(f"{head}: M must satisfy |M| <= J = {J:g} with J - M an integer, got M = {M:g}")
+    sector = 1 if collective else math.comb(n, int(round(n / 2 + M)))
+    if sector > SPECTRAL_LIMIT:
+        raise InputError(f"{head}: the J_z = M sector has dimension {sector} > {SPECTRAL_LIMIT} (dense J^2); "
+                         "use fewer sites")
+    return InitialSpec("dicke", J=J, M=M)
 
 
 def ground_manifold_sectors(H: sp.spmatrix, labels: np.ndarray, rtol: float = 1e-9):
@@ -157,15 +285,22 @@ def product_state(ops: Operators) -> np.ndarray:
 
 
 def initial_state(ops: Operators, kind: str = "ground") -> InitialState:
-    """The initial state of a run: ``ground`` (zero-temperature state of H_B) or ``product``.
+    """The initial state of a run: ``ground`` (zero-temperature state of H_B), ``product``,
+    ``dicke:J,M`` or ``thermal:T`` (see the module docstring).
 
     For models with a cavity, ``ground`` takes the ground manifold of H_B restricted to
-    the spins, with the cavity in its Fock state (H_B does not act on the cavity).
+    the spins, with the cavity in its Fock state (H_B does not act on the cavity); so do
+    ``dicke`` and ``thermal``.
     """
-    if kind == "product":
+    spec = check_initial(kind, ops.model_graph)
+    if spec.kind in ("dicke", "thermal") and ops.symmetry:
+        raise InputError(f"initial {kind!r} needs the full basis, not a symmetry block")
+    if spec.kind == "product":
         return InitialState(product_state(ops)[:, None], np.ones(1), "product")
-    if kind != "ground":
-        raise InputError(f"unknown initial state {kind!r} (use 'ground' or 'product')")
+    if spec.kind == "dicke":
+        return dicke_state(ops, spec.J, spec.M)
+    if spec.kind == "thermal":
+        return thermal_state(ops, spec.T)
     H = ops.H_B
     if ops.photon_number is not None:
         # restrict to the cavities' initial Fock states: H_B is diagonal in photon number
@@ -177,3 +312,56 @@ def initial_state(ops: Operators, kind: str = "ground") -> InitialState:
         e0, vecs = _ground(H, ops.sz_total)
     g = vecs.shape[1]
     return InitialState(vecs, np.full(g, 1.0 / g), "ground" if g == 1 else "ground-manifold", degeneracy=g)
+
+
+def _embedded(ops: Operators, sector: np.ndarray, sub: np.ndarray) -> np.ndarray:
+    vecs = np.zeros((ops.dim, sub.shape[1]), dtype=sub.dtype)
+    vecs[sector] = sub
+    return vecs
+
+
+def total_spin_squared(ops: Operators) -> sp.csr_matrix:
+    """J^2 = J_z^2 + (J_+ J_- + J_- J_+)/2, J^a = sum_i S^a_i over the spin sites, on the basis of `ops`."""
+    n = len(ops.model_graph.spins)
+    J = {}
+    for op in ("z", "+"):
+        t = _Terms(len(ops.model_graph.modes) > 0)
+        for i in range(n):
+            t.add(op, [i], 1.0)
+        J[op] = _matrix(t, ops.basis, np.float64)
+    jz, jp = J["z"], J["+"]
+    jm = jp.T.tocsr()
+    return (jz @ jz + 0.5 * (jp @ jm + jm @ jp)).tocsr()
+
+
+def dicke_state(ops: Operators, J: float, M: float) -> InitialState:
+    """rho = P_{J,M} / d_J: the uniform mixture over an orthonormal basis of {J^2 = J(J+1), J_z = M}
+    (cavity in its Fock state), from J^2 diagonalised densely in the J_z = M sector."""
+    mg = ops.model_graph
+    sector = np.flatnonzero(np.isclose(ops.sz_total, M) & _fock_mask(ops))
+    if len(sector) > SPECTRAL_LIMIT:
+        raise InputError(f"initial 'dicke:{J:g},{M:g}': J_z = M sector of dimension {len(sector)} > {SPECTRAL_LIMIT}")
+    J2 = total_spin_squared(ops)[sector][:, sector].toarray()
+    w, v = np.linalg.eigh(J2)
+    sub = v[:, np.abs(w - J * (J + 1)) < 1e-8 * max(1.0, J * J)]
+    collective = len(mg.spins) == 1 and mg.spins[0].sites > 1
+    d = 1 if collective else dicke_degeneracy(mg.n_sites, J)
+    if sub.shape[1] != d:  # the multiplicity is a theorem: a mismatch is a bug, not bad input
+        raise RuntimeError(f"dicke state J = {J:g}, M = {M:g}: found {sub.shape[1]} copies, expected d_J = {d}")
+    return InitialState(_embedded(ops, sector, np.ascontiguousarray(sub)), np.full(d, 1.0 / d), "dicke",
+                        degeneracy=d, params={"J": float(J), "M": float(M), "d_J": int(d)})
+
+
+def thermal_state(ops: Operators, T: float) -> InitialState:
+    """rho = exp(-H_B/T)/Z on the spins (cavity in its Fock state): the eigenvectors of H_B with
+    Boltzmann weights, those below THERMAL_CUT of the largest dropped (dense eigendecomposition)."""
+    sector = np.flatnonzero(_fock_mask(ops))
+    if len(sector) > SPECTRAL_LIMIT:
+        raise InputError(f"initial 'thermal:{T:g}': H_B on the spins has dimension {len(sector)} > {SPECTRAL_LIMIT}")
+    w, v = np.linalg.eigh(ops.H_B[sector][:, sector].toarray())
+    boltzmann = np.exp(-(w - w[0]) / T)
+    keep = boltzmann >= THERMAL_CUT
+    z = float(boltzmann[keep].sum())
+    vecs = _embedded(ops, sector, _real_if_possible(v[:, keep]))
+    return InitialState(vecs, boltzmann[keep] / z, "thermal", degeneracy=1,
+                        params={"T": float(T), "E0": float(w[0]), "Z_relative": z})

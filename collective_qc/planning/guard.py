@@ -31,6 +31,7 @@ import numpy as np
 
 from ..core.errors import InputError, format_count, shown
 from ..core.validate import as_float, check_memory, format_dim, integer, mapping, number
+from ..physics.operators import NOISE_RATES
 from ..physics.protocols import parse_protocol
 from ..solvers.contract import RunSize, choose, solver
 from .options import METHODS, OPTIONS, check_options
@@ -65,10 +66,20 @@ class RunPlan:
     memory: float
     scales: dict
     solver_options: object = None  # collective_qc.solvers.solution.SolverOptions
+    pumping: float = 0.0  # rate p of sqrt(p) S^+_i per site
+    collective_emission: float = 0.0  # rates G of sqrt(G) J_-, sqrt(G) 2 J_z, sqrt(G) J_+
+    collective_dephasing: float = 0.0
+    collective_pumping: float = 0.0
 
     @property
     def dim(self) -> int:
         return self.model_graph.dim
+
+    @property
+    def noise(self) -> dict:
+        """The uniform noise rates by name (:data:`collective_qc.physics.operators.NOISE_RATES`), as
+        ``build_operators`` takes them."""
+        return {k: getattr(self, k) for k in NOISE_RATES}
 
 
 def _times_spec(times, t_max, n_times):
@@ -106,7 +117,8 @@ def _options(o: dict) -> dict:
     (the run options themselves through the one table of :mod:`collective_qc.planning.options`)."""
     from .options import parse_quantities
 
-    keys = ("method", "initial", "dephasing", "relaxation", "symmetry", "ntraj", "seed", "tolerance", "quantities",
+    keys = ("method", "initial", "dephasing", "relaxation", "pumping", "collective_emission", "collective_dephasing",
+            "collective_pumping", "symmetry", "ntraj", "seed", "tolerance", "quantities",
             "integrator", "charger", "norm", "battery_off_while_charging", "speed_limit")
     out = check_options({k: o[k] for k in keys if o.get(k) is not None})
     out.pop("t_max"), out.pop("n_times"), out.pop("protocol")  # checked by _times_spec, parse_protocol
@@ -164,14 +176,16 @@ def plan_run(args: dict) -> RunPlan:
         raise AssertionError("unreachable: check_memory refuses a model too large to build")
     mg, used, need = found
     v_norm = charger_norm(mg, o["charger"], o["norm"])
-    scales = operator_scales(mg, o["drive"] * o["protocol"].amplitude(), o["dephasing"], o["relaxation"], v_norm)
+    scales = operator_scales(mg, o["drive"] * o["protocol"].amplitude(), o["dephasing"], o["relaxation"], v_norm,
+                             **collective_rates(o))
     check_scales(scales, t_final, used, m.name)
     if t is None:
         t = np.linspace(0.0, t_final, n_t)
     return RunPlan(model=m, model_graph=mg, method=used, times=t, protocol=o["protocol"], drive=o["drive"],
                    dephasing=o["dephasing"], relaxation=o["relaxation"], symmetry=o["symmetry"], ntraj=o["ntraj"],
-                   seed=o["seed"], tolerance=o["tolerance"], quantities=o["quantities"], initial=args["initial"],
-                   memory=need, scales=scales, solver_options=o["solver_options"])
+                   seed=o["seed"], tolerance=o["tolerance"], quantities=o["quantities"],
+                   initial=_initial(o["initial"], mg), memory=need, scales=scales,
+                   solver_options=o["solver_options"], **collective_rates(o))
 
 
 def planned(m, o: dict, n_t: int, where: str = ""):
@@ -188,7 +202,8 @@ def planned(m, o: dict, n_t: int, where: str = ""):
                      f">= {format_dim(est.dim).replace('above ', '')}) and n_times = {format_count(n_t)}")
     mg = est.model_graph if est.exact else validate_graph(m.graph())
     size = run_size(m, mg, n_t, o)
-    used = choose_method(o["method"], is_noisy(mg, o["dephasing"], o["relaxation"]), size, o["solver_options"])
+    used = choose_method(o["method"], is_noisy(mg, o["dephasing"], o["relaxation"], **collective_rates(o)), size,
+                         o["solver_options"])
     need = run_memory(used, size, o["solver_options"])
     check_memory(need, f"{where}method {used!r} on model {m.name!r} (Hilbert space dimension {format_dim(mg.dim)}, "
                        f"n_times = {format_count(n_t)}"
@@ -201,9 +216,25 @@ def lower_bound_memory(est, n_times: int) -> float:
     return est.graph_bytes + 4 * 16 * est.dim / max(est.n_sites, 1) + sample_memory(n_times, 0)
 
 
-def is_noisy(mg, dephasing: float, relaxation: float) -> bool:
-    """True when a run has any jump operator (uniform rates, per-site rates, cavity loss)."""
-    return dephasing > 0 or relaxation > 0 or any(
+def collective_rates(o: dict) -> dict:
+    """The rates of checked options `o` besides dephasing and relaxation (pumping and the collective
+    ones, :data:`collective_qc.physics.operators.NOISE_RATES`), by name; 0.0 where absent."""
+    return {k: o.get(k) or 0.0 for k in NOISE_RATES[2:]}
+
+
+def _initial(initial: str, mg) -> str:
+    """The ``initial`` option checked against the model graph (dicke: J, M and N; the size of the
+    spectral problem of dicke and thermal states) before any operator is built."""
+    from ..physics.states import check_initial
+
+    check_initial(initial, mg)
+    return initial
+
+
+def is_noisy(mg, dephasing: float, relaxation: float, **rates: float) -> bool:
+    """True when a run has any jump operator (uniform rates, per-site rates, cavity loss; `rates`:
+    pumping, collective_emission, collective_dephasing, collective_pumping)."""
+    return dephasing > 0 or relaxation > 0 or any(r > 0 for r in rates.values()) or any(
         (s.gamma or 0) > 0 or (s.kappa or 0) > 0 for s in mg.spins) or any(md.kappa > 0 for md in mg.modes)
 
 
@@ -269,22 +300,32 @@ def charger_norm(mg, charger, norm) -> float | None:
     return None if default else chg.norm_bound(mg)
 
 
-def operator_scales(mg, drive: float, dephasing: float, relaxation: float, v_norm: float | None = None) -> dict:
+def operator_scales(mg, drive: float, dephasing: float, relaxation: float, v_norm: float | None = None,
+                    **noise: float) -> dict:
     """Upper bounds of operator norms (energy units) from the validated graph.
 
     Keys: ``H_B``, ``H_aux``, ``drive V`` (|lambda| ||V||, with ``v_norm`` = ||V|| when known, see
     :func:`charger_norm`), ``rates`` (sum_k ||L_k^dag L_k||) and ``generator`` = H_B + H_aux +
-    drive V + rates / 2. Overflow gives inf.
+    drive V + rates / 2. Overflow gives inf. `noise`: ``pumping`` (p: ||S^- S^+|| <= X + S per
+    site, X = S(S+1)) and the collective rates G (``collective_emission``, ``collective_pumping``:
+    ||J_+- J_-+|| <= X + S; ``collective_dephasing``: ||(2 J_z)^2|| = (2S)^2; S the largest total
+    spin, the sum of the sites' spins).
     """
     hb = v = rates = 0.0
+    pumping = noise.get("pumping", 0.0)
     for s in mg.spins:
         S, X = s.spin, s.spin * (s.spin + 1)
         hb += abs(s.omega) * S + abs(s.D) * S * S + abs(s.E) * X
         hb += abs(s.B40) * (35 * S**4 + abs(30 * X - 25) * S * S + 3 * X * X + 6 * X) + abs(s.B44) * X * X
+        hb += (abs(s.pair_Jx) + abs(s.pair_Jy) + abs(s.pair_Jz)) * s.sites * (s.sites - 1) / 2  # pairs, Pauli norm 1
         v += abs(s.weight) * 2 * S
         gamma = dephasing if s.gamma is None else s.gamma
         kappa = relaxation if s.kappa is None else s.kappa
-        rates += gamma * (2 * S) ** 2 + kappa * (X + S)
+        rates += gamma * (2 * S) ** 2 + kappa * (X + S) + pumping * (X + S)
+    S_tot = sum(s.spin for s in mg.spins)
+    X_tot = S_tot * (S_tot + 1)
+    rates += (noise.get("collective_emission", 0.0) + noise.get("collective_pumping", 0.0)) * (X_tot + S_tot)
+    rates += noise.get("collective_dephasing", 0.0) * (2 * S_tot) ** 2
     for b in mg.bonds:
         S = mg.spins[b.i].spin
         hb += (abs(b.Jx) + abs(b.Jy) + abs(b.Jz)) * (2 * S) ** 2

@@ -73,6 +73,19 @@ def _charger(name, value):
     return value
 
 
+def _initial(name, value):
+    """An initial-state spec (:func:`collective_qc.physics.states.parse_initial`; the checks that
+    need the model run in the run guard)."""
+    from ..physics.states import parse_initial
+
+    parse_initial(value, name)
+    return value.strip()
+
+
+def _rate(name, value):
+    return number(value, name, nonneg=True)
+
+
 def _norm(name, value):
     if value is None or value == "field":
         return value
@@ -100,7 +113,7 @@ class Option:
         return self.check(label, value)
 
 
-INITIAL_STATES = ("ground", "product")
+INITIAL_STATES = ("ground", "product", "dicke:J,M", "thermal:T")  # dicke and thermal take numbers
 QUANTITIES = ("ergotropy", "coherence", "entropy")  # state quantities (collective_qc.analysis.state_measures)
 
 
@@ -122,15 +135,21 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("t_max", 20.0, lambda n, v: number(v, n, positive=True), "final time (units 1/omega0)", "T"),
     Option("n_times", 201, lambda n, v: integer(v, n, minimum=2), "number of sample times in [0, t_max]", "N"),
     Option("method", "auto", lambda n, v: _choice(("auto", *solver_names()))(n, v), " | ".join(METHODS), "METHOD"),
-    Option("initial", "ground", _choice(INITIAL_STATES), "initial state: ground (of H_B) | product (|g...g>)",
+    Option("initial", "ground", _initial,
+           "initial state: ground | product | dicke:J,M | thermal:T (ground of H_B; |g...g>; "
+           "P_JM/d_J, J, M half-integers, dicke:M for J = N/2; exp(-H_B/T)/Z, T > 0 in energy units)",
            "STATE"),
     Option("protocol", "constant", _text,
            "drive envelope f(t): constant | on-off:TAU | ramp:T | sin2:T | gauss:T0,SIGMA | "
            "charge-store-discharge:TAU,STORE[,TAU_D] | table:FILE", "PROTOCOL"),
     Option("dephasing", 0.0, lambda n, v: number(v, n, nonneg=True),
            "rate gamma of sqrt(gamma) 2S^z_i on every site (units omega0)", "GAMMA"),
-    Option("relaxation", 0.0, lambda n, v: number(v, n, nonneg=True),
-           "rate kappa of sqrt(kappa) S^-_i on every site (units omega0)", "KAPPA"),
+    Option("relaxation", 0.0, _rate, "rate kappa of sqrt(kappa) S^-_i on every site (units omega0)", "KAPPA"),
+    Option("pumping", 0.0, _rate, "rate p of sqrt(p) S^+_i on every site (units omega0)", "P"),
+    Option("collective_emission", 0.0, _rate,
+           "rate G of sqrt(G) J_-, J^a = sum_i S^a_i over all spin sites (units omega0)", "G"),
+    Option("collective_dephasing", 0.0, _rate, "rate G of sqrt(G) 2 J_z (units omega0)", "G"),
+    Option("collective_pumping", 0.0, _rate, "rate G of sqrt(G) J_+ (units omega0)", "G"),
     Option("symmetry", True, lambda n, v: boolean(v, n),
            "QuSpin momentum/parity blocks for closed runs on uniform rings", "yes|no"),
     Option("ntraj", SolverOptions.ntraj, lambda n, v: integer(v, n, minimum=2),

@@ -35,10 +35,11 @@ Config schema
     t_max = 20                   # number > 0
     n_times = 201                # integer >= 2
     method = "auto"              # auto | closed | exact | trajectories
-    initial = "ground"           # ground | product
+    initial = "ground"           # ground | product | dicke:J,M | thermal:T
     protocol = "constant"        # constant | on-off:TAU
     dephasing = 0.0              # number >= 0
-    relaxation = 0.0             # number >= 0
+    relaxation = 0.0             # number >= 0 (also pumping, collective_emission,
+                                 # collective_dephasing, collective_pumping)
     ntraj = 500                  # integer >= 2 (trajectory runs)
     symmetry = true              # momentum/parity blocks on uniform rings
 
