@@ -245,6 +245,8 @@ class Problem:
     @property
     def size(self) -> int:
         """Length of the propagated state (the thread policy's measure)."""
+        if hasattr(self.ops, "state_size"):  # the permutation solver's block state
+            return int(self.ops.state_size)
         return self.ops.dim * (self.ops.dim if self.accepts.density else 1)
 
     @property
@@ -280,6 +282,8 @@ def prepare(plan: RunPlan, charging: dict | None = None) -> Problem:
     m, mg = plan.model, plan.model_graph
     reduces = solver(plan.method).accepts.reductions  # symmetry blocks and conserved sectors
     charging = charging or charging_options({k: None for k in CHARGING_OPTIONS})
+    if plan.method == "permutation":
+        return _prepare_permutation(plan, charging)
     chg, default = resolve_charger(charging["charger"], mg)  # a charger that does not fit is refused here
     plain = default and charging["norm"] is None and not charging["battery_off_while_charging"]
     ring = reduces and plan.symmetry and chg.symmetric and is_uniform_ring(mg, m.ring_order())
@@ -300,6 +304,21 @@ def prepare(plan: RunPlan, charging: dict | None = None) -> Problem:
     return Problem(plan, ops, full_ops, init, block, sector, charging)
 
 
+def _prepare_permutation(plan: RunPlan, charging: dict) -> Problem:
+    """The block operators and initial block state of a permutation-invariant run
+    (:mod:`collective_qc.solvers.permutation`); the symmetry was checked by the plan."""
+    from .physics.permutation import Rates, collective_form
+    from .solvers.permutation import InitialBlocks, PermutationOperators
+
+    form = collective_form(plan.model_graph, Rates(**plan.noise), charging["charger"])
+    kind = form.charger[0]
+    info = {"name": "field" if kind == "field" else ("cavity" if kind == "cavity" else "k-local"),
+            "collective_form": [str(x) for x in form.charger], "model_default": charging["charger"] is None}
+    ops = PermutationOperators(form, plan.model_graph, plan.drive, info,
+                               battery_off=charging["battery_off_while_charging"], initial=plan.initial)
+    return Problem(plan, ops, ops, InitialBlocks(ops, plan.initial), None, None, charging)
+
+
 def solve(problem: Problem, progress=None, client=None):
     """Run the problem with the solver of its method (the table of
     :mod:`collective_qc.solvers.contract`); returns (solution, observables by name, their errors
@@ -318,7 +337,8 @@ def solve(problem: Problem, progress=None, client=None):
         hooks.append(SpeedLimit(ops, plan.drive, plan.protocol, plan.times))  # after the state measures
         names_speed = SpeedLimit.names
     task = SolveProblem(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times,
-                        diagonal_observables=diag, observe=_joined(*hooks) if hooks else None)
+                        diagonal_observables=diag, observe=_joined(*hooks) if hooks else None,
+                        state0=getattr(init, "state", None))
     sol = chosen.solve(task, plan.solver_options, progress=progress, client=client)
     names = names + ([] if measures is None else measures.names) + (names_speed if speed else [])
     series, series_err = sol.observables, sol.observables_stderr
@@ -334,6 +354,8 @@ def _measures(problem: Problem, chosen):
 
     if not problem.plan.quantities:
         return None
+    if hasattr(problem.full_ops, "measures"):  # the permutation solver's block state
+        return problem.full_ops.measures(problem.plan.quantities)
     index = None if problem.sector is None else problem.sector.index
     measures = StateMeasures(problem.full_ops, problem.plan.quantities, problem.init.vectors.shape[1], index)
     note = measures.sampled() if chosen.accepts.statistical else None
@@ -395,6 +417,7 @@ def _metadata(problem: Problem, sol, merit, measures, cutoff, history, t_start, 
         "battery_off_while_charging": bool(problem.charging.get("battery_off_while_charging")),
         "speed_limit": _speed_report(problem, observables),
         "memory_estimate": format_bytes(plan.memory),
+        "solver": {k: v for k, v in sol.info.items() if isinstance(v, (int, float, str))},
         "undefined": merit.undefined,
         "wall_time_s": _time.perf_counter() - t_start,
     }

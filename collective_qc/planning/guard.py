@@ -197,9 +197,11 @@ def planned(m, o: dict, n_t: int, where: str = ""):
 
     est = m.size_estimate()
     if not est.exact:  # a lower bound: the cheapest method, one state vector, the samples
+        hint = (" (a permutation-invariant model runs with method permutation in representation='collective')"
+                if "representation" in getattr(m, "values", {}) else "")
         check_memory(lower_bound_memory(est, n_t),
                      f"{where}model {m.name!r} with N = {format_count(est.n_sites)} sites (Hilbert space dimension "
-                     f">= {format_dim(est.dim).replace('above ', '')}) and n_times = {format_count(n_t)}")
+                     f">= {format_dim(est.dim).replace('above ', '')}) and n_times = {format_count(n_t)}{hint}")
     mg = est.model_graph if est.exact else validate_graph(m.graph())
     size = run_size(m, mg, n_t, o)
     used = choose_method(o["method"], is_noisy(mg, o["dephasing"], o["relaxation"], **collective_rates(o)), size,
@@ -244,9 +246,38 @@ def run_size(m, mg, n_t: int, o: dict) -> RunSize:
     from .symmetry import is_uniform_ring
 
     ring = o["symmetry"] and len(mg.spins) > 0 and is_uniform_ring(mg, m.ring_order())
+    perm, perm_refusal, explicit_refusal = permutation_plan(mg, o)
     return RunSize(dim=as_float(mg.dim), nnz_per_row=estimate_nnz_per_row(mg),
                    n_jumps=2 * len(mg.spins) + len(mg.modes), n_obs=2 * len(mg.modes) + len(o["quantities"]),
-                   n_times=n_t, quantities=len(o["quantities"]), block_fraction=1.0 / len(mg.spins) if ring else 1.0)
+                   n_times=n_t, quantities=len(o["quantities"]), block_fraction=1.0 / len(mg.spins) if ring else 1.0,
+                   permutation=perm, permutation_refusal=perm_refusal, explicit_refusal=explicit_refusal,
+                   collective_jumps=len(mg.spins) > 1 and (o.get("collective_emission") or 0) + (o.get(
+                       "collective_pumping") or 0) > 0)
+
+
+def permutation_plan(mg, o: dict) -> tuple:
+    """(block-state size, why method permutation cannot run it, why the explicit-basis solvers
+    cannot): the permutation symmetry of the graph, charger and noise
+    (:func:`collective_qc.physics.permutation.collective_form`), checked in O(N + edges)."""
+    from ..physics.permutation import Rates, collective_form, needed_blocks, permutation_size
+
+    rates = Rates(**{k: o.get(k) or 0.0 for k in NOISE_RATES})
+    node = next((s for s in mg.spins if s.sites > 1), None)
+    explicit = ""
+    if node is not None and (rates.local or (node.gamma or 0) > 0 or (node.kappa or 0) > 0):
+        explicit = (f"node {node.node!r}: local noise (dephasing, relaxation, pumping) on a collective spin of "
+                    f"{node.sites} sites needs method permutation (or auto)")
+    extra = [q for q in o.get("quantities", ()) if q != "ergotropy"]
+    if extra:
+        return 0.0, f"method 'permutation' computes the ergotropy only, not {extra[0]!r}", explicit
+    if o.get("norm") is not None:
+        return 0.0, "method 'permutation' does not rescale the charger (norm)", explicit
+    try:
+        form = collective_form(mg, rates, o.get("charger"))
+    except InputError as err:
+        return 0.0, f"method 'permutation': {err}", explicit
+    js = needed_blocks(form.n, form.rates.local, o.get("initial", "ground"))
+    return permutation_size(form.n, form.n_boson, js), "", explicit
 
 
 def choose_method(method: str, noisy: bool, size: RunSize, options) -> str:
@@ -257,7 +288,7 @@ def choose_method(method: str, noisy: bool, size: RunSize, options) -> str:
     from ..core.validate import MEMORY_FRACTION, available_memory
 
     if method != "auto":
-        reason = solver(method).refusal(noisy)
+        reason = solver(method).refusal(noisy) or solver(method).declines(size)
         if reason:
             raise InputError(reason)
         return method

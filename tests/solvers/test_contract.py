@@ -76,7 +76,8 @@ def test_a_new_solver_is_one_module_and_one_table_entry(dense_table):
 def test_the_table_refuses_for_the_solver(dense_table):
     with pytest.raises(cqc.InputError, match="method 'dense' is for noise-free runs"):
         cqc.charge("xxz-chain", 0.5, method="dense", params={"N": 3}, dephasing=0.1, t_max=1.0)
-    with pytest.raises(cqc.InputError, match="method must be one of auto, closed, exact, trajectories, permutation, dense"):
+    with pytest.raises(cqc.InputError,
+                       match="method must be one of auto, closed, exact, trajectories, permutation, dense"):
         cqc.charge("xxz-chain", 0.5, method="densse", params={"N": 3})
 
 
