@@ -112,10 +112,14 @@ def charge(
         method; a first sample after 0 only skips the samples before it.
     params : dict
         Model parameters (``cqc models`` lists them).
-    method : "auto" | "closed" | "exact" | "trajectories"
-        auto: closed without noise; with noise the exact density matrix while the dimension is at
-        most 0.55 x ntraj (``solvers.lindblad.exact_auto_limit``: measured crossover) and its
-        memory fits, trajectories beyond.
+    method : "auto" | "closed" | "exact" | "trajectories" | "permutation"
+        auto: the cheapest solver that takes the problem and fits in memory: closed without
+        noise; with noise the exact density matrix while the dimension is at most 0.55 x ntraj
+        (``solvers.lindblad.exact_auto_limit``: measured crossover), trajectories beyond; and
+        permutation (identical spin-1/2 sites, all-to-all or no bonds, uniform field, charger and
+        noise, at most one uniformly coupled mode: the Dicke-ladder basis, O(N^3) numbers,
+        :mod:`collective_qc.solvers.permutation`) whenever the model is permutation invariant and
+        it is cheaper. A named method that cannot take the model says why in one line.
     initial : "ground" | "product" | "dicke:J,M" | "thermal:T"
         ground: the zero-temperature state of H_B (default); product: |g...g>; dicke:J,M (J, M
         half-integers like 3/2 or 1.5, |M| <= J <= N/2; ``dicke:M`` means J = N/2): the

@@ -248,7 +248,7 @@ def run_size(m, mg, n_t: int, o: dict) -> RunSize:
     ring = o["symmetry"] and len(mg.spins) > 0 and is_uniform_ring(mg, m.ring_order())
     perm, perm_refusal, explicit_refusal = permutation_plan(mg, o)
     return RunSize(dim=as_float(mg.dim), nnz_per_row=estimate_nnz_per_row(mg),
-                   n_jumps=2 * len(mg.spins) + len(mg.modes), n_obs=2 * len(mg.modes) + len(o["quantities"]),
+                   n_jumps=3 * len(mg.spins) + len(mg.modes) + 3, n_obs=2 * len(mg.modes) + len(o["quantities"]),
                    n_times=n_t, quantities=len(o["quantities"]), block_fraction=1.0 / len(mg.spins) if ring else 1.0,
                    permutation=perm, permutation_refusal=perm_refusal, explicit_refusal=explicit_refusal,
                    collective_jumps=len(mg.spins) > 1 and (o.get("collective_emission") or 0) + (o.get(
