@@ -34,7 +34,7 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-from .permutation_blocks import block_operators, sandwich_terms
+from .permutation_blocks import Terms, block_operators, sandwich_terms  # noqa: F401  (Terms: older Numba cache indexes name it here)
 
 __all__ = ["Layout", "DickeSpace", "PermutationLindbladian"]
 
