@@ -199,10 +199,11 @@ class BlockFunctionals:
 
     def __init__(self, gen, diagonal_observables=None):
         space = gen.space
-        k0 = [(1j * (H0 @ HB - HB @ H0) - 0.5 * (sp.diags(g) @ HB + HB @ sp.diags(g))).tolil()
+        k0 = [[1j * (H0 @ HB - HB @ H0) - 0.5 * (sp.diags(g) @ HB + HB @ sp.diags(g))]
               for H0, HB, g in zip(gen.H0, gen.HB, gen.G, strict=True)]
         for b, bs, d, shift, us, ub in gen.term_list:  # K_src[y', x'] += H_B,dst[y, x] w_x w_y
-            k0[bs] = (k0[bs] + _sandwich_adjoint(gen.HB[b], space.nb, (d, shift, us, ub), k0[bs].shape)).tolil()
+            k0[bs].append(_sandwich_adjoint(gen.HB[b], space.nb, (d, shift, us, ub), k0[bs][0].shape))
+        k0 = [sum(parts[1:], parts[0]).tocsr() for parts in k0]
         kv = [1j * (V @ HB - HB @ V) for V, HB in zip(gen.V, gen.HB, strict=True)]
         self.mats = [self._flat(space, mats) for mats in (gen.HB, k0, kv)]
         self.diag_index = space.diagonal_index()
