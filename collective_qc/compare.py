@@ -178,9 +178,12 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
         called after every run (``done`` counts runs; fractions while a run is under way
         when the callable has a ``note`` method, i.e. a :class:`collective_qc.core.progress.Progress`).
     **options
-        Passed to :func:`collective_qc.charge`: times, t_max, n_times, method, initial,
-        protocol, dephasing, relaxation, symmetry, ntraj, seed, tolerance, client, charger,
-        norm, battery_off_while_charging, speed_limit (default True here).
+        Passed to :func:`collective_qc.charge`: times, t_max, n_times, method (auto, closed,
+        exact, trajectories, permutation), initial (ground, product, dicke:J,M, thermal:T),
+        protocol, the noise rates (energy unit / hbar) dephasing, relaxation, pumping,
+        collective_emission, collective_dephasing, collective_pumping, symmetry, ntraj, seed,
+        quantities, tolerance, integrator, solver_options, client, charger, norm,
+        battery_off_while_charging, speed_limit (default True here).
 
     Notes
     -----

@@ -365,3 +365,81 @@ def test_dark_state_reported_as_not_charged(tmp_path):
     nx.write_graphml(g, path)
     cmp = cqc.compare(str(path), t_max=5, n_times=51)
     assert "NOT CHARGED at N = 4" in cmp.table()
+
+
+# -- summaries of the new initial states and noise channels ----------------------------------------
+def _pauli_all_to_all(n, omega=1.0, J=0.3, delta=0.5):
+    """H_B of the all-to-all model by Kronecker products of Pauli matrices (independent of QuSpin)."""
+    sx, sy, sz = np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0])
+
+    def site(op, i):
+        mats = [np.eye(2)] * n
+        mats[i] = op
+        out = mats[0]
+        for m in mats[1:]:
+            out = np.kron(out, m)
+        return out
+
+    H = sum(omega / 2 * site(sz, i) for i in range(n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            H = H + J * (site(sx, i) @ site(sx, j) + site(sy, i) @ site(sy, j) + delta * site(sz, i) @ site(sz, j))
+    return H
+
+
+def test_summary_names_thermal_initial_state():
+    res = cqc.charge("two-level", initial="thermal:0.5", t_max=2, n_times=11)
+    line = next(ln for ln in res.summary().splitlines() if "initial state" in ln)
+    assert "thermal state exp(-H_B/T)/Z at T = 0.5 [omega0]" in line and "degenerate" not in line
+    assert res.metadata["E0"] == pytest.approx(-0.5 * math.tanh(1.0), abs=1e-12)  # -(omega/2) tanh(omega/2T)
+    res = cqc.charge("all-to-all", params={"N": 3}, initial="thermal:0.5", method="exact", t_max=2, n_times=11)
+    line = next(ln for ln in res.summary().splitlines() if "initial state" in ln)
+    assert "thermal state" in line and "T = 0.5" in line and "over 8 eigenstates" in line
+    w = np.linalg.eigvalsh(_pauli_all_to_all(3))
+    p = np.exp(-(w - w[0]) / 0.5)
+    assert res.metadata["E0"] == pytest.approx(float(w @ p / p.sum()), abs=1e-10)
+
+
+def test_summary_names_dicke_and_degenerate_ground_states():
+    res = cqc.charge("all-to-all", params={"N": 3}, initial="dicke:1/2,-1/2", method="exact", t_max=2, n_times=11)
+    line = next(ln for ln in res.summary().splitlines() if "initial state" in ln)
+    # 3 spin-1/2 = 3/2 + 2 x 1/2: d_J = 2 copies of J = 1/2
+    assert "Dicke state |J = 0.5, M = -0.5>" in line and "d_J = 2 copies" in line
+    res = cqc.charge("ising-ring", params={"N": 4, "omega": 0.0}, t_max=2, n_times=11)  # two Neel states
+    line = next(ln for ln in res.summary().splitlines() if "initial state" in ln)
+    assert "2-fold degenerate ground level" in line
+
+
+def test_summary_reads_permutation_solver_descriptions():
+    from collective_qc.analysis.results import describe_initial
+
+    assert describe_initial({"kind": "dicke:0.5,-0.5", "members": 1, "degeneracy": 1, "mixture": "uniform"}, 3) \
+        == "Dicke state |J = 0.5, M = -0.5>: uniform mixture over its d_J = 2 copies"
+    assert describe_initial({"kind": "dicke:1.5,0.5", "members": 1, "degeneracy": 1, "mixture": "pure"}, 3) \
+        == "Dicke state |J = 1.5, M = 0.5>"  # J = N/2: d_J = 1
+    assert describe_initial({"kind": "thermal:0.5", "members": 8.000000000000004, "degeneracy": 1}, 3, "K") \
+        == "thermal state exp(-H_B/T)/Z at T = 0.5 [K] over 8 eigenstates of H_B"
+    assert "2-fold degenerate" in describe_initial({"kind": "ground", "members": 2.0000000000000013,
+                                                    "degeneracy": 2.0000000000000013}, 3)
+    assert describe_initial({"kind": "ground", "members": 1.0000000000000002, "degeneracy": 1.0000000000000002},
+                            3) == "ground state of H_B"
+
+
+def test_summary_lists_every_noise_rate():
+    from collective_qc.analysis.results import describe_noise
+    from collective_qc.physics.operators import NOISE_RATES
+
+    res = cqc.charge("all-to-all", params={"N": 3}, initial="product", method="exact", collective_emission=0.2,
+                     t_max=2, n_times=11)
+    s = res.summary()
+    assert "collective_emission G = 0.2 [rates in omega0]" in s and "closed system" not in s
+    assert res.metadata["E0"] == pytest.approx(-3 * 0.5 + 0.3 * 0.5 * 3, abs=1e-12)  # |ggg>: -3 omega/2 + 3 J Delta
+    noise = {k: 0.01 * (i + 1) for i, k in enumerate(NOISE_RATES)}
+    noise.update(per_site_gamma={"0": 0.2}, per_site_kappa={"1": 0.05}, cavity_kappa={"c": 0.3})
+    text = describe_noise(noise, "K")
+    for k in NOISE_RATES:
+        assert f"{k} " in text and f"= {noise[k]:g}" in text
+    assert "collective_pumping G = 0.06" in text and "pumping p = 0.03" in text
+    assert "per-site gamma from the graph {0: 0.2}" in text and "per-site kappa from the graph {1: 0.05}" in text
+    assert "cavity loss c: 0.3" in text and text.endswith("[rates in K]")
+    assert describe_noise({"dephasing": 0.0, "relaxation": 0.0}) == "none (closed system)"

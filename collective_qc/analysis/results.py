@@ -173,12 +173,7 @@ class ChargeResult:
             lines.append(f"  graph file       {meta['graph_file']}")
         init = meta.get("initial") or {}
         if init:
-            text = {"ground": "ground state of H_B", "product": "product state |g...g>"}.get(
-                init.get("kind"), str(init.get("kind")))
-            if init.get("members", 1) > 1:
-                text = ("zero-temperature state: uniform mixture over the "
-                        f"{init['degeneracy']}-fold degenerate ground level of H_B")
-            lines.append(f"  initial state    {text}")
+            lines.append(f"  initial state    {describe_initial(init, self.n_sites, u.energy)}")
         proto = meta.get("protocol") or {}
         if proto:
             text = "constant drive" if proto.get("name") == "constant" else \
@@ -194,18 +189,93 @@ class ChargeResult:
                 f"n_times={len(self.times)}, tau_c={self.tau_c})")
 
 
+_RATE_LABELS = {"dephasing": "dephasing gamma", "relaxation": "relaxation kappa", "pumping": "pumping p",
+                "collective_emission": "collective_emission G", "collective_dephasing": "collective_dephasing G",
+                "collective_pumping": "collective_pumping G"}
+
+
+def _count(x) -> str:
+    """A member count or multiplicity (an int, or a float from the permutation solver)."""
+    x = float(x)
+    near = math.isfinite(x) and abs(x) < 1e15 and abs(x - round(x)) <= 1e-9 * max(1.0, abs(x))
+    return f"{round(x)}" if near else f"{x:.3g}"
+
+
+def _kind_args(kind: str) -> list[float]:
+    """The numbers of a kind like "dicke:1.5,-0.5" or "thermal:0.5" (empty when it has none)."""
+    try:
+        return [float(a) for a in kind.partition(":")[2].split(",")] if ":" in kind else []
+    except ValueError:
+        return []
+
+
+def describe_initial(init: dict, n_sites: int, energy_unit: str = "omega0") -> str:
+    """One line from ``metadata["initial"]`` (``InitialState.describe()`` or the permutation
+    solver's ``InitialBlocks.describe()``): kind "ground" | "ground-manifold" | "product" |
+    "dicke" / "dicke:J,M" | "thermal" / "thermal:T", with members, degeneracy and mixture.
+
+    Parameters
+    ----------
+    init : dict
+        The description; ``J``, ``M``, ``d_J`` (dicke) and ``T`` (thermal, energy units) when
+        recorded, else read from the kind.
+    n_sites : int
+        Number of spin-1/2 sites N (d_J of a Dicke state when the description lacks it).
+    energy_unit : str
+        Unit of the temperature T.
+    """
+    kind = str(init.get("kind"))
+    head, args = kind.partition(":")[0], _kind_args(kind)
+    degeneracy = float(init.get("degeneracy") or 1)
+    if head in ("ground", "ground-manifold"):
+        if degeneracy > 1.5 or head == "ground-manifold":  # the permutation solver counts copies as floats
+            return ("zero-temperature state: uniform mixture over the "
+                    f"{_count(degeneracy)}-fold degenerate ground level of H_B")
+        return "ground state of H_B"
+    if head == "product":
+        return "product state |g...g>"
+    if head == "dicke":
+        J, M = (init["J"], init["M"]) if "J" in init and "M" in init else (args + [math.nan, math.nan])[:2]
+        d = init.get("d_J")
+        if d is None and math.isfinite(J):
+            from ..physics.states import dicke_degeneracy
+
+            d = dicke_degeneracy(n_sites, J) if 0 <= J <= n_sites / 2 else None
+        text = f"Dicke state |J = {J:g}, M = {M:g}>"
+        if d is not None and float(d) > 1.5:
+            return text + f": uniform mixture over its d_J = {_count(d)} copies"
+        return text
+    if head == "thermal":
+        T = init.get("T", args[0] if args else math.nan)
+        text = f"thermal state exp(-H_B/T)/Z at T = {T:g} [{energy_unit}]"
+        members = init.get("members")
+        return text + (f" over {_count(members)} eigenstates of H_B" if members and float(members) > 1.5 else "")
+    mixture = init.get("mixture")
+    return kind + (f" ({mixture})" if mixture else "")
+
+
 def describe_noise(noise: dict, energy_unit: str = "omega0") -> str:
-    """One line from ``metadata["noise"]``: uniform rates and the per-site rates from graph attributes."""
-    parts = []
-    for key, label in (("dephasing", "dephasing gamma"), ("relaxation", "relaxation kappa")):
-        if noise.get(key):
-            parts.append(f"{label} = {noise[key]:g}")
-    for key, label in (("per_site_gamma", "gamma"), ("per_site_kappa", "kappa")):
-        per = noise.get(key) or {}
-        if per:
-            vals = ", ".join(f"{n}: {v:g}" for n, v in list(per.items())[:6])
-            more = f", ... ({len(per)} sites)" if len(per) > 6 else ""
-            parts.append(f"per-site {label} from the graph {{{vals}{more}}}")
+    """One line from ``metadata["noise"]``: every non-zero uniform rate of
+    :data:`collective_qc.physics.operators.NOISE_RATES` (and any other non-zero number recorded),
+    the per-site rates from graph attributes and the cavity loss, all in `energy_unit` (a rate
+    is energy unit / hbar); "none (closed system)" when there is none."""
+    from ..physics.operators import NOISE_RATES
+
+    parts, per_site = [], {}
+    names = list(NOISE_RATES) + [k for k in noise if k not in NOISE_RATES]
+    for key in names:
+        val = noise.get(key)
+        if key.startswith("per_site_") or key == "cavity_kappa":
+            continue
+        if isinstance(val, (int, float)) and not isinstance(val, bool) and val:
+            parts.append(f"{_RATE_LABELS.get(key, key)} = {val:g}")
+    for key, per in noise.items():
+        if key.startswith("per_site_") and per:
+            per_site[key[len("per_site_"):]] = per
+    for label, per in per_site.items():
+        vals = ", ".join(f"{n}: {v:g}" for n, v in list(per.items())[:6])
+        more = f", ... ({len(per)} sites)" if len(per) > 6 else ""
+        parts.append(f"per-site {label} from the graph {{{vals}{more}}}")
     if noise.get("cavity_kappa"):
         parts.append("cavity loss " + ", ".join(f"{n}: {v:g}" for n, v in noise["cavity_kappa"].items()))
     return "; ".join(parts) + f" [rates in {energy_unit}]" if parts else "none (closed system)"

@@ -227,14 +227,16 @@ class Spec:
 
 
 def _check_method(run: dict) -> None:
-    """A named method that cannot take the run's uniform noise (closed with dephasing), refused
-    before any point by the solver table's own reason."""
+    """A named method that cannot take the run's uniform noise (closed with any rate of
+    :data:`collective_qc.physics.operators.NOISE_RATES` > 0), refused before any point by the
+    solver table's own reason."""
+    from ..physics.operators import NOISE_RATES
     from ..solvers.contract import solver
 
     method = run.get("method", "auto")
     if method == "auto":
         return
-    reason = solver(method).refusal(run.get("dephasing", 0) > 0 or run.get("relaxation", 0) > 0)
+    reason = solver(method).refusal(any((run.get(k) or 0) > 0 for k in NOISE_RATES))
     if reason:
         raise InputError(f"config key 'run.method': {reason}")
 

@@ -67,3 +67,17 @@ def test_timeseries_selection_by_any_parameter(tmp_path):
     assert [len(p) for p in picked] == [2, 1]
     assert picked[1][0]["definition"]["params"] == {"J": 0.3, "Delta": 0.5, "N": 3}
     assert len(st.points) == 6 and not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("rate", ["dephasing", "relaxation", "pumping", "collective_emission",
+                                  "collective_dephasing", "collective_pumping"])
+def test_closed_method_refused_with_any_noise_rate(tmp_path, rate):
+    from collective_qc.physics.operators import NOISE_RATES
+
+    assert rate in NOISE_RATES
+    cfg = {"study": {"model": "all-to-all", "sizes": [2, 3]}, "run": {"method": "closed", rate: 0.1}}
+    with pytest.raises(InputError, match="'run.method': method 'closed' is for noise-free runs"):
+        Study(cfg, tmp_path / "never")
+    cfg["run"] = {"method": "exact", rate: 0.1}  # a method that takes noise: accepted
+    assert len(Study(cfg, tmp_path / "never").points) == 3
+    assert not (tmp_path / "never").exists()
