@@ -29,12 +29,17 @@
    19852 at N = 100 and 66181 at N = 200 over t = 20).
    --quick keeps only N = 100 (and one timed run per code in part 1 unless --repeats).
 
-Thread settings (NUMBA_NUM_THREADS, OMP_NUM_THREADS, Numba's threads; --threads sets Numba's),
-the CPU and the load average after each part are printed; --json FILE writes every number.
+Thread settings (NUMBA_NUM_THREADS, OMP_NUM_THREADS, Numba's threads and threading layer), the
+CPU and the load average after each part are printed; --json FILE writes every number. The
+solver picks its own Numba thread count (collective_qc.core.runtime.run_policy: the usable
+cores, at most NUMBA_NUM_THREADS): run with NUMBA_NUM_THREADS=1 to time one thread. On a shared
+machine under load, two threads can be much slower than one (each operator application is one
+short parallel loop that waits for a descheduled thread), so the single timings are printed
+beside the medians.
 
 Usage: python benchmarks/permutation_vs_piqs.py [--n 40] [--repeats 3] [--quick]
        [--sizes 100,200,c1000] [--tight 1e-10,1e-12] [--loose 1e-6,1e-8] [--h 1e-4]
-       [--budget 3600] [--threads 0] [--json FILE]
+       [--budget 3600] [--json FILE]
 """
 
 from __future__ import annotations
@@ -72,6 +77,15 @@ def environment() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS"),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"), "numba_threads": numba.get_num_threads(),
             "load": os.getloadavg()}
+
+
+def run_threads(r) -> dict:
+    """Numba threading layer and the thread count the solver's run policy gives run `r`."""
+    import numba
+
+    from collective_qc.core.runtime import numba_threads
+
+    return {"layer": numba.threading_layer(), "run_threads": numba_threads(r.metadata["solver"]["state_size"])}
 
 
 def load() -> str:
@@ -127,7 +141,9 @@ def compare(a):
     print(f"== N={n} all-to-all (J={J}, Delta={DELTA}, lambda={LAM}, dephasing {GAMMA}, relaxation {KAPPA}), "
           f"|g...g>, t in [0, 10], 101 samples; {load()}")
     print(f"ours converged: series_tol 1e-14 vs default 1e-12 changes E by {conv[0]:.1e}, C_Q by {conv[1]:.1e} "
-          "(so the differences below are mesolve's and the central difference's)", flush=True)
+          "(so the differences below are mesolve's and the central difference's)")
+    out["threads"] = run_threads(r0)
+    print(f"ours runs with {out['threads']['run_threads']} Numba threads, layer {out['threads']['layer']}", flush=True)
     for label, tol in (("tight", a.tight), ("loose", a.loose)):
         piqs_run(n, J, times[:3], a.h, tol)  # warm QuTiP
         t_o, t_q = [], []
@@ -214,13 +230,8 @@ def main():
     ap.add_argument("--loose", default="1e-6,1e-8", help="mesolve rtol,atol of the second timing (QuTiP's defaults)")
     ap.add_argument("--h", type=float, default=1e-4, help="lambda step of piqs's central difference")
     ap.add_argument("--budget", type=float, default=3600.0, help="run a scaling case only if projected below (s)")
-    ap.add_argument("--threads", type=int, default=0, help="Numba threads (0: Numba's default)")
     ap.add_argument("--json", default=None, help="write every number to this file")
     a = ap.parse_args()
-    if a.threads:
-        import numba
-
-        numba.set_num_threads(a.threads)
     a.repeats = a.repeats or (1 if a.quick else 3)
     a.tight, a.loose = (tuple(float(x) for x in s.split(",")) for s in (a.tight, a.loose))
     env = environment()
