@@ -256,6 +256,8 @@ class Problem:
     @property
     def parallel_work(self) -> int:
         """Items the Numba kernels share among threads (trajectories run side by side)."""
+        if hasattr(self.ops, "parallel_work"):  # the permutation solver says what is worth sharing
+            return int(self.ops.parallel_work)
         return self.size * (self.plan.ntraj if self.accepts.statistical else 1)
 
     @property

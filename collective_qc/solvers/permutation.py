@@ -28,6 +28,11 @@ __all__ = ["PermutationOperators", "PermutationSolver", "SOLVER", "InitialBlocks
            "solve_permutation"]
 
 APPLY_FLOPS = 24.0  # complex multiply-adds per stored element and application (cost scale of `auto`)
+# below this many stored numbers the kernel runs one thread: its rows are short, and two threads
+# gained nothing at N = 40 (12,341 numbers: 0.80 s against 0.72-0.84 s with one, quiet machine)
+# while every application waited for a descheduled thread beside a busy process (0.5-19 s);
+# at N = 100 (176,851) two threads are 1.37x faster (benchmarks/permutation_vs_piqs.py)
+PARALLEL_MIN = 1 << 17
 
 
 class PermutationOperators:
@@ -55,6 +60,12 @@ class PermutationOperators:
         self.H0 = sp.block_diag(self.gen.H0, format="csr")
         self.V = sp.block_diag(self.gen.V, format="csr")
         self._levels = None
+
+    @property
+    def parallel_work(self) -> int:
+        """Work items for the thread policy (:func:`collective_qc.core.runtime.run_policy`): the
+        block state's length, or 0 (one thread) below :data:`PARALLEL_MIN`."""
+        return self.state_size if self.state_size >= PARALLEL_MIN else 0
 
     def measures(self, which) -> PermutationMeasures:
         """The state quantities of a run (ergotropy only; InputError naming another)."""
