@@ -192,8 +192,13 @@ class AllToAll(Model):
     - ``explicit`` (default): the complete graph of N spin-1/2 nodes, dimension 2^N; local noise.
     - ``collective``: one collective spin N/2 (a node with ``sites = N``), dimension N + 1, with
       H_B = omega J_z + J (2 J_x^2 + 2 J_y^2 + 2 Delta J_z^2 - (2 + Delta) N/2) (the node's pair
-      couplings). Exact for permutation-symmetric dynamics started in the symmetric subspace
-      (product, ground where it is symmetric, dicke:N/2,M); collective noise only.
+      couplings). The closed, exact and trajectory methods hold only the symmetric subspace j = N/2
+      (product, ground where it is symmetric, dicke:N/2,M; collective noise only); the
+      permutation method (``auto`` picks it) runs every block j, local noise and every initial
+      state included, with the same numbers as the explicit graph.
+
+    Both give the same physics; use ``collective`` beyond N ~ 12 (the explicit graph's memory
+    guard refuses N > ~30).
     """
 
     name = "all-to-all"
