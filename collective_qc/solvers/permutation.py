@@ -71,6 +71,27 @@ class PermutationOperators:
         """The state quantities of a run (ergotropy only; InputError naming another)."""
         return PermutationMeasures(self, which)
 
+    def site_bloch(self, R) -> np.ndarray:
+        """(<s^x>, <s^y>, <s^z>) of one site (Pauli s = 2S): 2 <J^a> / N by permutation symmetry."""
+        from .permutation_blocks import spin_matrices
+
+        nb, jp, jz = self.space.nb, 0j, 0.0
+        for b, j in enumerate(self.space.js):
+            Jz, Jp = spin_matrices(j)
+            blk = self.space.block(R, b)
+            ns = int(self.space.nspin[b])
+            rs = blk.reshape(ns, nb, ns, nb).trace(axis1=1, axis2=3) if nb > 1 else blk
+            jp += np.sum(Jp.multiply(rs.T))  # Tr[J_+ R_j]
+            jz += float(np.real(np.sum(Jz.diagonal() * np.diagonal(rs))))
+        return 2.0 / self.form.n * np.array([jp.real, jp.imag, jz])
+
+    def site_ergotropy(self, R) -> float:
+        """Ergotropy of one site's reduced state rho_1 = (1 + s.sigma)/2 against its own term
+        (omega/2) s^z: (omega/2) s_z + (|omega|/2) |s| (energy units)."""
+        s = self.site_bloch(R)
+        w = self.form.omega
+        return 0.5 * w * s[2] + 0.5 * abs(w) * float(np.linalg.norm(s))
+
     def energy(self, R) -> float:
         """Tr[H_B rho] of a flat block state."""
         return float(sum(np.real(np.sum(H.multiply(self.space.block(R, b).T))) for b, H in enumerate(self.gen.HB)))
@@ -83,10 +104,12 @@ class PermutationOperators:
 
 
 class PermutationMeasures:
-    """State quantities of a permutation run: ``ergotropy`` of the full N-site state."""
+    """State quantities of a permutation run: ``ergotropy`` of the full N-site state and
+    ``site_ergotropy``, that of one site's reduced state (the same for every site) against its
+    own term (omega/2) s^z, per site (energy units)."""
 
-    names = ["ergotropy"]
-    notes: list = []
+    names = ["ergotropy", "site_ergotropy"]
+    notes = ["site_ergotropy: ergotropy of one site's reduced state against (omega/2) s^z (per site)"]
 
     def __init__(self, ops, which):
         bad = [q for q in which if q != "ergotropy"]
@@ -99,7 +122,8 @@ class PermutationMeasures:
         return None
 
     def __call__(self, state: SampledState) -> np.ndarray:
-        return np.array([self.ops.ergotropy(state.blocks.reshape(-1))])
+        R = state.blocks.reshape(-1)
+        return np.array([self.ops.ergotropy(R), self.ops.site_ergotropy(R)])
 
 
 class InitialBlocks:
