@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..core.errors import InputError
 
-__all__ = ["CollectiveForm", "Rates", "collective_form", "permutation_size", "symmetry_breaker", "all_blocks",
+__all__ = ["CollectiveForm", "Rates", "collective_form", "permutation_size", "all_blocks",
            "needed_blocks", "log_multiplicity"]
 
 
@@ -89,19 +89,12 @@ def needed_blocks(n: int, local_noise: bool, initial: str) -> list:
     """The blocks a run must propagate: all of them when local noise couples j to j +- 1;
     without it each block evolves on its own, so only those the initial state occupies
     (|g...g>: j = N/2; dicke:J,M: J; ground and thermal states: all)."""
-    head, _, arg = str(initial).partition(":")
-    if local_noise or head not in ("product", "dicke"):
+    from .states import parse_initial
+
+    spec = parse_initial(initial)
+    if local_noise or spec.kind not in ("product", "dicke"):
         return all_blocks(n)
-    if head == "product":
-        return [n / 2]
-    parts = arg.split(",")
-    if len(parts) == 1:
-        return [n / 2]
-    num, _, den = parts[0].strip().partition("/")
-    try:
-        j = float(num) / (float(den) if den else 1.0)
-    except ValueError:
-        return all_blocks(n)
+    j = n / 2 if spec.J is None else spec.J
     return [j] if j in all_blocks(n) else all_blocks(n)
 
 
@@ -193,17 +186,11 @@ def collective_form(mg, rates: Rates, charger=None) -> CollectiveForm:
     mode, g = _check_mode(mg)
     chg, _ = resolve_charger(charger, mg)
     if s0.sites > 1:
-        if (s0.gamma or 0) > 0 or (s0.kappa or 0) > 0:
-            rates = _node_rates(rates, s0)
-        return CollectiveForm(n=s0.sites, omega=s0.omega, D=s0.D, E=s0.E, pair=_pair_of(s0), mode=mode,
-                              charger=_charger(chg, mg, g, mode), rates=rates)
+        return CollectiveForm(n=s0.sites, omega=s0.omega, D=s0.D, E=s0.E, pair=(s0.pair_Jx, s0.pair_Jy, s0.pair_Jz),
+                              mode=mode, charger=_charger(chg, mg, g, mode), rates=_node_rates(rates, s0))
     n = len(mg.spins)
     return CollectiveForm(n=n, omega=s0.omega, const=n * s0.D / 4.0, pair=_check_bonds(mg), mode=mode,
                           charger=_charger(chg, mg, g, mode), rates=_node_rates(rates, s0))
-
-
-def _pair_of(s) -> tuple:
-    return (getattr(s, "pair_Jx", 0.0), getattr(s, "pair_Jy", 0.0), getattr(s, "pair_Jz", 0.0))
 
 
 def _node_rates(rates: Rates, s) -> Rates:
@@ -212,15 +199,6 @@ def _node_rates(rates: Rates, s) -> Rates:
 
     return replace(rates, dephasing=rates.dephasing if s.gamma is None else s.gamma,
                    relaxation=rates.relaxation if s.kappa is None else s.kappa)
-
-
-def symmetry_breaker(mg, rates: Rates, charger=None) -> str:
-    """Why a graph is not permutation invariant ('' when it is)."""
-    try:
-        collective_form(mg, rates, charger)
-    except InputError as err:
-        return str(err)
-    return ""
 
 
 def log_multiplicity(n: int, j: float) -> float:

@@ -135,13 +135,15 @@ def _spin_dim(mg) -> int:
     return math.prod(s.dim for s in mg.spins)
 
 
-def check_initial(value, mg, where: str = "initial") -> InitialSpec:
+def check_initial(value, mg, where: str = "initial", explicit: bool = True) -> InitialSpec:
     """Parse ``initial`` and check it against a validated model graph before anything large is
     built: dicke needs spin-1/2 sites (or one collective spin node) with |M| <= J <= N/2,
-    J = N/2 mod 1; dicke and thermal need a spectral problem of at most SPECTRAL_LIMIT."""
+    J = N/2 mod 1. In the explicit basis (``explicit``; not for the permutation solver, whose
+    blocks hold every J and whose spectral problems are per block) a collective node holds only
+    J = N/2, and dicke and thermal need a spectral problem of at most SPECTRAL_LIMIT."""
     spec = parse_initial(value, where)
     head = f"{where} {value.strip()!r}"
-    if spec.kind == "thermal" and _spin_dim(mg) > SPECTRAL_LIMIT:
+    if explicit and spec.kind == "thermal" and _spin_dim(mg) > SPECTRAL_LIMIT:
         raise InputError(f"{head}: the thermal state is built by dense diagonalisation of H_B on the spins, "
                          f"dimension {_spin_dim(mg)} > {SPECTRAL_LIMIT}; use a smaller model")
     if spec.kind != "dicke":
@@ -155,14 +157,14 @@ def check_initial(value, mg, where: str = "initial") -> InitialSpec:
     if J > n / 2 or abs((n / 2 - J) - round(n / 2 - J)) > 1e-9:
         raise InputError(f"{head}: J must be <= N/2 = {n / 2:g} with N/2 - J an integer (N = {n} sites), "
                          f"got J = {J:g}")
-    if collective and J != n / 2:
+    if explicit and collective and J != n / 2:
         raise InputError(f"{head}: a collective spin node holds only J = N/2 = {n / 2:g}, got J = {J:g} "
                          "(use the explicit N-site graph)")
     M = spec.M
     if abs(M) > J or abs((J - M) - round(J - M)) > 1e-9:
         raise InputError(f"{head}: M must satisfy |M| <= J = {J:g} with J - M an integer, got M = {M:g}")
     sector = 1 if collective else math.comb(n, int(round(n / 2 + M)))
-    if sector > SPECTRAL_LIMIT:
+    if explicit and sector > SPECTRAL_LIMIT:
         raise InputError(f"{head}: the J_z = M sector has dimension {sector} > {SPECTRAL_LIMIT} (dense J^2); "
                          "use fewer sites")
     return InitialSpec("dicke", J=J, M=M)

@@ -184,7 +184,7 @@ def plan_run(args: dict) -> RunPlan:
     return RunPlan(model=m, model_graph=mg, method=used, times=t, protocol=o["protocol"], drive=o["drive"],
                    dephasing=o["dephasing"], relaxation=o["relaxation"], symmetry=o["symmetry"], ntraj=o["ntraj"],
                    seed=o["seed"], tolerance=o["tolerance"], quantities=o["quantities"],
-                   initial=_initial(o["initial"], mg), memory=need, scales=scales,
+                   initial=_initial(o["initial"], mg, used), memory=need, scales=scales,
                    solver_options=o["solver_options"], **collective_rates(o))
 
 
@@ -224,12 +224,12 @@ def collective_rates(o: dict) -> dict:
     return {k: o.get(k) or 0.0 for k in NOISE_RATES[2:]}
 
 
-def _initial(initial: str, mg) -> str:
+def _initial(initial: str, mg, method: str) -> str:
     """The ``initial`` option checked against the model graph (dicke: J, M and N; the size of the
-    spectral problem of dicke and thermal states) before any operator is built."""
+    spectral problem of dicke and thermal states in the explicit basis) before any operator is built."""
     from ..physics.states import check_initial
 
-    check_initial(initial, mg)
+    check_initial(initial, mg, explicit=method != "permutation")
     return initial
 
 

@@ -57,9 +57,17 @@ class PermutationOperators:
         occ = np.tile(np.arange(nb, dtype=float), space.rows // nb)
         self.mode_occupation = [] if form.mode is None else [occ]
         self.photon_number = None if form.mode is None else occ
-        self.H0 = sp.block_diag(self.gen.H0, format="csr")
-        self.V = sp.block_diag(self.gen.V, format="csr")
         self._levels = None
+
+    @property
+    def H0(self):
+        """H_0 block-diagonal over the labels (read by the cutoff check of cavity models only)."""
+        return sp.block_diag(self.gen.H0, format="csr")
+
+    @property
+    def V(self):
+        """V block-diagonal over the labels (the cutoff check)."""
+        return sp.block_diag(self.gen.V, format="csr")
 
     @property
     def parallel_work(self) -> int:

@@ -15,7 +15,6 @@ from collections import namedtuple
 import numpy as np
 import scipy.sparse as sp
 
-from ..core.errors import InputError
 from ..physics.permutation import log_multiplicity
 
 Terms = namedtuple("Terms", "start src delta shift us ub")  # the sandwich terms (see .permutation_form)
@@ -228,37 +227,6 @@ class BlockFunctionals:
         return np.concatenate([out, self.D @ np.real(r[self.diag_index])])
 
 
-def _parse_initial(kind: str, n: int):
-    """('product' | 'ground' | 'thermal' | 'dicke', args) of an initial-state option string."""
-    head, _, arg = str(kind).partition(":")
-    if head in ("product", "ground") and not arg:
-        return head, ()
-    if head == "thermal":
-        try:
-            t = float(arg)
-        except ValueError:
-            raise InputError(f"initial must be thermal:T with a temperature T > 0, got {kind!r}") from None
-        if not (t > 0 and math.isfinite(t)):
-            raise InputError(f"initial must be thermal:T with a temperature T > 0, got {kind!r}")
-        return head, (t,)
-    if head == "dicke":
-        try:
-            vals = [float(eval_half(x)) for x in arg.split(",")]
-        except ValueError:
-            raise InputError(f"initial must be dicke:J,M (half-integers), got {kind!r}") from None
-        j, m = (n / 2, vals[0]) if len(vals) == 1 else vals[:2]
-        if len(vals) > 2 or not (abs(m) <= j <= n / 2) or (n / 2 - j) % 1 or (j - m) % 1:
-            raise InputError(f"initial {kind!r}: need |M| <= J <= N/2 = {n / 2:g} with N/2 - J and J - M integers")
-        return head, (j, m)
-    raise InputError(f"unknown initial state {kind!r} (use ground, product, dicke:J,M or thermal:T)")
-
-
-def eval_half(text: str) -> float:
-    """'3/2' -> 1.5, '-1' -> -1.0 (ValueError otherwise)."""
-    num, _, den = text.strip().partition("/")
-    return float(num) / (float(den) if den else 1.0)
-
-
 def _spin_eigh(HB, nb: int):
     """Eigen-decomposition of the spin part of H_B,j (H_B acts on the spins only)."""
     hs = HB.toarray()[::nb, ::nb]
@@ -272,12 +240,15 @@ def initial_blocks(form, space, HB, kind: str):
     |J, M> (R_J = |M><M|); ground: the uniform mixture over the ground manifold of H_B (all
     blocks, copies counted); thermal:T: exp(-H_B/T)/Z. The cavity is in its Fock state |photons>.
     """
+    from ..physics.states import parse_initial
+
     n, nb = form.n, space.nb
-    head, args = _parse_initial(kind, n)
+    spec = parse_initial(kind)  # (checked against N by the plan: physics.states.check_initial)
+    head = spec.kind
     R = np.zeros(space.length, dtype=np.complex128)
     ph = 0 if form.mode is None else int(form.mode.photons)
     if head in ("product", "dicke"):
-        j, m = (n / 2, -n / 2) if head == "product" else args
+        j, m = (n / 2, -n / 2) if head == "product" else (n / 2 if spec.J is None else spec.J, spec.M)
         b = space.block_of(j)
         i = int(round(j - m)) * nb + ph
         space.block(R, b)[i, i] = 1.0
@@ -290,7 +261,7 @@ def initial_blocks(form, space, HB, kind: str):
         tol = 1e-9 * max(1.0, abs(e0))
         logw = [np.where(w - e0 < tol, 0.0, -np.inf) + ld for (w, _), ld in zip(eig, logd, strict=True)]
     else:
-        logw = [-(w - e0) / args[0] + ld for (w, _), ld in zip(eig, logd, strict=True)]
+        logw = [-(w - e0) / spec.T + ld for (w, _), ld in zip(eig, logd, strict=True)]
     top = max(float(np.max(lw)) for lw in logw)
     weights = [np.exp(lw - top) for lw in logw]
     z = sum(float(np.sum(w)) for w in weights)
@@ -301,7 +272,7 @@ def initial_blocks(form, space, HB, kind: str):
         block = space.block(R, b)
         block[ph::nb, ph::nb] = spin
         members += float(np.sum(np.exp(logd[b]) * keep)) if logd[b] < 700 else math.inf
-    label = "ground" if head == "ground" else f"thermal:{args[0]:g}"
+    label = "ground" if head == "ground" else f"thermal:{spec.T:g}"
     return R, {"kind": label, "members": members, "degeneracy": members if head == "ground" else 1,
                "mixture": "uniform over the ground manifold" if head == "ground" else "Boltzmann"}
 

@@ -353,3 +353,18 @@ def test_site_ergotropy_matches_qutip_reduced_state():
         s = np.array([qt.expect(sx, r1), qt.expect(sy, r1), qt.expect(sz, r1)])
         ref.append(0.5 * omega * s[2] + 0.5 * abs(omega) * np.linalg.norm(s))
     assert np.max(np.abs(res.observables["site_ergotropy"] - np.array(ref))) < 1e-8
+
+
+def test_dicke_below_top_ladder_on_the_collective_node_runs_with_permutation():
+    """The explicit-basis limits of dicke:J,M (J = N/2 only on a collective node, the dense J_z = M
+    sector) do not apply to the permutation blocks: the collective node with J < N/2 matches the
+    explicit graph, and the explicit solver still refuses it there."""
+    kw = dict(t_max=2.0, n_times=21, dephasing=0.05, relaxation=0.02, quantities="ergotropy", initial="dicke:1,0")
+    ref = cqc.charge("all-to-all", 0.5, params={"N": 6, "J": 0.3}, method="exact", **kw)
+    got = cqc.charge("all-to-all", 0.5, params={"N": 6, "J": 0.3, "representation": "collective"},
+                     method="permutation", **kw)
+    assert np.max(np.abs(got.energy - ref.energy)) < 1e-9
+    assert np.max(np.abs(got.observables["ergotropy"] - ref.observables["ergotropy"])) < 1e-9
+    with pytest.raises(InputError, match="collective spin node holds only J = N/2"):
+        cqc.charge("all-to-all", 0.5, params={"N": 6, "J": 0.3, "representation": "collective"},
+                   method="exact", collective_emission=0.1, initial="dicke:1,0")
