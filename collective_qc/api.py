@@ -275,7 +275,7 @@ def charging_options(args: dict) -> dict:
     """The charger options of a charge() call, checked (:mod:`collective_qc.planning.options`)."""
     from .planning.options import check_options
 
-    opts = check_options({k: args[k] for k in CHARGING_OPTIONS})
+    opts = check_options({k: args[k] for k in CHARGING_OPTIONS if k in args})
     return {k: opts[k] for k in CHARGING_OPTIONS}
 
 
@@ -287,7 +287,7 @@ def prepare(plan: RunPlan, charging: dict | None = None) -> Problem:
 
     m, mg = plan.model, plan.model_graph
     reduces = solver(plan.method).accepts.reductions  # symmetry blocks and conserved sectors
-    charging = charging or charging_options({k: None for k in CHARGING_OPTIONS})
+    charging = charging or charging_options({})  # the defaults
     if plan.method == "permutation":
         return _prepare_permutation(plan, charging)
     chg, default = resolve_charger(charging["charger"], mg)  # a charger that does not fit is refused here

@@ -28,9 +28,11 @@ import scipy.sparse as sp
 
 from .kernels.chebyshev import bessel_j, term_error
 
-__all__ = ["spectral_interval", "bessel_terms", "term_error", "X_MAX", "closed_step"]
+__all__ = ["spectral_interval", "bessel_terms", "term_error", "X_MAX", "X_MAX_MEASURED", "GROWTH", "closed_step"]
 
 X_MAX = 120.0  # longest step in units of 1/a (more terms per step, fewer steps)
+X_MAX_MEASURED = 1000.0  # the same for generators that measure each step's growth (``fused``)
+GROWTH = 1e4  # largest ||T_k(Z) W_0|| / ||W_0|| a step may meet (cancellation: log10 GROWTH digits)
 # closed and exact steps stop when term_error <= 1 at scale SERIES_MARGIN tol ||y||: a run takes
 # many steps at a tolerance near round-off and their truncation errors add up (catalog, t = 3,
 # against a 1e-15 reference: <= 1e-11 of scale at margin 1, <= 2e-13 at 0.1)

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from ..physics.operators import Operators
 from ..physics.protocols import Protocol
-from .chebyshev import SERIES_MARGIN, X_MAX, bessel_terms, max_terms, term_error
+from .chebyshev import GROWTH, SERIES_MARGIN, X_MAX, X_MAX_MEASURED, bessel_terms, max_terms, term_error
 from .contract import Accepts, RunSize, SampledState, SolveProblem, Solver
 from .matrix_form import MatrixFormLindbladian, Recurrence, axpy2, norm2
 from .solution import Solution, SolverOptions
@@ -118,6 +118,7 @@ class _Chebyshev:
         self.gen, self.funcs, self.tol = gen, funcs, tol
         self.buf = [np.empty(gen.shape, dtype=np.complex128) for _ in range(6)]
         self._bounds = {}
+        self.measured = bool(getattr(gen, "fused", False))
 
     def bounds(self, f: float):
         """(a, c, x_max): L_f = c + i a Z with Z's spectrum in a thin ellipse around [-1, 1];
@@ -126,11 +127,15 @@ class _Chebyshev:
             half = self.gen.half_width(f)
             decay = self.gen.decay
             a = 2.0 * half + decay
-            # T_k(Z) may grow like r^k off the segment (numerical range of width ~ 2 decay):
-            # cap the step so that r^x stays below 1e4 (no cancellation in strongly damped runs)
+            # T_k(Z) may grow like r^k off the segment (numerical range of width ~ 2 decay): cap
+            # the step so that r^x stays below GROWTH (no cancellation in strongly damped runs).
+            # Generators that measure the term norms for free (``fused``) take steps to r^x =
+            # GROWTH^2 and check the growth they meet instead (a step that meets more is redone
+            # at half the length, and the cap is halved).
             beta = 2.0 * decay / a if a > 0 else 1.0
             r = beta + np.sqrt(1.0 + beta * beta)
-            self._bounds[f] = (a, -0.5 * decay, min(X_MAX, np.log(1e4) / np.log(r)) if r > 1 else X_MAX)
+            top, limit = (X_MAX_MEASURED, 2.0 * np.log(GROWTH)) if self.measured else (X_MAX, np.log(GROWTH))
+            self._bounds[f] = (a, -0.5 * decay, min(top, limit / np.log(r)) if r > 1 else top)
         return self._bounds[f]
 
     def step(self, R, Y, f: float, h: float):
@@ -149,25 +154,47 @@ class _Chebyshev:
         ynorm = norm2(R, Y) or 1.0
         scale, a_prev = SERIES_MARGIN * self.tol * ynorm, abs(b[0]) * ynorm
         moments = [self.funcs(R, Y)]
-        self.gen.apply(f, P0, P1, C0, C1, Recurrence(1.0 / a, c))  # W_1 = (L - c) W_0 / a
         cur, prev = (C0, C1), (P0, P1)
-        k = 1
+        nrm = self._term(f, (P0, P1), cur, Recurrence(1.0 / a, c), b[1], self._norm_needed(1, x))  # W_1
+        k, grown = 1, nrm
         while True:
             moments.append(self.funcs(*cur))
-            axpy2(b[k], cur[0], cur[1], AR, AY)
-            a_k = abs(b[k]) * norm2(cur[0], cur[1]) if k + 1 > x else 0.0  # a_{k-1} is read once k > x
+            a_k = abs(b[k]) * nrm if k + 1 > x else 0.0  # a_{k-1} is read once k > x
             if term_error(k, x, a_k, a_prev, scale) <= 1.0:
                 break
             a_prev = a_k
             if k + 1 >= kmax:
                 return None
             # W_{k+1} = (2/a)(L - c) W_k + W_{k-1}, written over W_{k-1}
-            self.gen.apply(f, cur[0], cur[1], prev[0], prev[1], Recurrence(2.0 / a, c, 1.0, prev))
+            nrm = self._term(f, cur, prev, Recurrence(2.0 / a, c, 1.0, prev), b[k + 1], self._norm_needed(k + 1, x))
+            grown = max(grown, nrm)
             cur, prev = prev, cur
             k += 1
+        if self.measured and grown > GROWTH * ynorm:  # cancellation would cost more than log10(GROWTH) digits
+            a_, c_, x_max = self._bounds[f]
+            self._bounds[f] = (a_, c_, 0.5 * min(x_max, x))
+            return None
         decay = np.exp(c * h)
         out = (AR * decay, AY * decay)
+        if self.measured:
+            self.gen.complete(*out)
         return out, _Step(0.0, h, a, c, np.array(moments))
+
+    def _norm_needed(self, k: int, x: float) -> bool:
+        """The norm of W_k is read by the stopping test (k + 1 > x) and, for measured growth,
+        every 8th term before."""
+        return k + 1 > x or (self.measured and k % 8 == 0)
+
+    def _term(self, f, src, dst, rec, coef, need_norm: bool) -> float:
+        """dst = the next term from src (recurrence rec); (AR, AY) += coef dst; its norm ||dst||_F
+        when need_norm (else 0). Generators with ``fused`` do all three in one pass."""
+        AR, AY = self.buf[4], self.buf[5]
+        if getattr(self.gen, "fused", False):
+            n2 = self.gen.apply(f, src[0], src[1], dst[0], dst[1], rec, acc=(coef, AR, AY), norm=need_norm)
+            return float(np.sqrt(n2))
+        self.gen.apply(f, src[0], src[1], dst[0], dst[1], rec)
+        axpy2(coef, dst[0], dst[1], AR, AY)
+        return norm2(dst[0], dst[1]) if need_norm else 0.0
 
 
 def _segments(protocol: Protocol, t_end: float):
@@ -301,10 +328,10 @@ class _ChebyshevRun:
     def propagate(self, state) -> None:
         times, eps = self.times, self.eps
         for ta, tb, f in _segments(self.protocol, float(times[-1])):
-            a, _, x_max = self.cheb.bounds(f)
             t = ta
             while t < tb:
                 self.record(t, state)
+                a, _, x_max = self.cheb.bounds(f)  # (a growth check may have shortened x_max)
                 h = min(x_max / a, tb - t)
                 if self.observe is not None and self.j < len(times):
                     h = min(h, times[self.j] - t)  # nonlinear hooked observables need the state at each sample

@@ -211,13 +211,17 @@ class BlockFunctionals:
 
     @staticmethod
     def _flat(space, mats):
-        """(flat positions of A^T's elements, A's values): Tr[A R] = values @ R[positions]."""
+        """(flat positions, values) with Re Tr[A R] = Re(values @ R[positions]) for Hermitian R,
+        reading R's lower triangles only (the Chebyshev terms are stored there): the element
+        A[r, c] R[c, r] with c < r is read as conj(A[r, c]) R[r, c]."""
         pos, val = [], []
         for b, A in enumerate(mats):
             c = sp.coo_matrix(A)
             s = int(space.size[b])
-            pos.append(space.offset[b] + c.col.astype(np.int64) * s + c.row)
-            val.append(c.data.astype(np.complex128))
+            upper = c.col < c.row
+            lo_row, lo_col = np.where(upper, c.row, c.col), np.where(upper, c.col, c.row)
+            pos.append(space.offset[b] + lo_row.astype(np.int64) * s + lo_col)
+            val.append(np.where(upper, np.conj(c.data), c.data).astype(np.complex128))
         return np.concatenate(pos), np.concatenate(val)
 
     def __call__(self, R, Y) -> np.ndarray:

@@ -21,9 +21,15 @@ App. B) as tabulated by Shammah et al. (PRA 98, 063815 (2018), Table I), rewritt
 rates (our dephasing sqrt(gamma) sigma_z is their gamma_phi = 4 gamma). Collective jumps and
 cavity loss are sandwiches inside one block (the cavity one shifts n, not k).
 
-Cost per application (the state and its tangent): 2 x (2 nnz(H_eff) + sandwiches) complex
-multiply-adds per stored element; the rows are shared among threads (each row written by one
-thread in a fixed order: the same bits for any thread count).
+Every operator here is real (H_0, V, G, the weights u), so the kernel works on the (re, im)
+lanes of the state as real numbers: per row x it accumulates Q = [H_0 + lambda f V, R] (row x) and
+P = -(1/2){G, R} + sandwiches, each term one contiguous, vectorised pass over the row, and stores
+L(R) = P - i Q. Full rows (not a triangle and its mirror): twice the arithmetic, but no strided
+writes. Cost per application (state and tangent): 2 (2 n_diag(H) + n_sandwich) + 2 n_diag(V)
+real passes over each stored number. Rows are cut into CHUNKS runs of equal work shared among
+threads; each row is computed by one thread in a fixed order, so the bits do not depend on the
+thread count. The Chebyshev accumulation (sum_k b_k T_k) and the term norms are fused into the
+same pass (``apply(..., acc=, norm=)``).
 """
 
 from __future__ import annotations
@@ -38,9 +44,14 @@ from .permutation_blocks import Terms, block_operators, sandwich_terms  # noqa: 
 
 __all__ = ["Layout", "DickeSpace", "PermutationLindbladian"]
 
-Layout = namedtuple("Layout", "offset size row_block row_local nb")
-Csr = namedtuple("Csr", "indptr indices data")
-Scal = namedtuple("Scal", "alpha c beta f")
+# Kernel operands (plain arrays; Numba reads the fields by name). Complex numbers are stored as
+# (re, im) pairs of float64, and each real coefficient vector twice over (one per lane).
+Layout = namedtuple("Layout", "size offset row_start row_block chunks g")  # g: diag of sum_k L_k^dag L_k
+Bands = namedtuple("Bands", "start off vstart val")  # block b: diagonals start[b]..start[b+1] (offset, values)
+Sandwiches = namedtuple("Sandwiches", "start src delta wstart w")  # into block b: source, flat shift, weights
+Scal = namedtuple("Scal", "alpha c beta f gamma norm")
+FAST = {"contract"}  # fused multiply-add only (no reassociation: the sums keep their order)
+CHUNKS = 64  # rows are cut into this many runs of equal work, whatever the thread count
 
 
 class DickeSpace:
@@ -61,9 +72,6 @@ class DickeSpace:
         self.length = int(self.offset[-1])
         self.row_start = np.concatenate([[0], np.cumsum(self.size)]).astype(np.int64)
         self.rows = int(self.row_start[-1])
-        rb = np.repeat(np.arange(len(self.js), dtype=np.int64), self.size)
-        self.layout = Layout(self.offset[:-1].copy(), self.size.astype(np.int64), rb,
-                             np.arange(self.rows, dtype=np.int64) - self.row_start[rb], self.nb)
 
     def block(self, flat: np.ndarray, b: int) -> np.ndarray:
         """View of block b of a flat state as a (size, size) matrix."""
@@ -75,105 +83,231 @@ class DickeSpace:
         return np.concatenate([self.offset[b] + np.arange(s) * (s + 1) for b, s in enumerate(self.size)])
 
 
-def _block_diag_csr(mats, dtype) -> Csr:
-    """Global-row CSR of block matrices with block-local column indices."""
-    ptr, idx, dat = [np.zeros(1, np.int64)], [], []
-    base = 0
-    for A in mats:
-        A = sp.csr_matrix(A, dtype=dtype)
-        A.sort_indices()
-        ptr.append(A.indptr[1:].astype(np.int64) + base)
-        idx.append(A.indices.astype(np.int64))
-        dat.append(A.data)
-        base += A.nnz
-    return Csr(np.concatenate(ptr), np.concatenate(idx), np.ascontiguousarray(np.concatenate(dat), dtype=dtype))
+def _lanes(v) -> np.ndarray:
+    """Each value twice (the re and im lanes of a complex element)."""
+    return np.repeat(np.asarray(v, dtype=float), 2)
+
+
+def _layout(space, G) -> Layout:
+    """Blocks, rows and CHUNKS runs of rows of equal work (row x of a block costs ~ x + 1)."""
+    size = space.size.astype(np.int64)
+    rb = np.repeat(np.arange(len(size), dtype=np.int64), size)
+    row_start = space.row_start.astype(np.int64)
+    cum = np.concatenate([[0.0], np.cumsum(np.arange(len(rb)) - row_start[rb] + 1.0)])
+    cuts = np.searchsorted(cum, np.linspace(0.0, cum[-1], CHUNKS + 1))
+    cuts[0], cuts[-1] = 0, len(rb)
+    g = np.concatenate([_lanes(x) for x in G]) if len(G) else np.zeros(0)
+    return Layout(size, space.offset[:-1].astype(np.int64), row_start, rb,
+                  np.unique(cuts).astype(np.int64), g)
+
+
+def _bands(mats, sizes) -> Bands:
+    """The diagonals of real block matrices (InternalError-free: the block operators are real by
+    construction, physics.permutation rotating a y field onto x)."""
+    start, off, vstart, vals, pos = [0], [], [], [], 0
+    for A, s in zip(mats, sizes, strict=True):
+        A = sp.coo_matrix(A)
+        if np.any(np.imag(A.data) != 0.0):
+            raise ValueError("permutation kernel: a block operator is not real")
+        d_of = A.col.astype(np.int64) - A.row
+        for d in np.unique(d_of):
+            v = np.zeros(int(s))
+            np.add.at(v, A.row[d_of == d], np.real(A.data[d_of == d]))
+            off.append(int(d))
+            vstart.append(pos)
+            vals.append(_lanes(v))
+            pos += 2 * int(s)
+        start.append(len(off))
+    return Bands(np.array(start, np.int64), np.array(off, np.int64), np.array(vstart, np.int64),
+                 np.concatenate(vals) if vals else np.zeros(0))
+
+
+def _sandwich_weights(term_list, space) -> Sandwiches:
+    """The sandwich terms per target block: source block, flat shift delta nb + shift, and the
+    weights w(x) = u_spin(k) u_boson(n) over the target's rows x = (k, n)."""
+    per = [[] for _ in space.js]
+    for b, bs, d, shift, us, ub in term_list:
+        w = (us[: int(space.nspin[b])][:, None] * np.asarray(ub)[None, :]).reshape(-1)
+        per[b].append((bs, d * space.nb + shift, _lanes(w)))
+    start, src, delta, wstart, ws, pos = [0], [], [], [], [], 0
+    for terms in per:
+        for bs, dl, w in terms:
+            src.append(bs)
+            delta.append(dl)
+            wstart.append(pos)
+            ws.append(w)
+            pos += len(w)
+        start.append(len(src))
+    return Sandwiches(np.array(start, np.int64), np.array(src, np.int64), np.array(delta, np.int64),
+                      np.array(wstart, np.int64), np.concatenate(ws) if ws else np.zeros(0))
 
 
 @nb.njit(cache=True, parallel=True)
-def _apply(lay, h, v, terms, sc, R, Y, prevR, prevY, outR, outY):
+def _apply(lay, h, v, sw, sc, R, Y, prevR, prevY, outR, outY, accR, accY):
     """out = alpha (A_f(R, Y) - c (R, Y)) + beta prev for the augmented generator (R, Y) ->
-    (L R, L Y - i f [V, R]); flat block arrays of Hermitian blocks. Row i computes the lower
-    triangle c <= i of its block and mirrors it (out[c, i] = conj out[i, c]): each element is
-    written by one thread. out may alias prev, not R or Y."""
+    (L R, L Y - i f [V, R]), and acc += gamma out, on the lower triangles (c <= x) only: the
+    operands are Hermitian and only their lower triangles are read. Arrays: float64 views (re, im
+    interleaved) of the flat complex blocks. Returns the squared Frobenius norm of out (of the
+    whole Hermitian blocks) per run of rows when sc.norm. Each row is computed by one thread from
+    its own operands, in a fixed order (the same bits for any thread count); out may alias prev,
+    not R or Y; prev is not read when beta = 0."""
+    smax = 0
+    for b in range(lay.size.shape[0]):
+        smax = max(smax, lay.size[b])
+    nrm = np.zeros(lay.chunks.shape[0] - 1)
+    for q in nb.prange(lay.chunks.shape[0] - 1):
+        PR = np.empty(2 * smax)  # the real-coefficient part of row x (decay, sandwiches)
+        QR = np.empty(2 * smax)  # [H, R] (row x): L R = P - i Q
+        PY = np.empty(2 * smax)
+        QY = np.empty(2 * smax)
+        acc = 0.0
+        for r in range(lay.chunks[q], lay.chunks[q + 1]):
+            b = lay.row_block[r]
+            x = r - lay.row_start[b]
+            _decay(lay, b, x, R, PR, QR)
+            _decay(lay, b, x, Y, PY, QY)
+            _commutator(lay, h, b, x, R, QR, 1.0)
+            _commutator(lay, h, b, x, Y, QY, 1.0)
+            _commutator(lay, v, b, x, R, QY, sc.f)
+            _sandwiches(lay, sw, b, x, R, PR)
+            _sandwiches(lay, sw, b, x, Y, PY)
+            acc += _store(lay, sc, b, x, R, prevR, PR, QR, outR, accR)
+            acc += _store(lay, sc, b, x, Y, prevY, PY, QY, outY, accY)
+        nrm[q] = acc
+    return nrm
+
+
+@nb.njit(cache=True, fastmath=FAST, inline="always")
+def _decay(lay, b, x, R, P, Q):
+    """P = -(1/2) {G, R}, Q = 0 (row x of block b, columns c <= x). (Unsigned offsets: no
+    wraparound test, so the row loops vectorise.)"""
+    m2 = np.uint64(2 * (x + 1))
+    row = np.uint64(2 * lay.offset[b] + x * 2 * lay.size[b])
+    g0 = np.uint64(2 * lay.row_start[b])
+    gx = 0.5 * lay.g[g0 + np.uint64(2 * x)]
+    for i in range(m2):
+        P[i] = -(gx + 0.5 * lay.g[g0 + i]) * R[row + i]
+    for i in range(m2):
+        Q[i] = 0.0
+
+
+@nb.njit(cache=True, fastmath=FAST, inline="always")
+def _commutator(lay, h, b, x, R, Q, scale):
+    """Q += scale [H, R] (row x of block b, columns c <= x) for the real banded H: its diagonals
+    d with values H[y, y + d] (each twice: re and im lanes). Elements of R above the diagonal
+    (at most |d| per term) are read as conj(R[c, y]) from the lower triangle."""
+    s = lay.size[b]
+    n2 = 2 * s
+    o2 = 2 * lay.offset[b]
+    row = o2 + x * n2
+    for e in range(h.start[b], h.start[b + 1]):
+        d = h.off[e]
+        vs = h.vstart[e]
+        y = x + d
+        if 0 <= y < s:  # H R: scale H[x, y] R[y, c]
+            z = scale * h.val[vs + 2 * x]
+            src = np.uint64(o2 + y * n2)
+            top = min(x, y)  # R[y, c] lower for c <= y
+            for i in range(np.uint64(2 * (top + 1))):
+                Q[i] += z * R[src + i]
+            for c in range(top + 1, x + 1):  # c > y: conj(R[c, y])
+                k = o2 + c * n2 + 2 * y
+                Q[2 * c] += z * R[k]
+                Q[2 * c + 1] -= z * R[k + 1]
+        # R H: R[x, c + d] H[c + d, c] = R[x, c + d] H[c, c + d], for 0 <= c + d < s
+        lo = max(0, -d)
+        hi = min(x, x - d)  # c + d <= x: R[x, c + d] lower
+        if hi >= lo:
+            sh = np.uint64(row + 2 * d + 2 * lo)
+            hb = np.uint64(vs + 2 * lo)
+            qb = np.uint64(2 * lo)
+            for i in range(np.uint64(2 * (hi - lo + 1))):
+                Q[qb + i] -= scale * h.val[hb + i] * R[sh + i]
+        for c in range(max(lo, hi + 1), min(x, s - 1 - d) + 1):  # c + d > x: conj(R[c + d, x])
+            k = o2 + (c + d) * n2 + 2 * x
+            w = scale * h.val[vs + 2 * c]
+            Q[2 * c] -= w * R[k]
+            Q[2 * c + 1] += w * R[k + 1]
+
+
+@nb.njit(cache=True, fastmath=FAST, inline="always")
+def _sandwiches(lay, sw, b, x, R, P):
+    """P += sum_t w_t(x) w_t(c) R_src(t)[x + delta_t, c + delta_t] (row x of block b, columns
+    c <= x: the source's lower triangle)."""
+    for t in range(sw.start[b], sw.start[b + 1]):
+        ws = sw.wstart[t]
+        ux = sw.w[ws + 2 * x]
+        if ux == 0.0:
+            continue
+        bs = sw.src[t]
+        ss = lay.size[bs]
+        dl = sw.delta[t]
+        lo = max(0, -dl)
+        hi = min(x, ss - 1 - dl)
+        if hi < lo:
+            continue
+        sb = np.uint64(2 * lay.offset[bs] + (x + dl) * 2 * ss + 2 * (lo + dl))
+        wb = np.uint64(ws + 2 * lo)
+        pb = np.uint64(2 * lo)
+        for i in range(np.uint64(2 * (hi - lo + 1))):
+            P[pb + i] += ux * sw.w[wb + i] * R[sb + i]
+
+
+@nb.njit(cache=True, fastmath=FAST, inline="always")
+def _store(lay, sc, b, x, R, prev, P, Q, out, acc):
+    """out = alpha (P - i Q - c R) + beta prev and acc += gamma out (row x of block b, c <= x;
+    the diagonal element made real). Returns the row's share of the squared Frobenius norm of
+    the Hermitian block (off-diagonal elements twice) when sc.norm, else 0."""
+    row = np.uint64(2 * lay.offset[b] + x * 2 * lay.size[b])
+    m = np.uint64(x + 1)
+    alpha, ac, beta = sc.alpha, sc.alpha * sc.c, sc.beta
+    one, two = np.uint64(1), np.uint64(2)
+    if beta != 0.0:  # (prev is read before out is written: they may alias)
+        for c in range(m):
+            i = two * c
+            out[row + i] = alpha * (P[i] + Q[i + one]) - ac * R[row + i] + beta * prev[row + i]
+            out[row + i + one] = alpha * (P[i + one] - Q[i]) - ac * R[row + i + one] + beta * prev[row + i + one]
+    else:
+        for c in range(m):
+            i = two * c
+            out[row + i] = alpha * (P[i] + Q[i + one]) - ac * R[row + i]
+            out[row + i + one] = alpha * (P[i + one] - Q[i]) - ac * R[row + i + one]
+    diag = row + np.uint64(2 * x)
+    out[diag + one] = 0.0
+    if sc.gamma != 0.0:
+        for i in range(two * m):
+            acc[row + i] += sc.gamma * out[row + i]
+    if not sc.norm:
+        return 0.0
+    n0 = n1 = n2 = n3 = 0.0  # four partial sums: the additions pipeline (fixed order)
+    four = np.uint64(4)
+    for k in range(np.uint64(x) // two):  # the off-diagonal elements c < x
+        i = row + four * k
+        n0 += out[i] * out[i]
+        n1 += out[i + one] * out[i + one]
+        n2 += out[i + two] * out[i + two]
+        n3 += out[i + np.uint64(3)] * out[i + np.uint64(3)]
+    if x % 2:
+        i = diag - two
+        n0 += out[i] * out[i]
+        n1 += out[i + one] * out[i + one]
+    return 2.0 * ((n0 + n2) + (n1 + n3)) + out[diag] * out[diag]
+
+
+@nb.njit(cache=True, parallel=True)
+def _complete(lay, R):
+    """The upper triangles of the Hermitian blocks from their lower triangles (R[c, x] =
+    conj R[x, c]); float64 view."""
     for r in nb.prange(lay.row_block.shape[0]):
         b = lay.row_block[r]
-        i = lay.row_local[r]
+        x = r - lay.row_start[b]
         s = lay.size[b]
-        o = lay.offset[b]
-        r0 = r - i
-        tR = np.zeros(i + 1, dtype=np.complex128)
-        tY = np.zeros(i + 1, dtype=np.complex128)
-        for p in range(h.indptr[r], h.indptr[r + 1]):  # -i H_eff R (row i)
-            hk = -1j * h.data[p]
-            base = o + h.indices[p] * s
-            for c in range(i + 1):
-                tR[c] += hk * R[base + c]
-                tY[c] += hk * Y[base + c]
-        for p in range(v.indptr[r], v.indptr[r + 1]):  # -i f V R (row i) into the tangent
-            vk = -1j * sc.f * v.data[p]
-            base = o + v.indices[p] * s
-            for c in range(i + 1):
-                tY[c] += vk * R[base + c]
-        row = o + i * s
-        for c in range(i + 1):  # + i R H_eff^dag, + i f R V (row i)
-            aR = 0j
-            aY = 0j
-            for p in range(h.indptr[r0 + c], h.indptr[r0 + c + 1]):
-                hc = np.conj(h.data[p])
-                aR += R[row + h.indices[p]] * hc
-                aY += Y[row + h.indices[p]] * hc
-            for p in range(v.indptr[r0 + c], v.indptr[r0 + c + 1]):
-                aY += sc.f * R[row + v.indices[p]] * np.conj(v.data[p])
-            tR[c] += 1j * aR
-            tY[c] += 1j * aY
-        _sandwiches(lay, terms, b, i, R, Y, tR, tY)
-        for c in range(i + 1):  # (prev is not read when beta = 0: it may be uninitialised)
-            xR = sc.alpha * (tR[c] - sc.c * R[row + c])
-            xY = sc.alpha * (tY[c] - sc.c * Y[row + c])
-            if sc.beta != 0.0:
-                xR += sc.beta * prevR[row + c]
-                xY += sc.beta * prevY[row + c]
-            if c == i:
-                xR = xR.real + 0j
-                xY = xY.real + 0j
-            outR[row + c] = xR
-            outY[row + c] = xY
-            outR[o + c * s + i] = np.conj(xR)
-            outY[o + c * s + i] = np.conj(xY)
-
-
-@nb.njit(cache=True)
-def _sandwiches(lay, terms, b, i, R, Y, tR, tY):
-    """Row i of block b, columns c <= i: sum_t u_t(x) u_t(x1) R_src[x + delta_t, x1 + delta_t]
-    (boson shift too)."""
-    nbos = lay.nb
-    kd, n = i // nbos, i % nbos
-    for t in range(terms.start[b], terms.start[b + 1]):
-        ui = terms.us[t, kd] * terms.ub[t, n]
-        if ui == 0.0:
-            continue
-        bs = terms.src[t]
-        ss = lay.size[bs]
-        d, sh = terms.delta[t], terms.shift[t]
-        srow = lay.offset[bs] + ((kd + d) * nbos + n + sh) * ss
-        if nbos == 1:  # no cavity: one contiguous row segment
-            for k1 in range(kd + 1):
-                w = ui * terms.us[t, k1]
-                if w != 0.0:  # (u = 0 where k1 + d leaves the source block)
-                    tR[k1] += w * R[srow + k1 + d]
-                    tY[k1] += w * Y[srow + k1 + d]
-            continue
-        for k1 in range(kd + 1):
-            u1 = ui * terms.us[t, k1]
-            if u1 == 0.0:
-                continue
-            scol = srow + (k1 + d) * nbos + sh
-            top = nbos if k1 < kd else n + 1
-            for n1 in range(top):
-                w = u1 * terms.ub[t, n1]
-                if w != 0.0:
-                    tR[k1 * nbos + n1] += w * R[scol + n1]
-                    tY[k1 * nbos + n1] += w * Y[scol + n1]
+        o2 = 2 * lay.offset[b]
+        for c in range(x):
+            k = o2 + 2 * (x * s + c)
+            t = o2 + 2 * (c * s + x)
+            R[t] = R[k]
+            R[t + 1] = -R[k + 1]
 
 
 def _half_width(H) -> float:
@@ -217,18 +351,20 @@ class PermutationLindbladian:
         self.drive = float(drive)
         ops = block_operators(form, sp_, battery_off)
         self.HB, self.H0, self.V, self.G = ops["H_B"], ops["H_0"], ops["V"], ops["G"]
-        self.v = _block_diag_csr(self.V, np.complex128)
-        self.terms, self.term_list = sandwich_terms(form, sp_)
+        self.layout = _layout(sp_, self.G)
+        self.v = _bands(self.V, self.layout.size)
+        _, self.term_list = sandwich_terms(form, sp_)
+        self.sandwiches = _sandwich_weights(self.term_list, sp_)
         self.decay = float(max((np.max(g) for g in self.G), default=0.0))
         self._hf = {}
 
-    def _h(self, f: float) -> Csr:
+    def _h(self, f: float) -> Bands:
+        """The diagonals of H_0 + lambda f V per block (the decay G is applied apart)."""
         if f not in self._hf:
-            mats = [H + (self.drive * f) * V - 0.5j * sp.diags(g) for H, V, g in zip(self.H0, self.V, self.G,
-                                                                                       strict=True)]
             if len(self._hf) > 8:
                 self._hf.clear()
-            self._hf[f] = _block_diag_csr(mats, np.complex128)
+            mats = [H + (self.drive * f) * V for H, V in zip(self.H0, self.V, strict=True)]
+            self._hf[f] = _bands(mats, self.layout.size)
         return self._hf[f]
 
     def half_width(self, f: float) -> float:
@@ -239,12 +375,32 @@ class PermutationLindbladian:
             widest = max(widest, _half_width(H + (self.drive * f) * V))
         return widest
 
-    def apply(self, f: float, R, Y, outR, outY, rec=None):
+    # apply() writes and reads lower triangles only, adds gamma * out into an accumulator and
+    # returns ||out||^2 in the same pass; complete() restores whole blocks
+    fused = True
+
+    def apply(self, f: float, R, Y, outR, outY, rec=None, acc=None, norm: bool = False):
         """(outR, outY) = A_f(R, Y), or with ``rec`` (``matrix_form.Recurrence``) the Chebyshev
-        recurrence step alpha (A_f - c)(R, Y) + beta rec.prev. Arrays of shape (1, length)."""
+        recurrence step alpha (A_f - c)(R, Y) + beta rec.prev. Arrays of shape (1, length).
+        ``acc = (gamma, AR, AY)``: also (AR, AY) += gamma (outR, outY). Returns ||(outR, outY)||_F^2
+        when ``norm`` (else 0.0), summed over the row runs in a fixed order."""
         alpha, c, beta, prev = (1.0, 0.0, 0.0, None) if rec is None else rec
         if prev is None:
             prev, beta = (outR, outY), 0.0
-        sc = Scal(float(alpha), float(c), float(beta), float(f))
-        _apply(self.space.layout, self._h(f), self.v, self.terms, sc, R.reshape(-1), Y.reshape(-1),
-               prev[0].reshape(-1), prev[1].reshape(-1), outR.reshape(-1), outY.reshape(-1))
+        gamma, AR, AY = (0.0, outR, outY) if acc is None else acc
+        sc = Scal(float(alpha), float(c), float(beta), float(f), float(gamma), bool(norm))
+
+        def flat(a):
+            return a.reshape(-1).view(np.float64)
+
+        parts = _apply(self.layout, self._h(f), self.v, self.sandwiches, sc, flat(R), flat(Y), flat(prev[0]),
+                       flat(prev[1]), flat(outR), flat(outY), flat(AR), flat(AY))
+        if rec is None:  # the plain right-hand side (DOP853): whole blocks
+            self.complete(outR, outY)
+        return float(np.sum(parts))
+
+    def complete(self, *states) -> None:
+        """Fill the upper triangles of the blocks of each state from their lower triangles (the
+        Chebyshev recurrence writes lower triangles only)."""
+        for X in states:
+            _complete(self.layout, X.reshape(-1).view(np.float64))
