@@ -46,7 +46,7 @@ def _ratio(a, b, n: float, inverse: bool):
     num, den = (b, a) if inverse else (a, n * b)
     if den == 0 or num * den < 0:
         return None
-    return num / den
+    return float(num / den)
 
 
 def two_way_gammas(figs_n: list[dict], figs_1: list[dict], n_sites: float) -> dict:
