@@ -97,6 +97,8 @@ def charge(
     norm=None,
     battery_off_while_charging: bool = _DEFAULT["battery_off_while_charging"],
     speed_limit: bool = _DEFAULT["speed_limit"],
+    disorder=None,
+    realisations: int = _DEFAULT["realisations"],
     **unknown,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
@@ -169,6 +171,15 @@ def charge(
     speed_limit : bool
         Closed runs: sample |P|, 2 Delta H_B Delta H and their ratios into ``observables`` and
         summarise them with a bound on P_max in ``metadata["speed_limit"]`` (:mod:`collective_qc.analysis.bounds`).
+    disorder : None | dict | str
+        Graph attributes drawn per site or per bond (:mod:`collective_qc.physics.disorder`):
+        ``{"omega": {"dist": "uniform", "width": 0.5}}``, ``{"J": "normal:0.1"}``, a callable, or
+        the CLI form ``"omega=uniform:0.5,J=normal:0.1"``. With ``realisations`` R, realisation r
+        is drawn from the streams of (seed, 0, r) only.
+    realisations : int
+        Number of disorder realisations (default 1). With disorder, the result is an ensemble
+        result: E, P, C_Q are means over realisations with ``*_stderr``, and the per-realisation
+        figures and drawn values are in ``result.realisations``.
     progress : None, True or callable (done, total) -> None
         Progress of the run: True for a :class:`collective_qc.core.progress.Progress` (a bar on a
         terminal, status lines when piped); a callable receives (samples or trajectories

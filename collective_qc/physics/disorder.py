@@ -228,12 +228,13 @@ def _label(target):
 
 
 def parse_disorder(spec, where: str = "disorder") -> Disorder:
-    """A :class:`Disorder` from None, a mapping (attribute -> table | 'NAME:SCALE' | callable) or a
-    list of CLI strings 'ATTR=NAME:SCALE' (InputError naming the key at fault)."""
+    """A :class:`Disorder` from None, a mapping (attribute -> table | 'NAME:SCALE' | callable), a
+    list of strings 'ATTR=NAME:SCALE' or one such string with comma-separated entries (the CLI's
+    ``--disorder omega=uniform:0.5,J=normal:0.1``); InputError naming the key at fault."""
     if spec is None or isinstance(spec, Disorder):
         return spec or Disorder({})
     if isinstance(spec, str):
-        spec = [spec]
+        spec = [part for part in spec.split(",") if part.strip()]
     if isinstance(spec, (list, tuple)):
         table = {}
         for item in spec:

@@ -82,6 +82,14 @@ def _initial(name, value):
     return value.strip()
 
 
+def _disorder(name, value):
+    """A disorder spec (:func:`collective_qc.physics.disorder.parse_disorder`), kept as given."""
+    from ..physics.disorder import parse_disorder
+
+    parse_disorder(value, name)
+    return value
+
+
 def _rate(name, value):
     return number(value, name, nonneg=True)
 
@@ -171,6 +179,12 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "(field) or to VALUE (units omega0) (default: V as defined)", "field|VALUE"),
     Option("battery_off_while_charging", False, lambda n, v: boolean(v, n),
            "Binder/Campaioli convention H = lambda f(t) V while charging (H_B out of the generator)", "yes|no"),
+    Option("disorder", None, _disorder,
+           "attributes drawn per site or bond, ATTR=DIST:SCALE[,...]: omega, D, E, weight, gamma, kappa (nodes), "
+           "J, Delta, Jx, Jy, Jz, g (edges); DIST uniform (full width) | normal | bimodal (full width) | lognormal "
+           "(sigma), around each clean value", "ATTR=DIST:SCALE"),
+    Option("realisations", 1, lambda n, v: integer(v, n, minimum=1),
+           "disorder realisations (each its own run; results are ensemble means with standard errors)", "R"),
     Option("speed_limit", False, lambda n, v: boolean(v, n),
            "closed runs: record |P| / (2 Delta H_B Delta H) at every sample", "yes|no"),
 )}
