@@ -368,3 +368,47 @@ def test_dicke_below_top_ladder_on_the_collective_node_runs_with_permutation():
     with pytest.raises(InputError, match="collective spin node holds only J = N/2"):
         cqc.charge("all-to-all", 0.5, params={"N": 6, "J": 0.3, "representation": "collective"},
                    method="exact", collective_emission=0.1, initial="dicke:1,0")
+
+
+# --- 6. the kernel: bits independent of the thread count ------------------------------------------
+
+@pytest.mark.parametrize("model, params", [
+    ("all-to-all", {"N": 24, "J": 0.05, "representation": "collective"}),
+    ("tavis-cummings", {"N": 6, "n_max": 4, "photons": 0, "kappa_c": 0.1}),
+])
+def test_kernel_bits_do_not_depend_on_thread_count(model, params):
+    """One Chebyshev recurrence step with the fused sum and norm, on random Hermitian blocks, with
+    one and with two Numba threads: bitwise the same output, sum and norm."""
+    import numba
+
+    from collective_qc.api import prepare
+    from collective_qc.solvers.matrix_form import Recurrence
+
+    plan = check_charge(model, 0.5, params=params, method="permutation", t_max=1.0, n_times=2, **ALL_CHANNELS)
+    gen = prepare(plan).ops.gen
+    rng = np.random.default_rng(7)
+
+    def hermitian():
+        X = np.zeros(gen.shape, complex)
+        for b in range(len(gen.space.js)):
+            s = int(gen.space.size[b])
+            M = rng.normal(size=(s, s)) + 1j * rng.normal(size=(s, s))
+            gen.space.block(X.reshape(-1), b)[:] = M + M.conj().T
+        return X
+
+    R, Y, P, Q = hermitian(), hermitian(), hermitian(), hermitian()
+    outs = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            OR, OY, AR, AY = P.copy(), Q.copy(), R.copy(), Y.copy()
+            n2 = gen.apply(0.7, R, Y, OR, OY, Recurrence(0.01, -0.3, 1.0, (OR, OY)), acc=(0.2, AR, AY), norm=True)
+            gen.complete(OR, OY, AR, AY)
+            outs.append((OR, OY, AR, AY, n2))
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(outs[0][:4], outs[1][:4], strict=True):
+        assert np.array_equal(a, b)
+    assert outs[0][4] == outs[1][4]
+    assert outs[0][4] == pytest.approx(np.sum(np.abs(outs[0][0]) ** 2) + np.sum(np.abs(outs[0][1]) ** 2), rel=1e-12)
