@@ -64,6 +64,10 @@ def check_charge(model, drive: float = 0.5, times=None, **kwargs) -> RunPlan:
     bound.apply_defaults()
     args = dict(bound.arguments)
     _refuse_unknown(args.pop("unknown"))
+    from .ensemble import check_ensemble, is_ensemble  # disorder realisations: realisation 0's plan
+
+    if is_ensemble(args):
+        return check_ensemble(args, check_charge)
     return plan_run(args)
 
 
@@ -179,7 +183,8 @@ def charge(
     realisations : int
         Number of disorder realisations (default 1). With disorder, the result is an ensemble
         result: E, P, C_Q are means over realisations with ``*_stderr``, and the per-realisation
-        figures and drawn values are in ``result.realisations``.
+        figures and drawn values are in ``result.realisations`` (:mod:`collective_qc.ensemble`;
+        progress then counts realisations). R > 1 without disorder is refused.
     progress : None, True or callable (done, total) -> None
         Progress of the run: True for a :class:`collective_qc.core.progress.Progress` (a bar on a
         terminal, status lines when piped); a callable receives (samples or trajectories
@@ -190,6 +195,7 @@ def charge(
     ChargeResult
         ``tau_c``, ``energy_max`` and ``capacitance_at_tau_c`` are None when E(t) has no maximum in
         the window, or when E(t) is round-off (``metadata["undefined"]`` says why; a warning too).
+        With disorder: an :class:`collective_qc.analysis.ensemble.EnsembleResult`.
 
     Raises
     ------
@@ -203,6 +209,10 @@ def charge(
     args = {k: v for k, v in locals().items() if k != "unknown"}  # the arguments, by name
     t_start = _time.perf_counter()
     _refuse_unknown(unknown)
+    from .ensemble import is_ensemble, run_ensemble  # disorder realisations, each an ordinary run
+
+    if is_ensemble(args):
+        return run_ensemble(args, _CHARGE, check_charge)
     progress, client = args["progress"], args["client"]
     if progress is True:  # a default reporter: bar on a terminal, status lines when piped
         from .core.progress import Progress

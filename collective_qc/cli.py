@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("model", help="catalog name (see `cqc models`) or a .graphml / node-link .json graph")
     _run_options(c)
     c.add_argument("--json", metavar="FILE", help="write the result as JSON (series as lists of numbers, units)")
+    c.add_argument("--plot", metavar="FILE", help="draw the run as PNG: E(t)/N, P(t)/N, C_Q(t)/N; with --disorder the "
+                                                  "mean E(t), P(t) with error bands and histograms of tau_c, E_max")
 
     k = sub.add_parser("compare", help="collective advantage: per-site figures and Gamma over sizes N")
     k.add_argument("model", help="catalog name (see `cqc models`) or a .graphml / node-link .json graph")
@@ -216,6 +218,8 @@ def _cmd_charge(args) -> int:
     kwargs = _run_kwargs(args)
     if args.json:
         writable_file(args.json, "--json")
+    if args.plot:
+        writable_file(args.plot, "--plot")
     if args.scheduler is not None or args.workers is not None:  # refuse bad input before starting a cluster
         check_charge(args.model, **kwargs)
     with open_client(args.scheduler, args.workers) as client, Progress(f"charge {args.model}") as prog:
@@ -224,7 +228,21 @@ def _cmd_charge(args) -> int:
     if args.json:
         res.to_json(args.json)
         print(f"wrote {args.json}")
+    if args.plot:
+        print(f"wrote {_charge_plot(res, args.plot, args.model)}")
     return 0
+
+
+def _charge_plot(res, path: str, label: str) -> str:
+    """The PNG of `cqc charge --plot`: the ensemble figure for a disorder ensemble, else the time series."""
+    from . import plots
+
+    title = f"{res.model} N = {res.n_sites}, drive {res.drive:g}"
+    if hasattr(res, "realisations"):  # an EnsembleResult (collective_qc.analysis.ensemble)
+        return plots.ensemble(res.to_dict(), path, title=f"{title}, {len(res.realisations)} disorder realisations")
+    curve = {k: getattr(res, k) for k in ("times", "energy", "power", "capacitance", "energy_stderr", "power_stderr",
+                                          "capacitance_stderr", "tau_c", "n_sites")}
+    return plots.timeseries([{**curve, "label": label, "units": res.metadata.get("units") or {}}], path, title=title)
 
 
 def _cmd_compare(args) -> int:

@@ -13,6 +13,8 @@
   omitted, and the panel names them with the reason (legend line or title);
 - :func:`timeseries`: E(t)/N, P(t)/N, C_Q(t)/N of chosen points with +-1 standard-error bands, and
   tau_c of every curve marked by a dotted vertical line.
+- :func:`ensemble`: a disorder ensemble's mean E(t), P(t) with +-1 standard-error bands and the
+  histograms of tau_c and E_max over its realisations.
 
 Inputs are plain rows (dicts with the keys of ``collective_qc.study`` tables, optionally
 ``energy_unit``/``time_unit``) and arrays; each function writes one PNG (atomically) and returns
@@ -30,7 +32,7 @@ import numpy as np
 from .analysis.figures import GAMMAS as FIGURE_GAMMAS
 from .core.units import DIMENSIONLESS, Units
 
-__all__ = ["per_site_vs_n", "gammas_vs_n", "timeseries", "power_law_fit", "PowerLaw"]
+__all__ = ["per_site_vs_n", "gammas_vs_n", "timeseries", "ensemble", "power_law_fit", "PowerLaw"]
 
 PER_SITE = (("capacitance_at_tau_c_per_site", r"$C_Q^*/N$"), ("power_max_per_site", r"$P_{\max}/N$"),
             ("tau_c", r"$\tau_c$"), ("energy_max_per_site", r"$E_{\max}/N$"))
@@ -390,3 +392,60 @@ def timeseries(curves: list[dict], path: str, title: str = "") -> str:
         axes[0].legend(handles, labels, fontsize="x-small")
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def ensemble(result: dict, path: str, title: str = "") -> str:
+    """A disorder ensemble: mean E(t) and P(t) with +-1 standard-error bands (top), and histograms
+    over realisations of tau_c and E_max (bottom), each axis with its unit.
+
+    Parameters
+    ----------
+    result : dict
+        :meth:`collective_qc.analysis.ensemble.EnsembleResult.to_dict` (or the same keys): ``times``,
+        ``energy``, ``power``, their ``*_stderr`` (None for one realisation), ``units``
+        ({"energy", "time", ...}), ``realisations`` (each with ``figures``: tau_c, energy_max,
+        None where not a result) and, optionally, ``figures`` (the summaries: their means are marked).
+    path : str
+        PNG file to write.
+    title : str
+        Figure title.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), constrained_layout=True)
+    u = Units(**{k: v for k, v in (result.get("units") or {}).items() if k in ("energy", "time")})
+    t = np.asarray(result["times"], dtype=float)
+    R = len(result.get("realisations") or [])
+    for ax, key, lab in ((axes[0, 0], "energy", f"mean E(t) [{u.energy}]"),
+                         (axes[0, 1], "power", f"mean P(t) [{u.power}]")):
+        y = np.asarray(result[key], dtype=float)
+        ax.plot(t, y, color="C0", lw=1.2, label=f"mean over R = {R}")
+        err = result.get(key + "_stderr")
+        if err is not None:
+            err = np.asarray([_num(e) for e in err], dtype=float)
+            ax.fill_between(t, y - err, y + err, color="C0", alpha=0.3, lw=0, label="+-1 standard error")
+        ax.set_xlabel(f"t [{u.time}]")
+        ax.set_ylabel(lab)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small")
+    for ax, key, lab in ((axes[1, 0], "tau_c", rf"$\tau_c$ [{u.time}]"),
+                         (axes[1, 1], "energy_max", rf"$E_{{\max}}$ [{u.energy}]")):
+        _histogram(ax, result, key, lab, R)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _histogram(ax, result: dict, key: str, label: str, R: int) -> None:
+    """Histogram of one figure over realisations (its mean marked), or a note when none is defined."""
+    vals = np.array([_num((r.get("figures") or {}).get(key)) for r in result.get("realisations") or []], dtype=float)
+    vals = vals[np.isfinite(vals)]
+    ax.set_xlabel(label)
+    ax.set_ylabel("realisations")
+    if not vals.size:
+        ax.text(0.5, 0.5, f"no realisation defines {label}", transform=ax.transAxes, ha="center", fontsize="small")
+        return
+    ax.hist(vals, bins=max(5, min(40, int(np.sqrt(vals.size)) + 1)), color="C1", alpha=0.8)
+    mean = ((result.get("figures") or {}).get(key) or {}).get("mean")
+    ax.axvline(float(np.mean(vals)) if mean is None else mean, color="k", ls="--", lw=1, label="mean")
+    ax.set_title(f"{vals.size} of {R} realisations define it", fontsize="small")
+    ax.legend(fontsize="x-small")
+    ax.grid(alpha=0.3)
