@@ -204,3 +204,21 @@ def test_cli_bad_spec_is_one_line(capsys):
     rc = main(["charge", "two-level", "--realisations", "3"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "realisations" in err
+
+
+def test_ergotropy_is_averaged_and_summarised():
+    # a pure state of one two-level site charged from its ground state has W(t) = E(t) exactly
+    res = cqc.charge("two-level", disorder="omega=uniform:0.3", realisations=3, seed=1, t_max=5.0, n_times=21,
+                     quantities="ergotropy")
+    np.testing.assert_allclose(res.observables["ergotropy"], res.energy, atol=1e-9)
+    np.testing.assert_allclose(res.observables_stderr["ergotropy"], res.energy_stderr, atol=1e-9)
+    assert res.figures["ergotropy_max"]["n"] == 3
+    assert res.figures["ergotropy_max"]["mean"] <= res.figures["energy_max"]["mean"] + 1e-9  # sampled max <= E_max
+
+
+def test_one_realisation_keeps_its_own_figures():
+    res = cqc.charge("two-level", disorder="omega=uniform:0.3", realisations=1, seed=2, t_max=5.0, n_times=21)
+    assert res.energy_stderr is None and res.figures["tau_c"]["stderr"] is None
+    assert res.tau_c == res.realisations[0]["figures"]["tau_c"] == res.figures["tau_c"]["mean"]
+    omega = res.realisations[0]["drawn"]["omega"]["values"][0]
+    assert res.tau_c == pytest.approx(bl.charging_time(0.5, omega), rel=1e-6)  # Eq. 25 at the drawn splitting

@@ -173,7 +173,7 @@ def ensemble_result(results: list, records: list[dict], source: RealisationSourc
     e, e_err = _mean_and_error(np.array([r.energy for r in results]))
     p, p_err = _mean_and_error(np.array([r.power for r in results]))
     c, c_err = _mean_and_error(np.array([r.capacitance for r in results]))
-    merit = figures_of_merit(t, e, p, c)
+    merit = figures_of_merit(t, e, p, c) if len(results) > 1 else first  # one realisation: its own figures
     per = [realisation_figures(r) for r in results]
     keys = list(FIGURES) + [k for k in ERGOTROPY_FIGURES if all(k in f for f in per)]
     figures = {k: summary([f.get(k) for f in per]) for k in keys}
@@ -181,8 +181,9 @@ def ensemble_result(results: list, records: list[dict], source: RealisationSourc
     methods = sorted({r.method for r in results})
     undefined = [r.metadata.get("undefined") for r in results]
     observables, obs_err = _mean_observables(results)
+    mean_undefined = getattr(merit, "undefined", None) if len(results) > 1 else undefined[0]
     metadata = {**meta, "methods": methods,
-                "undefined": merit.undefined or (f"every realisation: {undefined[0]}" if all(undefined) else None)}
+                "undefined": mean_undefined or (f"every realisation: {undefined[0]}" if all(undefined) else None)}
     out = EnsembleResult(
         times=t, energy=e, power=p, capacitance=c, n_sites=first.n_sites, tau_c=merit.tau_c,
         energy_max=merit.energy_max, power_max=merit.power_max, average_power_max=merit.average_power_max,
@@ -206,7 +207,9 @@ class EnsembleResult(ChargeResult):
         Standard errors of the means, s / sqrt(R) with s the sample standard deviation over
         realisations (it includes any trajectory noise of the realisations); None for R = 1.
     tau_c, energy_max, power_max, average_power_max, capacitance_at_tau_c
-        Figures of merit of the mean curves (not the means of the figures: see ``figures``).
+        Figures of merit of the mean curves (not the means of the figures: see ``figures``),
+        refined between samples by cubic interpolation (no exact evaluator for a mean); for
+        R = 1 the realisation's own.
     observables, observables_stderr : dict
         Means and standard errors of the time series every realisation sampled.
     figures : dict
