@@ -21,7 +21,7 @@ from .core.version import __version__
 from .physics.operators import build_operators
 from .physics.states import initial_state
 from .planning.cutoff import cutoff_report, diagonal_observables, warn_cutoff
-from .planning.guard import METHODS, RunPlan, plan_run
+from .planning.guard import METHODS, RunPlan, plan_run, thermal_sampling
 from .planning.options import OPTIONS
 from .planning.symmetry import choose_block, is_uniform_ring
 
@@ -81,6 +81,7 @@ def charge(
     n_times: int = _DEFAULT["n_times"],
     method: str = _DEFAULT["method"],
     initial: str = _DEFAULT["initial"],
+    temperature: float | None = _DEFAULT["temperature"],
     protocol=None,
     dephasing: float = _DEFAULT["dephasing"],
     relaxation: float = _DEFAULT["relaxation"],
@@ -132,6 +133,11 @@ def charge(
         permutation-invariant Dicke state P_JM / d_J of spin-1/2 sites, the uniform mixture over the
         d_J copies of |J, M> (a collective spin node holds only J = N/2); thermal:T: exp(-H_B/T)/Z
         on the spins, T > 0 in energy units. A cavity starts in its Fock state (``photons``).
+    temperature : float, optional
+        T >= 0 (energy units, k_B = 1) of ``initial="thermal"``: the Gibbs state exp(-H_B/T)/Z of
+        H_B on the spins (the cavity stays in its Fock state, not thermalised); T = 0 is the ground
+        state. Above 4096 spin states, closed and trajectory runs sample it by ``ntraj`` typical
+        states, with jackknife standard errors (:mod:`collective_qc.physics.states`).
     protocol : None | "constant" | "on-off:TAU" | Protocol
     dephasing, relaxation, pumping : float
         Uniform per-site rates gamma, kappa, p (>= 0; units omega0) of the jumps sqrt(gamma) 2 S^z_i,
@@ -319,7 +325,7 @@ def prepare(plan: RunPlan, charging: dict | None = None) -> Problem:
         ops = build_operators(mg, **plan.noise, symmetry=block,
                               charger=charging["charger"], norm=charging["norm"],
                               battery_off=charging["battery_off_while_charging"])
-    init = initial_state(ops, plan.initial)
+    init = initial_state(ops, plan.initial, **thermal_sampling(plan))  # typical states beyond the dense limit
     full_ops, sector = ops, None
     if reduces:
         from .planning.sectors import conserved_sector, restrict
@@ -365,7 +371,7 @@ def solve(problem: Problem, progress=None, client=None):
         names_speed = SpeedLimit.names
     task = SolveProblem(ops, init.vectors, init.weights, plan.drive, plan.protocol, plan.times,
                         diagonal_observables=diag, observe=_joined(*hooks) if hooks else None,
-                        state0=getattr(init, "state", None))
+                        state0=getattr(init, "state", None), typical=getattr(init, "typical", False))
     sol = chosen.solve(task, plan.solver_options, progress=progress, client=client)
     names = names + ([] if measures is None else measures.names) + (names_speed if speed else [])
     series, series_err = sol.observables, sol.observables_stderr

@@ -1,4 +1,4 @@
-"""Initial states (option ``initial``): ground | product | dicke:J,M | thermal:T.
+"""Initial states (option ``initial``): ground | product | dicke:J,M | thermal:T | thermal (+ temperature).
 
 - ``ground`` (default): the zero-temperature state of H_B, the uniform mixture over its ground
   manifold (a single pure state when the ground level is non-degenerate).
@@ -8,11 +8,31 @@
   and d_J = C(N, N/2 - J)(2J + 1)/(N/2 + J + 1) its rank: the uniform mixture over the d_J copies
   of |J, M>. J, M half-integers (3/2 or 1.5) with |M| <= J <= N/2, J = N/2 mod 1. On a collective
   spin node (sites = N) only J = N/2 exists: the pure state |N/2, M>.
-- ``thermal:T``: rho = exp(-H_B/T)/Z on the spins, T > 0 in the model's energy unit (k_B = 1).
+- ``thermal:T``, or ``thermal`` with the run option ``temperature`` T (:func:`resolve_initial`):
+  the Gibbs state rho = exp(-H_B/T)/Z of H_B on the spins, T in the model's energy unit
+  (k_B = 1); T = 0 (``temperature`` only) is ``ground``, the same run bit for bit.
 
-With a cavity, every state has the cavity in its Fock state (``photons``; H_B does not act on it).
-Exact solvers use the mixture directly; trajectories sample its members. Dicke and thermal states
-are built densely (J^2 in the J_z = M sector, H_B on the spins) up to :data:`SPECTRAL_LIMIT`.
+With a cavity, every state has the cavity in its Fock state (``photons``; H_B does not act on it):
+the Gibbs state is that of H_B, not of H_B + H_aux, so the auxiliary mode is not thermalised (it
+is the charger's resource, prepared in the Fock state the model names, and a thermal mode would
+need a Fock cutoff set by T). Exact solvers use the mixture directly; trajectories sample its
+members. Dicke and thermal states are built densely (J^2 in the J_z = M sector, H_B on the spins)
+up to :data:`SPECTRAL_LIMIT`.
+
+Sampled thermal states (spin dimension above SPECTRAL_LIMIT; closed and trajectory runs): K
+random-phase vectors phi_k (entries exp(i theta), theta uniform in [0, 2 pi); E[phi phi^dag] = 1
+on the spins), psi_k = exp(-(H_B - E_0)/2T) phi_k (Krylov action, scipy's ``expm_multiply``; E_0
+the lowest level of H_B by Lanczos, so no exponential overflows) and w_k = <psi_k|psi_k>. As
+E[<psi|A|psi>] = Tr[exp(-(H_B - E_0)/T) A] for every A, the thermal average is estimated by the
+ratio R_K = sum_k <psi_k|A(t)|psi_k> / sum_k w_k: the mixture of the normalised psi_k with
+weights w_k / sum w. Numerator and denominator are unbiased; the ratio has the O(1/K) bias of a
+ratio estimator (to leading order (R Var w - Cov(w, wA)) / (K E[w]^2)), small against its
+statistical error O(1/sqrt(K d_eff)) (d_eff = Z(T)^2 / Z(T/2): the thermally occupied states,
+the typicality of random vectors). The error reported is the delete-one jackknife over the K
+samples (:func:`ratio_jackknife`), with E(t) taken per sample from its own initial energy so that
+the estimate of E(0) is inside it. K = ``ntraj``; sample k draws its phases from the stream
+SeedSequence(seed, spawn_key=(k, 1)) only (independent of trajectory k's jump stream (seed, k));
+a trajectory run starts trajectory k from sample k.
 """
 
 from __future__ import annotations
@@ -28,12 +48,15 @@ from ..core.errors import InputError, shown
 from .operators import Operators, _matrix, _Terms, conserves
 
 __all__ = ["InitialState", "InitialSpec", "initial_state", "ground_manifold", "product_state", "parse_initial",
-           "check_initial", "dicke_degeneracy", "INITIAL_FORMS", "SPECTRAL_LIMIT"]
+           "check_initial", "resolve_initial", "sampled_thermal", "typical_thermal_state", "ratio_jackknife",
+           "dicke_degeneracy", "INITIAL_FORMS", "SPECTRAL_LIMIT", "TYPICAL_GROUPS"]
 
 DENSE_LIMIT = 3000
 SPECTRAL_LIMIT = 4096  # largest dense eigenproblem of a dicke (J_z = M sector) or thermal (spins) state
-INITIAL_FORMS = "ground | product | dicke:J,M | thermal:T"
+INITIAL_FORMS = "ground | product | dicke:J,M | thermal:T | thermal (with the option temperature)"
 THERMAL_CUT = 1e-300  # Boltzmann weights below this (relative to the largest) are dropped
+TYPICAL_BATCH = 64  # typical states propagated by exp(-H_B/2T) together (memory: dim x this x 16 bytes)
+TYPICAL_GROUPS = 16  # groups of typical states (index mod G) in the jackknife curves of the figures of merit
 
 
 @dataclass
@@ -42,9 +65,10 @@ class InitialState:
 
     vectors: np.ndarray  # (dim, n_members)
     weights: np.ndarray  # (n_members,)
-    label: str  # "ground", "ground-manifold", "product", "dicke", "thermal"
+    label: str  # "ground", "ground-manifold", "product", "dicke", "thermal", "thermal-sampled"
     degeneracy: int = 1
     params: dict = field(default_factory=dict)  # dicke: J, M, d_J; thermal: T, Z (relative to exp(-E0/T))
+    typical: bool = False  # members are random typical states (one per sample): solvers report their spread
 
     @property
     def is_pure(self) -> bool:
@@ -58,6 +82,9 @@ class InitialState:
                        if members > 1 else f"pure |J = {J:g}, M = {M:g}>")
         elif self.label == "thermal":
             mixture = f"Boltzmann exp(-H_B/T)/Z at T = {self.params['T']:g} over {members} eigenstates of H_B"
+        elif self.label == "thermal-sampled":
+            mixture = (f"exp(-H_B/T)/Z at T = {self.params['T']:g} sampled by {members} random-phase typical states "
+                       "exp(-H_B/2T)|phi> (ratio estimator, jackknife errors)")
         else:
             mixture = "uniform over the ground manifold" if members > 1 else "pure"
         return {"kind": self.label, "members": members, "degeneracy": self.degeneracy, "mixture": mixture,
@@ -92,12 +119,13 @@ def _half_integer(text: str, what: str, where: str, value) -> float:
 
 
 def parse_initial(value, where: str = "initial") -> InitialSpec:
-    """Parse the ``initial`` option (``ground | product | dicke:J,M | dicke:M | thermal:T``); checks
-    that need no model (J >= |M|, J - M integer, T > 0). InputError naming `where`."""
+    """Parse the ``initial`` option (``ground | product | dicke:J,M | dicke:M | thermal:T | thermal``);
+    checks that need no model (J >= |M|, J - M integer, T > 0). Bare ``thermal`` (T = None) takes
+    its temperature from the option ``temperature`` (:func:`resolve_initial`). InputError naming `where`."""
     if not isinstance(value, str):
         raise InputError(f"{where} must be a string ({INITIAL_FORMS}), got {shown(value)}")
     text = value.strip()
-    if text in ("ground", "product"):
+    if text in ("ground", "product", "thermal"):
         return InitialSpec(text)
     kind, sep, args = text.partition(":")
     if kind == "thermal" and sep:
@@ -125,6 +153,31 @@ def parse_initial(value, where: str = "initial") -> InitialSpec:
     raise InputError(f"{where} must be one of {INITIAL_FORMS}, got {shown(value)}{hint}")
 
 
+def resolve_initial(initial: str, temperature) -> str:
+    """The initial state of the run options ``initial`` and ``temperature`` (both checked by
+    :mod:`collective_qc.planning.options`) as one ``initial`` string: ``thermal`` with temperature
+    T > 0 is ``thermal:T`` (``repr(T)``: the same float), T = 0 is ``ground`` (the limit T -> 0 of
+    exp(-H_B/T)/Z: the uniform mixture over the ground manifold). InputError, one line naming both
+    options, for ``thermal`` without a temperature or a temperature with any other initial state."""
+    text = initial.strip()
+    if temperature is None:
+        if text == "thermal":
+            raise InputError("initial = 'thermal' needs the option temperature (T >= 0, energy units; "
+                             "or write initial = 'thermal:T')")
+        return text
+    if text != "thermal":
+        raise InputError(f"temperature = {shown(temperature)} applies to initial = 'thermal' only, got "
+                         f"initial = {shown(text)}")
+    T = float(temperature)
+    return "ground" if T == 0 else f"thermal:{T!r}"
+
+
+def sampled_thermal(initial: str, mg) -> bool:
+    """True when ``initial`` is a thermal state beyond the dense limit (spin dimension above
+    SPECTRAL_LIMIT): closed and trajectory runs sample it by typical states."""
+    return parse_initial(initial).kind == "thermal" and _spin_dim(mg) > SPECTRAL_LIMIT
+
+
 def dicke_degeneracy(n: int, J: float) -> int:
     """d_J = C(N, N/2 - J)(2J + 1)/(N/2 + J + 1): copies of spin J among N spin-1/2 sites."""
     two_j = int(round(2 * J))
@@ -135,17 +188,22 @@ def _spin_dim(mg) -> int:
     return math.prod(s.dim for s in mg.spins)
 
 
-def check_initial(value, mg, where: str = "initial", explicit: bool = True) -> InitialSpec:
+def check_initial(value, mg, where: str = "initial", explicit: bool = True, sampled: bool = False) -> InitialSpec:
     """Parse ``initial`` and check it against a validated model graph before anything large is
     built: dicke needs spin-1/2 sites (or one collective spin node) with |M| <= J <= N/2,
-    J = N/2 mod 1. In the explicit basis (``explicit``; not for the permutation solver, whose
-    blocks hold every J and whose spectral problems are per block) a collective node holds only
-    J = N/2, and dicke and thermal need a spectral problem of at most SPECTRAL_LIMIT."""
+    J = N/2 mod 1; thermal needs its temperature (``thermal:T``, see :func:`resolve_initial`).
+    In the explicit basis (``explicit``; not for the permutation solver, whose blocks hold every J
+    and whose spectral problems are per block) a collective node holds only J = N/2, and dicke
+    and thermal need a spectral problem of at most SPECTRAL_LIMIT, except a thermal state of a
+    run that can take it sampled by typical states (``sampled``: closed and trajectory runs)."""
     spec = parse_initial(value, where)
     head = f"{where} {value.strip()!r}"
-    if explicit and spec.kind == "thermal" and _spin_dim(mg) > SPECTRAL_LIMIT:
+    if spec.kind == "thermal" and spec.T is None:
+        resolve_initial(value, None)  # refused: no temperature
+    if explicit and not sampled and spec.kind == "thermal" and _spin_dim(mg) > SPECTRAL_LIMIT:
         raise InputError(f"{head}: the thermal state is built by dense diagonalisation of H_B on the spins, "
-                         f"dimension {_spin_dim(mg)} > {SPECTRAL_LIMIT}; use a smaller model")
+                         f"dimension {_spin_dim(mg)} > {SPECTRAL_LIMIT} (methods closed and trajectories sample it "
+                         "by typical states); use one of them or a smaller model")
     if spec.kind != "dicke":
         return spec
     n = mg.n_sites
@@ -286,15 +344,23 @@ def product_state(ops: Operators) -> np.ndarray:
     return psi
 
 
-def initial_state(ops: Operators, kind: str = "ground") -> InitialState:
+def initial_state(ops: Operators, kind: str = "ground", samples: int | None = None, seed: int = 0) -> InitialState:
     """The initial state of a run: ``ground`` (zero-temperature state of H_B), ``product``,
     ``dicke:J,M`` or ``thermal:T`` (see the module docstring).
 
     For models with a cavity, ``ground`` takes the ground manifold of H_B restricted to
     the spins, with the cavity in its Fock state (H_B does not act on the cavity); so do
     ``dicke`` and ``thermal``.
+
+    Parameters
+    ----------
+    samples : int, optional
+        A thermal state whose spin dimension exceeds SPECTRAL_LIMIT is sampled by this many
+        typical states (:func:`typical_thermal_state`); None: such a state is refused.
+    seed : int
+        Seed of the typical states (sample k uses the stream (seed, k, 1) only).
     """
-    spec = check_initial(kind, ops.model_graph)
+    spec = check_initial(kind, ops.model_graph, sampled=samples is not None)
     if spec.kind in ("dicke", "thermal") and ops.symmetry:
         raise InputError(f"initial {kind!r} needs the full basis, not a symmetry block")
     if spec.kind == "product":
@@ -302,6 +368,8 @@ def initial_state(ops: Operators, kind: str = "ground") -> InitialState:
     if spec.kind == "dicke":
         return dicke_state(ops, spec.J, spec.M)
     if spec.kind == "thermal":
+        if samples is not None and _spin_dim(ops.model_graph) > SPECTRAL_LIMIT:
+            return typical_thermal_state(ops, spec.T, samples, seed)
         return thermal_state(ops, spec.T)
     H = ops.H_B
     if ops.photon_number is not None:
@@ -367,3 +435,90 @@ def thermal_state(ops: Operators, T: float) -> InitialState:
     vecs = _embedded(ops, sector, _real_if_possible(v[:, keep]))
     return InitialState(vecs, boltzmann[keep] / z, "thermal", degeneracy=1,
                         params={"T": float(T), "E0": float(w[0]), "Z_relative": z})
+
+
+def _lowest_level(H: sp.csr_matrix) -> float:
+    """The lowest eigenvalue of a Hermitian sparse matrix (dense below DENSE_LIMIT, else Lanczos)."""
+    if H.shape[0] <= DENSE_LIMIT:
+        return float(np.linalg.eigvalsh(H.toarray())[0])
+    v0 = np.random.default_rng(0).standard_normal(H.shape[0])  # fixed start: the same number on every run
+    return float(spla.eigsh(H, k=1, which="SA", tol=1e-10, v0=v0, return_eigenvectors=False)[0])
+
+
+def _random_phases(dim: int, seed: int, k: int) -> np.ndarray:
+    """Sample k's random-phase vector: entries exp(i theta), theta uniform in [0, 2 pi), from the
+    stream SeedSequence(seed, spawn_key=(k, 1)) only."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k, 1)))
+    return np.exp(2j * np.pi * rng.random(dim))
+
+
+def typical_thermal_state(ops: Operators, T: float, samples: int, seed: int = 0) -> InitialState:
+    """exp(-H_B/T)/Z on the spins (cavity in its Fock state) sampled by K = `samples` random-phase
+    typical states psi_k = exp(-(H_B - E_0)/2T) phi_k (see the module docstring): the mixture of
+    the normalised psi_k with weights w_k / sum w, w_k = <psi_k|psi_k>, flagged ``typical``.
+
+    Parameters
+    ----------
+    T : float
+        Temperature > 0, the model's energy unit (k_B = 1).
+    samples : int
+        K >= 2.
+    seed : int
+        Sample k uses the stream SeedSequence(seed, spawn_key=(k, 1)) only: the first K' samples of
+        a run with K > K' are those of the run with K'.
+    """
+    if samples < 2:
+        raise InputError(f"a sampled thermal state needs at least 2 typical states (ntraj), got {samples}")
+    sector = np.flatnonzero(_fock_mask(ops))
+    H = sp.csr_matrix(ops.H_B[sector][:, sector])
+    e0 = _lowest_level(H)
+    A = (H - e0 * sp.identity(H.shape[0], format="csr")) * (-0.5 / T)  # exp(A) has norm 1
+    psi = np.empty((len(sector), samples), dtype=np.complex128)
+    for start in range(0, samples, TYPICAL_BATCH):
+        cols = range(start, min(samples, start + TYPICAL_BATCH))
+        phi = np.stack([_random_phases(len(sector), seed, k) for k in cols], axis=1)
+        psi[:, cols.start:cols.stop] = spla.expm_multiply(A, phi)
+    w = np.einsum("ik,ik->k", psi.conj(), psi).real
+    if not np.all(np.isfinite(w)) or np.any(w <= 0):  # a zero vector: exp(A) underflowed (T far below the gap)
+        raise InputError(f"initial 'thermal:{T:g}': the typical states underflow at this temperature; "
+                         "use a larger T or temperature = 0 (the ground state)")
+    vecs = _embedded(ops, sector, psi / np.sqrt(w))
+    return InitialState(vecs, w / w.sum(), "thermal-sampled", degeneracy=1, typical=True,
+                        params={"T": float(T), "E0": e0, "samples": int(samples), "seed": int(seed),
+                                "Z_relative": float(w.mean())})
+
+
+def ratio_jackknife(weights: np.ndarray, samples: np.ndarray, groups: int = TYPICAL_GROUPS):
+    """The ratio estimator R = sum_k w_k X_k / sum_k w_k over K samples, its delete-one jackknife
+    standard error and its delete-one-group replicates.
+
+    Parameters
+    ----------
+    weights : (K,) array
+        w_k > 0 (any common scale).
+    samples : (K, ...) array
+        X_k, e.g. per-sample time series (K, n_t).
+    groups : int
+        G = min(groups, K) groups (index mod G) of the replicates.
+
+    Returns
+    -------
+    mean : (...) array
+        R.
+    stderr : (...) array
+        sqrt((K - 1)/K sum_k (R_(k) - mean_k R_(k))^2), R_(k) the ratio without sample k.
+    replicates : (G, ...) array
+        The ratio without the samples of group g (for jackknife errors of derived figures).
+    """
+    w = np.asarray(weights, float).reshape(-1, *([1] * (samples.ndim - 1)))
+    n = w.shape[0]
+    wx = w * samples
+    total_w, total = float(w.sum()), wx.sum(axis=0)
+    mean = total / total_w
+    loo = (total - wx) / (total_w - w)
+    stderr = np.sqrt((n - 1) / n * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+    g_count = min(groups, n)
+    reps = np.empty((g_count, *samples.shape[1:]))
+    for g in range(g_count):
+        reps[g] = (total - wx[g::g_count].sum(axis=0)) / (total_w - float(w[g::g_count].sum()))
+    return mean, stderr, reps

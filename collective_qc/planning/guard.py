@@ -33,12 +33,13 @@ from ..core.errors import InputError, format_count, shown
 from ..core.validate import as_float, check_memory, format_dim, integer, mapping, number
 from ..physics.operators import NOISE_RATES
 from ..physics.protocols import parse_protocol
+from ..physics.states import resolve_initial
 from ..solvers.contract import RunSize, choose, solver
 from .options import METHODS, OPTIONS, check_options
 
 __all__ = ["RunPlan", "plan_run", "lower_bound_memory", "choose_method", "is_noisy", "run_memory",
            "operator_scales", "sample_memory", "planned", "run_size", "METHODS",
-           "MAX_PHASE", "MAX_JUMPS"]
+           "MAX_PHASE", "MAX_JUMPS", "TYPICAL_METHODS", "thermal_sampling"]
 
 MAX_PHASE = 1e9  # largest generator norm x t_max a run accepts (rad)
 MAX_JUMPS = 1e6  # largest bound on the expected number of jumps per trajectory
@@ -117,11 +118,12 @@ def _options(o: dict) -> dict:
     (the run options themselves through the one table of :mod:`collective_qc.planning.options`)."""
     from .options import parse_quantities
 
-    keys = ("method", "initial", "dephasing", "relaxation", "pumping", "collective_emission", "collective_dephasing",
-            "collective_pumping", "symmetry", "ntraj", "seed", "tolerance", "quantities",
+    keys = ("method", "initial", "temperature", "dephasing", "relaxation", "pumping", "collective_emission",
+            "collective_dephasing", "collective_pumping", "symmetry", "ntraj", "seed", "tolerance", "quantities",
             "integrator", "charger", "norm", "battery_off_while_charging", "speed_limit")
     out = check_options({k: o[k] for k in keys if o.get(k) is not None})
     out.pop("t_max"), out.pop("n_times"), out.pop("protocol")  # checked by _times_spec, parse_protocol
+    out["initial"] = resolve_initial(out["initial"], out.pop("temperature"))  # thermal + T -> thermal:T (0: ground)
     out["quantities"] = parse_quantities(out["quantities"])
     out["drive"] = number(o["drive"], "drive")
     if o["progress"] is not None and not callable(o["progress"]):
@@ -184,7 +186,7 @@ def plan_run(args: dict) -> RunPlan:
     return RunPlan(model=m, model_graph=mg, method=used, times=t, protocol=o["protocol"], drive=o["drive"],
                    dephasing=o["dephasing"], relaxation=o["relaxation"], symmetry=o["symmetry"], ntraj=o["ntraj"],
                    seed=o["seed"], tolerance=o["tolerance"], quantities=o["quantities"],
-                   initial=_initial(o["initial"], mg, used), memory=need, scales=scales,
+                   initial=_initial(o, mg, used, need), memory=need, scales=scales,
                    solver_options=o["solver_options"], **collective_rates(o))
 
 
@@ -224,13 +226,37 @@ def collective_rates(o: dict) -> dict:
     return {k: o.get(k) or 0.0 for k in NOISE_RATES[2:]}
 
 
-def _initial(initial: str, mg, method: str) -> str:
-    """The ``initial`` option checked against the model graph (dicke: J, M and N; the size of the
-    spectral problem of dicke and thermal states in the explicit basis) before any operator is built."""
-    from ..physics.states import check_initial
+TYPICAL_METHODS = ("closed", "trajectories")  # the methods that sample a thermal state beyond the dense limit
 
-    check_initial(initial, mg, explicit=method != "permutation")
+
+def _initial(o: dict, mg, method: str, need: float) -> str:
+    """The ``initial`` option (resolved with ``temperature``) checked against the model graph (dicke:
+    J, M and N; the size of the spectral problem of dicke and thermal states in the explicit basis)
+    before any operator is built. A thermal state sampled by ntraj typical states (closed and
+    trajectory runs beyond the dense limit) is checked for state quantities (refused: a mixture of
+    ntraj states has ergotropy and entropy of its own, not the thermal state's) and its memory."""
+    from ..physics.states import check_initial, sampled_thermal
+
+    initial = o["initial"]
+    check_initial(initial, mg, explicit=method != "permutation", sampled=method in TYPICAL_METHODS)
+    if method in TYPICAL_METHODS and sampled_thermal(initial, mg):
+        if o["quantities"]:
+            raise InputError(f"quantities {', '.join(o['quantities'])}: not computed from a thermal state sampled by "
+                             f"typical states (initial {initial!r} beyond the dense limit); leave quantities out")
+        from ..solvers.closed import OUTPUTS_PER_STEP
+
+        vectors = 2 * (OUTPUTS_PER_STEP + 4) if method == "closed" else 3  # psi and phi per member, dense outputs
+        check_memory(need + vectors * 16.0 * float(mg.dim) * o["ntraj"],
+                     f"initial {initial!r} sampled by ntraj = {format_count(o['ntraj'])} typical states with method "
+                     f"{method!r} (Hilbert space dimension {format_dim(mg.dim)})")
     return initial
+
+
+def thermal_sampling(plan: RunPlan) -> dict:
+    """The keywords of :func:`collective_qc.physics.states.initial_state` for a run's plan: the
+    number of typical states (ntraj) and seed of a sampled thermal state, for the methods that
+    take one (:data:`TYPICAL_METHODS`)."""
+    return {"samples": plan.ntraj, "seed": plan.seed} if plan.method in TYPICAL_METHODS else {}
 
 
 def is_noisy(mg, dephasing: float, relaxation: float, **rates: float) -> bool:

@@ -147,6 +147,10 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "initial state: ground | product | dicke:J,M | thermal:T (ground of H_B; |g...g>; "
            "P_JM/d_J, J, M half-integers, dicke:M for J = N/2; exp(-H_B/T)/Z, T > 0 in energy units)",
            "STATE"),
+    Option("temperature", None, lambda n, v: None if v is None else number(v, n, nonneg=True),
+           "temperature T >= 0 of initial = thermal (energy units, k_B = 1): exp(-H_B/T)/Z on the spins, T = 0 the "
+           "ground state; above the dense size limit sampled by ntraj typical states (methods closed, trajectories) "
+           "(default: none)", "T"),
     Option("protocol", "constant", _text,
            "drive envelope f(t): constant | on-off:TAU | ramp:T | sin2:T | gauss:T0,SIGMA | "
            "charge-store-discharge:TAU,STORE[,TAU_D] | table:FILE", "PROTOCOL"),

@@ -18,7 +18,10 @@ Observables:
     P(t)   = 2 lambda f(t) Im <H_B psi|V psi>        (i<[H, H_B]>, exact; [H_0, H_B] = 0)
 
 A mixed initial state (degenerate ground manifold) is evolved member by member and
-averaged with its weights.
+averaged with its weights. A thermal state sampled by typical states (``problem.typical``) is
+such a mixture, averaged by the ratio estimator; its standard errors and jackknife curves come
+from the spread over the members (:func:`collective_qc.physics.states.ratio_jackknife`), E(t) per
+member from its own initial energy.
 """
 
 from __future__ import annotations
@@ -137,13 +140,44 @@ def propagate(prop, protocol: Protocol, y, t0: float, t1: float):
     return y
 
 
-def _observables(ops: Operators, y, weights, drive, f):
+def _member_observables(ops: Operators, y, drive, f):
+    """<H_B>, P and C_Q of every member (three (n_members,) arrays)."""
     psi, phi = y[0], y[1]
     hb = ops.H_B @ psi
     vp = ops.V @ psi
     e = np.real(np.einsum("im,im->m", psi.conj(), hb))
     c = 2.0 * np.real(np.einsum("im,im->m", hb.conj(), phi))
     p = 2.0 * drive * f * np.imag(np.einsum("im,im->m", hb.conj(), vp))
+    return e, p, c
+
+
+class _MemberRecord:
+    """The members' E, P, C_Q at the samples of a typical-state run (while ``open``), and the
+    ratio estimator's standard errors and jackknife curves from them."""
+
+    def __init__(self, weights, e_start):
+        self.weights, self.e_start, self.rows, self.open = weights, e_start, [], True
+
+    def add(self, e, p, c):
+        if self.open:
+            self.rows.append(np.stack([e - self.e_start, p, c]))
+
+    def attach(self, sol: Solution) -> Solution:
+        from ..physics.states import ratio_jackknife
+
+        self.open = False  # the tau_c refinement evaluates further states: not samples
+        x = np.transpose(np.array(self.rows), (2, 1, 0))  # (members, 3, n_t)
+        _, err, reps = ratio_jackknife(self.weights, x)
+        sol.energy_stderr, sol.power_stderr, sol.capacitance_stderr = err
+        sol.jackknife = np.ascontiguousarray(np.transpose(reps, (1, 0, 2)))  # (3, G, n_t)
+        sol.info["typical_states"] = int(len(self.weights))
+        return sol
+
+
+def _observables(ops: Operators, y, weights, drive, f, record=None):
+    e, p, c = _member_observables(ops, y, drive, f)
+    if record is not None:
+        record.add(e, p, c)
     return float(weights @ e), float(weights @ p), float(weights @ c)
 
 
@@ -182,22 +216,25 @@ def _solve_closed(problem: SolveProblem, options: SolverOptions, progress=None) 
     ops, psi0, weights, drive, protocol = problem.ops, problem.psi0, problem.weights, problem.drive, problem.protocol
     y = np.zeros((2, ops.dim, psi0.shape[1]), dtype=np.complex128)
     y[0] = psi0
-    e0 = float(weights @ np.real(np.einsum("im,im->m", psi0.conj(), ops.H_B @ psi0)))
+    e_start = np.real(np.einsum("im,im->m", psi0.conj(), ops.H_B @ psi0))
+    e0 = float(weights @ e_start)
+    record = _MemberRecord(weights, e_start) if problem.typical else None
 
     def observables(yy, f):
-        return _observables(ops, yy, weights, drive, f)
+        return _observables(ops, yy, weights, drive, f, record)
 
     run = Sampling(None, protocol, np.asarray(problem.times, float), observables, e0, _extra(problem))
     tol = options.series_tol
     if not getattr(protocol, "piecewise_constant", True):
-        return _solve_smooth(problem, y, run, tol, progress)
-    prop = ChebyshevPropagator(ops, drive, tol)
-    run.advance = lambda yy, t0, t1: propagate(prop, protocol, yy, t0, t1)
-    run.chunks = _chunked(prop, protocol, OUTPUTS_PER_STEP)
-    sol = sample(run, y, progress)
-    sol.info.update({"method": "closed", "integrator": "chebyshev", "applications": prop.applications,
-                     "tolerance": tol})
-    return sol
+        sol = _solve_smooth(problem, y, run, tol, progress)
+    else:
+        prop = ChebyshevPropagator(ops, drive, tol)
+        run.advance = lambda yy, t0, t1: propagate(prop, protocol, yy, t0, t1)
+        run.chunks = _chunked(prop, protocol, OUTPUTS_PER_STEP)
+        sol = sample(run, y, progress)
+        sol.info.update({"method": "closed", "integrator": "chebyshev", "applications": prop.applications,
+                         "tolerance": tol})
+    return sol if record is None else record.attach(sol)
 
 
 def _solve_smooth(problem: SolveProblem, y0, run: Sampling, tol: float, progress=None) -> Solution:

@@ -107,7 +107,11 @@ class SolveProblem:
     diagonal_observables (n_obs, dim): diagonal observables sampled alongside (Fock-level
     populations); observe: callable SampledState -> 1-d array of further observables; state0:
     the initial state of a solver that builds its own representation (the permutation solver's
-    flat block state; psi0 and weights then describe its labels' populations only).
+    flat block state; psi0 and weights then describe its labels' populations only); typical:
+    psi0's members are random typical states of a sampled thermal state
+    (:func:`collective_qc.physics.states.typical_thermal_state`): the closed solver reports their
+    spread as standard errors, the trajectory solver starts trajectory k from member k (ntraj
+    members), both by the ratio estimator of :func:`collective_qc.physics.states.ratio_jackknife`.
     """
 
     ops: object
@@ -119,6 +123,7 @@ class SolveProblem:
     diagonal_observables: np.ndarray | None = None
     observe: object = None
     state0: np.ndarray | None = None
+    typical: bool = False
 
 
 class Solver:

@@ -13,6 +13,13 @@ and psi, phi -> L_c psi, L_c phi with one common normalisation factor. Per traje
 which are unbiased for E, dE/dlambda and Tr[L(rho) H_B] (the record density is
 ||psi||^2, the jump operators do not depend on lambda, and H_B - E(0) is a control variate
 that removes the heavy tail of rare jump records). Averages carry standard errors.
+
+A thermal state sampled by typical states (``problem.typical``: ntraj members psi_k with weights
+w_k, :func:`collective_qc.physics.states.typical_thermal_state`) starts trajectory k from member
+k (:func:`typical_routes`), and the averages are the ratio estimator sum_k w_k X_k / sum_k w_k
+with delete-one jackknife errors over the trajectories (each one sample of the pair typical
+state, jump record; :func:`collective_qc.physics.states.ratio_jackknife`), E per trajectory
+from its own initial energy.
 Requires sum_k L_k^dag L_k diagonal in the basis and monomial jump operators (all local
 sigma_z, sigma_-, S^z, S^-, a of this package are).
 
@@ -48,7 +55,8 @@ from .contract import Accepts, RunSize, SampledState, SolveProblem, Solver
 from .lindblad import adjoint_dissipator
 from .solution import Solution, SolverOptions
 
-__all__ = ["solve_trajectories", "TrajectorySolver", "SOLVER", "trajectory_keys", "run_batch", "choose_integrator"]
+__all__ = ["solve_trajectories", "TrajectorySolver", "SOLVER", "trajectory_keys", "run_batch", "choose_integrator",
+           "typical_routes"]
 
 SUPPORTED = ("chebyshev", "dopri5", "rk4")
 CHEB_M_MAX = 56  # most terms of one Chebyshev step (measured best of 24-80 at N = 10)
@@ -84,6 +92,29 @@ def trajectory_keys(seed: int, ntraj: int) -> np.ndarray:
     for i in range(ntraj):
         out[i] = np.random.SeedSequence(seed, spawn_key=(i,)).generate_state(1, dtype=np.uint64)[0]
     return out
+
+
+def typical_routes(psi0: np.ndarray, seed: int, ntraj: int):
+    """(members in slot order, cumulative table p0cum) that start trajectory k from member k of
+    psi0 (dim, ntraj): the kernel draws a trajectory's member with the first number u_k of its
+    stream, m = the first slot with u_k <= p0cum[m] (``kernels.common.draw_member``), so slot r
+    holds the member of the trajectory with the r-th smallest u_k and p0cum is the sorted u_k.
+    Checked with the kernel's own draw (RuntimeError if it would start any trajectory elsewhere)."""
+    from .kernels.common import draw_member, splitmix
+
+    if psi0.shape[1] != ntraj:
+        raise InputError(f"typical states: {psi0.shape[1]} members for {ntraj} trajectories (one each)")
+    keys = trajectory_keys(seed, ntraj)
+    u = np.array([splitmix(np.uint64(k))[1] for k in keys])
+    order = np.argsort(u, kind="stable")
+    table = np.ascontiguousarray(u[order])
+    probe = np.ascontiguousarray(order[None, :].astype(np.complex128))  # slot r -> its member's index
+    y = np.zeros(2, dtype=np.complex128)
+    for k, key in enumerate(keys):
+        draw_member(np.uint64(key), table, probe, y, 1)
+        if int(y[0].real) != k:
+            raise RuntimeError(f"typical states: trajectory {k} would start from member {int(y[0].real)}")
+    return np.ascontiguousarray(psi0[:, order].astype(np.complex128)), table
 
 
 def choose_integrator(options: SolverOptions, protocol: Protocol, dim: int) -> str:
@@ -172,10 +203,12 @@ def build_payload(problem: SolveProblem, options: SolverOptions, integrator: str
     e0 = float(weights @ np.real(np.einsum("im,im->m", psi0.conj(), HB @ psi0)))
     method = {"chebyshev": CHEBYSHEV, "dopri5": DOPRI5, "rk4": RK4}[integrator]
     m_max = CHEB_M_MAX if integrator == "chebyshev" else 0
+    members = typical_routes(psi0, options.seed, options.ntraj) if problem.typical else (
+        np.ascontiguousarray(psi0.astype(np.complex128)), np.cumsum(weights) / np.sum(weights))
     return {
         "mats": _pack_operators(ops, HB),
         "noise": Noise(gam, tgt, val, np.ascontiguousarray((val.conj() * val).real.T)),
-        "init": Init(np.ascontiguousarray(psi0.astype(np.complex128)), np.cumsum(weights) / np.sum(weights), dobs),
+        "init": Init(*members, dobs),
         "sched": Sched(stops, fseg, spec, np.asarray(times, float), S.sample_drive(times, protocol),
                        S.envelope_table(protocol, 0.0, float(times[-1]))),
         "par": Params(*(float(v) for v in (drive, e0, uniform_rate, options.rtol, options.atol, min(h_init, h_max),
@@ -220,6 +253,8 @@ def solve_trajectories(problem: SolveProblem, options: SolverOptions | None = No
     payload = build_payload(problem, options, integrator)
     ntraj, nt, dim = options.ntraj, len(times), ops.dim
     rho_groups = None
+    if problem.observe is not None and problem.typical:
+        raise InputError("state quantities are not computed from a thermal state sampled by typical states")
     if problem.observe is not None:
         check_state_groups(nt, dim)
         groups = state_groups(nt, dim)
@@ -228,10 +263,11 @@ def solve_trajectories(problem: SolveProblem, options: SolverOptions | None = No
     e, p, c, stats, d = _run_all(payload, trajectory_keys(options.seed, ntraj), rho_groups, client, progress,
                                  options.block)
 
-    def mean_err(a):
-        return a.mean(axis=0), (a.std(axis=0, ddof=1) / np.sqrt(ntraj) if ntraj > 1 else np.full(a.shape[1:], np.inf))
-
-    (em, ee), (pm, pe), (cm, ce), (dm, de) = mean_err(e), mean_err(p), mean_err(c), mean_err(d)
+    if problem.typical:
+        (em, ee), (pm, pe), (cm, ce), (dm, de), jack = _typical_averages(problem, payload["e0"], e, p, c, d)
+    else:
+        (em, ee), (pm, pe), (cm, ce), (dm, de) = _mean_err(e), _mean_err(p), _mean_err(c), _mean_err(d)
+        jack = jackknife_curves((e, p, c))
     if rho_groups is not None:
         if hasattr(progress, "unit"):  # a Progress: the second phase is counted in its own unit
             progress.unit = "state evaluations"
@@ -242,8 +278,32 @@ def solve_trajectories(problem: SolveProblem, options: SolverOptions | None = No
             "mean_jumps": float(stats[:, 0].mean()), "products": float(stats[:, 1].mean()),
             "steps": float(stats[:, 2].mean()), "record_products_per_sample": 3,
             "rtol": options.rtol, "atol": options.atol}
-    return Solution(times, em, pm, cm, payload["e0"], ee, pe, ce, dm, de, None, info,
-                    jackknife=jackknife_curves((e, p, c)))
+    if problem.typical:
+        info["typical_states"] = int(ntraj)
+    return Solution(times, em, pm, cm, payload["e0"], ee, pe, ce, dm, de, None, info, jackknife=jack)
+
+
+def _mean_err(a):
+    """Mean over trajectories (axis 0) and its standard error."""
+    n = a.shape[0]
+    return a.mean(axis=0), (a.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(a.shape[1:], np.inf))
+
+
+def _typical_averages(problem: SolveProblem, e0: float, e, p, c, d):
+    """(mean, error) of E, P, C and the diagonal observables by the ratio estimator over the
+    trajectories of a typical-state run (trajectory k from member k, weight w_k), and the
+    jackknife curves (3, G, n_t); E per trajectory from its own initial energy <psi_k|H_B|psi_k>."""
+    from ..physics.states import ratio_jackknife
+
+    psi0, w = problem.psi0, problem.weights
+    h0 = np.real(np.einsum("im,im->m", psi0.conj(), problem.ops.H_B @ psi0))
+    out, reps = [], []
+    for x in (e + (e0 - h0)[:, None], p, c):
+        mean, err, rep = ratio_jackknife(w, x)
+        out.append((mean, err))
+        reps.append(rep)
+    dm, de, _ = ratio_jackknife(w, d)
+    return (*out, (dm, de), np.stack(reps))
 
 
 def _run_all(payload, keys, rho_groups, client, progress, block):
