@@ -119,8 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("model", help="catalog name (see `cqc models`) or a .graphml / node-link .json graph")
     k.add_argument("--sizes", help="comma-separated numbers of sites, e.g. 1,2,4,8 (default: the model's own size; "
                                    "a user graph has only its own size)")
+    k.add_argument("--sweep", action="append", metavar="NAME=V1,V2,...",
+                   help="one comparison per value of NAME: a model parameter, drive, a run option or a charger "
+                        "argument (e.g. J=0.1,0.3, dephasing=0,0.05, k=1,2 with --charger k-local:k=1); values "
+                        "separated by ';' when one holds a comma; repeatable (Cartesian product)")
     _run_options(k)
-    k.add_argument("--json", metavar="FILE", help='write {"rows": [...], ...} as JSON')
+    k.add_argument("--json", metavar="FILE", help='write {"rows": [...], ...} as JSON (with --sweep: '
+                                                  '{"sweep": [{"values": {...}, "rows": [...], ...}, ...]})')
 
     s = sub.add_parser("study", help="resumable sweep from a TOML config: table.csv, timeseries.h5, plots")
     s.add_argument("config", help="TOML study config (schema: `python -m pydoc collective_qc.study`)")
@@ -253,6 +258,8 @@ def _cmd_compare(args) -> int:
     kwargs = _run_kwargs(args)
     if args.json:
         writable_file(args.json, "--json")
+    if args.sweep:
+        return _cmd_compare_sweep(args, kwargs)
     if args.scheduler is not None or args.workers is not None:  # refuse bad input before starting a cluster
         check_compare(args.model, args.sizes, **kwargs)
     with open_client(args.scheduler, args.workers) as client, \
@@ -262,6 +269,35 @@ def _cmd_compare(args) -> int:
     print(cmp.table())
     if args.json:
         cmp.to_json(args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _cmd_compare_sweep(args, kwargs) -> int:
+    """``cqc compare --sweep``: every combination checked first, then one table per combination."""
+    import json
+
+    from .analysis.results import jsonable
+    from .compare import check_sweep, compare_sweep, parse_sweeps
+    from .core.progress import Progress
+    from .parallel import open_client
+
+    sweep = parse_sweeps(args.sweep)
+    drive = kwargs.pop("drive")
+    if args.scheduler is not None or args.workers is not None:  # refuse bad input before starting a cluster
+        check_sweep(args.model, args.sizes, drive, sweep=sweep, **kwargs)
+    with open_client(args.scheduler, args.workers) as client, \
+            Progress(f"compare {args.model}", unit="runs") as prog:
+        done = compare_sweep(args.model, args.sizes, drive, sweep=sweep, progress=prog, client=client, **kwargs)
+    for values, cmp in done:
+        print("; ".join(f"{k} = {v}" for k, v in values.items()))
+        print(cmp.header())
+        print(cmp.table())
+        print()
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"sweep": [{"values": jsonable(v), **c.to_dict()} for v, c in done]}, fh, indent=1,
+                      allow_nan=False)
         print(f"wrote {args.json}")
     return 0
 

@@ -8,6 +8,10 @@ figures and on every Gamma (jackknife over paired trajectory groups). A figure o
 is not a result (:mod:`collective_qc.analysis.verdict`) is None, with its reason in ``row["undefined"]``.
 The rows and their errors are computed by :mod:`collective_qc.analysis.statistics` (``figure_errors`` and
 ``make_row`` are importable from here as before).
+
+:func:`compare_sweep` runs one comparison per value of swept model parameters, the drive, run
+options or charger arguments (``cqc compare MODEL --sweep J=0.1,0.3``; several ``--sweep`` flags
+form a Cartesian product).
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from .analysis.results import ChargeResult, describe_noise, jsonable
 from .analysis.statistics import check_bounds, figure_errors, make_row
 from .analysis.tables import cell, text_table, undefined_notes
 from .core.errors import InputError, format_count, shown
-from .core.validate import integer, mapping
+from .core.validate import integer, mapping, number
 from .physics.registry import make_model
 
-__all__ = ["compare", "check_compare", "Comparison", "figure_errors", "make_row", "parse_sizes"]
+__all__ = ["compare", "check_compare", "compare_sweep", "check_sweep", "parse_sweeps", "sweep_combinations",
+           "Comparison", "figure_errors", "make_row", "parse_sizes"]
 
 
 def parse_sizes(sizes) -> list[int]:
@@ -290,3 +295,135 @@ def _compare_chargers(m, single, sizes, drive, options, progress, fixed=False):
     return rows, results, first
 
 
+
+
+def parse_sweeps(items) -> dict:
+    """``--sweep`` items ``NAME=v1,v2,...`` -> {NAME: [values as given]} (values separated by ';'
+    instead when one contains a comma, e.g. ``protocol=gauss:5,1;gauss:5,2``); InputError naming
+    the item (no '=', an empty list, a name or value given twice)."""
+    out: dict = {}
+    for item in items or []:
+        name, sep, text = str(item).partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InputError(f"--sweep expects NAME=VALUE,VALUE,..., got {shown(item)}")
+        values = [v.strip() for v in text.split(";" if ";" in text else ",") if v.strip()]
+        if not values:
+            raise InputError(f"--sweep {name}: no values given (e.g. --sweep {name}=0.1,0.3)")
+        if name in out:
+            raise InputError(f"--sweep {name!r} given twice; list all its values in one --sweep")
+        if len(set(values)) != len(values):
+            raise InputError(f"--sweep {name}: a value is listed twice ({text})")
+        out[name] = values
+    return out
+
+
+def _sweep_kind(m, name: str, options: dict) -> str:
+    """What a swept NAME sets: "param" (a model parameter), "drive", "option" (a run option) or
+    "charger" (an argument of the charger spec, e.g. k of k-local:k=2); InputError listing the names."""
+    from .planning.options import OPTIONS
+
+    if name == m.size_param:
+        raise InputError(f"--sweep {name}: {name!r} is the size parameter; give its values with --sizes")
+    if name in m.param_names():
+        return "param"
+    if name == "drive":
+        return "drive"
+    if name in OPTIONS:
+        return "option"
+    if name in _charger_args(options.get("charger")):
+        return "charger"
+    import difflib
+
+    params = [p for p in m.param_names() if p != m.size_param]
+    close = difflib.get_close_matches(name, [*params, "drive", *OPTIONS], n=2)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    raise InputError(f"--sweep {name}: not a parameter of model {m.name!r}, the drive, a run option or an argument "
+                     f"of the charger{hint} (parameters: {', '.join(params) or 'none'}; run options: "
+                     f"{', '.join(OPTIONS)})")
+
+
+def _charger_args(spec) -> dict:
+    """{argument: value} of a charger spec string ``NAME:key=value,...`` ({} otherwise)."""
+    if not isinstance(spec, str) or ":" not in spec:
+        return {}
+    args = [p.partition("=") for p in spec.partition(":")[2].split(",")]
+    return {k.strip(): v.strip() for k, sep, v in args if sep}
+
+
+def _with_charger_arg(spec: str, name: str, value: str) -> str:
+    head, _, text = spec.partition(":")
+    parts = [f"{k}={value}" if k == name else f"{k}={v}" for k, v in _charger_args(spec).items()]
+    return f"{head}:{','.join(parts)}"
+
+
+def sweep_combinations(model, sweep: dict, drive: float = 0.5, params: dict | None = None, **options) -> list:
+    """The Cartesian product of the swept values: one (values, drive, params, options) per
+    combination, in the order the names were given (the last varies fastest). A swept name also given
+    as a fixed value (``-p J=...`` and ``--sweep J=...``) is refused."""
+    import itertools
+
+    m = make_model(model, params)
+    params = dict(params or {})
+    kinds = {name: _sweep_kind(m, name, options) for name in sweep}
+    for name, kind in kinds.items():
+        fixed = {"param": params, "option": options}.get(kind, {})
+        if name in fixed and fixed[name] is not None:
+            raise InputError(f"--sweep {name}: {name!r} is also given as a fixed value ({fixed[name]!r}); give one")
+    out = []
+    for choice in itertools.product(*sweep.values()):
+        values = dict(zip(sweep, choice))
+        d, p, o = drive, dict(params), dict(options)
+        for name, v in values.items():
+            if kinds[name] == "param":
+                p[name] = v
+            elif kinds[name] == "drive":
+                d = number(v, "--sweep drive")
+            elif kinds[name] == "option":
+                o[name] = _option_value(name, v)
+            else:
+                o["charger"] = _with_charger_arg(o["charger"], name, v)
+        out.append((values, d, p, o))
+    return out
+
+
+def _option_value(name: str, text: str):
+    """A swept run option's value, checked as its CLI flag is (:mod:`collective_qc.planning.options`)."""
+    from .planning.options import OPTIONS
+
+    try:
+        return OPTIONS[name].parse(text)
+    except InputError as exc:
+        raise InputError(f"--sweep {name}: {exc}") from None
+
+
+def compare_sweep(model, sizes=None, drive: float = 0.5, *, sweep: dict, params: dict | None = None,
+                  progress=None, **options) -> list:
+    """One :func:`compare` per combination of swept values.
+
+    Parameters
+    ----------
+    sweep : dict
+        NAME -> list of values (strings as on the command line, or numbers): a model parameter
+        (e.g. J), ``drive``, a run option (dephasing, temperature, charger, method, ...) or an
+        argument of the charger spec (k of ``charger="k-local:k=2"``); several names form a Cartesian
+        product. Every combination is checked (:func:`check_compare`) before the first run.
+    model, sizes, drive, params, progress, **options
+        As for :func:`compare`.
+
+    Returns
+    -------
+    list of (dict, Comparison)
+        The swept values of each combination and its comparison.
+    """
+    combos = check_sweep(model, sizes, drive, sweep=sweep, params=params, **options)
+    return [(values, compare(model, sizes, d, params=p, progress=progress, **o)) for values, d, p, o in combos]
+
+
+def check_sweep(model, sizes=None, drive: float = 0.5, *, sweep: dict, params: dict | None = None, **options):
+    """Check every combination of a :func:`compare_sweep` before any run; returns the combinations
+    of :func:`sweep_combinations`."""
+    combos = sweep_combinations(model, sweep, drive, params, **options)
+    for _values, d, p, o in combos:
+        check_compare(model, sizes, d, params=p, **o)
+    return combos

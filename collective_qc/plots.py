@@ -12,7 +12,9 @@
 - points that are not results (``undefined`` in the rows, :mod:`collective_qc.analysis.verdict`) are
   omitted, and the panel names them with the reason (legend line or title);
 - :func:`timeseries`: E(t)/N, P(t)/N, C_Q(t)/N of chosen points with +-1 standard-error bands, and
-  tau_c of every curve marked by a dotted vertical line.
+  tau_c of every curve marked by a dotted vertical line;
+- :func:`vs_disorder`: Gamma_P and tau_c against the disorder strength W per size, bands of +-1
+  standard error over realisations; :func:`histograms`: tau_c and E_max/N over realisations.
 - :func:`ensemble`: a disorder ensemble's mean E(t), P(t) with +-1 standard-error bands and the
   histograms of tau_c and E_max over its realisations.
 
@@ -449,3 +451,89 @@ def _histogram(ax, result: dict, key: str, label: str, R: int) -> None:
     ax.set_title(f"{vals.size} of {R} realisations define it", fontsize="small")
     ax.legend(fontsize="x-small")
     ax.grid(alpha=0.3)
+
+
+DISORDER_PANELS = (("gamma_power", r"$\Gamma_P$"), ("tau_c", r"$\tau_c$"))
+
+
+def vs_disorder(groups: list[dict], path: str, xlabel: str, title: str = "") -> str:
+    """Gamma_P and tau_c against the disorder strength W, one line per size (and other swept
+    values), with +-1 standard-error bands over the realisations.
+
+    Parameters
+    ----------
+    groups : list of dict
+        ``{"label", "x": [W per row], "rows": [table rows of a disordered study]}``; the rows carry
+        ``gamma_power`` (mean of the per-realisation ratios), ``gamma_power_stderr``,
+        ``gamma_power_ratio_of_means``, ``tau_c``, ``tau_c_stderr``, ``energy_unit``, ``time_unit``.
+    xlabel : str
+        The label of W with its unit, e.g. ``"W of omega (uniform width) [omega0]"``.
+
+    Notes
+    -----
+    The Gamma_P panel draws the mean of ratios (line and band) and the ratio of means (open
+    markers, dashed); both are dimensionless.
+    """
+    plt = _plt()
+    u = _units(groups)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
+    colors = _colors(len(groups))
+    for ax, (key, lab) in zip(axes, DISORDER_PANELS):
+        for g, c in zip(groups, colors):
+            x = np.array(g["x"], dtype=float)
+            y = np.array([_num(r.get(key)) for r in g["rows"]])
+            e = np.array([_num(r.get(key + "_stderr")) for r in g["rows"]])
+            order = np.argsort(x)
+            x, y, e = x[order], y[order], np.where(np.isfinite(e), e, 0.0)[order]
+            ax.plot(x, y, "o-", color=c, ms=4, label=g["label"])
+            ax.fill_between(x, y - e, y + e, color=c, alpha=0.2, lw=0)
+            if key == "gamma_power":
+                rom = np.array([_num(r.get("gamma_power_ratio_of_means")) for r in g["rows"]])[order]
+                ax.plot(x, rom, "s--", mfc="none", color=c, ms=4, lw=0.8)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(f"{lab} [{u.of(key)}]")
+        ax.grid(alpha=0.3)
+    if any(g["rows"] for g in groups):
+        from matplotlib.lines import Line2D
+
+        handles, labels = axes[0].get_legend_handles_labels()
+        handles += [Line2D([], [], color="0.3", marker="s", mfc="none", ls="--", lw=0.8)]
+        labels += ["ratio of means"]
+        axes[0].legend(handles, labels, fontsize="x-small", title="mean of ratios +- 1 s.e.",
+                       title_fontsize="x-small")
+    fig.suptitle(f"{title}: against disorder strength (bands: +-1 standard error over realisations)")
+    return _save(fig, path)
+
+
+HISTOGRAM_PANELS = (("tau_c", r"$\tau_c$"), ("energy_max_per_site", r"$E_{\max}/N$"))
+
+
+def histograms(samples: list[dict], path: str, title: str = "") -> str:
+    """Histograms of tau_c and E_max/N over disorder realisations, one outline per size.
+
+    Parameters
+    ----------
+    samples : list of dict
+        ``{"label", "tau_c": [values], "energy_max_per_site": [values], "energy_unit", "time_unit"}``
+        (None for a realisation that does not define the figure: left out, counted in the legend).
+    """
+    plt = _plt()
+    u = _units([{"rows": samples}])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
+    colors = _colors(len(samples))
+    for ax, (key, lab) in zip(axes, HISTOGRAM_PANELS):
+        values = [np.array([v for v in s[key] if v is not None and math.isfinite(v)], dtype=float) for s in samples]
+        finite = [v for v in values if v.size]
+        lo = min((v.min() for v in finite), default=0.0)
+        hi = max((v.max() for v in finite), default=1.0)
+        bins = np.linspace(lo, hi if hi > lo else lo + 1e-12 + abs(lo) * 1e-9, 21)
+        for s, v, c in zip(samples, values, colors):
+            missing = len(s[key]) - v.size
+            note = f" ({missing} undefined)" if missing else ""
+            ax.hist(v, bins=bins, histtype="step", color=c, lw=1.4, label=f"{s['label']}: {v.size} realisations{note}")
+        ax.set_xlabel(f"{lab} [{u.of(key)}]")
+        ax.set_ylabel("realisations [count]")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small")
+    fig.suptitle(title)
+    return _save(fig, path)

@@ -20,22 +20,19 @@ from .points import ARRAYS, FIGURES
 __all__ = ["run_point", "execute", "check_memory_all", "versions", "environment"]
 
 
-def _model(definition: dict):
-    from ..physics.registry import make_model
-
-    m = make_model(definition["model"], definition["params"])
-    return m.single_site() if definition["role"] == "baseline" else m
-
-
 def run_point(point: dict, progress=None) -> dict:
     """Charge one point (plain dict from ``Study.points``); returns plain data (dicts, floats, arrays).
 
-    Top-level and free of global state, so any executor (processes, dask workers) can run it.
+    A realisation of a disordered point charges its realised model
+    (:func:`collective_qc.study.realise.unit_model`); the drawn values go into its metadata under
+    ``"disorder"`` (``{"spec", "realisation", "drawn"}``). Top-level and free of global state, so
+    any executor (processes, dask workers) can run it.
     """
     from ..api import charge
+    from .realise import unit_model
 
     d = point["definition"]
-    m = _model(d)
+    m = unit_model(point)
     t0 = time.perf_counter()
     res = charge(m, d["drive"], **d["run"], seed=point["seed"], progress=progress)
     wall = time.perf_counter() - t0
@@ -46,8 +43,11 @@ def run_point(point: dict, progress=None) -> dict:
         if res.observables_stderr is not None:
             arrays[f"obs_{k}_stderr"] = np.asarray(res.observables_stderr[name])
     scalars = {k: getattr(res, k) for k in ("n_sites", *FIGURES, "model", "params", "method", "drive")}
+    metadata = dict(res.metadata)
+    if d.get("disorder"):
+        metadata["disorder"] = {"spec": d["disorder"], "realisation": d["realisation"], "drawn": m.drawn}
     return {"id": point["id"], "scalars": jsonable(scalars), "observables": names,
-            "metadata": jsonable(res.metadata), "arrays": arrays, "wall_time_s": wall, "environment": environment()}
+            "metadata": jsonable(metadata), "arrays": arrays, "wall_time_s": wall, "environment": environment()}
 
 
 def point_memory(point: dict) -> tuple[float, str]:
@@ -57,13 +57,14 @@ def point_memory(point: dict) -> tuple[float, str]:
     from ..planning.guard import planned
     from ..planning.options import check_options, parse_quantities
     from ..solvers.solution import SolverOptions
+    from .realise import unit_model
 
     d = point["definition"]
     opts = check_options(d["run"])
     opts["quantities"] = parse_quantities(opts["quantities"])
     opts["solver_options"] = SolverOptions(ntraj=opts["ntraj"], seed=point["seed"], rtol=opts["tolerance"],
                                            atol=opts["tolerance"], integrator=opts["integrator"])
-    _, used, need = planned(_model(d), opts, opts["n_times"], where=f"point {point['id']}: ")
+    _, used, need = planned(unit_model(point), opts, opts["n_times"], where=f"point {point['id']}: ")
     return need, used
 
 

@@ -16,11 +16,14 @@ from ..core.units import Units
 __all__ = ["study_dataset"]
 
 
-def study_dataset(spec, rows: list[dict], records: dict, units: Units):
+def study_dataset(spec, rows: list[dict], curves: dict, units: Units):
     """An xarray Dataset of a finished study over its swept coordinates.
 
-    Dimensions: the swept columns (e.g. ``J``), then the size parameter (e.g. ``N``), and ``times``
-    when every point has the same sample times. Variables over (swept..., N): every table column
+    Dimensions: the swept axes (e.g. ``J``; a ``[sweep] zip`` group is one dimension named by its
+    first column, the other columns of the group being coordinates along it), then the size
+    parameter (e.g. ``N``), and ``times`` when every point has the same sample times. `curves`:
+    table point id -> its arrays (:func:`collective_qc.study.outputs.point_curves`; a disordered
+    study's means over realisations). Variables over (swept..., N): every table column
     (figures per site, Gammas, standard errors, ``n_sites``, ``method``, ``seed``, ...); over
     (swept...): the single-site baseline's columns (but the Gammas) as ``baseline_<column>``; with a shared time grid
     also ``energy``, ``power``, ``capacitance`` (totals, and ``*_stderr``) over (swept..., N, times)
@@ -29,12 +32,14 @@ def study_dataset(spec, rows: list[dict], records: dict, units: Units):
     """
     xr = require("xarray", "Study.to_xarray()")
     size = spec.size_param
-    dims = [spec.columns[key] for _, key, _ in spec.swept]
-    coords = {spec.columns[key]: list(vals) for _, key, vals in spec.swept}
+    dims = [spec.columns[ax.keys[0]] for ax in spec.axes]
+    coords = {spec.columns[ax.keys[0]]: list(ax.entries[0][2]) for ax in spec.axes}
+    coords.update({spec.columns[key]: (spec.columns[ax.keys[0]], list(vals)) for ax in spec.axes
+                   for _, key, vals in ax.entries[1:]})
     coords[size] = list(spec.sizes)
     shape = tuple(len(coords[d]) for d in dims)
     by_id = {r["point"]: r for r in rows}
-    skip = {"point", "role", size, "wall_time_s", *dims}
+    skip = {"point", "role", size, "wall_time_s", *(spec.columns[key] for _, key, _ in spec.swept)}
     columns = [c for c in rows[0] if c not in skip]
     data = {}
     for role, prefix, extra in (("size", "", (size,)), ("baseline", "baseline_", ())):
@@ -43,8 +48,8 @@ def study_dataset(spec, rows: list[dict], records: dict, units: Units):
         for col in columns if role == "size" else [c for c in columns if not c.startswith("gamma")]:
             values = [by_id[pid][col] if pid else None for pid in grid]
             data[prefix + col] = ([*dims, *extra], column_array(values, col).reshape(full), _attrs(units, col))
-        _series(data, records, grid, full, units, (prefix, [*dims, *extra]))
-    times = _shared_times(records)
+        _series(data, curves, grid, full, units, (prefix, [*dims, *extra]))
+    times = _shared_times(curves)
     if times is not None:
         coords["times"] = times
     ds = xr.Dataset({k: v for k, v in data.items() if times is not None or "times" not in v[0]}, coords=coords)
@@ -63,12 +68,12 @@ def _attrs(units: Units, col: str) -> dict:
 def _grid(spec, by_id, role: str, n_sizes: int) -> list:
     """Point ids laid out over the swept grid (and the sizes for ``role`` "size"), flattened."""
     per = n_sizes if role == "size" else 1
-    grid = [None] * (int(np.prod([len(v) for _, _, v in spec.swept], dtype=int)) * per)
+    grid = [None] * (int(np.prod([len(ax) for ax in spec.axes], dtype=int)) * per)
     for combo in spec.combos:
         flat = 0
-        for _, key, vals in spec.swept:
-            v = combo["values"][spec.columns[key]]
-            flat = flat * len(vals) + next(i for i, x in enumerate(vals) if x == v)
+        for ax in spec.axes:
+            v = tuple(combo["values"][spec.columns[key]] for key in ax.keys)
+            flat = flat * len(ax) + next(i for i, x in enumerate(ax.choices) if x == v)
         if role == "baseline":
             grid[flat] = combo["baseline"]
         else:
@@ -77,22 +82,22 @@ def _grid(spec, by_id, role: str, n_sizes: int) -> list:
     return grid
 
 
-def _shared_times(records: dict):
+def _shared_times(curves: dict):
     """The sample times when every point has the same ones, else None."""
-    ts = [rec["arrays"]["times"] for rec in records.values()]
+    ts = [c["times"] for c in curves.values()]
     first = ts[0]
     return first if all(t.shape == first.shape and np.array_equal(t, first) for t in ts) else None
 
 
-def _series(data: dict, records: dict, grid: list, lead: tuple, units: Units, where) -> None:
+def _series(data: dict, curves: dict, grid: list, lead: tuple, units: Units, where) -> None:
     """E(t), P(t), C_Q(t) (and standard errors) of the points of `grid` as variables over (..., times)."""
     prefix, dims = where
     names = [k for k in (*SERIES, *(s + "_stderr" for s in SERIES))
-             if all(k in records[pid]["arrays"] for pid in grid if pid)]
+             if all(k in curves[pid] for pid in grid if pid)]
     for k in names:
-        n_t = len(next(records[pid]["arrays"]["times"] for pid in grid if pid))
+        n_t = len(next(curves[pid]["times"] for pid in grid if pid))
         arr = np.full((len(grid), n_t), np.nan)
         for i, pid in enumerate(grid):
-            if pid and records[pid]["arrays"][k].shape == (n_t,):
-                arr[i] = records[pid]["arrays"][k]
+            if pid and curves[pid][k].shape == (n_t,):
+                arr[i] = curves[pid][k]
         data[prefix + k] = ([*dims, "times"], arr.reshape(lead + (n_t,)), _attrs(units, k))

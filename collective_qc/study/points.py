@@ -8,6 +8,9 @@ crc32(canonical JSON of the definition)])``, so trajectories depend only on the 
 the point itself, not on execution order, workers, or the other points of the study. Its id,
 ``<label>-<first 12 hex digits of SHA-256(canonical JSON of definition and seed)>``, names its
 files: two configs that share a point share its files, whatever else changed.
+
+A disordered point (a study with a ``[disorder]`` section) carries its distributions in its
+definition and is stored as R units, one per realisation (:func:`make_unit`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import numpy as np
 
 from ..analysis.figures import FIG_COLS, FIGURES, GAMMA_COLS
 
-__all__ = ["canon", "sha256", "make_point", "point_id", "point_seed", "FIGURES", "ARRAYS", "FIG_COLS", "GAMMA_COLS"]
+__all__ = ["canon", "sha256", "make_point", "make_unit", "point_id", "point_seed", "FIGURES", "ARRAYS", "FIG_COLS",
+           "GAMMA_COLS"]
 
 ARRAYS = ("times", "energy", "power", "capacitance", "energy_stderr", "power_stderr", "capacitance_stderr",
           "jackknife")
@@ -65,7 +69,31 @@ def make_point(base: dict, size_param: str, n: int | None, study_seed: int) -> d
     params = dict(base["params"]) if n is None else {**base["params"], size_param: n}
     definition = {"model": base["model"], "role": role, "params": params, "drive": base["drive"],
                   "run": dict(base["run"])}
+    if base.get("disorder"):  # only then: a clean point's definition (and id) is what it always was
+        definition["disorder"] = {a: dict(v) for a, v in base["disorder"].items()}
     label = "base" if n is None else f"{size_param}{n}"
     seed = point_seed(definition, study_seed)
     return {"id": point_id(label, definition, seed), "label": label, "definition": definition, "size": n,
             "seed": seed}
+
+
+def make_unit(point: dict, r: int, study_seed: int) -> dict:
+    """Realisation `r` of a disordered point: the stored unit ``<label>_r<r>``.
+
+    Its definition is the point's with ``"realisation": r``, so its id and trajectory seed are its
+    own; its disorder is drawn from ``realisation_rng(study_seed, point id, r)``
+    (:func:`collective_qc.physics.disorder.realisation_rng`), a function of the study seed, the
+    point's identity (which does not contain R) and r alone.
+
+    Returns
+    -------
+    dict
+        ``id``, ``label``, ``definition``, ``size``, ``seed`` as :func:`make_point`, and ``point``
+        (the table point's id), ``realisation`` (r), ``draw`` ([study seed, point id, r]).
+    """
+    definition = {**point["definition"], "realisation": int(r)}
+    label = f"{point['label']}_r{int(r)}"
+    seed = point_seed(definition, study_seed)
+    return {"id": point_id(label, definition, seed), "label": label, "definition": definition,
+            "size": point["size"], "seed": seed, "point": point["id"], "realisation": int(r),
+            "draw": [int(study_seed), point["id"], int(r)]}

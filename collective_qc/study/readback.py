@@ -53,17 +53,24 @@ def load_records(study) -> dict:
 
 
 def load_result(study, point):
-    """The :class:`~collective_qc.analysis.results.ChargeResult` of one point, named by its id or its readable
-    group name (``N=4,J=0.2``, ``base``)."""
+    """The :class:`~collective_qc.analysis.results.ChargeResult` of one stored point, named by its id or
+    its readable group name (``N=4,J=0.2``, ``base``); a realisation of a disordered study by its
+    unit id or ``<group name>,r=<index>`` (``N=4,disorder_omega_width=0.5,r=2``)."""
     from .outputs import _result, group_names
 
-    names = group_names(study.spec)
+    spec = study.spec
+    names = group_names(spec)
     by_name = {v: k for k, v in names.items()}
-    pid = point if point in names else by_name.get(point)
+    if spec.disordered:
+        by_name.update({f"{names[u['point']]},r={u['realisation']}": u["id"] for u in spec.points})
+    pid = point if point in spec.by_id else by_name.get(point)
     if pid is None:
         known = ", ".join(list(by_name)[:6]) + (", ..." if len(by_name) > 6 else "")
-        raise InputError(f"study {study.spec.name!r} has no point {point!r} (points: {known})")
+        raise InputError(f"study {spec.name!r} has no point {point!r} (points: {known})")
+    if spec.disordered and pid in spec.units_of and spec.units_of[pid] != [pid]:
+        raise InputError(f"study {spec.name!r}: point {point!r} is an ensemble of {len(spec.units_of[pid])} "
+                         f"disorder realisations; name one as '{names[pid]},r=0' (table.csv holds the statistics)")
     rec = _read(study, pid)
     if rec is None:
-        raise InputError(f"study {study.spec.name!r}: point {point!r} is not computed in {study.out_dir!r}")
+        raise InputError(f"study {spec.name!r}: point {point!r} is not computed in {study.out_dir!r}")
     return _result(rec)

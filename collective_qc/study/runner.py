@@ -11,7 +11,7 @@ from .compute import check_memory_all, environment, execute, raise_failures, ver
 from .config import Spec, family, load_config
 from .files import read_point
 from .lock import DirLock
-from .outputs import cutoff_note, plot_names, table_rows, write_h5, write_plots, write_tables
+from .outputs import cutoff_note, plot_names, realisation_rows, table_rows, write_h5, write_plots, write_tables
 from .points import canon, sha256
 from .progress import StudyProgress
 from .store import MANIFEST, OUTPUTS, Store
@@ -72,7 +72,8 @@ class Study:
 
     @property
     def points(self) -> list[dict]:
-        """Points in canonical order (per combination: the baseline, then the sizes ascending)."""
+        """The stored points in canonical order (per combination: the baseline, then the sizes
+        ascending; in a disordered study each point's realisations, r ascending)."""
         return list(self.spec.points)
 
     def to_dataframe(self):
@@ -94,12 +95,13 @@ class Study:
         shared): :func:`collective_qc.study.frames.study_dataset`; needs the ``frames`` extra."""
         from ..analysis.frames import require
         from .frames import study_dataset
-        from .outputs import _units
+        from .outputs import _units, point_curves
         from .readback import load_records
 
         require("xarray", "Study.to_xarray()")
         records = load_records(self)
-        return study_dataset(self.spec, table_rows(self.spec, records), records, _units(next(iter(records.values()))))
+        return study_dataset(self.spec, table_rows(self.spec, records), point_curves(self.spec, records),
+                             _units(next(iter(records.values()))))
 
     def result(self, point):
         """The ChargeResult of one stored point, by id or HDF5 group name (``"N=4,J=0.2"``, ``"base"``)."""
@@ -118,7 +120,8 @@ class Study:
 
     def _files(self) -> set:
         pts = {f"points/{p['id']}.{ext}" for p in self.points for ext in ("json", "npz")}
-        return pts | set(OUTPUTS) | set(plot_names(self.spec))
+        tidy = {"points.csv"} if self.spec.disordered else set()
+        return pts | set(OUTPUTS) | tidy | set(plot_names(self.spec))
 
     @contextlib.contextmanager
     def _open(self):
@@ -164,8 +167,12 @@ class Study:
                 raise InputError(f"--plots-only: {len(todo)} of {len(self.points)} points of this config are "
                                  f"not computed in {self.out_dir!r} (first: {todo[0]['id']}); run without "
                                  f"--plots-only to compute them")
-            check_memory_all(todo)  # every point that would not fit, in one message
-            check_points(todo)  # then each point as charge() checks it (charger fit, norms, rates x times)
+            first: dict = {}  # one unit per point: its realisations share their graph's structure
+            for p in todo:
+                first.setdefault(p.get("point", p["id"]), p)
+            first = list(first.values())
+            check_memory_all(first)  # every point that would not fit, in one message
+            check_points(first)  # then each point as charge() checks it (charger fit, norms, rates x times)
             self._describe(plan)
             store.commit(plan, self._manifest(), self._files())
             lock.note()
@@ -177,17 +184,18 @@ class Study:
                 note = cutoff_note(self.spec, records, todo)  # one line for every doubled Fock cutoff
                 if note:
                     self.log(f"study {self.spec.name!r}: {note}")
-            rows = table_rows(self.spec, records)
+            units = realisation_rows(self.spec, records)
+            rows = table_rows(self.spec, records, units)
             self.timings = {r["point"]: r["wall_time_s"] for r in rows}
-            self._write_outputs(store, rows, records, plots_only)
+            self._write_outputs(store, rows, records, plots_only, units)
         return rows
 
-    def _write_outputs(self, store: Store, rows: list, records: dict, plots_only: bool) -> None:
+    def _write_outputs(self, store: Store, rows: list, records: dict, plots_only: bool, units=None) -> None:
         try:
             if not plots_only:
-                write_tables(self.out_dir, rows)
+                write_tables(self.out_dir, rows, units)
                 write_h5(self.out_dir, self.spec, self.config, self.config_hash, records, rows)
-            self.plot_files = write_plots(self.out_dir, self.spec, rows, records)
+            self.plot_files = write_plots(self.out_dir, self.spec, rows, records, units)
             stale = sorted(f for f in store.own if f.startswith("plots/") and f not in plot_names(self.spec))
             store.remove(stale, "removed plots of an earlier config that this config does not draw")
         except OSError as exc:
@@ -232,14 +240,13 @@ def check_points(points: list[dict]) -> None:
     norms, memory, rates x times: :func:`collective_qc.api.check_charge`) before the first one runs;
     one InputError naming the first bad point and how many more are bad."""
     from ..api import check_charge
-    from ..physics.registry import make_model
+    from .realise import unit_model
 
     bad = []
     for p in points:
         d = p["definition"]
         try:
-            m = make_model(d["model"], d["params"])
-            check_charge(m.single_site() if d["role"] == "baseline" else m, d["drive"], **d["run"], seed=p["seed"])
+            check_charge(unit_model(p), d["drive"], **d["run"], seed=p["seed"])
         except InputError as exc:
             bad.append((p, exc))
     if bad:
