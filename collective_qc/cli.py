@@ -327,10 +327,12 @@ def _cmd_study(args) -> int:
         except KeyboardInterrupt:  # finished points are on disk (each persisted as it completes)
             sys.stderr.write(f"cqc: interrupted: {st.saved()} points saved, rerun to resume\n")
             return 130
-    print(f"study {st.spec.name!r}: model {st.spec.model}, {len(rows)} points ({st.loaded} loaded, "
+    reps = f" x {st.spec.realisations} realisations" if st.spec.disordered else ""
+    print(f"study {st.spec.name!r}: model {st.spec.model}, {len(rows)} points{reps} ({st.loaded} loaded, "
           f"{st.computed} computed)  (Gamma > 1: collective advantage)")
     print(format_table(rows, st.spec.size_param))
-    print(f"wrote {st.out_dir}: table.csv, timings.csv, timeseries.h5, "
+    tidy = " points.csv," if st.spec.disordered else ""
+    print(f"wrote {st.out_dir}: table.csv,{tidy} timings.csv, timeseries.h5, "
           f"plots/{{{','.join(os.path.basename(f) for f in st.plot_files)}}}")
     return 0
 

@@ -428,8 +428,10 @@ def format_table(rows: list[dict], size_param: str = "N") -> str:
     """A printable advantage table of study rows: swept values, per-site figures and Gamma, with
     value(error) cells for trajectory rows (:func:`collective_qc.analysis.tables.cell`)."""
     skip = {"point", "role", "n_sites", "method", "seed", "wall_time_s", "energy_unit", "time_unit", size_param,
-            "undefined", *FIG_COLS, *GAMMA_COLS}
-    swept = [c for c in rows[0] if c not in skip and not c.endswith("_stderr")] if rows else []
+            "undefined", "realisations", *FIG_COLS, *GAMMA_COLS}
+    stats = tuple(f"{c}_" for c in (*FIG_COLS, *GAMMA_COLS))  # tau_c_stderr, gamma_power_q10, ...
+    swept = [c for c in rows[0] if c not in skip and not c.endswith("_stderr") and not c.startswith(stats)] \
+        if rows else []
     figs = ("tau_c", "energy_max_per_site", "power_max_per_site", "capacitance_at_tau_c_per_site", *GAMMA_COLS[:4])
     head = [size_param, *swept, "N_sites", "tau_c", "E_max/N", "P_max/N", "C_Q*/N", "G_P", "G_tau", "G_C", "G_E",
             "method"]
@@ -446,7 +448,11 @@ def format_table(rows: list[dict], size_param: str = "N") -> str:
     lines += undefined_notes(entries, names)
     if any(r["role"] == "baseline" for r in rows):
         lines.append("base: the single-site version each Gamma is measured against (its own Gammas are 1)")
-    if any(r.get("gamma_power_stderr") is not None for r in rows):
+    if rows and "realisations" in rows[0]:
+        lines.append(f"x(e): mean over {rows[0]['realisations']} disorder realisations with one standard error e "
+                     "in its last digits; Gammas: mean of the per-realisation ratios (table.csv also has the "
+                     "ratio of means, medians and quantiles; points.csv every realisation)")
+    elif any(r.get("gamma_power_stderr") is not None for r in rows):
         lines.append("x(e): value with one standard error e in its last digits (trajectory averages)")
     units = sorted({(r.get("energy_unit"), r.get("time_unit")) for r in rows if r.get("energy_unit")})
     if units:

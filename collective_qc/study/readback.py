@@ -14,7 +14,7 @@ from ..core.errors import InputError
 from .files import Corrupt, read_point
 from .store import MANIFEST
 
-__all__ = ["read_manifest", "load_records", "load_result"]
+__all__ = ["read_manifest", "load_records", "load_unit", "load_result", "load_graph"]
 
 
 def read_manifest(out_dir) -> tuple[dict, str | None]:
@@ -52,11 +52,12 @@ def load_records(study) -> dict:
     return records
 
 
-def load_result(study, point):
-    """The :class:`~collective_qc.analysis.results.ChargeResult` of one stored point, named by its id or
-    its readable group name (``N=4,J=0.2``, ``base``); a realisation of a disordered study by its
-    unit id or ``<group name>,r=<index>`` (``N=4,disorder_omega_width=0.5,r=2``)."""
-    from .outputs import _result, group_names
+def load_unit(study, point) -> tuple[dict, dict]:
+    """(point or unit dict, verified record) of one stored point, named by its id or its readable
+    group name (``N=4,J=0.2``, ``base``); a realisation of a disordered study by its unit id or
+    ``<group name>,r=<index>`` (``N=4,disorder_omega_width=0.5,r=2``). InputError naming the point
+    when it is unknown, an ensemble (a disordered point: name one realisation) or not computed."""
+    from .outputs import group_names
 
     spec = study.spec
     names = group_names(spec)
@@ -73,4 +74,25 @@ def load_result(study, point):
     rec = _read(study, pid)
     if rec is None:
         raise InputError(f"study {spec.name!r}: point {point!r} is not computed in {study.out_dir!r}")
-    return _result(rec)
+    return spec.by_id[pid], rec
+
+
+def load_result(study, point):
+    """The :class:`~collective_qc.analysis.results.ChargeResult` of one stored point (named as for
+    :func:`load_unit`)."""
+    from .outputs import _result
+
+    return _result(load_unit(study, point)[1])
+
+
+def load_graph(study, point):
+    """The realised graph (``networkx.Graph``) of one realisation of a disordered study (named as
+    for :func:`load_unit`): the clean model's graph with the values stored in its record, drawn again
+    from its streams and checked equal to them."""
+    from .realise import realised_graph
+
+    unit, rec = load_unit(study, point)
+    disorder = rec["record"]["result"]["metadata"].get("disorder")
+    if disorder is None:
+        raise InputError(f"study {study.spec.name!r}: point {point!r} has no disorder; its graph is the model's")
+    return realised_graph(unit, disorder["drawn"])

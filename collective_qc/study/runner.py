@@ -104,10 +104,18 @@ class Study:
                              _units(next(iter(records.values()))))
 
     def result(self, point):
-        """The ChargeResult of one stored point, by id or HDF5 group name (``"N=4,J=0.2"``, ``"base"``)."""
+        """The ChargeResult of one stored point, by id or HDF5 group name (``"N=4,J=0.2"``, ``"base"``; a
+        realisation of a disordered study as ``"N=4,disorder_omega_width=0.5,r=2"`` or by its unit id)."""
         from .readback import load_result
 
         return load_result(self, point)
+
+    def realised_graph(self, point):
+        """The graph (``networkx.Graph``) one realisation of a disordered study charged, named as for
+        :meth:`result`; its drawn values are those stored with the realisation (checked)."""
+        from .readback import load_graph
+
+        return load_graph(self, point)
 
     def _warn(self, msg: str) -> None:
         warnings.warn(msg, UserWarning, stacklevel=4)

@@ -108,8 +108,11 @@ def test_draws_follow_the_stream_of_seed_point_and_index(tmp_path, no_plots):
     z = np.random.default_rng([seed, zlib.crc32(pid.encode()), r, zlib.crc32(b"J")]).standard_normal(2)
     np.testing.assert_array_equal(drawn["omega"]["values"], 1.0 + W * (u - 0.5))
     np.testing.assert_array_equal(drawn["J"]["values"], 0.2 + SIGMA * z)
-    g = realised_graph(unit, drawn)
+    g = st.realised_graph("N=3,r=1")  # the graph of that realisation, checked against the stored draws
     assert [g.nodes[n]["omega"] for n in sorted(g.nodes)] == drawn["omega"]["values"]
+    assert [g.edges[e]["J"] for e in sorted(g.edges)] == drawn["J"]["values"]
+    with pytest.raises(ValueError, match="differ"):
+        realised_graph(unit, {**drawn, "omega": {**drawn["omega"], "values": [1.0, 1.0, 1.0]}})
     res = charge(GraphModel(g), 0.5, t_max=4, n_times=21, method="closed")
     assert res.power_max == pytest.approx(rec["record"]["result"]["scalars"]["power_max"], rel=1e-12)
     row = next(x for x in _csv_rows(tmp_path / "s", "points.csv") if x["unit"] == unit["id"])
