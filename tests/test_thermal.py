@@ -160,12 +160,21 @@ def test_typical_states_trajectory_run_against_the_exact_thermal_run(monkeypatch
 
 
 def test_trajectory_k_starts_from_typical_state_k():
-    """The member table routes each trajectory's own draw to its own typical state."""
-    from collective_qc.solvers.trajectories import typical_routes
+    """The member table routes each trajectory's own draw (the kernel's draw_member on its
+    stream) to its own typical state."""
+    from collective_qc.solvers.kernels.common import draw_member
+    from collective_qc.solvers.trajectories import trajectory_keys, typical_routes
 
-    psi0 = np.arange(2 * 37, dtype=float).reshape(2, 37)  # member k: the column (k, 37 + k)
+    psi0 = np.arange(37, dtype=float)[None, :]  # member k: the one-component vector (k)
     members, table = typical_routes(psi0, seed=11, ntraj=37)
-    assert np.all(np.diff(table) > 0) and sorted(members[0].real.astype(int)) == list(range(37))
+    y = np.zeros(2, dtype=np.complex128)
+    drawn = []
+    for key in trajectory_keys(11, 37):
+        draw_member(np.uint64(key), table, members, y, 1)
+        drawn.append(int(y[0].real))
+    assert drawn == list(range(37))
+    with pytest.raises(cqc.InputError, match="36 members for 37 trajectories"):
+        typical_routes(psi0[:, :36], seed=11, ntraj=37)
 
 
 def test_typical_states_are_reproducible_and_nested():
