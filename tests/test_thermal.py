@@ -225,6 +225,9 @@ def test_sampled_thermal_state_refused_where_it_cannot_run(monkeypatch):
     _one_line_error("methods closed and trajectories sample it", model="xxz-chain", method="exact", dephasing=0.1,
                     **CHAIN)
     _one_line_error("quantities ergotropy", model="xxz-chain", method="closed", quantities="ergotropy", **CHAIN)
+    with pytest.raises(cqc.InputError, match="use a larger temperature, or temperature = 0") as err:  # no endless
+        cqc.charge("xxz-chain", params={"N": 8}, method="closed", initial="thermal", temperature=1e-5, ntraj=2)
+    assert "\n" not in str(err.value)
 
 
 def test_temperature_reaches_cli_flags_and_study_config(tmp_path):

@@ -57,6 +57,7 @@ INITIAL_FORMS = "ground | product | dicke:J,M | thermal:T | thermal (with the op
 THERMAL_CUT = 1e-300  # Boltzmann weights below this (relative to the largest) are dropped
 TYPICAL_BATCH = 64  # typical states propagated by exp(-H_B/2T) together (memory: dim x this x 16 bytes)
 TYPICAL_GROUPS = 16  # groups of typical states (index mod G) in the jackknife curves of the figures of merit
+TYPICAL_MAX_NORM = 1e4  # largest ||H_B - E_0||_1 / 2T of a sampled state (about the Krylov products per sample)
 
 
 @dataclass
@@ -473,6 +474,11 @@ def typical_thermal_state(ops: Operators, T: float, samples: int, seed: int = 0)
     H = sp.csr_matrix(ops.H_B[sector][:, sector])
     e0 = _lowest_level(H)
     A = (H - e0 * sp.identity(H.shape[0], format="csr")) * (-0.5 / T)  # exp(A) has norm 1
+    norm = float(abs(A).sum(axis=0).max())
+    if norm > TYPICAL_MAX_NORM:
+        raise InputError(f"initial 'thermal:{T:g}': exp(-H_B/2T) would take about {norm:.3g} operator products per "
+                         f"typical state (||H_B - E_0|| / 2T > {TYPICAL_MAX_NORM:g}); use a larger temperature, or "
+                         "temperature = 0 (the ground state)")
     psi = np.empty((len(sector), samples), dtype=np.complex128)
     for start in range(0, samples, TYPICAL_BATCH):
         cols = range(start, min(samples, start + TYPICAL_BATCH))
