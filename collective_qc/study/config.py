@@ -341,6 +341,13 @@ def _check_draw(point: dict, m, seed: int) -> None:
         attr = next((a for a in d["disorder"] if str(exc).startswith(f"disorder {a!r}")), "")
         raise InputError(f"config key 'disorder.{attr}' at point {point['label']} ({d['model']}): "
                          f"{_strip(str(exc), attr)}") from None
+    graph = m.graph()
+    for attr, what in drawn.items():
+        ends = [t for target in what["targets"] for t in (target if isinstance(target, list) else [target])]
+        if any((graph.nodes[n].get("sites") or 1) > 1 for n in ends if n in graph.nodes):
+            raise InputError(f"config key 'disorder.{attr}': model {d['model']!r} holds its sites in one collective "
+                             f"spin node, where one draw would shift every site alike; set params.representation "
+                             f"= \"explicit\" (one node per site) to draw per site")
     missing = [a for a in d["disorder"] if a not in drawn]
     if point["size"] is not None and missing:
         raise InputError(f"config key 'disorder.{missing[0]}': model {d['model']!r} has no node or edge carrying "

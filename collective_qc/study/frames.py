@@ -61,7 +61,9 @@ def study_dataset(spec, rows: list[dict], curves: dict, units: Units):
 
 
 def _attrs(units: Units, col: str) -> dict:
-    u = units.of(col)
+    from .ensembles import stat_unit
+
+    u = stat_unit(units, col)  # units.of, and the statistics columns of a disordered study
     return {"units": u} if u else {}
 
 

@@ -203,6 +203,8 @@ BAD = [
     ({"run": {"realisations": 4}}, "'run.realisations'.*study.realisations"),
     ({"disorder": None, "study": {"realisations": 4}}, "'study.realisations' = 4 needs a \\[disorder\\]"),
     ({"model": "ising-chain", "disorder": {"J": {"dist": "normal", "sigma": 0.1}}}, "'disorder.J'.*Jx/Jy/Jz"),
+    ({"model": "dicke", "disorder": {"omega": {"dist": "normal", "sigma": 0.1}}}, "'disorder.omega'.*collective"),
+    ({"sweep": {"zip": [["params.J", "run.t_mx"]]}}, "'sweep.zip': 'run.t_mx' is not a key.*did you mean 'run.t_max'"),
 ]
 
 
@@ -223,7 +225,7 @@ def test_bad_disorder_refused_before_any_point(tmp_path, monkeypatch, patch, mat
         elif sec == "disorder":
             cfg[sec] = val
         else:
-            cfg[sec].update(val)
+            cfg.setdefault(sec, {}).update(val)
     out = tmp_path / "out"
     with pytest.raises(InputError, match=match) as err:
         Study(cfg, out).run()
@@ -274,3 +276,15 @@ def test_compare_sweep_prints_one_table_per_value(capsys):
         assert table in out
     assert main([*args, "--sweep", "J=0.1", "--sweep", "dephasing=0,0.1"]) == 2
     assert "closed" in capsys.readouterr().err  # method closed cannot take dephasing: refused before any run
+
+
+@pytest.mark.slow
+def test_realisations_identical_on_a_dask_cluster(tmp_path):
+    """The CLI's executor (a local Dask cluster of 2 workers) gives the in-process points.csv, byte for byte."""
+    pytest.importorskip("distributed")
+    from collective_qc.parallel import open_client
+
+    Study(CONFIG, tmp_path / "a").run()
+    with open_client(workers=2) as client:
+        Study(CONFIG, tmp_path / "b").run(executor=client)
+    assert _bytes(tmp_path / "a", "points.csv") == _bytes(tmp_path / "b", "points.csv")
