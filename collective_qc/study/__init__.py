@@ -74,7 +74,8 @@ some point are refused with an :class:`~collective_qc.core.errors.InputError` na
 before anything is computed or written. So are bad ``[disorder]`` entries: an unknown attribute
 or distribution, a wrong parameter name, a negative spread, a rate (gamma, kappa) that could be
 drawn negative around the run's rate, an attribute the graph cannot take (J on bonds given as
-Jx/Jy/Jz) or has nowhere to draw (g without a boson mode).
+Jx/Jy/Jz, a per-site draw on a collective spin node: use ``representation = "explicit"``) or has
+nowhere to draw (g without a boson mode).
 
 Disorder realisations
 ---------------------
