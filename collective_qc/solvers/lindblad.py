@@ -98,15 +98,38 @@ class _Functionals:
 
 
 class _Step:
-    """One Chebyshev step: observables at t0 + s for 0 <= s <= h from the term moments."""
+    """One Chebyshev step: observables at t0 + s for 0 <= s <= h from the term moments (foci on
+    the imaginary axis, or on the real axis when ``real``)."""
 
-    def __init__(self, t0, h, a, c, moments):
-        self.t0, self.h, self.a, self.c, self.moments = t0, h, a, c, moments
+    def __init__(self, t0, h, a, c, moments, real: bool = False):
+        self.t0, self.h, self.a, self.c, self.moments, self.real = t0, h, a, c, moments, real
 
     def values(self, t: float) -> np.ndarray:
         s = min(max(t - self.t0, 0.0), self.h)
+        if self.real:
+            return np.exp((self.c + self.a) * s) * (_ive_terms(self.a * s, len(self.moments)) @ self.moments)
         b = bessel_terms(self.a * s, len(self.moments))
         return np.exp(self.c * s) * (b @ self.moments)
+
+
+def _ive_terms(x: float, kmax: int) -> np.ndarray:
+    """(2 - delta_k0) exp(-x) I_k(x), k = 0 .. kmax-1: the weights of exp(x Z) = sum_k
+    (2 - delta_k0) I_k(x) T_k(Z) scaled by exp(-x)."""
+    from scipy.special import ive
+
+    b = ive(np.arange(kmax), float(x))
+    b[1:] *= 2.0
+    return b
+
+
+# Damped generators (the fused ones) whose decay exceeds DAMPED x their commutator width use an
+# ellipse with foci on the real axis: L = c + f Z, exp(h L) = exp(h (c + f)) sum_k (2 - delta_k0)
+# ive(k, h f) T_k(Z). The ellipse spans the real parts [-(1 + DAMP_PAD) decay, DAMP_EDGE decay];
+# a step keeps the terms below exp(DAMP_LOG_GROWTH) ||W_0|| and the error gain exp(h x right
+# edge) below e.
+DAMPED, DAMP_PAD, DAMP_EDGE, DAMP_LOG_GROWTH = 2.0, 0.05, 1e-3, 15.0
+DAMP_GROWTH = 1e2  # largest weighted term |b_k| ||W_k|| / ||W_0|| a real-foci step may meet (a state dominated by
+# one slowly decaying component, e.g. |g...g> with E_0 = -N omega/2, loses log10 of it in E - E_0)
 
 
 class _Chebyshev:
@@ -116,16 +139,22 @@ class _Chebyshev:
 
     def __init__(self, gen, funcs, tol: float):
         self.gen, self.funcs, self.tol = gen, funcs, tol
-        self.buf = [np.empty(gen.shape, dtype=np.complex128) for _ in range(6)]
+        self.buf = [np.zeros(gen.shape, dtype=np.complex128) for _ in range(6)]  # (a windowed generator
+        # leaves the rows outside its window untouched: they stay zero)
         self._bounds = {}
+        self.real = {}  # drive value f -> log rho of the real-foci ellipse (damped generators)
         self.measured = bool(getattr(gen, "fused", False))
 
     def bounds(self, f: float):
-        """(a, c, x_max): L_f = c + i a Z with Z's spectrum in a thin ellipse around [-1, 1];
-        steps are at most x_max / a long."""
+        """(a, c, x_max): L_f = c + i a Z with Z's spectrum in a thin ellipse around [-1, 1]
+        (or L_f = c + a Z, foci on the real axis, for strongly damped fused generators: then
+        ``self.real[f]`` holds log rho of the ellipse); steps are at most x_max / a long."""
         if f not in self._bounds:
             half = self.gen.half_width(f)
             decay = self.gen.decay
+            if self.measured and decay > DAMPED * 2.0 * 2.0 * half * (1 + DAMP_PAD):
+                self._bounds[f] = self._damped(f, half, decay)
+                return self._bounds[f]
             a = 2.0 * half + decay
             # T_k(Z) may grow like r^k off the segment (numerical range of width ~ 2 decay): cap
             # the step so that r^x stays below GROWTH (no cancellation in strongly damped runs).
@@ -138,47 +167,68 @@ class _Chebyshev:
             self._bounds[f] = (a, -0.5 * decay, min(top, limit / np.log(r)) if r > 1 else top)
         return self._bounds[f]
 
+    def _damped(self, f: float, half: float, decay: float):
+        """(f, c, x_max) of the real-foci ellipse (see DAMPED); log rho in self.real[f]."""
+        left, right = -(1.0 + DAMP_PAD) * decay, DAMP_EDGE * decay
+        c, A, B = 0.5 * (left + right), 0.5 * (right - left), 2.0 * half * (1.0 + DAMP_PAD)
+        fo = float(np.sqrt(A * A - B * B))
+        self.real[f] = float(np.log((A + B) / fo))
+        h_max = min(DAMP_LOG_GROWTH / (A - fo) if A > fo else np.inf, 1.0 / right)
+        return fo, c, min(X_MAX_MEASURED, fo * h_max)
+
     def step(self, R, Y, f: float, h: float):
         """((R', Y') at t0 + h, _Step) or None when the series did not converge.
 
-        Stops by ``term_error`` (two terms past k = a h; scale SERIES_MARGIN tol ||(R, Y)||_F)."""
+        Stops by ``term_error`` (two terms past k = a h, or past the peak x log rho of the terms
+        for real foci; scale SERIES_MARGIN tol ||(R, Y)||_F, over the step's factor for real foci)."""
         a, c, _ = self.bounds(f)
         x = a * h
-        kmax = max_terms(x)
-        b = bessel_terms(x, kmax)
+        lnrho = self.real.get(f)
+        if lnrho is None:
+            kmax, b, gain, start = max_terms(x), None, np.exp(c * h), x
+            b = bessel_terms(x, kmax)
+            sign = 1.0  # W_k = i^k T_k(Z): W_{k+1} = (2/a)(L - c) W_k + W_{k-1}
+        else:
+            start = x * lnrho  # the terms |b_k| ||W_k|| peak near k = x log rho
+            kmax = int(start + 12.0 * np.sqrt(x) + 60)
+            b, gain, sign = _ive_terms(x, kmax), np.exp((c + a) * h), -1.0  # W_k = T_k(Z)
         P0, P1, C0, C1, AR, AY = self.buf
         np.copyto(P0, R)
         np.copyto(P1, Y)
         np.multiply(R, b[0], out=AR)
         np.multiply(Y, b[0], out=AY)
         ynorm = norm2(R, Y) or 1.0
-        scale, a_prev = SERIES_MARGIN * self.tol * ynorm, abs(b[0]) * ynorm
+        scale, a_prev = SERIES_MARGIN * self.tol * ynorm / max(gain, 1.0), abs(b[0]) * ynorm
         moments = [self.funcs(R, Y)]
         cur, prev = (C0, C1), (P0, P1)
-        nrm = self._term(f, (P0, P1), cur, Recurrence(1.0 / a, c), b[1], self._norm_needed(1, x))  # W_1
-        k, grown = 1, nrm
+        every = lnrho is not None  # real foci: every term's norm (the weighted growth check below)
+        nrm = self._term(f, (P0, P1), cur, Recurrence(1.0 / a, c), b[1], every or self._norm_needed(1, start))  # W_1
+        k, grown, weighted = 1, nrm, abs(b[1]) * nrm
         while True:
             moments.append(self.funcs(*cur))
-            a_k = abs(b[k]) * nrm if k + 1 > x else 0.0  # a_{k-1} is read once k > x
-            if term_error(k, x, a_k, a_prev, scale) <= 1.0:
+            a_k = abs(b[k]) * nrm if k + 1 > start else 0.0  # a_{k-1} is read once k > start
+            if term_error(k, start, a_k, a_prev, scale) <= 1.0:
                 break
             a_prev = a_k
-            if k + 1 >= kmax:
+            if k + 1 >= kmax or not np.isfinite(nrm):
                 return None
-            # W_{k+1} = (2/a)(L - c) W_k + W_{k-1}, written over W_{k-1}
-            nrm = self._term(f, cur, prev, Recurrence(2.0 / a, c, 1.0, prev), b[k + 1], self._norm_needed(k + 1, x))
-            grown = max(grown, nrm)
+            # W_{k+1} = (2/a)(L - c) W_k +- W_{k-1}, written over W_{k-1}
+            rec = Recurrence(2.0 / a, c, sign, prev)
+            nrm = self._term(f, cur, prev, rec, b[k + 1], every or self._norm_needed(k + 1, start))
+            grown, weighted = max(grown, nrm), max(weighted, abs(b[k + 1]) * nrm)
             cur, prev = prev, cur
             k += 1
-        if self.measured and grown > GROWTH * ynorm:  # cancellation would cost more than log10(GROWTH) digits
+        # cancellation would cost more than log10(GROWTH) digits: the terms grew more than the
+        # bounds assumed (for real foci: the spectrum or numerical range leaves the ellipse)
+        too_big = grown > GROWTH * ynorm if lnrho is None else weighted * max(gain, 1.0) > DAMP_GROWTH * ynorm
+        if self.measured and too_big:
             a_, c_, x_max = self._bounds[f]
             self._bounds[f] = (a_, c_, 0.5 * min(x_max, x))
             return None
-        decay = np.exp(c * h)
-        out = (AR * decay, AY * decay)
+        out = (AR * gain, AY * gain)
         if self.measured:
             self.gen.complete(*out)
-        return out, _Step(0.0, h, a, c, np.array(moments))
+        return out, _Step(0.0, h, a, c, np.array(moments), real=lnrho is not None)
 
     def _norm_needed(self, k: int, x: float) -> bool:
         """The norm of W_k is read by the stopping test (k + 1 > x) and, for measured growth,
@@ -208,12 +258,13 @@ def _initial(psi0, weights, dim):
     return rho0, np.zeros((dim, dim), dtype=np.complex128)
 
 
-def _finish(problem: SolveProblem, values, e0: float, evaluate, hooked, info: dict) -> Solution:
-    """The Solution from the recorded functionals (columns E + e0, C, P_0, P_V, diagonal
-    observables) and the hooked observables (one array per sample, or None)."""
+def _finish(problem: SolveProblem, values, e0: float, evaluate, hooked, info: dict, offset=None) -> Solution:
+    """The Solution from the recorded functionals (columns E + offset, C, P_0, P_V, diagonal
+    observables; offset e0 unless the functionals measure E - E(0) themselves) and the hooked
+    observables (one array per sample, or None)."""
     times = np.asarray(problem.times, float)
     f = np.array([problem.protocol.value(float(t)) for t in times])
-    E = values[:, 0] - e0
+    E = values[:, 0] - (e0 if offset is None else offset)
     C = values[:, 1]
     P = values[:, 2] + problem.drive * f * values[:, 3]
     rows = [values[:, 4:].T] if values.shape[1] > 4 else []
@@ -257,12 +308,18 @@ def _solve_lindblad(problem: SolveProblem, options: SolverOptions, progress=None
     return run_generator(problem, gen, funcs, state, _observer(problem), options.series_tol, progress)
 
 
-def run_generator(problem: SolveProblem, gen, funcs, state, observe, tol: float, progress=None) -> Solution:
+def run_generator(problem: SolveProblem, gen, funcs, state, observe, tol: float, progress=None,
+                  watch=None) -> Solution:
     """Propagate (R, Y) = `state` under the augmented generator `gen` through the protocol, recording
     the functionals `funcs` (E + e0, C, P_0, P_V, diagonal observables) at the samples and
     `observe(R)` (or None): Chebyshev steps with dense output for piecewise-constant protocols,
-    DOP853 for smooth ones. The one integrator of the exact and permutation solvers."""
+    DOP853 for smooth ones. The one integrator of the exact and permutation solvers. `watch`
+    (Chebyshev steps only) is called with each sample's row of functionals as it is recorded
+    and may raise to stop the run early."""
     e0 = float(funcs(*state)[0])
+    offset = e0  # E = (E row) - offset
+    if hasattr(funcs, "e_shift"):  # measure Tr[(H_B - E(0)) R]: a state held near E(0) (|g...g>, E(0) =
+        funcs.e_shift, offset = e0, 0.0  # -N omega/2) then keeps E's digits (no large constant in the sums)
     if not getattr(problem.protocol, "piecewise_constant", True):
         from .smooth import solve_smooth_lindblad
 
@@ -270,10 +327,11 @@ def run_generator(problem: SolveProblem, gen, funcs, state, observe, tol: float,
 
         def evaluate_smooth(k, t):
             v = ev(k, t)
-            return float(v[0] - e0), float(v[2]), float(v[1])
+            return float(v[0] - offset), float(v[2]), float(v[1])
 
-        return _finish(problem, values, e0, evaluate_smooth, hooked, info)
+        return _finish(problem, values, e0, evaluate_smooth, hooked, info, offset)
     run = _ChebyshevRun(problem, _Chebyshev(gen, funcs, tol), funcs, observe, progress)
+    run.watch = watch
     run.propagate(state)
     starts = [st.t0 for st in run.steps]
     drive, protocol = problem.drive, problem.protocol
@@ -281,11 +339,12 @@ def run_generator(problem: SolveProblem, gen, funcs, state, observe, tol: float,
     def evaluate(k: int, t: float):
         st = run.steps[max(0, bisect.bisect_right(starts, float(t)) - 1)]
         v = st.values(float(t))
-        return float(v[0] - e0), float(v[2] + drive * protocol.value(float(t)) * v[3]), float(v[1])
+        return float(v[0] - offset), float(v[2] + drive * protocol.value(float(t)) * v[3]), float(v[1])
 
     info = {"method": "exact", "integrator": "chebyshev", "steps": len(run.steps), "applications": run.n_apply,
             "tolerance": tol}
-    return _finish(problem, run.values, e0, evaluate, run.hooked if problem.observe is not None else None, info)
+    return _finish(problem, run.values, e0, evaluate, run.hooked if problem.observe is not None else None, info,
+                   offset)
 
 
 class _ChebyshevRun:
@@ -300,6 +359,7 @@ class _ChebyshevRun:
         self.values = np.empty((len(self.times), 4 + funcs.D.shape[0]))
         self.steps, self.hooked, self.n_apply, self.j = [], [], 0, 0  # j: next sample to record
         self.eps = 1e-12 * max(1.0, float(self.times[-1]))
+        self.watch = None  # called with each recorded row of functionals (see run_generator)
 
     def record(self, t, state, st=None):
         """Samples up to t: from the state at t, or inside step st."""
@@ -311,6 +371,8 @@ class _ChebyshevRun:
                     self.hooked.append(self.observe(state[0]))
             else:
                 self.values[self.j] = st.values(float(times[self.j]))
+            if self.watch is not None:
+                self.watch(self.values[self.j])
             self.j += 1
             if self.progress is not None:
                 self.progress(self.j, n)

@@ -33,6 +33,12 @@ APPLY_FLOPS = 24.0  # complex multiply-adds per stored element and application (
 # while every application waited for a descheduled thread beside a busy process (0.5-19 s);
 # at N = 100 (176,851) two threads are 1.37x faster (benchmarks/permutation_vs_piqs.py)
 PARALLEL_MIN = 1 << 17
+# the excitation window (solve_permutation): the first one holds the initial state's highest
+# excitation plus WINDOW_MARGIN; a run is redone with a window twice as wide when the population
+# of its top EDGE_LEVELS excitation levels exceeds EDGE_TOL (trace 1) at some sample
+WINDOW_MARGIN = 32
+EDGE_LEVELS = 2
+EDGE_TOL = 1e-13
 
 
 class PermutationOperators:
@@ -150,6 +156,14 @@ class InitialBlocks:
 def solve_permutation(problem: SolveProblem, options: SolverOptions | None = None, progress=None) -> Solution:
     """Propagate the block state (and its tangent) of a permutation-invariant run.
 
+    The propagation is confined to an *excitation window*: the rows with at most K excited sites
+    (m + N/2 <= K), the others held at zero (``PermutationLindbladian.window``), starting from
+    K = the initial state's highest excitation + WINDOW_MARGIN. The population of the window's
+    top EDGE_LEVELS excitation levels is watched at every sample; when it exceeds EDGE_TOL the
+    run stops and starts again with K doubled, up to the full ladder (no window). A run that stays
+    near its initial excitations (strong collective emission, weak drive) costs what the window
+    holds, not O(N^3); one that spreads pays a few short aborted starts.
+
     Parameters
     ----------
     problem : SolveProblem
@@ -160,22 +174,61 @@ def solve_permutation(problem: SolveProblem, options: SolverOptions | None = Non
         ``series_tol``: relative truncation error per Chebyshev step (rtol = atol of DOP853 for
         smooth protocols).
     """
+    options = SolverOptions() if options is None else options
+    gen = problem.ops.gen
+    R0 = np.ascontiguousarray(problem.state0, dtype=np.complex128).reshape(gen.shape)
+    exc = gen.excitation()
+    held = np.abs(np.real(R0.reshape(-1)[gen.space.diagonal_index()])) > EDGE_TOL * 1e-3
+    K = int(np.max(exc[held], initial=0)) + WINDOW_MARGIN
+    while True:
+        gen.window(K)
+        sol = _propagate(problem, options, progress, R0)
+        if sol is not None:
+            return sol
+        K *= 2
+
+
+class _WindowLeak(Exception):
+    """The state reached the edge of the excitation window."""
+
+
+def _propagate(problem: SolveProblem, options: SolverOptions, progress, R0) -> Solution | None:
+    """One run in the generator's current window; None when the edge population exceeds EDGE_TOL."""
     from threadpoolctl import threadpool_limits
 
     from .lindblad import run_generator
 
-    options = SolverOptions() if options is None else options
-    ops = problem.ops
-    gen = ops.gen
-    funcs = BlockFunctionals(gen, problem.diagonal_observables)
-    R0 = np.ascontiguousarray(problem.state0, dtype=np.complex128).reshape(gen.shape)
+    gen = problem.ops.gen
+    diag = problem.diagonal_observables
+    n_obs = 0 if diag is None else len(diag)
+    watch = None
+    if gen.excitations is not None:  # one more diagonal observable: the population at the window's edge
+        exc = gen.excitation()
+        edge = ((exc > gen.excitations - EDGE_LEVELS) & (exc <= gen.excitations)).astype(float)
+        diag = edge[None, :] if diag is None else np.vstack([np.asarray(diag, float), edge])
+
+        def watch(row):
+            if abs(row[4 + n_obs]) > EDGE_TOL:
+                raise _WindowLeak
+
+    funcs = BlockFunctionals(gen, diag)
     observe = None if problem.observe is None else \
         (lambda R: np.atleast_1d(problem.observe(SampledState(blocks=R))))
-    with threadpool_limits(1):
-        sol = run_generator(problem, gen, funcs, (R0, np.zeros_like(R0)), observe, options.series_tol, progress)
-    sol.info["method"] = "permutation"
-    sol.info["blocks"] = len(gen.space.js)
-    sol.info["state_size"] = gen.space.length
+    try:
+        with threadpool_limits(1):
+            sol = run_generator(problem, gen, funcs, (R0.copy(), np.zeros_like(R0)), observe, options.series_tol,
+                                progress, watch=watch)
+    except _WindowLeak:
+        return None
+    sol.info.update(method="permutation", blocks=len(gen.space.js), state_size=gen.space.length,
+                    excitations=gen.excitations if gen.excitations is not None else gen.space.n)
+    if gen.excitations is not None:
+        edge_pop = sol.observables[n_obs]
+        if np.max(np.abs(edge_pop)) > EDGE_TOL:  # (smooth protocols: checked after the run)
+            return None
+        sol.info["edge_population"] = float(np.max(np.abs(edge_pop)))
+        rest = np.delete(sol.observables, n_obs, axis=0)
+        sol.observables = rest if len(rest) else None
     return sol
 
 

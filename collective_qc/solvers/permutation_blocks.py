@@ -224,11 +224,15 @@ class BlockFunctionals:
             val.append(np.where(upper, np.conj(c.data), c.data).astype(np.complex128))
         return np.concatenate(pos), np.concatenate(val)
 
+    e_shift = 0.0  # the E row is Tr[(H_B - e_shift) R] (run_generator sets it to E(0): see there)
+
     def __call__(self, R, Y) -> np.ndarray:
         r, y = R.reshape(-1), Y.reshape(-1)
         (hp, hv), (kp, kv), (vp, vv) = self.mats
-        out = [np.real(hv @ r[hp]), np.real(hv @ y[hp]), np.real(kv @ r[kp]), np.real(vv @ r[vp])]
-        return np.concatenate([out, self.D @ np.real(r[self.diag_index])])
+        diag = np.real(r[self.diag_index])
+        e = np.real(hv @ r[hp]) - (self.e_shift * np.sum(diag) if self.e_shift else 0.0)
+        out = [e, np.real(hv @ y[hp]), np.real(kv @ r[kp]), np.real(vv @ r[vp])]
+        return np.concatenate([out, self.D @ diag])
 
 
 def _spin_eigh(HB, nb: int):

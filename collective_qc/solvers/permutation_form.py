@@ -46,10 +46,12 @@ __all__ = ["Layout", "DickeSpace", "PermutationLindbladian"]
 
 # Kernel operands (plain arrays; Numba reads the fields by name). Complex numbers are stored as
 # (re, im) pairs of float64, and each real coefficient vector twice over (one per lane).
-Layout = namedtuple("Layout", "size offset row_start row_block chunks g")  # g: diag of sum_k L_k^dag L_k
+Layout = namedtuple("Layout", "size offset row_start row_block chunks g lo")  # g: diag of sum_k L_k^dag L_k;
+# lo: per block, the first row of the active window (rows and columns below it are held at zero)
 Bands = namedtuple("Bands", "start off vstart val")  # block b: diagonals start[b]..start[b+1] (offset, values)
 Sandwiches = namedtuple("Sandwiches", "start src delta wstart w")  # into block b: source, flat shift, weights
 Scal = namedtuple("Scal", "alpha c beta f gamma norm")
+Pair = namedtuple("Pair", "r y")  # the state part and the tangent part of one operand
 FAST = {"contract"}  # fused multiply-add only (no reassociation: the sums keep their order)
 CHUNKS = 64  # rows are cut into this many runs of equal work, whatever the thread count
 
@@ -88,17 +90,20 @@ def _lanes(v) -> np.ndarray:
     return np.repeat(np.asarray(v, dtype=float), 2)
 
 
-def _layout(space, G) -> Layout:
-    """Blocks, rows and CHUNKS runs of rows of equal work (row x of a block costs ~ x + 1)."""
+def _layout(space, G, lo=None) -> Layout:
+    """Blocks, rows and CHUNKS runs of rows of equal work (row x >= lo of a block costs ~ x + 1 - lo;
+    rows below the window's first row ``lo`` cost nothing)."""
     size = space.size.astype(np.int64)
+    lo = np.zeros(len(size), np.int64) if lo is None else np.asarray(lo, np.int64)
     rb = np.repeat(np.arange(len(size), dtype=np.int64), size)
     row_start = space.row_start.astype(np.int64)
-    cum = np.concatenate([[0.0], np.cumsum(np.arange(len(rb)) - row_start[rb] + 1.0)])
+    x = np.arange(len(rb)) - row_start[rb]
+    cum = np.concatenate([[0.0], np.cumsum(np.maximum(x - lo[rb] + 1.0, 0.0))])
     cuts = np.searchsorted(cum, np.linspace(0.0, cum[-1], CHUNKS + 1))
     cuts[0], cuts[-1] = 0, len(rb)
     g = np.concatenate([_lanes(x) for x in G]) if len(G) else np.zeros(0)
     return Layout(size, space.offset[:-1].astype(np.int64), row_start, rb,
-                  np.unique(cuts).astype(np.int64), g)
+                  np.unique(cuts).astype(np.int64), g, lo)
 
 
 def _bands(mats, sizes) -> Bands:
@@ -143,14 +148,16 @@ def _sandwich_weights(term_list, space) -> Sandwiches:
 
 
 @nb.njit(cache=True, parallel=True)
-def _apply(lay, h, v, sw, sc, R, Y, prevR, prevY, outR, outY, accR, accY):
+def _apply(lay, h, v, sw, sc, U, prev, out, acc):
     """out = alpha (A_f(R, Y) - c (R, Y)) + beta prev for the augmented generator (R, Y) ->
-    (L R, L Y - i f [V, R]), and acc += gamma out, on the lower triangles (c <= x) only: the
-    operands are Hermitian and only their lower triangles are read. Arrays: float64 views (re, im
-    interleaved) of the flat complex blocks. Returns the squared Frobenius norm of out (of the
-    whole Hermitian blocks) per run of rows when sc.norm. Each row is computed by one thread from
-    its own operands, in a fixed order (the same bits for any thread count); out may alias prev,
-    not R or Y; prev is not read when beta = 0."""
+    (L R, L Y - i f [V, R]), and acc += gamma out, on the lower triangles (c <= x) of the rows in
+    the window only: the operands are Hermitian and only their lower triangles are read. Operands
+    U = (R, Y), prev, out, acc: ``Pair``s of float64 views (re, im interleaved) of the flat complex
+    blocks. Returns the squared Frobenius norm of out (of the whole Hermitian blocks) per run of
+    rows when sc.norm. Each row is computed by one thread from its own operands, in a fixed order
+    (the same bits for any thread count); out may alias prev, not U; prev is not read when
+    beta = 0."""
+    R, Y = U.r, U.y
     smax = 0
     for b in range(lay.size.shape[0]):
         smax = max(smax, lay.size[b])
@@ -160,10 +167,12 @@ def _apply(lay, h, v, sw, sc, R, Y, prevR, prevY, outR, outY, accR, accY):
         QR = np.empty(2 * smax)  # [H, R] (row x): L R = P - i Q
         PY = np.empty(2 * smax)
         QY = np.empty(2 * smax)
-        acc = 0.0
+        total = 0.0
         for r in range(lay.chunks[q], lay.chunks[q + 1]):
             b = lay.row_block[r]
             x = r - lay.row_start[b]
+            if x < lay.lo[b]:
+                continue  # outside the active window: held at zero
             _decay(lay, b, x, R, PR, QR)
             _decay(lay, b, x, Y, PY, QY)
             _commutator(lay, h, b, x, R, QR, 1.0)
@@ -171,9 +180,9 @@ def _apply(lay, h, v, sw, sc, R, Y, prevR, prevY, outR, outY, accR, accY):
             _commutator(lay, v, b, x, R, QY, sc.f)
             _sandwiches(lay, sw, b, x, R, PR)
             _sandwiches(lay, sw, b, x, Y, PY)
-            acc += _store(lay, sc, b, x, R, prevR, PR, QR, outR, accR)
-            acc += _store(lay, sc, b, x, Y, prevY, PY, QY, outY, accY)
-        nrm[q] = acc
+            total += _store(lay, sc, b, x, R, prev.r, PR, QR, out.r, acc.r)
+            total += _store(lay, sc, b, x, Y, prev.y, PY, QY, out.y, acc.y)
+        nrm[q] = total
     return nrm
 
 
@@ -185,9 +194,9 @@ def _decay(lay, b, x, R, P, Q):
     row = np.uint64(2 * lay.offset[b] + x * 2 * lay.size[b])
     g0 = np.uint64(2 * lay.row_start[b])
     gx = 0.5 * lay.g[g0 + np.uint64(2 * x)]
-    for i in range(m2):
+    for i in range(np.uint64(2 * lay.lo[b]), m2):
         P[i] = -(gx + 0.5 * lay.g[g0 + i]) * R[row + i]
-    for i in range(m2):
+    for i in range(np.uint64(2 * lay.lo[b]), m2):
         Q[i] = 0.0
 
 
@@ -197,6 +206,7 @@ def _commutator(lay, h, b, x, R, Q, scale):
     d with values H[y, y + d] (each twice: re and im lanes). Elements of R above the diagonal
     (at most |d| per term) are read as conj(R[c, y]) from the lower triangle."""
     s = lay.size[b]
+    w0 = lay.lo[b]  # the window: rows and columns >= w0
     n2 = 2 * s
     o2 = 2 * lay.offset[b]
     row = o2 + x * n2
@@ -204,18 +214,18 @@ def _commutator(lay, h, b, x, R, Q, scale):
         d = h.off[e]
         vs = h.vstart[e]
         y = x + d
-        if 0 <= y < s:  # H R: scale H[x, y] R[y, c]
+        if w0 <= y < s:  # H R: scale H[x, y] R[y, c]
             z = scale * h.val[vs + 2 * x]
             src = np.uint64(o2 + y * n2)
             top = min(x, y)  # R[y, c] lower for c <= y
-            for i in range(np.uint64(2 * (top + 1))):
+            for i in range(np.uint64(2 * w0), np.uint64(2 * (top + 1))):
                 Q[i] += z * R[src + i]
             for c in range(top + 1, x + 1):  # c > y: conj(R[c, y])
                 k = o2 + c * n2 + 2 * y
                 Q[2 * c] += z * R[k]
                 Q[2 * c + 1] -= z * R[k + 1]
         # R H: R[x, c + d] H[c + d, c] = R[x, c + d] H[c, c + d], for 0 <= c + d < s
-        lo = max(0, -d)
+        lo = max(w0, w0 - d)
         hi = min(x, x - d)  # c + d <= x: R[x, c + d] lower
         if hi >= lo:
             sh = np.uint64(row + 2 * d + 2 * lo)
@@ -242,7 +252,9 @@ def _sandwiches(lay, sw, b, x, R, P):
         bs = sw.src[t]
         ss = lay.size[bs]
         dl = sw.delta[t]
-        lo = max(0, -dl)
+        if x + dl < lay.lo[bs]:
+            continue  # the source row is outside its window (zero)
+        lo = max(lay.lo[b], lay.lo[bs] - dl)
         hi = min(x, ss - 1 - dl)
         if hi < lo:
             continue
@@ -259,35 +271,38 @@ def _store(lay, sc, b, x, R, prev, P, Q, out, acc):
     the diagonal element made real). Returns the row's share of the squared Frobenius norm of
     the Hermitian block (off-diagonal elements twice) when sc.norm, else 0."""
     row = np.uint64(2 * lay.offset[b] + x * 2 * lay.size[b])
+    w0 = np.uint64(lay.lo[b])
     m = np.uint64(x + 1)
     alpha, ac, beta = sc.alpha, sc.alpha * sc.c, sc.beta
     one, two = np.uint64(1), np.uint64(2)
     if beta != 0.0:  # (prev is read before out is written: they may alias)
-        for c in range(m):
+        for c in range(w0, m):
             i = two * c
             out[row + i] = alpha * (P[i] + Q[i + one]) - ac * R[row + i] + beta * prev[row + i]
             out[row + i + one] = alpha * (P[i + one] - Q[i]) - ac * R[row + i + one] + beta * prev[row + i + one]
     else:
-        for c in range(m):
+        for c in range(w0, m):
             i = two * c
             out[row + i] = alpha * (P[i] + Q[i + one]) - ac * R[row + i]
             out[row + i + one] = alpha * (P[i + one] - Q[i]) - ac * R[row + i + one]
     diag = row + np.uint64(2 * x)
     out[diag + one] = 0.0
     if sc.gamma != 0.0:
-        for i in range(two * m):
+        for i in range(two * w0, two * m):
             acc[row + i] += sc.gamma * out[row + i]
     if not sc.norm:
         return 0.0
     n0 = n1 = n2 = n3 = 0.0  # four partial sums: the additions pipeline (fixed order)
     four = np.uint64(4)
-    for k in range(np.uint64(x) // two):  # the off-diagonal elements c < x
-        i = row + four * k
+    base = row + two * w0
+    off = np.uint64(x) - w0  # the off-diagonal elements w0 <= c < x
+    for k in range(off // two):
+        i = base + four * k
         n0 += out[i] * out[i]
         n1 += out[i + one] * out[i + one]
         n2 += out[i + two] * out[i + two]
         n3 += out[i + np.uint64(3)] * out[i + np.uint64(3)]
-    if x % 2:
+    if off % two:
         i = diag - two
         n0 += out[i] * out[i]
         n1 += out[i + one] * out[i + one]
@@ -303,7 +318,7 @@ def _complete(lay, R):
         x = r - lay.row_start[b]
         s = lay.size[b]
         o2 = 2 * lay.offset[b]
-        for c in range(x):
+        for c in range(lay.lo[b], x):
             k = o2 + 2 * (x * s + c)
             t = o2 + 2 * (c * s + x)
             R[t] = R[k]
@@ -355,8 +370,34 @@ class PermutationLindbladian:
         self.v = _bands(self.V, self.layout.size)
         _, self.term_list = sandwich_terms(form, sp_)
         self.sandwiches = _sandwich_weights(self.term_list, sp_)
-        self.decay = float(max((np.max(g) for g in self.G), default=0.0))
+        self.excitations = None  # the active window (None: every row; see window())
         self._hf = {}
+
+    def excitation(self) -> np.ndarray:
+        """Number of excited sites m + N/2 of every row (label), in the order of the labels."""
+        sp_ = self.space
+        return np.concatenate([np.repeat(j + sp_.n / 2 - np.arange(int(sp_.nspin[b])), sp_.nb)
+                               for b, j in enumerate(sp_.js)])
+
+    def window(self, excitations: int | None) -> None:
+        """Propagate only the rows (and columns) with at most `excitations` excited sites, the
+        others held at zero (None or >= N: all). The generator is then P L P, P the projector on
+        the window: exact while the state does not reach the window's edge (the solver checks
+        the edge population and widens the window)."""
+        sp_ = self.space
+        if excitations is None or excitations >= sp_.n:
+            self.excitations, lo = None, None
+        else:
+            self.excitations = int(excitations)
+            lo = [min(max(0, int(round(j + sp_.n / 2)) - self.excitations), int(sp_.nspin[b])) * sp_.nb
+                  for b, j in enumerate(sp_.js)]
+        self.layout = _layout(sp_, self.G, lo)
+
+    @property
+    def decay(self) -> float:
+        """The largest decay rate (diagonal of sum_k L_k^dag L_k) inside the window."""
+        return float(max((np.max(g[lo:]) for g, lo in zip(self.G, self.layout.lo, strict=True) if lo < len(g)),
+                         default=0.0))
 
     def _h(self, f: float) -> Bands:
         """The diagonals of H_0 + lambda f V per block (the decay G is applied apart)."""
@@ -371,8 +412,9 @@ class PermutationLindbladian:
         """Half-width of an interval holding the spectrum of every block of H_0 + lambda f V (the
         widest block sets the Chebyshev scale: the commutator's spectrum is E_a - E_b inside a block)."""
         widest = 0.0
-        for H, V in zip(self.H0, self.V, strict=True):
-            widest = max(widest, _half_width(H + (self.drive * f) * V))
+        for H, V, lo in zip(self.H0, self.V, self.layout.lo, strict=True):
+            if lo < H.shape[0]:
+                widest = max(widest, _half_width((H + (self.drive * f) * V)[lo:, lo:]))
         return widest
 
     # apply() writes and reads lower triangles only, adds gamma * out into an accumulator and
@@ -393,8 +435,8 @@ class PermutationLindbladian:
         def flat(a):
             return a.reshape(-1).view(np.float64)
 
-        parts = _apply(self.layout, self._h(f), self.v, self.sandwiches, sc, flat(R), flat(Y), flat(prev[0]),
-                       flat(prev[1]), flat(outR), flat(outY), flat(AR), flat(AY))
+        parts = _apply(self.layout, self._h(f), self.v, self.sandwiches, sc, Pair(flat(R), flat(Y)),
+                       Pair(flat(prev[0]), flat(prev[1])), Pair(flat(outR), flat(outY)), Pair(flat(AR), flat(AY)))
         if rec is None:  # the plain right-hand side (DOP853): whole blocks
             self.complete(outR, outY)
         return float(np.sum(parts))
