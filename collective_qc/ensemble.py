@@ -27,10 +27,9 @@ from .analysis.ensemble import RealisationSource, ensemble_result, trajectory_se
 from .core.errors import InputError, shown
 from .core.version import __version__
 from .physics.disorder import EDGE_ATTRIBUTES, NODE_ATTRIBUTES, parse_disorder
-from .physics.model import GraphModel
 from .planning.options import OPTIONS
 
-__all__ = ["run_ensemble", "check_ensemble", "RealisedModel", "is_ensemble"]
+__all__ = ["run_ensemble", "check_ensemble", "is_ensemble"]
 
 _NOT_PASSED = ("model", "params", "disorder", "realisations", "progress", "seed")  # the ensemble sets these
 
@@ -39,24 +38,6 @@ def is_ensemble(args: dict) -> bool:
     """True when a charge() call asks for an ensemble: a non-empty disorder, or realisations
     other than 1 (refused by :func:`check_ensemble` without disorder)."""
     return bool(args.get("disorder")) or args.get("realisations", 1) != 1
-
-
-class RealisedModel(GraphModel):
-    """Realisation `index` of a model's graph: a :class:`GraphModel` of the drawn graph that
-    keeps the model's name and units, and refines its Fock cutoff like the model (the same draws
-    on the refined graph)."""
-
-    def __init__(self, source: RealisationSource, index: int, level: int = 0):
-        graph, self.drawn = source.realise(index, level)
-        base = source.model
-        super().__init__(graph, source=f"realisation {index} of {getattr(base, 'source', base.name)}",
-                         path=getattr(base, "path", None))
-        self.name, self.energy_unit, self.time_unit = base.name, base.energy_unit, base.time_unit
-        self.index, self.level, self._source = index, level, source
-
-    def refine_cutoff(self, level: int):
-        finer = self._source.model.refine_cutoff(level)
-        return None if finer is None else RealisedModel(self._source, self.index, level)
 
 
 @dataclass(frozen=True)
@@ -122,7 +103,7 @@ def check_ensemble(args: dict, check):
 def _checked(args: dict, check) -> tuple[Ensemble, object]:
     """(the checked ensemble, realisation 0's RunPlan)."""
     ens = _setup(args)
-    first = RealisedModel(ens.source, 0)
+    first = ens.source.model_of(0)
     _refuse_untargeted(ens, first.drawn)
     return ens, check(first, **_run_kwargs(ens, 0))
 
@@ -153,7 +134,7 @@ def run_ensemble(args: dict, charge, check) -> object:
     results, records = [], []
     try:
         for r in range(ens.R):
-            model = RealisedModel(ens.source, r)
+            model = ens.source.model_of(r)
             res = charge(model, progress=_sub_progress(progress, r, ens.R), **_run_kwargs(ens, r))
             results.append(res)
             records.append({"index": r, "drawn": model.drawn, "trajectory_seed": _run_kwargs(ens, r)["seed"],

@@ -119,14 +119,21 @@ class RealisationSource:
     seed: int
     rates: dict
 
+    def model_of(self, index: int):
+        """Realisation `index` as a model (:class:`collective_qc.physics.disorder.RealisedModel`):
+        the draws depend on (seed, point 0, index) and the attribute only (:func:`realisation_rng`)."""
+        from ..physics.disorder import RealisedModel
+
+        return RealisedModel(self.model, self.disorder, realisation_rng(self.seed, POINT, index), self.rates,
+                             label=f"realisation {index}")
+
     def realise(self, index: int, level: int = 0):
         """(graph, drawn) of realisation `index` of the model refined `level` times (its Fock
-        cutoff doubled by ``charge``'s automatic refinement; 0: as given). The draws depend on
-        (seed, point 0, index) and the attribute only (:func:`realisation_rng`)."""
-        model = self.model
+        cutoff doubled by ``charge``'s automatic refinement; 0: as given)."""
+        model = self.model_of(index)
         for step in range(1, level + 1):
             model = model.refine_cutoff(step) or model
-        return self.disorder.realise(model.graph(), realisation_rng(self.seed, POINT, index), self.rates)
+        return model.graph(), model.drawn
 
 
 def trajectory_seed(seed: int, index: int) -> int:

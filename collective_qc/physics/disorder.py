@@ -40,9 +40,10 @@ import networkx as nx
 import numpy as np
 
 from ..core.errors import InputError, shown
+from .model import GraphModel
 
 __all__ = ["DISTRIBUTIONS", "NODE_ATTRIBUTES", "EDGE_ATTRIBUTES", "RATE_ATTRIBUTES", "Distribution", "Disorder",
-           "parse_disorder", "realisation_rng", "point_key"]
+           "parse_disorder", "realisation_rng", "point_key", "RealisedModel"]
 
 DISTRIBUTIONS = {"uniform": "width", "normal": "sigma", "bimodal": "width", "lognormal": "sigma"}  # name -> parameter
 NODE_ATTRIBUTES = {"omega": 1.0, "D": 0.0, "E": 0.0, "B40": 0.0, "B44": 0.0, "weight": 1.0, "gamma": None,
@@ -271,3 +272,31 @@ def realisation_rng(seed: int, point, index: int) -> Callable[[str], np.random.G
     """attribute -> the generator of realisation `index` of `point` under `seed` (module doc)."""
     base = [int(seed), point_key(point), int(index)]
     return lambda attr: np.random.default_rng([*base, zlib.crc32(attr.encode())])
+
+
+class RealisedModel(GraphModel):
+    """The model `clean` with the attributes of `disorder` drawn by ``rng_of(attribute)``: a
+    GraphModel of the drawn graph that keeps the clean model's name, parameters and units (its
+    results read like the clean one's), and refines its Fock cutoff like the clean model, drawing
+    the same values on the finer graph (the streams draw per spin node and bond, which a cutoff
+    does not change). The one realised model of ``charge(disorder=...)`` and of studies.
+
+    Attributes
+    ----------
+    drawn : dict
+        attribute -> {"targets": node or edge labels, "values": drawn values} (units of the attribute).
+    """
+
+    def __init__(self, clean, disorder: Disorder, rng_of: Callable[[str], np.random.Generator], rates: dict,
+                 label: str = "disorder realisation"):
+        graph, self.drawn = disorder.realise(clean.graph(), rng_of, rates)
+        super().__init__(graph, source=f"{label} of {getattr(clean, 'source', clean.name)}",
+                         path=getattr(clean, "path", None))
+        self.clean, self.disorder, self.rng_of, self.rates, self.label = clean, disorder, rng_of, rates, label
+        self.name = clean.name
+        self.values = dict(getattr(clean, "values", {}))
+        self.energy_unit, self.time_unit = clean.energy_unit, clean.time_unit
+
+    def refine_cutoff(self, level: int):
+        finer = self.clean.refine_cutoff(level)
+        return None if finer is None else RealisedModel(finer, self.disorder, self.rng_of, self.rates, self.label)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ..physics.model import GraphModel
+from ..physics.disorder import RealisedModel
 
 __all__ = ["RealisedModel", "clean_model", "unit_model", "realised_graph"]
 
@@ -24,28 +24,6 @@ def clean_model(definition: dict):
 
     m = make_model(definition["model"], definition["params"])
     return m.single_site() if definition["role"] == "baseline" else m
-
-
-class RealisedModel(GraphModel):
-    """The clean model `clean` with the attributes of `disorder` drawn by ``rng_of(attribute)``.
-
-    Attributes
-    ----------
-    drawn : dict
-        attribute -> {"targets": node or edge labels, "values": drawn values} (units of the attribute).
-    """
-
-    def __init__(self, clean, disorder, rng_of, rates: dict):
-        graph, self.drawn = disorder.realise(clean.graph(), rng_of, rates)
-        super().__init__(graph, source=f"disorder realisation of {clean.name}")
-        self.clean, self.disorder, self.rng_of, self.rates = clean, disorder, rng_of, rates
-        self.name = clean.name
-        self.values = dict(clean.values)
-        self.energy_unit, self.time_unit = clean.energy_unit, clean.time_unit
-
-    def refine_cutoff(self, level: int):
-        finer = self.clean.refine_cutoff(level)
-        return None if finer is None else RealisedModel(finer, self.disorder, self.rng_of, self.rates)
 
 
 def unit_model(unit: dict):
