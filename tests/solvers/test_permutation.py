@@ -449,11 +449,11 @@ def test_damped_series_matches_the_imaginary_axis_series(monkeypatch):
     the real-foci ellipse agrees with the default imaginary-axis series to 1e-10 relative."""
     from collective_qc.solvers import lindblad
 
-    a = cqc.charge("all-to-all", 0.5, params={"N": 400, "J": 1 / 400, "representation": "collective"}, t_max=1.0,
-                   n_times=11, initial="product", method="permutation", collective_emission=0.2)
+    a = cqc.charge("all-to-all", 0.5, params={"N": 400, "J": 1 / 400, "representation": "collective"}, t_max=0.4,
+                   n_times=5, initial="product", method="permutation", collective_emission=0.2)
     monkeypatch.setattr(lindblad, "DAMPED", float("inf"))
-    b = cqc.charge("all-to-all", 0.5, params={"N": 400, "J": 1 / 400, "representation": "collective"}, t_max=1.0,
-                   n_times=11, initial="product", method="permutation", collective_emission=0.2)
+    b = cqc.charge("all-to-all", 0.5, params={"N": 400, "J": 1 / 400, "representation": "collective"}, t_max=0.4,
+                   n_times=5, initial="product", method="permutation", collective_emission=0.2)
     assert a.metadata["solver"]["applications"] < 0.5 * b.metadata["solver"]["applications"]  # the damped series ran
     for name in ("energy", "power", "capacitance"):
         x, y = getattr(a, name), getattr(b, name)
