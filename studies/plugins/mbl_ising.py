@@ -1,0 +1,47 @@
+"""Plug-in model for ``studies/disordered_chains.py``: the interacting Ising chain of many-body-localised batteries.
+
+Load it with ``collective_qc.load_plugin("studies/plugins/mbl_ising.py")`` or
+``cqc --plugin studies/plugins/mbl_ising.py ...``; it registers ``mbl-ising-chain``.
+
+H_B = sum_i (omega/2) sz_i + sum_<i,i+1> (J sx_i sx_{i+1} + Jz sz_i sz_{i+1})  (Pauli operators,
+open chain, hbar = 1, energies in omega0). With Jz = 0 and a random field it is the random
+transverse-field Ising chain (free fermions after Jordan-Wigner: Anderson localised); Jz != 0 adds
+the density-density interaction n_i n_{i+1} of the fermions, the chain of Rossini, Andolina and
+Polini, PRB 100, 115142 (2019). Random fields are drawn on ``omega`` by a study's ``[disorder]``
+section. The charger is the package's default V = sum_i sx_i.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from collective_qc import Model, Param, register_model
+from collective_qc.core.validate import SizeEstimate, power
+from collective_qc.physics.model import graph_bytes
+
+
+@register_model
+class MBLIsingChain(Model):
+    """Open chain: H_B = sum_i (omega/2) sz_i + sum_<ij> (J sx_i sx_j + Jz sz_i sz_j) (Pauli operators)."""
+
+    name = "mbl-ising-chain"
+    size_param = "N"
+    params = (
+        Param("N", int, 8, "number of spin-1/2 sites", "positive"),
+        Param("omega", float, 1.0, "level splitting omega0 (term (omega/2) sz)", unit="energy"),
+        Param("J", float, 0.25, "Ising coupling of the sx sx bond terms (Pauli operators)", unit="energy"),
+        Param("Jz", float, 0.25, "interaction of the sz sz bond terms (Pauli operators)", unit="energy"),
+    )
+
+    def size_estimate(self) -> SizeEstimate:
+        n = self.values["N"]
+        return SizeEstimate(n_sites=n, dim=power(2.0, n), graph_bytes=graph_bytes(n, n))
+
+    def graph(self) -> nx.Graph:
+        v = self.values
+        g = nx.Graph()
+        for i in range(v["N"]):
+            g.add_node(i, omega=v["omega"])
+        for i in range(v["N"] - 1):
+            g.add_edge(i, i + 1, Jx=v["J"], Jy=0.0, Jz=v["Jz"])
+        return g
