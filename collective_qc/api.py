@@ -104,6 +104,7 @@ def charge(
     speed_limit: bool = _DEFAULT["speed_limit"],
     disorder=None,
     realisations: int = _DEFAULT["realisations"],
+    sensitivities=_DEFAULT["sensitivities"],
     **unknown,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
@@ -191,6 +192,11 @@ def charge(
         result: E, P, C_Q are means over realisations with ``*_stderr``, and the per-realisation
         figures and drawn values are in ``result.realisations`` (:mod:`collective_qc.ensemble`;
         progress then counts realisations). R > 1 without disorder is refused.
+    sensitivities : None | list of str
+        Parameters theta of exact sensitivities (methods closed and exact; :mod:`collective_qc.sensitivity`):
+        model parameters ("J"), graph attributes of one node or edge ("omega@3", "J@(0,1)", "weight@0"),
+        "drive", envelope fields ("protocol.sigma") and noise rates ("dephasing"). ``result.sensitivities[name]``
+        holds dE/dtheta, dP/dtheta, dC_Q/dtheta per sample and the derivatives of tau_c, E_max, P_max, C_Q*.
     progress : None, True or callable (done, total) -> None
         Progress of the run: True for a :class:`collective_qc.core.progress.Progress` (a bar on a
         terminal, status lines when piped); a callable receives (samples or trajectories
@@ -218,6 +224,8 @@ def charge(
     from .ensemble import is_ensemble, run_ensemble  # disorder realisations, each an ordinary run
 
     if is_ensemble(args):
+        if args["sensitivities"]:
+            raise InputError("sensitivities are computed for single runs, not disorder ensembles")
         return run_ensemble(args, _CHARGE, check_charge)
     progress, client = args["progress"], args["client"]
     if progress is True:  # a default reporter: bar on a terminal, status lines when piped
@@ -226,6 +234,7 @@ def charge(
         args["progress"] = progress = Progress("charge")
     plan = plan_run(args)
     charging = charging_options(args)
+    wanted = _sensitivity_parameters(args, plan)  # checked before any heavy work
     first, history = plan.model, []
     for level in range(1, MAX_CUTOFF_REFINEMENTS + 2):
         with setup_policy():  # the same bits for any thread or worker count (collective_qc.core.runtime)
@@ -246,7 +255,25 @@ def charge(
                           f"until it is (the run restarts)")
         plan = plan_run({**args, "model": finer, "params": None})
     warn_cutoff(cutoff)
-    return _result(problem, sol, observables, errors, measures, cutoff, history, t_start)
+    result = _result(problem, sol, observables, errors, measures, cutoff, history, t_start)
+    if wanted:
+        from .sensitivity import check_sensitivities, compute_sensitivities
+
+        params = check_sensitivities(args["sensitivities"], problem.plan)  # the plan of the final cutoff
+        result.sensitivities, result.metadata["sensitivity"] = compute_sensitivities(problem, result, params)
+    return result
+
+
+def _sensitivity_parameters(args: dict, plan):
+    """The checked parameters of ``sensitivities`` (None when none is asked for)."""
+    from .planning.options import check_options
+
+    names = check_options({"sensitivities": args.get("sensitivities")})["sensitivities"]
+    if not names:
+        return None
+    from .sensitivity import check_sensitivities
+
+    return check_sensitivities(names, plan)
 
 
 _CHARGE = charge

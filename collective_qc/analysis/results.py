@@ -34,6 +34,10 @@ class ChargeResult:
     jackknife : ndarray (3, G, n_times) or None
         Trajectory runs: E, P, C averaged without trajectory group g (index mod G), from which
         :meth:`figure_errors` takes delete-one-group jackknife errors; None for exact methods.
+    sensitivities : dict of name -> dict
+        ``charge(sensitivities=[...])``: per parameter theta its ``value`` and ``unit``, dE/dtheta,
+        dP/dtheta, dC_Q/dtheta per sample (``energy``, ``power``, ``capacitance``) and the derivatives of
+        ``tau_c``, ``energy_max``, ``power_max``, ``capacitance_at_tau_c`` (:mod:`collective_qc.sensitivity`).
     metadata : dict
         Provenance: version, units, noise (uniform and per-site rates actually used), protocol,
         initial state, graph file, cutoff report, wall time.
@@ -60,6 +64,7 @@ class ChargeResult:
     observables: dict = field(default_factory=dict)  # further time series, name -> (n_times,) array
     observables_stderr: dict | None = None
     jackknife: np.ndarray | None = None
+    sensitivities: dict = field(default_factory=dict)  # name -> d/dtheta of the series and figures (sensitivity)
 
     @property
     def per_site(self) -> dict:
@@ -116,6 +121,28 @@ class ChargeResult:
         """Write :meth:`to_dict` as JSON (non-finite numbers as null)."""
         with open(path, "w") as fh:
             json.dump(self.to_dict(), fh, indent=1, allow_nan=False)
+
+    def to_hdf5(self, path) -> None:
+        """Write the series (datasets ``times``, ``energy``, ``power``, ``capacitance``), the figures of
+        merit (root attributes; NaN where undefined) and each sensitivity (group ``sensitivities/NAME``:
+        datasets ``energy``, ``power``, ``capacitance`` = d/dtheta per sample, attributes the derivatives
+        of the figures, ``value`` and ``unit``) to an HDF5 file."""
+        import h5py
+
+        with h5py.File(path, "w") as h5:
+            for key in ("times", "energy", "power", "capacitance"):
+                h5.create_dataset(key, data=np.asarray(getattr(self, key), float))
+            for key in ("tau_c", "energy_max", "power_max", "capacitance_at_tau_c"):
+                h5.attrs[key] = np.nan if getattr(self, key) is None else float(getattr(self, key))
+            h5.attrs["units"] = json.dumps(self.units.as_dict())
+            for name, rec in self.sensitivities.items():
+                g = h5.create_group("sensitivities").create_group(name) if "sensitivities" not in h5 else \
+                    h5["sensitivities"].create_group(name)
+                for key, val in rec.items():
+                    if isinstance(val, np.ndarray):
+                        g.create_dataset(key, data=val)
+                    else:
+                        g.attrs[key] = np.nan if val is None else val
 
     def to_dataframe(self):
         """The time series as a pandas DataFrame (index ``times``; energy, power, capacitance, their

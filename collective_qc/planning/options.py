@@ -90,6 +90,18 @@ def _disorder(name, value):
     return value
 
 
+def _names(name, value):
+    """None, or a list of names (a str is one name); the names themselves are checked against the
+    model by :func:`collective_qc.sensitivity.check_sensitivities`."""
+    if value is None or value == [] or value == ():
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise InputError(f"{name} must be a list of parameter names, got {shown(value)}")
+    return [v.strip() for v in value]
+
+
 def _rate(name, value):
     return number(value, name, nonneg=True)
 
@@ -191,6 +203,11 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "disorder realisations (each its own run; results are ensemble means with standard errors)", "R"),
     Option("speed_limit", False, lambda n, v: boolean(v, n),
            "closed runs: record |P| / (2 Delta H_B Delta H) at every sample", "yes|no"),
+    Option("sensitivities", None, _names,
+           "parameters theta of exact sensitivities dE/dtheta, dP/dtheta, dC_Q/dtheta and of tau_c, E_max, P_max "
+           "(methods closed, exact): model parameters, ATTR@NODE, ATTR@(U,V), drive, protocol.FIELD, noise rates "
+           "(collective_qc.sensitivity); on the CLI `cqc charge --sensitivity NAME`, repeatable, as names may hold "
+           "commas (default: none)", "NAME", cli=False),
 )}
 
 

@@ -1,0 +1,96 @@
+"""How the initial state moves with theta (through H_B).
+
+- ground state (``ground``; a ``ground-manifold`` mixture member by member):
+  d psi_0 = -(H_B - E_g)^+ (1 - P_0) dH_B psi_0, on the spins with the cavity in its Fock state
+  (dense diagonalisation of H_B there). A degenerate ground level whose perturbation P_0 dH_B P_0
+  is not a multiple of P_0 splits: the zero-temperature state is then not differentiable, refused.
+- thermal state exp(-H_B/T)/Z: the Daleckii-Krein formula in the eigenbasis of H_B,
+  d g(H) = U [(g_i - g_j)/(e_i - e_j)]_ij o (U^dag dH U) U^dag (g'(e_i) on the diagonal and inside
+  degenerate levels), with the normalisation d rho = dg/Z - rho Tr dg / Z.
+- product |g...g> and Dicke states do not depend on theta (None).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.errors import InputError
+
+__all__ = ["state_tangents", "DENSE_STATE_LIMIT"]
+
+DENSE_STATE_LIMIT = 4096  # spin-sector dimension of the dense eigendecomposition
+
+
+def _sector(ops) -> np.ndarray:
+    """Basis states with every mode in its initial Fock state (the spins' space of the state)."""
+    mask = np.ones(ops.dim, dtype=bool)
+    for occ, m in zip(ops.mode_occupation, ops.model_graph.modes, strict=True):
+        mask &= np.isclose(occ, m.photons)
+    return np.flatnonzero(mask)
+
+
+def _spectrum(ops, sector):
+    if len(sector) > DENSE_STATE_LIMIT:
+        raise InputError(f"sensitivities of a {len(sector)}-dimensional ground or thermal state need a dense "
+                         f"diagonalisation (at most {DENSE_STATE_LIMIT}); use initial='product' or a smaller model")
+    return np.linalg.eigh(ops.H_B[sector][:, sector].toarray())
+
+
+def state_tangents(ops, init, dHBs: list, names: list, density: bool) -> list:
+    """Per parameter: d(initial state) as (dim, members) member tangents (state vectors) or a
+    (dim, dim) matrix (``density``), or None when the state does not depend on it."""
+    if init.label in ("product", "dicke") or all(d is None for d in dHBs):
+        return [None] * len(dHBs)
+    if init.label == "thermal-sampled":
+        raise InputError("sensitivities of a thermal state sampled by typical states are not available "
+                         "(use a dense thermal state: a smaller model)")
+    sector = _sector(ops)
+    w, v = _spectrum(ops, sector)
+    out = []
+    for dHB, name in zip(dHBs, names, strict=True):
+        if dHB is None:
+            out.append(None)
+            continue
+        D = dHB[sector][:, sector].toarray()
+        if init.label == "thermal":
+            drho = _thermal(w, v, D, init.params["T"])
+            full = np.zeros((ops.dim, ops.dim), dtype=np.complex128)
+            full[np.ix_(sector, sector)] = drho
+            out.append(full)
+            continue
+        a = _ground(w, v, D, init.vectors[sector], name)
+        full = np.zeros((ops.dim, a.shape[1]), dtype=np.complex128)
+        full[sector] = a
+        out.append(full @ np.diag(init.weights) @ init.vectors.conj().T + init.vectors @ np.diag(init.weights)
+                   @ full.conj().T if density else full)
+    return out
+
+
+def _ground(w, v, D, X, name):
+    """-(H - E_g)^+ D X for the ground members X (columns), refusing a split degenerate level."""
+    e0 = w[0]
+    tol = 1e-9 * max(1.0, abs(e0), abs(w[-1] - e0) * 1e-3)
+    ground = w - e0 < tol
+    m = X.shape[1]
+    if m > 1:
+        Q = X.conj().T @ D @ X
+        spread = np.max(np.abs(Q - np.trace(Q) / m * np.eye(m)))
+        if spread > 1e-9 * max(1.0, np.max(np.abs(D))):
+            raise InputError(f"sensitivity {name!r}: the {m}-fold degenerate ground level of H_B is split by it "
+                             "(the zero-temperature state is not differentiable there); use a thermal state or "
+                             "break the degeneracy")
+    ve, gap = v[:, ~ground], w[~ground] - e0
+    return -(ve @ ((ve.conj().T @ (D @ X)) / gap[:, None]))
+
+
+def _thermal(w, v, D, T):
+    """d rho of rho = exp(-H/T)/Z by the Daleckii-Krein formula (eigenvalues w, vectors v, dH = D)."""
+    g = np.exp(-(w - w[0]) / T)
+    z = g.sum()
+    de = w[:, None] - w[None, :]
+    close = np.abs(de) <= 1e-10 * max(1.0, abs(w).max())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        F = np.where(close, -0.5 * (g[:, None] + g[None, :]) / T, (g[:, None] - g[None, :]) / np.where(close, 1, de))
+    dg = v @ (F * (v.conj().T @ D @ v)) @ v.conj().T
+    rho = (v * (g / z)) @ v.conj().T
+    return dg / z - rho * np.trace(dg).real / z

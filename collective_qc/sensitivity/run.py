@@ -1,0 +1,229 @@
+"""Sensitivities of one closed or exact run: the tangents sampled at the run's times, then the
+derived figures at their refined times (propagated there, not interpolated).
+
+- E_max = E(tau_c) with P(tau_c) = 0: dE_max/dtheta = dE/dtheta(tau_c) (envelope theorem);
+- tau_c, the first + -> - zero of P (:mod:`collective_qc.analysis.merit`), g(t, theta) = P = 0:
+  dtau_c/dtheta = -(dP/dtheta) / (dP/dt) at tau_c (implicit-function rule), refined here by
+  root finding on this propagation's exact P;
+- C_Q* = C_Q(tau_c): dC/dtheta + (dC/dt) dtau_c/dtheta;
+- P_max at its refined time t_p (a zero of dP/dt next to the largest sample, or that sample):
+  dP_max/dtheta = dP/dtheta(t_p).
+"""
+
+from __future__ import annotations
+
+import time as _time
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ..analysis.merit import first_maximum_bracket
+from ..core.errors import InputError
+from ..core.validate import available_memory, check_memory
+from ..physics.states import initial_state
+from .engine import Augmented, Tangent
+from .envelopes import field_derivative, kicks, time_derivative
+from .generators import operators_at, piece_derivative, pieces
+from .initial import state_tangents
+from .names import resolve_names
+from .observe import DensityObserver, StateObserver
+
+__all__ = ["check_sensitivities", "compute_sensitivities", "SENSITIVITY_METHODS", "augmented_memory"]
+
+SENSITIVITY_METHODS = ("closed", "exact")
+CHECKPOINT_FRACTION = 0.1  # stored sample states may take this share of the available memory
+
+
+def _density(plan) -> bool:
+    """Density-matrix tangents: exact runs, and closed runs from a (mixed) thermal state."""
+    return plan.method == "exact" or plan.initial.startswith("thermal")
+
+
+def augmented_memory(plan, n_params: int) -> float:
+    """Bytes of the augmented propagation: 2 + 2K blocks of the state (x 12 work copies of
+    expm_multiply / DOP853) and the sparse augmented generator (about 4 operator copies per block)."""
+    from ..physics.operators import estimate_nnz_per_row
+
+    dim = float(plan.dim)
+    n = dim * dim if _density(plan) else dim
+    nnz = n * estimate_nnz_per_row(plan.model_graph) * (2 if _density(plan) else 1)
+    blocks = 2 + 2 * n_params
+    return blocks * (16.0 * n * 12 + 4 * 24.0 * nnz) + 3 * 16.0 * dim * dim * (not _density(plan) and dim <= 4096)
+
+
+def check_sensitivities(names, plan) -> list:
+    """The parameters of `names` for this run, or InputError / ResourceError in one line (method,
+    names, memory), before any heavy work."""
+    if plan.method not in SENSITIVITY_METHODS:
+        raise InputError(f"sensitivities are computed for methods {' and '.join(SENSITIVITY_METHODS)} (exact "
+                         f"forward tangents); this run uses method {plan.method!r}")
+    params = resolve_names(names, plan)
+    if plan.method == "closed" and any(p.kind == "rate" or p.key in ("gamma", "kappa") for p in params):
+        bad = next(p.name for p in params if p.kind == "rate" or p.key in ("gamma", "kappa"))
+        raise InputError(f"sensitivity {bad!r} is a noise rate: use method='exact' (a closed run has no noise)")
+    check_memory(augmented_memory(plan, len(params)), f"sensitivities of {len(params)} parameters "
+                 f"(augmented system of {2 + 2 * len(params)} copies of the state)")
+    return params
+
+
+def _tangents(plan, charging, params, density):
+    """The engine's Tangent per parameter and how its operator derivative was obtained."""
+    out, notes = [], []
+    for p in params:
+        tg, note = Tangent(p.name), None
+        if p.changes_operators:
+            d, note = piece_derivative(plan, charging, p, density)
+            tg.dG0, tg.dGV, tg.dHB = _nonzero(d.G0), _nonzero(d.GV), _nonzero(d.HB)
+        elif p.kind == "drive":
+            tg.is_drive = True
+        elif p.kind == "protocol":
+            tg.df = None if plan.protocol.piecewise_constant else field_derivative(plan.protocol, p.key)
+            tg.kicks = kicks(plan.protocol, p.key)
+        out.append(tg)
+        notes.append(note or ("exact (analytic)" if p.kind in ("drive", "protocol") else None))
+    return out, notes
+
+
+def _nonzero(A):
+    A.eliminate_zeros()
+    return A if A.nnz else None
+
+
+def _start(ops, init, tangents, density):
+    """Y(0): the state, zero lambda tangents, the state tangents (:mod:`.initial`)."""
+    x0s = state_tangents(ops, init, [t.dHB for t in tangents], [t.name for t in tangents], density)
+    V, w = init.vectors.astype(np.complex128), init.weights
+    x = ((V * w) @ V.conj().T).reshape(-1, 1) if density else V
+    Y = np.zeros((2 + 2 * len(tangents), *x.shape), dtype=np.complex128)
+    Y[0] = x
+    for k, d in enumerate(x0s):
+        if d is not None:
+            Y[2 + 2 * k] = d.reshape(-1, 1) if density else d
+    return Y
+
+
+class _Run:
+    """Sampled tangents and an exact evaluator at any time (from the stored sample states)."""
+
+    def __init__(self, aug, observer, times, Y0):
+        self.aug, self.obs, self.times = aug, observer, np.asarray(times, float)
+        budget = CHECKPOINT_FRACTION * available_memory()
+        self.every = max(1, int(np.ceil(len(self.times) * Y0.nbytes / max(budget, 1.0))))
+        self.saved = {-1: Y0}
+        raw0 = self.obs.values(Y0, aug.rhs(Y0, 0.0))
+        self.e0, self.de0 = raw0[0], raw0[3]
+
+    def sample(self):
+        n, K = len(self.times), len(self.aug.tangents)
+        E, P, C = np.empty(n), np.empty(n), np.empty(n)
+        dE, dP, dC = np.empty((K, n)), np.empty((K, n)), np.empty((K, n))
+        Y, t_prev = self.saved[-1], 0.0
+        for i, t in enumerate(self.times):
+            Y = self.aug.advance(Y, t_prev, float(t))
+            t_prev = float(t)
+            E[i], P[i], C[i], dE[:, i], dP[:, i], dC[:, i] = self.obs.values(Y, self.aug.rhs(Y, t_prev))
+            if i % self.every == 0:
+                self.saved[i] = Y
+        return E - self.e0, P, C, dE - self.de0[:, None], dP, dC
+
+    def state(self, t: float):
+        i = int(np.searchsorted(self.times, t, side="right")) - 1
+        while i >= 0 and i not in self.saved:
+            i -= 1
+        t0 = 0.0 if i < 0 else float(self.times[i])
+        return self.aug.advance(self.saved[i], t0, t)
+
+    def at(self, t: float):
+        """(E, P, C, dE, dP, dC, dP/dt, dC/dt) at t, exact."""
+        Y = self.state(t)
+        dY = self.aug.rhs(Y, t)
+        aug = self.aug
+        f, fdot = aug.protocol.value(t), time_derivative(aug.protocol, t)
+        xdd = aug.G0 @ dY[0] + aug.drive * f * (aug.GV @ dY[0]) + aug.drive * fdot * (aug.GV @ Y[0])
+        E, P, C, dE, dP, dC = self.obs.values(Y, dY)
+        return (E - self.e0, P, C, dE - self.de0, dP, dC, *self.obs.rates(Y, dY, xdd))
+
+
+def _tau(run: _Run, P, base_tau):
+    """Refined tau_c (first + -> - zero of this propagation's P) and the derivatives there."""
+    bracket = first_maximum_bracket(run.times, P)
+    if base_tau is None or bracket is None:
+        return None
+    k0, k1 = bracket
+    if k1 == k0 + 1:
+        tau = brentq(lambda s: run.at(s)[1], run.times[k0], run.times[k1], xtol=1e-14, rtol=1e-15, maxiter=200)
+    else:
+        tau = float(base_tau)
+    _, _, _, dE, dP, dC, pdot, cdot = run.at(tau)
+    dtau = -dP / pdot
+    return {"t": tau, "tau_c": dtau, "energy_max": dE, "capacitance_at_tau_c": dC + cdot * dtau}
+
+
+def _power_max(run: _Run, P):
+    """dP_max/dtheta at the refined maximum of P (a zero of dP/dt next to the largest sample)."""
+    k = int(np.argmax(P))
+    best_t, best = float(run.times[k]), float(P[k])
+    pdot = lambda s: run.at(s)[6]  # noqa: E731
+    for a in (k - 1, k):
+        if 0 <= a < len(run.times) - 1:
+            lo, hi = float(run.times[a]), float(run.times[a + 1])
+            if pdot(lo) * pdot(hi) < 0:
+                s = brentq(pdot, lo, hi, xtol=1e-14, rtol=1e-15, maxiter=200)
+                value = run.at(s)[1]
+                if value > best:
+                    best_t, best = s, value
+    return best_t, run.at(best_t)[4]
+
+
+def compute_sensitivities(problem, result, params, progress=None) -> tuple[dict, dict]:
+    """({name: record}, info) for a finished closed or exact run (``problem`` from
+    :func:`collective_qc.api.prepare`, ``result`` its ChargeResult, ``params`` from
+    :func:`check_sensitivities`)."""
+    t_start = _time.perf_counter()
+    plan, charging = problem.plan, problem.charging
+    density = _density(plan)
+    ops = operators_at(plan, charging)
+    base = pieces(ops, density)
+    init = initial_state(ops, plan.initial)
+    tangents, notes = _tangents(plan, charging, params, density)
+    aug = Augmented(base.G0, base.GV, plan.drive, plan.protocol, tangents)
+    dHBs = [t.dHB for t in tangents]
+    obs = DensityObserver(base.HB, dHBs) if density else StateObserver(base.HB, init.weights, dHBs)
+    run = _Run(aug, obs, plan.times, _start(ops, init, tangents, density))
+    E, P, C, dE, dP, dC = run.sample()
+    tau = _tau(run, P, result.tau_c)
+    t_p, dpmax = _power_max(run, P)
+    out = {p.name: _record(p, plan, (dE[k], dP[k], dC[k]), tau, k, dpmax[k], notes[k])
+           for k, p in enumerate(params)}
+    for p in params:  # theta dE_max/dtheta / E_max (the tornado plot's bars)
+        rec = out[p.name]
+        if rec["energy_max"] is not None and result.energy_max:
+            rec["normalised_energy_max"] = p.value * rec["energy_max"] / result.energy_max
+    info = _info(result, (E, P, C), density, tau, t_p, _time.perf_counter() - t_start)
+    return out, info
+
+
+def _record(p, plan, series, tau, k: int, dpmax, note) -> dict:
+    """One parameter's record: its value and unit, dE, dP, dC per sample, the figures' derivatives."""
+    from ..core.units import rate_unit
+
+    m = plan.model
+    eu, tu = getattr(m, "energy_unit", "omega0"), getattr(m, "time_unit", "1/omega0")
+    unit = {"energy": eu, "time": tu, "rate": rate_unit(eu, tu)}.get(p.unit, p.unit)
+    rec = {"kind": p.kind, "value": p.value, "unit": unit, "energy": series[0], "power": series[1],
+           "capacitance": series[2], "power_max": float(dpmax), "tau_c": None, "energy_max": None,
+           "capacitance_at_tau_c": None, "normalised_energy_max": None, "operator_derivative": note}
+    if tau is not None:
+        rec.update({key: float(tau[key][k]) for key in ("tau_c", "energy_max", "capacitance_at_tau_c")})
+    return rec
+
+
+def _info(result, mine, density, tau, t_p, wall) -> dict:
+    scale = max(float(np.max(np.abs(result.energy))), 1e-300)
+    diff = {name: float(np.max(np.abs(a - b))) / max(float(np.max(np.abs(b))), 1e-300)
+            for name, a, b in zip(("energy", "power", "capacitance"), mine,
+                                  (result.energy, result.power, result.capacitance), strict=True)}
+    return {"engine": "density matrix" if density else "state vectors",
+            "propagation": "expm_multiply (piecewise constant) / DOP853 rtol 1e-12 (smooth)",
+            "reproduces_run": diff, "energy_scale": scale, "tau_c_refined": None if tau is None else tau["t"],
+            "power_max_time": t_p, "wall_time_s": wall}
