@@ -46,6 +46,16 @@ class Tangent:
     x0: np.ndarray | None = None  # d x(0)/d theta, shape (n, m)
 
 
+def _bmat(rows, n: int) -> sp.csr_matrix:
+    """A block matrix of n x n blocks (None: zero), every block row and column sized."""
+    B = len(rows)
+    rows = [[blk for blk in row] for row in rows]
+    for i in range(B):
+        if rows[i][i] is None:
+            rows[i][i] = sp.csr_matrix((n, n), dtype=np.complex128)
+    return sp.bmat(rows, format="csr", dtype=np.complex128)
+
+
 class Augmented:
     """The augmented linear system of a run: ``advance(Y, t0, t1)`` and ``rhs(Y, t)`` on Y (B, n, m)."""
 
@@ -54,63 +64,48 @@ class Augmented:
         self.blocks = 2 + 2 * len(tangents)
         self._cache = {}
         self.kick_times = sorted({s for tg in tangents for s, *_ in tg.kicks})
+        self._assemble()
 
-    def _coeffs(self, tg: Tangent, t: float, f: float) -> tuple[float, float]:
-        if tg.is_drive:
-            return f, 0.0
-        if tg.df is not None:
-            d = tg.df(t)
-            return self.drive * d, d
-        return 0.0, 0.0
+    def _assemble(self):
+        """A(t) = A_0 + f(t) A_f + sum_k df_k/dtheta(t) A_k: the parts, each assembled once (sparse)."""
+        B, lam, GV = self.blocks, self.drive, self.GV
+        parts = {"0": [[None] * B for _ in range(B)], "f": [[None] * B for _ in range(B)]}
+        for i in range(B):
+            parts["0"][i][i], parts["f"][i][i] = self.G0, lam * GV
+        parts["f"][1][0] = GV
+        self._field_parts = []
+        for k, tg in enumerate(self.tangents):
+            x, xl = 2 + 2 * k, 3 + 2 * k
+            if tg.dG0 is not None:
+                parts["0"][x][0] = parts["0"][xl][1] = tg.dG0
+            along_f = (GV if tg.is_drive else 0) + (lam * tg.dGV if tg.dGV is not None else 0)
+            if tg.is_drive or tg.dGV is not None:
+                parts["f"][x][0] = parts["f"][xl][1] = sp.csr_matrix(along_f)
+            if tg.dGV is not None:
+                parts["f"][xl][0] = tg.dGV
+            parts["f"][xl][x] = GV
+            if tg.df is not None:
+                rows = [[None] * B for _ in range(B)]
+                rows[x][0], rows[xl][1], rows[xl][0] = lam * GV, lam * GV, GV
+                self._field_parts.append((tg.df, _bmat(rows, GV.shape[0])))
+        self._A0, self._Af = _bmat(parts["0"], GV.shape[0]), _bmat(parts["f"], GV.shape[0])
 
     def rhs(self, Y: np.ndarray, t: float) -> np.ndarray:
-        """A(t) Y (block by block)."""
-        f = self.protocol.value(t)
-        lf = self.drive * f
-
-        def M(z):
-            return self.G0 @ z + lf * (self.GV @ z)
-
-        out = np.empty_like(Y)
-        gvx = self.GV @ Y[0]
-        out[0], out[1] = M(Y[0]), M(Y[1]) + f * gvx
-        for k, tg in enumerate(self.tangents):
-            a, b = self._coeffs(tg, t, f)
-
-            def N(z, tg=tg, a=a):
-                r = a * (self.GV @ z)
-                if tg.dG0 is not None:
-                    r = r + tg.dG0 @ z
-                return r + lf * (tg.dGV @ z) if tg.dGV is not None else r
-
-            xk, xlk = Y[2 + 2 * k], Y[3 + 2 * k]
-            out[2 + 2 * k] = M(xk) + N(Y[0])
-            extra = f * (tg.dGV @ Y[0]) if tg.dGV is not None else 0.0
-            out[3 + 2 * k] = M(xlk) + N(Y[1]) + f * (self.GV @ xk) + b * gvx + extra
-        return out
+        """A(t) Y."""
+        flat = Y.reshape(Y.shape[0] * Y.shape[1], Y.shape[2])
+        out = self._A0 @ flat + self.protocol.value(t) * (self._Af @ flat)
+        for df, A in self._field_parts:
+            out = out + df(t) * (A @ flat)
+        return out.reshape(Y.shape)
 
     def matrix(self, t: float) -> sp.csr_matrix:
         """A(t) assembled (sparse), cached by f for piecewise-constant envelopes."""
         f = self.protocol.value(t)
-        if f in self._cache:
-            return self._cache[f]
-        lf = self.drive * f
-        M = (self.G0 + lf * self.GV).tocsr()
-        rows = [[None] * self.blocks for _ in range(self.blocks)]
-        for i in range(self.blocks):
-            rows[i][i] = M
-        rows[1][0] = f * self.GV
-        for k, tg in enumerate(self.tangents):
-            a, b = self._coeffs(tg, t, f)
-            N = a * self.GV + (tg.dG0 if tg.dG0 is not None else 0) + (lf * tg.dGV if tg.dGV is not None else 0)
-            rows[2 + 2 * k][0] = rows[3 + 2 * k][1] = sp.csr_matrix(N)
-            rows[3 + 2 * k][2 + 2 * k] = f * self.GV
-            rows[3 + 2 * k][0] = sp.csr_matrix(b * self.GV + (f * tg.dGV if tg.dGV is not None else 0))
-        A = sp.bmat(rows, format="csr")
-        if len(self._cache) > 8:
-            self._cache.clear()
-        self._cache[f] = A
-        return A
+        if f not in self._cache:
+            if len(self._cache) > 8:
+                self._cache.clear()
+            self._cache[f] = (self._A0 + f * self._Af).tocsr()
+        return self._cache[f]
 
     def advance(self, Y: np.ndarray, t0: float, t1: float) -> np.ndarray:
         """Y at t1 from Y at t0 (t1 >= t0), through the envelope's breakpoints and the kicks."""

@@ -42,12 +42,18 @@ def finite_difference(call, value: float, h: float | None = None) -> dict:
 
 def check(model, name: str, set_value, value: float, tol: float = 1e-6, h: float | None = None, **kwargs):
     """Run charge(model, sensitivities=[name], **kwargs) and compare with central differences of
-    charge(**set_value(v), **kwargs); returns the relative errors (asserting them below tol)."""
+    charge(model, **kwargs, **set_value(v)) (``set_value`` may return a ``model``); returns the
+    relative errors (asserting them below tol)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = cqc.charge(model, sensitivities=[name], **kwargs)
     rec = res.sensitivities[name]
-    fd = finite_difference(lambda v: cqc.charge(model, **{**kwargs, **set_value(v)}), value, h)
+
+    def call(v):  # set_value(v) may replace the model (a graph with one attribute changed)
+        kw = {**kwargs, **set_value(v)}
+        return cqc.charge(kw.pop("model", model), **kw)
+
+    fd = finite_difference(call, value, h)
     err = relative_errors(rec, fd)
     assert max(err.values()) <= tol, (name, err)
     return err
