@@ -6,8 +6,8 @@ constant envelopes) or a derivative of f (smooth envelopes) jumps; integrators
 never step across them.
 
 - piecewise constant (``piecewise_constant = True``): constant, on-off:TAU,
-  charge-store-discharge:TAU,STORE[,TAU_D]; solvers propagate each constant piece
-  exactly (Krylov / Taylor exponentials).
+  charge-store-discharge:TAU,STORE[,TAU_D], steps:FILE (slice values, e.g. from ``cqc optimize``);
+  solvers propagate each constant piece exactly (Krylov / Taylor exponentials).
 - smooth (``piecewise_constant = False``): ramp:T, sin2:T, gauss:T0,SIGMA, a table of
   (t, f) values (linear interpolation) and a user callable; solvers integrate them to
   the requested tolerance.
@@ -27,7 +27,7 @@ import numpy as np
 from ..core.errors import InputError, shown
 
 __all__ = ["Protocol", "Constant", "OnOff", "Ramp", "Sin2Pulse", "Gaussian", "UserEnvelope", "Table",
-           "ChargeStoreDischarge", "parse_protocol", "PROTOCOLS"]
+           "ChargeStoreDischarge", "Steps", "parse_protocol", "PROTOCOLS"]
 
 
 class Protocol:
@@ -256,6 +256,48 @@ class Table(_Smooth):
         return {"name": "table", "points": np.column_stack([self.t, self.f]).tolist()}
 
 
+class Steps(Protocol):
+    """Piecewise constant f from rows (t_k, f_k), t strictly increasing: f = f_k on [t_k, t_{k+1}),
+    the last row's f from its time on, 0 before the first time (``cqc optimize`` writes its slices
+    this way, ending with a row (tau, 0)). Exact in every solver (no interpolation)."""
+
+    def __init__(self, points):
+        try:
+            arr = np.asarray(points, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError("protocol steps: expected (t, f) rows of numbers") from None
+        if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) < 2 or not np.all(np.isfinite(arr)) \
+                or np.any(np.diff(arr[:, 0]) <= 0) or arr[0, 0] < 0:
+            raise InputError("protocol steps: need >= 2 finite (t, f) rows with t >= 0 strictly increasing")
+        self.t, self.f = arr[:, 0].copy(), arr[:, 1].copy()
+
+    def value(self, t: float) -> float:
+        k = int(np.searchsorted(self.t, t, side="right")) - 1
+        return 0.0 if k < 0 else float(self.f[k])
+
+    def breakpoints(self, t0, t1):
+        return _inside(self.t.tolist(), t0, t1)
+
+    def amplitude(self) -> float:
+        return float(np.max(np.abs(self.f)))
+
+    def describe(self):
+        return {"name": "steps", "points": np.column_stack([self.t, self.f]).tolist()}
+
+
+def _steps(arg: str) -> Steps:
+    """'steps:FILE': rows t,f (comma or whitespace separated, '#' comments)."""
+    import os
+
+    if not os.path.exists(arg):
+        raise InputError(f"protocol steps: file {arg!r} does not exist")
+    try:
+        data = np.loadtxt(arg, delimiter="," if arg.endswith(".csv") else None, comments="#", ndmin=2)
+    except ValueError as exc:
+        raise InputError(f"protocol steps: file {arg!r} could not be read ({exc})") from None
+    return Steps(data)
+
+
 def _check_table(arr: np.ndarray) -> None:
     """Refuse a table whose time spans or slopes overflow a double (np.interp would return 0 or nan
     there, silently): InputError naming the first such interval."""
@@ -302,7 +344,7 @@ PROTOCOLS = {  # name -> (number of numeric arguments (min, max), factory, usage
 
 def parse_protocol(spec) -> Protocol:
     """A Protocol from ``None``/"constant", "on-off:TAU", "ramp:T", "sin2:T", "gauss:T0,SIGMA",
-    "charge-store-discharge:TAU,STORE[,TAU_D]", "table:FILE" or "table:t0/f0;t1/f1;...",
+    "charge-store-discharge:TAU,STORE[,TAU_D]", "table:FILE" or "table:t0/f0;t1/f1;...", "steps:FILE",
     a callable f(t), or a Protocol (passed through)."""
     if spec is None or isinstance(spec, Protocol):
         return spec or Constant()
@@ -313,10 +355,12 @@ def parse_protocol(spec) -> Protocol:
     name, _, arg = spec.strip().partition(":")
     if name == "table":
         return _table(arg)
+    if name == "steps":
+        return _steps(arg)
     if name not in PROTOCOLS:
-        close = difflib.get_close_matches(name, [*PROTOCOLS, "table"], n=2, cutoff=0.5)
+        close = difflib.get_close_matches(name, [*PROTOCOLS, "table", "steps"], n=2, cutoff=0.5)
         hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-        usage = ", ".join(sorted({u for _, _, u in PROTOCOLS.values()} | {"table:FILE"}))
+        usage = ", ".join(sorted({u for _, _, u in PROTOCOLS.values()} | {"table:FILE", "steps:FILE"}))
         raise InputError(f"unknown protocol {spec!r}{hint} (use {usage})")
     (lo, hi), factory, usage = PROTOCOLS[name]
     parts = [p for p in arg.split(",") if p.strip()] if arg else []
