@@ -11,7 +11,7 @@ H_B. Every piece is rebuilt from the graph at theta + s h (:func:`operators_at`,
   (theta, theta + h, theta + 2h for rates, which may sit at 0) then give the derivative exactly
   (to round-off), and the second difference checks the linearity;
 - otherwise (e.g. a model parameter entering through a function, a norm-matched charger) a
-  fourth-order central difference (steps h/10, h/5; truncation ~ 1e-12 relative) is used and the
+  fourth-order central difference (step 1e-3 x the parameter's scale; truncation ~ 1e-12 relative) is used and the
   parameter's record says so (``operator_derivative``).
 """
 
@@ -104,18 +104,28 @@ def _one_sided(param) -> bool:
     return param.kind == "rate" or param.key in ("gamma", "kappa")
 
 
+def _refuse_noise(plan, charging, param, value) -> None:
+    """A closed run's parameter must not switch noise on (a model parameter that is a rate)."""
+    from ..core.errors import InputError
+
+    if operators_at(plan, charging, param, value).jumps:
+        raise InputError(f"sensitivity {param.name!r} changes the noise (jump operators): use method='exact'")
+
+
 def piece_derivative(plan, charging: dict, param, density: bool) -> tuple[Pieces, str]:
     """(dG0/dtheta, dGV/dtheta, dH_B/dtheta) and how they were obtained ("exact (linear)" or the
     finite-difference stencil used)."""
     theta = param.value
     h = STEP * max(abs(theta), 1.0)
+    if not density:
+        _refuse_noise(plan, charging, param, theta + h)
     offsets = (0.0, h, 2 * h) if _one_sided(param) else (-h, 0.0, h)
     at = [pieces(operators_at(plan, charging, param, theta + s), density) for s in offsets]
     second = at[0].combine(at, (1.0, -2.0, 1.0))
     if second.size() <= LINEAR_TOL * at[1].size() or second.size() <= 1e-300:
         coeffs = (-1 / h, 1 / h, 0.0) if _one_sided(param) else (-0.5 / h, 0.0, 0.5 / h)
         return at[0].combine(at, coeffs), "exact (linear in the parameter)"
-    h = 0.1 * h
+    h = 1e-3 * (abs(theta) if 0 < abs(theta) < 1 else max(abs(theta), 1.0))
     if _one_sided(param):
         offsets, coeffs = (0.0, h, 2 * h), (-1.5 / h, 2.0 / h, -0.5 / h)
         note = f"one-sided second-order difference of the operator entries, step {h:.3g} (not linear)"

@@ -195,8 +195,10 @@ def compute_sensitivities(problem, result, params, progress=None) -> tuple[dict,
     t_p, dpmax = _power_max(run, P)
     out = {p.name: _record(p, plan, (dE[k], dP[k], dC[k]), tau, k, dpmax[k], notes[k])
            for k, p in enumerate(params)}
+    undefined = result.undefined  # figures that are not results (round-off C_Q*, no maximum): no derivative
     for p in params:  # theta dE_max/dtheta / E_max (the tornado plot's bars)
         rec = out[p.name]
+        rec.update({k: None for k in undefined if k in rec})
         if rec["energy_max"] is not None and result.energy_max:
             rec["normalised_energy_max"] = p.value * rec["energy_max"] / result.energy_max
     info = _info(result, (E, P, C), density, tau, t_p, _time.perf_counter() - t_start)
