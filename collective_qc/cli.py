@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", metavar="FILE", help="write the result as JSON (series as lists of numbers, units)")
     c.add_argument("--plot", metavar="FILE", help="draw the run as PNG: E(t)/N, P(t)/N, C_Q(t)/N; with --disorder the "
                                                   "mean E(t), P(t) with error bands and histograms of tau_c, E_max")
+    c.add_argument("--sensitivity", action="append", dest="sensitivities", metavar="NAME", default=None,
+                   help="exact sensitivity d/dtheta of E, P, C_Q and tau_c, E_max, P_max (closed, exact): a model "
+                        "parameter, ATTR@NODE, ATTR@(U,V), drive, protocol.FIELD or a noise rate; repeatable; "
+                        "with --plot also a tornado chart FILE-sensitivities.png")
+    c.add_argument("--hdf5", metavar="FILE", help="write the series, figures and sensitivities as HDF5")
 
     k = sub.add_parser("compare", help="collective advantage: per-site figures and Gamma over sizes N")
     k.add_argument("model", help="catalog name (see `cqc models`) or a .graphml / node-link .json graph")
@@ -221,6 +226,12 @@ def _cmd_charge(args) -> int:
     from .parallel import open_client
 
     kwargs = _run_kwargs(args)
+    if args.sensitivities:
+        kwargs["sensitivities"] = args.sensitivities
+    tornado = args.plot and args.sensitivities and _tornado_path(args.plot)
+    for path, flag in ((args.hdf5, "--hdf5"), (tornado, "--plot")):
+        if path:
+            writable_file(path, flag)
     if args.json:
         writable_file(args.json, "--json")
     if args.plot:
@@ -230,12 +241,31 @@ def _cmd_charge(args) -> int:
     with open_client(args.scheduler, args.workers) as client, Progress(f"charge {args.model}") as prog:
         res = charge(args.model, client=client, progress=prog, **kwargs)
     print(res.summary())
+    from .sensitivity.report import sensitivity_lines
+
+    if getattr(res, "sensitivities", None):
+        print("\n".join(sensitivity_lines(res)))
     if args.json:
         res.to_json(args.json)
         print(f"wrote {args.json}")
+    if args.hdf5:
+        res.to_hdf5(args.hdf5)
+        print(f"wrote {args.hdf5}")
     if args.plot:
         print(f"wrote {_charge_plot(res, args.plot, args.model)}")
+    if args.plot and getattr(res, "sensitivities", None):
+        from . import plots
+
+        title = f"{res.model} N = {res.n_sites}: normalised sensitivities"
+        written = plots.tornado(res.sensitivities, _tornado_path(args.plot), res.energy_max, res.tau_c, title=title)
+        print(f"wrote {written}")
     return 0
+
+
+def _tornado_path(plot: str) -> str:
+    """The tornado chart beside the --plot file: FILE.png -> FILE-sensitivities.png."""
+    stem = plot[:-4] if plot.lower().endswith(".png") else plot
+    return f"{stem}-sensitivities.png"
 
 
 def _charge_plot(res, path: str, label: str) -> str:

@@ -15,6 +15,8 @@
   tau_c of every curve marked by a dotted vertical line;
 - :func:`vs_disorder`: Gamma_P and tau_c against the disorder strength W per size, bands of +-1
   standard error over realisations; :func:`histograms`: tau_c and E_max/N over realisations.
+- :func:`tornado`: normalised sensitivities theta dE_max/dtheta / E_max (and theta dtau_c/dtheta / tau_c)
+  of one run as horizontal bars, largest on top (:mod:`collective_qc.sensitivity`).
 - :func:`ensemble`: a disorder ensemble's mean E(t), P(t) with +-1 standard-error bands and the
   histograms of tau_c and E_max over its realisations.
 
@@ -34,7 +36,7 @@ import numpy as np
 from .analysis.figures import GAMMAS as FIGURE_GAMMAS
 from .core.units import DIMENSIONLESS, Units
 
-__all__ = ["per_site_vs_n", "gammas_vs_n", "timeseries", "ensemble", "power_law_fit", "PowerLaw"]
+__all__ = ["per_site_vs_n", "gammas_vs_n", "timeseries", "ensemble", "power_law_fit", "PowerLaw", "tornado"]
 
 PER_SITE = (("capacitance_at_tau_c_per_site", r"$C_Q^*/N$"), ("power_max_per_site", r"$P_{\max}/N$"),
             ("tau_c", r"$\tau_c$"), ("energy_max_per_site", r"$E_{\max}/N$"))
@@ -536,4 +538,50 @@ def histograms(samples: list[dict], path: str, title: str = "") -> str:
         ax.grid(alpha=0.3)
         ax.legend(fontsize="x-small")
     fig.suptitle(title)
+    return _save(fig, path)
+
+
+def tornado(sensitivities: dict, path: str, energy_max: float | None = None, tau_c: float | None = None,
+            title: str = "") -> str:
+    """Tornado chart of normalised sensitivities (elasticities, dimensionless): theta dE_max/dtheta / E_max
+    (left panel) and theta dtau_c/dtheta / tau_c (right), one bar per parameter, largest |value| on top;
+    each bar labelled with the parameter, its value and unit. A parameter whose figure is undefined is
+    listed with "n/a".
+
+    Parameters
+    ----------
+    sensitivities : dict
+        ``ChargeResult.sensitivities`` (name -> record with ``value``, ``unit``, ``energy_max``, ``tau_c``).
+    path : str
+        PNG file to write.
+    energy_max, tau_c : float, optional
+        The run's E_max (energy units) and tau_c (time units): the normalisation.
+    """
+    plt = _plt()
+    names = list(sensitivities)
+
+    def elasticity(rec, key, ref):
+        d = rec.get(key)
+        return math.nan if d is None or not ref else rec["value"] * d / ref
+
+    panels = (("energy_max", energy_max, r"$\theta\,\partial E_{\max}/\partial\theta\;/\;E_{\max}$"),
+              ("tau_c", tau_c, r"$\theta\,\partial \tau_c/\partial\theta\;/\;\tau_c$"))
+    vals = {k: [elasticity(sensitivities[n], k, ref) for n in names] for k, ref, _ in panels}
+    order = sorted(range(len(names)), key=lambda i: np.nan_to_num(abs(vals["energy_max"][i]), nan=-1.0))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 1.2 + 0.45 * max(len(names), 1)), constrained_layout=True,
+                             sharey=True)
+    labels = [f"{names[i]} = {sensitivities[names[i]]['value']:g}"
+              + (f" [{sensitivities[names[i]]['unit']}]" if sensitivities[names[i]].get("unit") else "")
+              for i in order]
+    for ax, (key, _ref, lab) in zip(axes, panels):
+        v = np.array([vals[key][i] for i in order])
+        ax.barh(range(len(order)), np.nan_to_num(v), color=np.where(v >= 0, "tab:red", "tab:blue"))
+        for y, x in enumerate(v):
+            if not np.isfinite(x):
+                ax.annotate("n/a", (0, y), fontsize="x-small", va="center")
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.set_xlabel(lab + " (dimensionless)")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(order)), labels)
+    fig.suptitle(title or "normalised sensitivities")
     return _save(fig, path)
