@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="if another run holds DIR, wait for it to finish (default: refuse, naming its PID)")
     _dask_options(s)
     _plugin_option(s)
+    from .design.cli import add_optimize_parser
+
+    add_optimize_parser(sub)  # cqc optimize (collective_qc.design)
     return p
 
 
@@ -392,7 +395,7 @@ def main(argv=None) -> int:
         return exc.code
     if args.command is None:
         parser.print_usage(sys.stderr)
-        sys.stderr.write("cqc: error: give a command (models, charge, compare, study); cqc --help for more\n")
+        sys.stderr.write("cqc: error: give a command (models, charge, compare, study, optimize); cqc --help for more\n")
         return 2
     _one_line_warnings()
     try:
@@ -410,6 +413,10 @@ def main(argv=None) -> int:
             return _cmd_compare(args)
         if args.command == "study":
             return _cmd_study(args)
+        if args.command == "optimize":
+            from .design.cli import run_optimize
+
+            return run_optimize(args, _kv(args.param))
     except InputError as exc:
         return _fail(_name_option(parser, args.command, str(exc)))
     except KeyboardInterrupt:
