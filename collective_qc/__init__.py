@@ -34,3 +34,13 @@ from .physics.registry import get_model, load_plugin, model_names, register_mode
 
 __all__ = ["charge", "compare", "InputError", "ResourceError", "Model", "Param", "register_model", "get_model",
            "model_names", "load_plugin", "Progress", "Units", "__version__"]
+
+
+def __getattr__(name: str):
+    """``collective_qc.optimize`` (:func:`collective_qc.design.optimize`), imported on first use so that
+    importing the package does not load the optimiser."""
+    if name == "optimize":
+        from .design import optimize
+
+        return optimize
+    raise AttributeError(f"module 'collective_qc' has no attribute {name!r}")

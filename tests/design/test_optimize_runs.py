@@ -80,3 +80,7 @@ def test_unknown_setting_and_bad_steps_file(tmp_path):
     bad.write_text("0,1\n0,2\n")
     with pytest.raises(InputError, match="strictly increasing"):
         cq.charge("two-level", 1.0, protocol=f"steps:{bad}")
+
+
+def test_package_level_entry_point():
+    assert cq.optimize is optimize
