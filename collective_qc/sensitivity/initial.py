@@ -1,24 +1,29 @@
 """How the initial state moves with theta (through H_B).
 
 - ground state (``ground``; a ``ground-manifold`` mixture member by member):
-  d psi_0 = -(H_B - E_g)^+ (1 - P_0) dH_B psi_0, on the spins with the cavity in its Fock state
-  (dense diagonalisation of H_B there). A degenerate ground level whose perturbation P_0 dH_B P_0
-  is not a multiple of P_0 splits: the zero-temperature state is then not differentiable, refused.
+  d psi_0 = -(H_B - E_g)^+ (1 - P_0) dH_B psi_0, on the spins with the cavity in its Fock state,
+  from one sparse LU factorisation of the bordered system [[H_B - E_g, X], [X^dag, 0]] (X the
+  ground members; nonsingular, and its solution is orthogonal to X). A degenerate ground level
+  whose perturbation P_0 dH_B P_0 is not a multiple of P_0 splits: the zero-temperature state is
+  then not differentiable, refused.
 - thermal state exp(-H_B/T)/Z: the Daleckii-Krein formula in the eigenbasis of H_B,
   d g(H) = U [(g_i - g_j)/(e_i - e_j)]_ij o (U^dag dH U) U^dag (g'(e_i) on the diagonal and inside
-  degenerate levels), with the normalisation d rho = dg/Z - rho Tr dg / Z.
+  degenerate levels), with the normalisation d rho = dg/Z - rho Tr dg / Z (dense diagonalisation,
+  at most DENSE_STATE_LIMIT states on the spins).
 - product |g...g> and Dicke states do not depend on theta (None).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
 
 from ..core.errors import InputError
 
 __all__ = ["state_tangents", "DENSE_STATE_LIMIT"]
 
-DENSE_STATE_LIMIT = 4096  # spin-sector dimension of the dense eigendecomposition
+DENSE_STATE_LIMIT = 4096  # spin-sector dimension of the dense eigendecomposition (thermal states)
 
 
 def _sector(ops) -> np.ndarray:
@@ -31,7 +36,7 @@ def _sector(ops) -> np.ndarray:
 
 def _spectrum(ops, sector):
     if len(sector) > DENSE_STATE_LIMIT:
-        raise InputError(f"sensitivities of a {len(sector)}-dimensional ground or thermal state need a dense "
+        raise InputError(f"sensitivities of a {len(sector)}-dimensional thermal state need a dense "
                          f"diagonalisation (at most {DENSE_STATE_LIMIT}); use initial='product' or a smaller model")
     return np.linalg.eigh(ops.H_B[sector][:, sector].toarray())
 
@@ -45,20 +50,22 @@ def state_tangents(ops, init, dHBs: list, names: list, density: bool) -> list:
         raise InputError("sensitivities of a thermal state sampled by typical states are not available "
                          "(use a dense thermal state: a smaller model)")
     sector = _sector(ops)
-    w, v = _spectrum(ops, sector)
+    H = ops.H_B[sector][:, sector]
+    thermal = init.label == "thermal"
+    w, v = _spectrum(ops, sector) if thermal else (None, None)
+    solve = None if thermal else _bordered(H, init.vectors[sector])
     out = []
     for dHB, name in zip(dHBs, names, strict=True):
         if dHB is None:
             out.append(None)
             continue
-        D = dHB[sector][:, sector].toarray()
-        if init.label == "thermal":
-            drho = _thermal(w, v, D, init.params["T"])
+        D = dHB[sector][:, sector]
+        if thermal:
             full = np.zeros((ops.dim, ops.dim), dtype=np.complex128)
-            full[np.ix_(sector, sector)] = drho
+            full[np.ix_(sector, sector)] = _thermal(w, v, D.toarray(), init.params["T"])
             out.append(full)
             continue
-        a = _ground(w, v, D, init.vectors[sector], name)
+        a = _ground(solve, D, init.vectors[sector], name)
         full = np.zeros((ops.dim, a.shape[1]), dtype=np.complex128)
         full[sector] = a
         out.append(full @ np.diag(init.weights) @ init.vectors.conj().T + init.vectors @ np.diag(init.weights)
@@ -66,21 +73,34 @@ def state_tangents(ops, init, dHBs: list, names: list, density: bool) -> list:
     return out
 
 
-def _ground(w, v, D, X, name):
-    """-(H - E_g)^+ D X for the ground members X (columns), refusing a split degenerate level."""
-    e0 = w[0]
-    tol = 1e-9 * max(1.0, abs(e0), abs(w[-1] - e0) * 1e-3)
-    ground = w - e0 < tol
+def _bordered(H, X):
+    """b -> (H - E_g)^+ b for b orthogonal to the ground members X: the LU of [[H - E_g, X], [X^dag, 0]]."""
+    X = np.asarray(X, dtype=np.complex128)
+    e0 = float(np.real(X[:, 0].conj() @ (H @ X[:, 0])))
+    n, m = X.shape
+    K = sp.bmat([[sp.csr_matrix(H, dtype=np.complex128) - e0 * sp.identity(n, format="csr"), sp.csr_matrix(X)],
+                 [sp.csr_matrix(X.conj().T), None]], format="csc")
+    lu = splu(K)
+
+    def solve(b):
+        rhs = np.vstack([b, np.zeros((m, b.shape[1]), dtype=np.complex128)])
+        return lu.solve(rhs)[:n]
+
+    return solve
+
+
+def _ground(solve, D, X, name):
+    """-(H - E_g)^+ (1 - P_0) D X for the ground members X (columns), refusing a split degenerate level."""
+    DX = D @ X
+    Q = X.conj().T @ DX
     m = X.shape[1]
     if m > 1:
-        Q = X.conj().T @ D @ X
         spread = np.max(np.abs(Q - np.trace(Q) / m * np.eye(m)))
-        if spread > 1e-9 * max(1.0, np.max(np.abs(D))):
+        if spread > 1e-9 * max(1.0, abs(D).max()):
             raise InputError(f"sensitivity {name!r}: the {m}-fold degenerate ground level of H_B is split by it "
                              "(the zero-temperature state is not differentiable there); use a thermal state or "
                              "break the degeneracy")
-    ve, gap = v[:, ~ground], w[~ground] - e0
-    return -(ve @ ((ve.conj().T @ (D @ X)) / gap[:, None]))
+    return -solve(DX - X @ Q)
 
 
 def _thermal(w, v, D, T):

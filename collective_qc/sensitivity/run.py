@@ -41,14 +41,15 @@ def _density(plan) -> bool:
 
 def augmented_memory(plan, n_params: int) -> float:
     """Bytes of the augmented propagation: 2 + 2K blocks of the state (x 12 work copies of
-    expm_multiply / DOP853) and the sparse augmented generator (about 4 operator copies per block)."""
+    expm_multiply / DOP853), the sparse augmented generator (about 4 operator copies per block) and,
+    for a thermal state, three dense dim x dim matrices of its derivative."""
     from ..physics.operators import estimate_nnz_per_row
 
     dim = float(plan.dim)
     n = dim * dim if _density(plan) else dim
     nnz = n * estimate_nnz_per_row(plan.model_graph) * (2 if _density(plan) else 1)
     blocks = 2 + 2 * n_params
-    return blocks * (16.0 * n * 12 + 4 * 24.0 * nnz) + 3 * 16.0 * dim * dim * (not _density(plan) and dim <= 4096)
+    return blocks * (16.0 * n * 12 + 4 * 24.0 * nnz) + 3 * 16.0 * dim * dim * plan.initial.startswith("thermal")
 
 
 def check_sensitivities(names, plan) -> list:
