@@ -14,7 +14,7 @@ from .grape import Dynamics
 __all__ = ["build_dynamics", "DENSE_LIMIT", "OPEN_LIMIT"]
 
 DENSE_LIMIT = 2048  # closed: dense eigendecompositions per slice
-OPEN_LIMIT = 24  # open: the Liouvillian is d^2 x d^2 (576 x 576 at d = 24)
+OPEN_LIMIT = 256  # open: sparse Liouvillian actions on vectors of d^2 (65536 at d = 256)
 
 
 def _dense(m) -> np.ndarray:
@@ -29,7 +29,7 @@ def build_dynamics(model, opts) -> tuple[Dynamics, dict]:
     ------
     InputError
         A model whose run basis is too large for dense propagators (closed > 2048 states,
-        open > 24 states), or a method other than ``closed`` / ``exact``.
+        open > 256 states), or a method other than ``closed`` / ``exact``.
     """
     method = "exact" if opts.is_open else "closed"
     plan = check_charge(model, opts.drive, np.array([0.0, opts.tau]), params=opts.params, method=method,
