@@ -36,8 +36,9 @@ def add_optimize_parser(sub) -> None:
                                                                      "|lambda f| <= lambda f_max (default 1)")
     o.add_argument("--f-max", type=_num("f_max"), default=1.0, help="bound |f(t)| <= f_max (default 1)")
     o.add_argument("--slices", type=_num("slices", int), default=20, help="piecewise-constant slices M (default 20)")
-    o.add_argument("--basis", default=None, help="fourier:K: f = f_max tanh(Fourier series with K modes) sampled on "
-                                                 "the slices (default: free slice values)")
+    o.add_argument("--basis", default=None, help="fourier:K or gauss:K: f = f_max tanh(Fourier series with K modes, "
+                                                 "or a sum of K Gaussians) sampled on the slices (default: free "
+                                                 "slice values)")
     o.add_argument("--objective", default="energy", help="energy | ergotropy | time:FRACTION (default energy)")
     o.add_argument("--starts", type=_num("starts", int), default=4, help="seeded starts (default 4)")
     o.add_argument("--seed", type=_num("seed", int), default=0, help="seed of the starts (default 0)")
@@ -60,7 +61,7 @@ def run_optimize(args, params: dict) -> int:
     from .optimize import optimize
 
     if args.basis is not None and args.basis.strip() == "":
-        raise InputError("--basis: give fourier:K or leave it out")
+        raise InputError("--basis: give fourier:K or gauss:K, or leave it out")
     res = optimize(args.model, args.tau, params=params, drive=args.drive, f_max=args.f_max, slices=args.slices,
                    basis=args.basis, objective=args.objective, starts=args.starts, seed=args.seed,
                    maxiter=args.maxiter, dephasing=args.dephasing, relaxation=args.relaxation, pumping=args.pumping,

@@ -32,19 +32,26 @@ __all__ = ["optimize", "OptimizeOptions", "Parametrisation"]
 
 class Parametrisation:
     """Slice amplitudes u (length M) from parameters x: u = x (free slices, box bounds), or
-    u = f_max tanh(B x) with B the Fourier basis at the slice midpoints (no bounds needed)."""
+    u = f_max tanh(B x) with B a smooth basis at the slice midpoints (no bounds needed): Fourier
+    (1, cos(2 pi k t/tau), sin(2 pi k t/tau), k = 1..K) or K Gaussians of width tau/K centred at
+    (j + 1/2) tau/K."""
 
     def __init__(self, opts: OptimizeOptions):
         self.f_max, self.M, self.modes = opts.f_max, opts.slices, opts.modes
         if self.modes is not None:
+            kind, K = self.modes
             s = (np.arange(self.M) + 0.5) / self.M  # t / tau at the slice midpoints
-            k = np.arange(1, self.modes + 1)
-            self.B = np.hstack([np.ones((self.M, 1)), np.cos(2 * np.pi * np.outer(s, k)),
-                                np.sin(2 * np.pi * np.outer(s, k))])
+            if kind == "fourier":
+                k = np.arange(1, K + 1)
+                self.B = np.hstack([np.ones((self.M, 1)), np.cos(2 * np.pi * np.outer(s, k)),
+                                    np.sin(2 * np.pi * np.outer(s, k))])
+            else:
+                c = (np.arange(K) + 0.5) / K
+                self.B = np.exp(-0.5 * ((s[:, None] - c[None, :]) * K) ** 2)
 
     @property
     def size(self) -> int:
-        return self.M if self.modes is None else 2 * self.modes + 1
+        return self.M if self.modes is None else self.B.shape[1]
 
     @property
     def bounds(self):
@@ -64,10 +71,8 @@ class Parametrisation:
         """Start j: f = f_max/2 everywhere for j = 0, else random (uniform slices / normal coefficients)."""
         if self.modes is None:
             return np.full(self.M, 0.5 * self.f_max) if j == 0 else rng.uniform(-self.f_max, self.f_max, self.M)
-        x = np.zeros(self.size)
-        if j == 0:
-            x[0] = np.arctanh(0.5)
-            return x
+        if j == 0:  # the basis' closest fit to f = f_max/2
+            return np.linalg.lstsq(self.B, np.full(self.M, np.arctanh(0.5)), rcond=None)[0]
         return rng.normal(0.0, 1.0, self.size)
 
 

@@ -50,7 +50,8 @@ class OptimizeOptions:
     basis : str or None
         None: the M slice values are the parameters. ``"fourier:K"``: f = f_max tanh(g(t)),
         g = c_0 + sum_{k=1..K} [a_k cos(2 pi k t/tau) + b_k sin(2 pi k t/tau)] (CRAB-like, 2K + 1
-        parameters, the bound holds by construction), sampled at the slice midpoints.
+        parameters, the bound holds by construction), sampled at the slice midpoints. ``"gauss:K"``:
+        g = sum_j a_j exp(-(t - t_j)^2 / (2 s^2)), t_j = (j + 1/2) tau/K, s = tau/K (K parameters).
     objective : str
         ``energy`` (E(tau) = <H_B>(tau) - E(0)), ``ergotropy`` (W(tau)), or ``time:FRACTION``
         (the shortest tau at which the optimal E reaches FRACTION of E_max = e_max - E(0), e_max the
@@ -129,19 +130,19 @@ def _objective(spec) -> tuple[str, float | None]:
     raise InputError(f"unknown objective {spec!r}{hint} (use {', '.join(OBJECTIVES)})")
 
 
-def _basis(spec) -> int | None:
-    """K Fourier modes, or None for free slices."""
+def _basis(spec) -> tuple[str, int] | None:
+    """("fourier" | "gauss", K), or None for free slices."""
     if spec is None or spec == "slices":
         return None
     name, _, arg = str(spec).partition(":")
-    if name in ("fourier", "crab"):
+    if name in ("fourier", "crab", "gauss"):
         try:
             k = int(arg)
         except ValueError:
             k = -1
         if k >= 1:
-            return k
-    raise InputError(f"basis must be 'fourier:K' with an integer K >= 1 (or omitted for free slices), "
+            return ("gauss" if name == "gauss" else "fourier", k)
+    raise InputError(f"basis must be 'fourier:K' or 'gauss:K' with an integer K >= 1 (or omitted for free slices), "
                      f"got {shown(spec)}")
 
 
