@@ -1,9 +1,10 @@
 """How the initial state moves with theta (through H_B).
 
 - ground state (``ground``; a ``ground-manifold`` mixture member by member):
-  d psi_0 = -(H_B - E_g)^+ (1 - P_0) dH_B psi_0, on the spins with the cavity in its Fock state,
-  from one sparse LU factorisation of the bordered system [[H_B - E_g, X], [X^dag, 0]] (X the
-  ground members; nonsingular, and its solution is orthogonal to X). A degenerate ground level
+  d psi_0 = -(H_B - E_g)^+ (1 - P_0) dH_B psi_0, on the spins with the cavity in its Fock state, by
+  conjugate gradients on H_B - E_g (residual checked to 1e-12), else one sparse LU factorisation of
+  the bordered system [[H_B - E_g, X], [X^dag, 0]] (X the ground members; nonsingular, and its
+  solution is orthogonal to X). A degenerate ground level
   whose perturbation P_0 dH_B P_0 is not a multiple of P_0 splits: the zero-temperature state is
   then not differentiable, refused.
 - thermal state exp(-H_B/T)/Z: the Daleckii-Krein formula in the eigenbasis of H_B,
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
+from scipy.sparse.linalg import cg, splu
 
 from ..core.errors import InputError
 
@@ -74,17 +75,28 @@ def state_tangents(ops, init, dHBs: list, names: list, density: bool) -> list:
 
 
 def _bordered(H, X):
-    """b -> (H - E_g)^+ b for b orthogonal to the ground members X: the LU of [[H - E_g, X], [X^dag, 0]]."""
+    """b -> (H - E_g)^+ b for b orthogonal to the ground members X: conjugate gradients on H - E_g
+    (positive semi-definite; the Krylov space of b stays orthogonal to its kernel, projected again at
+    the end), residual checked to 1e-12; otherwise the sparse LU of [[H - E_g, X], [X^dag, 0]]."""
     X = np.asarray(X, dtype=np.complex128)
     e0 = float(np.real(X[:, 0].conj() @ (H @ X[:, 0])))
     n, m = X.shape
-    K = sp.bmat([[sp.csr_matrix(H, dtype=np.complex128) - e0 * sp.identity(n, format="csr"), sp.csr_matrix(X)],
-                 [sp.csr_matrix(X.conj().T), None]], format="csc")
-    lu = splu(K)
+    A = (sp.csr_matrix(H, dtype=np.complex128) - e0 * sp.identity(n, format="csr")).tocsr()
+
+    def by_lu(b):
+        K = sp.bmat([[A, sp.csr_matrix(X)], [sp.csr_matrix(X.conj().T), None]], format="csc")
+        rhs = np.vstack([b, np.zeros((m, b.shape[1]), dtype=np.complex128)])
+        return splu(K, permc_spec="MMD_AT_PLUS_A").solve(rhs)[:n]
 
     def solve(b):
-        rhs = np.vstack([b, np.zeros((m, b.shape[1]), dtype=np.complex128)])
-        return lu.solve(rhs)[:n]
+        out = np.empty_like(b)
+        for j in range(b.shape[1]):
+            x, info = cg(A, b[:, j], rtol=1e-14, atol=0.0, maxiter=20 * n)
+            x = x - X @ (X.conj().T @ x)
+            if info != 0 or np.linalg.norm(A @ x - b[:, j]) > 1e-12 * max(np.linalg.norm(b[:, j]), 1e-300):
+                return by_lu(b)
+            out[:, j] = x
+        return out
 
     return solve
 
