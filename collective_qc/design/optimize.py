@@ -172,14 +172,15 @@ def optimize(model, tau: float, *, options: OptimizeOptions | None = None, advan
         u, F, histories, nfev = _best_at(dyn, opts, tau_opt)
     wall = _time.perf_counter() - start
     t, E_opt, E_const = curves(dyn, u, tau_opt, opts.f_max)
-    single = _single_site(model, opts, F) if advantage else None
+    single = _single_site(model, opts, F, tau_opt) if advantage else None
     return OptimizeResult(options=opts, tau=tau_opt, amplitudes=u, objective=F, histories=histories,
                           times=t, energy=E_opt, energy_constant=E_const, info=info, evaluations=nfev,
                           wall_time=wall, single_site=single, time_target=target)
 
 
-def _single_site(model, opts, F) -> dict | None:
-    """The single-site optimum with the same settings and Gamma = F_N / (N F_1), or None."""
+def _single_site(model, opts, F, tau: float) -> dict | None:
+    """The single-site optimum at the same tau and settings and Gamma = F_N / (N F_1), or None (a
+    model without a size parameter, or N = 1). With ``time:X`` the single site's best E at the tau found."""
     from ..api import check_charge
 
     m = check_charge(model, opts.drive, np.array([0.0, opts.tau]), params=opts.params).model
@@ -190,6 +191,6 @@ def _single_site(model, opts, F) -> dict | None:
                                         "pumping", "initial", "battery_off", "starts", "seed", "maxiter", "gtol")}
     if opts.objective == "time":
         kw["objective"] = "energy"  # the single site's best E at the same tau
-    one = optimize(m.single_site(), opts.tau, advantage=False, **kw)
+    one = optimize(m.single_site(), tau, advantage=False, **kw)
     F1 = one.objective
     return {"objective": F1, "N": int(n), "gamma": F / (int(n) * F1) if F1 > 0 else float("nan")}
