@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
@@ -132,17 +133,20 @@ def _open(dyn: Dynamics, u: np.ndarray, tau: float, observable, grad: bool):
     d = dyn.H0.shape[0]
     L0, LV = dyn.liouvillians()
     n = L0.shape[0]
+    if 2 * n <= DENSE_ACTION:  # small: dense matrices throughout
+        L0, LV = L0.toarray(), LV.toarray()
     r = [dyn.rho0.reshape(-1, order="F").astype(complex)]
     dr = []  # dP_k r_{k-1}
     for k in range(M):
-        A = (dt * (L0 + dyn.drive * u[k] * LV)).tocsr()
+        A = dt * (L0 + dyn.drive * u[k] * LV)
         if grad:
-            B = sp.bmat([[A, dt * dyn.drive * LV], [None, A]], format="csr")
-            out = spla.expm_multiply(B, np.concatenate([np.zeros(n, complex), r[-1]]), traceA=B.diagonal().sum())
+            B = sp.bmat([[A, dt * dyn.drive * LV], [None, A]], format="csr") if sp.issparse(A) else \
+                np.block([[A, dt * dyn.drive * LV], [np.zeros_like(A), A]])
+            out = _action(B, np.concatenate([np.zeros(n, complex), r[-1]]))
             dr.append(out[:n])
             r.append(out[n:])
         else:
-            r.append(spla.expm_multiply(A, r[-1], traceA=A.diagonal().sum()))
+            r.append(_action(A, r[-1]))
     rho = r[-1].reshape(d, d, order="F")
     rho = 0.5 * (rho + rho.conj().T)
     A_obs = observable(rho)
@@ -153,9 +157,21 @@ def _open(dyn: Dynamics, u: np.ndarray, tau: float, observable, grad: bool):
     g = np.empty(M)
     for k in range(M - 1, -1, -1):
         g[k] = float(np.real(c @ dr[k]))
-        At = (dt * (L0 + dyn.drive * u[k] * LV)).T.tocsr()
-        c = spla.expm_multiply(At, c, traceA=At.diagonal().sum())  # c^T P_k
+        c = _action((dt * (L0 + dyn.drive * u[k] * LV)).T, c)  # c^T P_k
     return value, g
+
+
+DENSE_ACTION = 128  # below this size a dense exponential is cheaper than an expm_multiply call
+
+
+def _action(A, v: np.ndarray) -> np.ndarray:
+    """exp(A) v: a dense exponential for a dense or small A, else the sparse action (expm_multiply)."""
+    if not sp.issparse(A):
+        return sla.expm(A) @ v
+    if A.shape[0] <= DENSE_ACTION:
+        return sla.expm(A.toarray()) @ v
+    A = A.tocsr()
+    return spla.expm_multiply(A, v, traceA=A.diagonal().sum())
 
 
 def evaluate(dyn: Dynamics, u, tau: float, observable, grad: bool = True):
@@ -223,8 +239,7 @@ def _stepper(dyn: Dynamics):
     L0, LV = dyn.liouvillians()
 
     def step(a, h, r):
-        A = (h * (L0 + dyn.drive * a * LV)).tocsr()
-        return spla.expm_multiply(A, r, traceA=A.diagonal().sum())
+        return _action(h * (L0 + dyn.drive * a * LV), r)
 
     return step
 
