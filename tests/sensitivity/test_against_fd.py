@@ -103,3 +103,21 @@ def test_cavity_coupling_and_mode_frequency():
     opts = dict(drive=0.4, t_max=4.0, n_times=31, method="closed")
     check(g, "g@(0,c)", set_g, 0.3, tol=TOL, **opts)
     check(g, "omega@c", set_omega_c, 1.05, tol=TOL, **opts)
+
+
+def test_nonlinear_operator_dependence_is_differenced_and_said():
+    """A norm-matched charger (V / ||V||) depends on a site weight non-linearly: the operator
+    derivative falls back to a fourth-order difference of the entries, says so, and still agrees."""
+    opts = dict(GRAPH, norm=1.0)
+    check(_graph(), "weight@0", _set(node=0, key="weight"), 1.0, tol=TOL, **opts)
+    import collective_qc as cqc
+
+    res = cqc.charge(_graph(), sensitivities=["weight@0", "omega@1"], **opts)
+    assert "fourth-order central difference" in res.sensitivities["weight@0"]["operator_derivative"]
+    assert res.sensitivities["omega@1"]["operator_derivative"] == "exact (linear in the parameter)"
+
+
+def test_exact_run_from_a_degenerate_ground_manifold():
+    """N = 3 ring: 2-fold degenerate ground level, not split by omega (a uniform field)."""
+    check("xxz-ring", "omega", lambda v: {"params": {"N": 3, "omega": v}}, 1.0, tol=TOL,
+          **dict(NOISY, params={"N": 3}))
