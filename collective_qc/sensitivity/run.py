@@ -24,7 +24,7 @@ from ..physics.states import initial_state
 from .engine import Augmented, Tangent
 from .envelopes import field_derivative, kicks, time_derivative
 from .generators import operators_at, piece_derivative, pieces
-from .initial import state_tangents
+from .initial import DENSE_STATE_LIMIT, state_tangents
 from .names import resolve_names
 from .observe import DensityObserver, StateObserver
 
@@ -62,6 +62,10 @@ def check_sensitivities(names, plan) -> list:
     if plan.method == "closed" and any(p.kind == "rate" or p.key in ("gamma", "kappa") for p in params):
         bad = next(p.name for p in params if p.kind == "rate" or p.key in ("gamma", "kappa"))
         raise InputError(f"sensitivity {bad!r} is a noise rate: use method='exact' (a closed run has no noise)")
+    spins = int(np.prod([s.dim for s in plan.model_graph.spins]))
+    if plan.initial.startswith("thermal") and spins > DENSE_STATE_LIMIT:
+        raise InputError(f"sensitivities of a thermal state on {spins} spin states need a dense diagonalisation "
+                         f"(at most {DENSE_STATE_LIMIT}); use initial='ground' or 'product', or a smaller model")
     check_memory(augmented_memory(plan, len(params)), f"sensitivities of {len(params)} parameters "
                  f"(augmented system of {2 + 2 * len(params)} copies of the state)")
     return params

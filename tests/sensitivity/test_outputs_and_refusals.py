@@ -93,3 +93,11 @@ def test_cli_bad_name_is_one_line(capsys):
     rc = main(["charge", "xxz-ring", "-p", "N=4", "--method", "closed", "--sensitivity", "Jay"])
     err = capsys.readouterr().err
     assert rc == 2 and "unknown sensitivity 'Jay'" in err and err.count("\n") == 1
+
+
+def test_a_large_thermal_state_is_refused_before_the_run(monkeypatch):
+    import collective_qc.sensitivity.run as run
+
+    monkeypatch.setattr(run, "DENSE_STATE_LIMIT", 8)
+    with pytest.raises(cqc.InputError, match="thermal state on 16 spin states need a dense diagonalisation"):
+        _charge("xxz-ring", method="closed", initial="thermal:0.5", sensitivities=["J"], **RUN)
