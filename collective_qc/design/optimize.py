@@ -93,14 +93,29 @@ def _run_start(dyn, opts, par, observable, x0, tau):
     return res.x, -float(res.fun), history, int(res.nfev)
 
 
+def _bang_bang_start(dyn, par, observable, tau) -> np.ndarray:
+    """The best single-switch drive on the slice grid, f = +f_max on slices < k, -f_max after
+    (k = M: the constant drive): free slices' start 1, so the optimum is never below these."""
+    best, u_best = -np.inf, None
+    for k in range(1, par.M + 1):
+        u = np.where(np.arange(par.M) < k, par.f_max, -par.f_max)
+        F = evaluate(dyn, u, tau, observable, grad=False)[0]
+        if F > best:
+            best, u_best = F, u
+    return u_best
+
+
 def _best_at(dyn, opts, tau):
-    """The best of the seeded starts at final time tau: (u, F, histories, evaluations)."""
+    """The best of the starts at final time tau: (u, F, histories, evaluations). Free slices: start 0
+    f = f_max/2, start 1 the best single-switch bang-bang drive (constant drive included), the others
+    seeded random; a smooth basis: start 0 its fit to f_max/2, the others seeded random."""
     par = Parametrisation(opts)
     observable = terminal_observable(dyn, "ergotropy" if opts.objective == "ergotropy" else "energy")
     rng = np.random.default_rng(np.random.SeedSequence(opts.seed))
     best, histories, nfev = None, [], 0
     for j in range(opts.starts):
-        x, F, hist, n = _run_start(dyn, opts, par, observable, par.start(j, rng), tau)
+        x0 = _bang_bang_start(dyn, par, observable, tau) if j == 1 and par.modes is None else par.start(j, rng)
+        x, F, hist, n = _run_start(dyn, opts, par, observable, x0, tau)
         histories.append(hist)
         nfev += n
         if best is None or F > best[1]:

@@ -65,7 +65,9 @@ class OptimizeOptions:
     battery_off : bool
         H = H_aux + lambda f V while charging (Binder / Campaioli convention); E still measured with H_B.
     starts : int
-        Seeded starts (the first is f = f_max/2 everywhere, the others uniform in [-f_max, f_max]).
+        Starts: f = f_max/2 everywhere; for free slices then the best single-switch bang-bang drive
+        f = +f_max, -f_max on the slice grid (the constant drive among them); the others seeded random
+        (uniform in [-f_max, f_max], or normal basis coefficients).
     seed : int
         Seed of the starts (numpy SeedSequence).
     maxiter : int
