@@ -121,3 +121,16 @@ def test_exact_run_from_a_degenerate_ground_manifold():
     """N = 3 ring: 2-fold degenerate ground level, not split by omega (a uniform field)."""
     check("xxz-ring", "omega", lambda v: {"params": {"N": 3, "omega": v}}, 1.0, tol=TOL,
           **dict(NOISY, params={"N": 3}))
+
+
+SMOOTH_EXACT = [  # the exact solver's own smooth-envelope runs take ~15 s each here: slow
+    ("protocol.sigma", lambda v: {"protocol": f"gauss:2.0,{v!r}"}, 1.0, "gauss:2.0,1.0"),
+    ("protocol.T", lambda v: {"protocol": f"ramp:{v!r}"}, 1.53, "ramp:1.53"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SMOOTH_EXACT, ids=[c[0] for c in SMOOTH_EXACT])
+def test_exact_run_with_a_smooth_envelope(case):
+    name, set_value, value, protocol = case
+    check("xxz-ring", name, set_value, value, tol=TOL, **dict(NOISY, protocol=protocol))
