@@ -31,6 +31,7 @@ from .observe import DensityObserver, StateObserver
 __all__ = ["check_sensitivities", "compute_sensitivities", "SENSITIVITY_METHODS", "augmented_memory"]
 
 SENSITIVITY_METHODS = ("closed", "exact")
+REPRODUCTION_TOL = 1e-8  # the tangents' own E, P, C_Q against the run's (relative): warned above this
 CHECKPOINT_FRACTION = 0.1  # stored sample states may take this share of the available memory
 
 
@@ -207,6 +208,12 @@ def compute_sensitivities(problem, result, params, progress=None) -> tuple[dict,
         if rec["energy_max"] is not None and result.energy_max:
             rec["normalised_energy_max"] = p.value * rec["energy_max"] / result.energy_max
     info = _info(result, (E, P, C), density, tau, t_p, _time.perf_counter() - t_start)
+    worst = max(info["reproduces_run"].values())
+    if worst > REPRODUCTION_TOL:
+        import warnings
+
+        warnings.warn(f"the sensitivity propagation (full basis) differs from the run's E, P, C_Q by {worst:.1e} "
+                      "(relative): its derivatives may not be those of this run", UserWarning, stacklevel=3)
     return out, info
 
 
