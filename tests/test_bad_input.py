@@ -232,7 +232,8 @@ CASES22 = [  # (id, CLI args, words the one-line error must contain)
     ("N=1e300 (300-digit integer)", ["charge", "xxz-ring", "-p", "N=1e300"], ["N = 1e+300"]),
     ("--dephsing (no suggestion)", ["charge", "two-level", "--dephsing", "0.1"], ["--dephsing", "--dephasing"]),
     ("--norm feld", ["charge", "two-level", "--norm", "feld"], ["--norm", "'field'"]),
-    ("--out on charge (suggested itself)", ["charge", "two-level", "--out", "x"], ["--out is an option of cqc optimize and cqc study"]),
+    ("--out on charge (suggested itself)", ["charge", "two-level", "--out", "x"],
+     ["--out is an option of cqc optimize and cqc study"]),
     ("N=1e9 (about more than)", ["charge", "xxz-chain", "-p", "N=1e9"], ["more than 1e308 bytes"]),
 ]
 
