@@ -234,7 +234,7 @@ def charge(
         args["progress"] = progress = Progress("charge")
     plan = plan_run(args)
     charging = charging_options(args)
-    wanted = _sensitivity_parameters(args, plan)  # checked before any heavy work
+    wanted = _sensitivities(args, plan, charging)  # checked and prepared before the run
     first, history = plan.model, []
     for level in range(1, MAX_CUTOFF_REFINEMENTS + 2):
         with setup_policy():  # the same bits for any thread or worker count (collective_qc.core.runtime)
@@ -256,24 +256,30 @@ def charge(
         plan = plan_run({**args, "model": finer, "params": None})
     warn_cutoff(cutoff)
     result = _result(problem, sol, observables, errors, measures, cutoff, history, t_start)
-    if wanted:
-        from .sensitivity import check_sensitivities, compute_sensitivities
+    return _with_sensitivities(result, wanted, problem, args, charging) if wanted else result
 
-        params = check_sensitivities(args["sensitivities"], problem.plan)  # the plan of the final cutoff
-        result.sensitivities, result.metadata["sensitivity"] = compute_sensitivities(problem, result, params)
+
+def _with_sensitivities(result: ChargeResult, wanted, problem: Problem, args: dict, charging: dict) -> ChargeResult:
+    """The result with its sensitivities (:mod:`collective_qc.sensitivity`) and their record in metadata."""
+    from .sensitivity import compute_sensitivities
+
+    if wanted.plan is not problem.plan:  # a refined Fock cutoff: prepare on the final plan
+        wanted = _sensitivities(args, problem.plan, charging)
+    result.sensitivities, result.metadata["sensitivity"] = compute_sensitivities(wanted, result)
     return result
 
 
-def _sensitivity_parameters(args: dict, plan):
-    """The checked parameters of ``sensitivities`` (None when none is asked for)."""
+def _sensitivities(args: dict, plan, charging: dict):
+    """The prepared tangents of ``sensitivities`` (:mod:`collective_qc.sensitivity`), or None when none
+    is asked for; bad names, methods, memory and a split degenerate ground level refused here."""
     from .planning.options import check_options
 
     names = check_options({"sensitivities": args.get("sensitivities")})["sensitivities"]
     if not names:
         return None
-    from .sensitivity import check_sensitivities
+    from .sensitivity import check_sensitivities, prepare_sensitivities
 
-    return check_sensitivities(names, plan)
+    return prepare_sensitivities(plan, charging, check_sensitivities(names, plan))
 
 
 _CHARGE = charge

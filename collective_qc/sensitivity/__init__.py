@@ -1,14 +1,22 @@
 """Exact sensitivities d/dtheta of E(t), P(t), C_Q(t) and of tau_c, E_max, P_max (closed and exact runs).
 
 ``charge(..., sensitivities=["J", "omega@3", "J@(0,1)", "drive", "protocol.sigma", "dephasing"])``
-fills ``result.sensitivities[name]`` (:func:`compute_sensitivities`); names in :mod:`.names`, the
+checks the names (:func:`check_sensitivities`) and prepares the tangents (:func:`prepare_sensitivities`)
+before the run, then fills ``result.sensitivities[name]`` (:func:`compute_sensitivities`); names in :mod:`.names`, the
 operator derivatives in :mod:`.generators`, the initial state's in :mod:`.initial`, the augmented
 forward-tangent propagation in :mod:`.engine`, the observables in :mod:`.observe`, the derived
 figures in :mod:`.run`. Definitions and limits: docs/sensitivities.md.
 """
 
 from .names import Parameter, resolve_names, valid_names
-from .run import SENSITIVITY_METHODS, augmented_memory, check_sensitivities, compute_sensitivities
+from .run import (
+    SENSITIVITY_METHODS,
+    Prepared,
+    augmented_memory,
+    check_sensitivities,
+    compute_sensitivities,
+    prepare_sensitivities,
+)
 
-__all__ = ["Parameter", "resolve_names", "valid_names", "check_sensitivities", "compute_sensitivities",
-           "augmented_memory", "SENSITIVITY_METHODS"]
+__all__ = ["Parameter", "resolve_names", "valid_names", "check_sensitivities", "prepare_sensitivities",
+           "compute_sensitivities", "Prepared", "augmented_memory", "SENSITIVITY_METHODS"]

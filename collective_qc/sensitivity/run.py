@@ -13,6 +13,7 @@ derived figures at their refined times (propagated there, not interpolated).
 from __future__ import annotations
 
 import time as _time
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
@@ -28,7 +29,8 @@ from .initial import DENSE_STATE_LIMIT, state_tangents
 from .names import resolve_names
 from .observe import DensityObserver, StateObserver
 
-__all__ = ["check_sensitivities", "compute_sensitivities", "SENSITIVITY_METHODS", "augmented_memory"]
+__all__ = ["check_sensitivities", "prepare_sensitivities", "compute_sensitivities", "Prepared", "SENSITIVITY_METHODS",
+           "augmented_memory"]
 
 SENSITIVITY_METHODS = ("closed", "exact")
 REPRODUCTION_TOL = 1e-8  # the tangents' own E, P, C_Q against the run's (relative): warned above this
@@ -181,12 +183,25 @@ def _power_max(run: _Run, P):
     return best_t, run.at(best_t)[4]
 
 
-def compute_sensitivities(problem, result, params, progress=None) -> tuple[dict, dict]:
-    """({name: record}, info) for a finished closed or exact run (``problem`` from
-    :func:`collective_qc.api.prepare`, ``result`` its ChargeResult, ``params`` from
-    :func:`check_sensitivities`)."""
+@dataclass
+class Prepared:
+    """What the tangents need, built before the run (so that a refusal comes first): the plan, the
+    parameters, the engine, the observer and the augmented initial state."""
+
+    plan: object
+    params: list
+    notes: list
+    density: bool
+    aug: Augmented
+    observer: object
+    Y0: np.ndarray
+    seconds: float
+
+
+def prepare_sensitivities(plan, charging: dict, params) -> Prepared:
+    """Operators on the full basis and their derivatives, the initial state and its tangents (refusing a
+    split degenerate ground level), the augmented system: everything but the propagation."""
     t_start = _time.perf_counter()
-    plan, charging = problem.plan, problem.charging
     density = _density(plan)
     ops = operators_at(plan, charging)
     base = pieces(ops, density)
@@ -195,7 +210,16 @@ def compute_sensitivities(problem, result, params, progress=None) -> tuple[dict,
     aug = Augmented(base.G0, base.GV, plan.drive, plan.protocol, tangents)
     dHBs = [t.dHB for t in tangents]
     obs = DensityObserver(base.HB, dHBs) if density else StateObserver(base.HB, init.weights, dHBs)
-    run = _Run(aug, obs, plan.times, _start(ops, init, tangents, density))
+    Y0 = _start(ops, init, tangents, density)
+    return Prepared(plan, params, notes, density, aug, obs, Y0, _time.perf_counter() - t_start)
+
+
+def compute_sensitivities(prepared: Prepared, result) -> tuple[dict, dict]:
+    """({name: record}, info) for a finished closed or exact run (``result`` its ChargeResult;
+    ``prepared`` from :func:`prepare_sensitivities` on the run's final plan)."""
+    t_start = _time.perf_counter()
+    plan, params, notes = prepared.plan, prepared.params, prepared.notes
+    run = _Run(prepared.aug, prepared.observer, plan.times, prepared.Y0)
     E, P, C, dE, dP, dC = run.sample()
     tau = _tau(run, P, result.tau_c)
     t_p, dpmax = _power_max(run, P)
@@ -207,7 +231,7 @@ def compute_sensitivities(problem, result, params, progress=None) -> tuple[dict,
         rec.update({k: None for k in undefined if k in rec})
         if rec["energy_max"] is not None and result.energy_max:
             rec["normalised_energy_max"] = p.value * rec["energy_max"] / result.energy_max
-    info = _info(result, (E, P, C), density, tau, t_p, _time.perf_counter() - t_start)
+    info = _info(result, (E, P, C), prepared.density, tau, t_p, prepared.seconds + _time.perf_counter() - t_start)
     worst = max(info["reproduces_run"].values())
     if worst > REPRODUCTION_TOL:
         import warnings

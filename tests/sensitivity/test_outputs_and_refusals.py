@@ -101,3 +101,15 @@ def test_a_large_thermal_state_is_refused_before_the_run(monkeypatch):
     monkeypatch.setattr(run, "DENSE_STATE_LIMIT", 8)
     with pytest.raises(cqc.InputError, match="thermal state on 16 spin states need a dense diagonalisation"):
         _charge("xxz-ring", method="closed", initial="thermal:0.5", sensitivities=["J"], **RUN)
+
+
+def test_a_split_degenerate_ground_level_is_refused_before_the_run(monkeypatch):
+    import collective_qc.api as api
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("the run started before the refusal")
+
+    monkeypatch.setattr(api, "solve", no_run)
+    with pytest.raises(cqc.InputError, match="'omega@2': the 2-fold degenerate ground level"):
+        _charge("xxz-ring", drive=0.5, t_max=3.0, n_times=21, params={"N": 5}, method="closed",
+                sensitivities=["J", "omega@2"])
