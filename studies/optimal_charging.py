@@ -10,7 +10,7 @@ charger V = sum_i sx_i with lambda = 1 and |f| <= 1. For each (N, tau):
 - bang-bang: the best single-switch drive f = +1 on [0, s), -1 on [s, tau), s scanned over the 20
   slice boundaries (s = tau is the constant drive), so that it is one of the optimiser's protocols;
 
-closed (in the symmetry block of the ground state that ``charge`` uses) and, for N = 3, 4, with
+closed (in the symmetry block of the ground state that ``charge`` uses) and, for N = 3, 4, 5, with
 local dephasing gamma = 0.05 (exact Lindblad on the full 2^N space). Per-site E(tau)/N is compared
 with the optimal single site (N = 1, a two-level site: Gamma = E_N / (N E_1)).
 
@@ -42,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "optimal_charging"
 TAUS = (0.5, 1.0, 1.5, 2.0, 3.0)
 CLOSED_N = (3, 4, 5, 6, 7, 8, 10, 12)  # odd N: a degenerate ground manifold, no block (2^N states)
-OPEN_N = (3, 4)  # d = 8, 16: the Lindblad problem on the full 2^N space
+OPEN_N = (3, 4, 5)  # d = 8, 16, 32: the Lindblad problem on the full 2^N space
 GAMMA = 0.05
 SLICES, STARTS = 20, 3
 SWITCHES = SLICES  # the bang-bang switch on the optimiser's slice grid: bang-bang is one of its protocols
