@@ -49,6 +49,31 @@ def finite_difference(call, value: float, h: float | None = None) -> dict:
     return out
 
 
+def _step(model, name: str, kwargs: dict) -> float | None:
+    """The finite-difference step of a parameter whose term dominates the operators: 1e-4 x the change
+    of theta that changes H_B, V, the generator by their own size (max|A| / max|dA/dtheta| over the
+    pieces) when that change is below half the parameter's own scale max(|theta|, 1) (a crystal-field
+    term multiplied by S^2 ... S^4: the default step would leave a truncation error ~ 5e-7); None (the
+    default rule of :func:`finite_difference`) otherwise, and for drive and envelope fields."""
+    from collective_qc.api import charging_options, check_charge
+    from collective_qc.sensitivity import resolve_names
+    from collective_qc.sensitivity.generators import operators_at, piece_derivative, pieces
+
+    kw = {k: v for k, v in kwargs.items() if k != "sensitivities"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = check_charge(model, **kw)
+    charging = charging_options(kw)
+    (param,) = resolve_names([name], plan)
+    if not param.changes_operators:
+        return None
+    density = plan.method == "exact"
+    d, _ = piece_derivative(plan, charging, param, density)
+    size = pieces(operators_at(plan, charging), density).size()
+    scale = size / max(d.size(), 1e-300)
+    return 1e-4 * scale if scale < 0.5 * max(abs(param.value), 1.0) else None
+
+
 def check(model, name: str, set_value, value: float, tol: float = 1e-6, h: float | None = None, **kwargs):
     """Run charge(model, sensitivities=[name], **kwargs) and compare with central differences of
     charge(model, **kwargs, **set_value(v)) (``set_value`` may return a ``model``); returns the
@@ -62,7 +87,7 @@ def check(model, name: str, set_value, value: float, tol: float = 1e-6, h: float
         kw = {**kwargs, **set_value(v)}
         return cqc.charge(kw.pop("model", model), **kw)
 
-    fd = finite_difference(call, value, h)
+    fd = finite_difference(call, value, _step(model, name, kwargs) if h is None else h)
     err = relative_errors(rec, fd, res, value)
     assert max(err.values()) <= tol, (name, err)
     return err
