@@ -24,7 +24,8 @@ QuSpin needs).
 
 Measured (2026-12-07, a 2-core machine shared with another job, load ~8; median of 5 warm runs):
 collective_qc E(tau) = 1.950250827175 in 0.39 s (52 evaluations), qutip-qoc 0.2.0 E(tau) = 1.950250827174
-in 71 s; relative difference 7e-13, slice values within 1.4e-5; ratio 180x.
+in 71 s; relative difference 7e-13, slice values within 1.4e-5; ratio 180x. Second run (load ~6):
+0.227 s against 33.6 s, ratio 148x.
 
 Run: ``python benchmarks/optimize_vs_qoc.py [--tau 2] [--repeats 5]``.
 """
