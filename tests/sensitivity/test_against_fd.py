@@ -10,7 +10,7 @@ import pytest
 from sensitivity_fd import check
 
 TOL = 1e-6
-CHAIN = dict(drive=0.5, t_max=4.0, n_times=31, params={"N": 4, "J": 0.3})
+CHAIN = dict(drive=0.5, t_max=3.0, n_times=21, params={"N": 4, "J": 0.3})
 NOISY = dict(CHAIN, method="exact", dephasing=0.05, relaxation=0.02)
 
 
@@ -64,7 +64,7 @@ def _set(node=None, edge=None, key="", **graph_kw):
     return set_value
 
 
-GRAPH = dict(drive=0.5, t_max=4.0, n_times=31, method="closed")
+GRAPH = dict(drive=0.5, t_max=3.0, n_times=21, method="closed")
 GRAPH_CASES = [
     ("omega@1", _set(node=1, key="omega"), 1.1, GRAPH, {}),
     ("J@(0,1)", _set(edge=(0, 1), key="J"), 0.2, GRAPH, {}),

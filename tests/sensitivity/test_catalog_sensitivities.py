@@ -29,8 +29,7 @@ def _small(name):
     return cls, values, dim
 
 
-@pytest.mark.parametrize("name", model_names())
-def test_every_float_parameter_of_the_catalog(name):
+def _run(name, every: bool):
     cls, values, dim = _small(name)
     if dim > DIM_LIMIT:
         pytest.skip(f"{name}: dimension {dim} above the catalog check's {DIM_LIMIT} (no size parameter)")
@@ -42,5 +41,17 @@ def test_every_float_parameter_of_the_catalog(name):
         res = cqc.charge(name, sensitivities=floats, **opts)
     for key, err in res.metadata["sensitivity"]["reproduces_run"].items():
         assert err <= 1e-9, (name, key, err)
-    for p in floats:
+    for p in floats if every else floats[-1:]:  # the last: the coupling or anisotropy, where there is one
         check(name, p, lambda v, p=p: {"params": {**values, p: v}}, values[p], tol=1e-6, **opts)
+
+
+@pytest.mark.parametrize("name", model_names())
+def test_catalog_sensitivities(name):
+    """Every model: all its float parameters at once reproduce the run; the last one against FD."""
+    _run(name, every=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", model_names())
+def test_every_float_parameter_of_the_catalog(name):
+    _run(name, every=True)
