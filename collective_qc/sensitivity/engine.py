@@ -12,7 +12,8 @@ Y = [x, x_l, x_1, x_l1, ..., x_K, x_lK] obeys Y' = A(t) Y with A block lower-tri
 
 with a_k = d(lambda f)/dtheta_k, b_k = df/dtheta_k (drive: a = f, b = 0; an envelope field:
 a = lambda df/dtheta, b = df/dtheta). Constant pieces of a piecewise-constant envelope: the exact
-exponential of the sparse augmented matrix (``scipy.sparse.linalg.expm_multiply``, tolerance 2^-53);
+exponential of the sparse augmented matrix (``scipy.sparse.linalg.expm_multiply``, tolerance 2^-53;
+up to DENSE_STEP_LIMIT unknowns a dense ``scipy.linalg.expm`` per (f, step), cached and reused);
 smooth envelopes: DOP853 with rtol 1e-12. A switching time s that moves with theta adds the jump
 x_k += ds (f(s-) - f(s+)) lambda GV x, x_lk += ds (f(s-) - f(s+)) (GV x + lambda GV x_l) at s.
 """
@@ -30,6 +31,7 @@ from scipy.sparse.linalg import expm_multiply
 __all__ = ["Tangent", "Augmented", "SMOOTH_RTOL"]
 
 SMOOTH_RTOL = 1e-12  # DOP853 relative tolerance for smooth envelopes
+DENSE_STEP_LIMIT = 2048  # augmented systems up to this size step by cached dense exponentials (64 MiB each)
 
 
 @dataclass
@@ -62,7 +64,7 @@ class Augmented:
     def __init__(self, G0, GV, drive: float, protocol, tangents: list[Tangent]):
         self.G0, self.GV, self.drive, self.protocol, self.tangents = G0, GV, float(drive), protocol, tangents
         self.blocks = 2 + 2 * len(tangents)
-        self._cache = {}
+        self._cache, self._steps = {}, []
         self.kick_times = sorted({s for tg in tangents for s, *_ in tg.kicks})
         self._assemble()
 
@@ -122,13 +124,30 @@ class Augmented:
         shape = Y.shape
         if self.protocol.piecewise_constant:
             A = self.matrix(0.5 * (a + b))
-            return expm_multiply(A * (b - a), Y.reshape(shape[0] * shape[1], shape[2])).reshape(shape)
+            flat = Y.reshape(shape[0] * shape[1], shape[2])
+            if A.shape[0] <= DENSE_STEP_LIMIT:
+                return self._dense_step(A, self.protocol.value(0.5 * (a + b)), b - a, flat).reshape(shape)
+            return expm_multiply(A * (b - a), flat).reshape(shape)
         scale = max(float(np.max(np.abs(Y))), 1e-300)
         sol = solve_ivp(lambda t, y: self.rhs(y.reshape(shape), t).ravel(), (a, b), Y.ravel(), method="DOP853",
                         rtol=SMOOTH_RTOL, atol=1e-3 * SMOOTH_RTOL * scale)
         if not sol.success:
             raise FloatingPointError(f"sensitivity propagation failed on [{a:g}, {b:g}]: {sol.message}")
         return sol.y[:, -1].reshape(shape)
+
+    def _dense_step(self, A, f: float, dt: float, flat):
+        """exp(A dt) y by a dense exponential (scipy.linalg.expm, Pade with scaling and squaring),
+        computed once per (f, dt) and reused: a step dt' within 1e-9 dt of a cached dt0 is
+        exp(A dt0) (y + (dt' - dt0) A y) (error O((dt' - dt0)^2 |A|^2), below 1e-18 relative)."""
+        from scipy.linalg import expm
+
+        for f0, dt0, U in self._steps:
+            if f0 == f and abs(dt - dt0) <= 1e-9 * dt0:
+                d = dt - dt0
+                return U @ (flat + d * (A @ flat)) if d else U @ flat
+        U = expm((A * dt).toarray())
+        self._steps = [*self._steps[-7:], (f, dt, U)]
+        return U @ flat
 
     def _kick(self, Y, s):
         Y = Y.copy()

@@ -74,13 +74,13 @@ def check_sensitivities(names, plan) -> list:
     return params
 
 
-def _tangents(plan, charging, params, density):
+def _tangents(plan, charging, params, density, base_ops):
     """The engine's Tangent per parameter and how its operator derivative was obtained."""
     out, notes = [], []
     for p in params:
         tg, note = Tangent(p.name), None
         if p.changes_operators:
-            d, note = piece_derivative(plan, charging, p, density)
+            d, note = piece_derivative(plan, charging, p, density, base_ops)
             tg.dG0, tg.dGV, tg.dHB = _nonzero(d.G0), _nonzero(d.GV), _nonzero(d.HB)
         elif p.kind == "drive":
             tg.is_drive = True
@@ -206,7 +206,7 @@ def prepare_sensitivities(plan, charging: dict, params) -> Prepared:
     ops = operators_at(plan, charging)
     base = pieces(ops, density)
     init = initial_state(ops, plan.initial)
-    tangents, notes = _tangents(plan, charging, params, density)
+    tangents, notes = _tangents(plan, charging, params, density, ops)
     aug = Augmented(base.G0, base.GV, plan.drive, plan.protocol, tangents)
     dHBs = [t.dHB for t in tangents]
     obs = DensityObserver(base.HB, dHBs) if density else StateObserver(base.HB, init.weights, dHBs)
@@ -216,7 +216,15 @@ def prepare_sensitivities(plan, charging: dict, params) -> Prepared:
 
 def compute_sensitivities(prepared: Prepared, result) -> tuple[dict, dict]:
     """({name: record}, info) for a finished closed or exact run (``result`` its ChargeResult;
-    ``prepared`` from :func:`prepare_sensitivities` on the run's final plan)."""
+    ``prepared`` from :func:`prepare_sensitivities` on the run's final plan). BLAS runs on one thread
+    (small products: threads only contend, as in the closed solver)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _compute(prepared, result)
+
+
+def _compute(prepared: Prepared, result) -> tuple[dict, dict]:
     t_start = _time.perf_counter()
     plan, params, notes = prepared.plan, prepared.params, prepared.notes
     run = _Run(prepared.aug, prepared.observer, plan.times, prepared.Y0)
