@@ -31,7 +31,7 @@ from scipy.sparse.linalg import expm_multiply
 __all__ = ["Tangent", "Augmented", "SMOOTH_RTOL"]
 
 SMOOTH_RTOL = 1e-12  # DOP853 relative tolerance for smooth envelopes
-DENSE_STEP_LIMIT = 2048  # augmented systems up to this size step by cached dense exponentials (64 MiB each)
+DENSE_STEP_LIMIT = 512  # augmented systems up to this size step by cached dense exponentials (4 MiB each)
 
 
 @dataclass
@@ -109,23 +109,25 @@ class Augmented:
             self._cache[f] = (self._A0 + f * self._Af).tocsr()
         return self._cache[f]
 
-    def advance(self, Y: np.ndarray, t0: float, t1: float) -> np.ndarray:
-        """Y at t1 from Y at t0 (t1 >= t0), through the envelope's breakpoints and the kicks."""
+    def advance(self, Y: np.ndarray, t0: float, t1: float, repeated: bool = False) -> np.ndarray:
+        """Y at t1 from Y at t0 (t1 >= t0), through the envelope's breakpoints and the kicks;
+        ``repeated``: a step of a sequence of equal steps (the samples), where a cached dense
+        exponential pays off."""
         if t1 <= t0:
             return Y
         stops = sorted({t0, t1, *self.protocol.breakpoints(t0, t1), *(s for s in self.kick_times if t0 < s < t1)})
         for a, b in zip(stops[:-1], stops[1:], strict=False):
-            Y = self._segment(Y, a, b)
+            Y = self._segment(Y, a, b, repeated)
             if b in self.kick_times:
                 Y = self._kick(Y, b)
         return Y
 
-    def _segment(self, Y, a, b):
+    def _segment(self, Y, a, b, repeated=False):
         shape = Y.shape
         if self.protocol.piecewise_constant:
             A = self.matrix(0.5 * (a + b))
             flat = Y.reshape(shape[0] * shape[1], shape[2])
-            if A.shape[0] <= DENSE_STEP_LIMIT:
+            if repeated and A.shape[0] <= DENSE_STEP_LIMIT:
                 return self._dense_step(A, self.protocol.value(0.5 * (a + b)), b - a, flat).reshape(shape)
             return expm_multiply(A * (b - a), flat).reshape(shape)
         scale = max(float(np.max(np.abs(Y))), 1e-300)

@@ -127,7 +127,7 @@ class _Run:
         dE, dP, dC = np.empty((K, n)), np.empty((K, n)), np.empty((K, n))
         Y, t_prev = self.saved[-1], 0.0
         for i, t in enumerate(self.times):
-            Y = self.aug.advance(Y, t_prev, float(t))
+            Y = self.aug.advance(Y, t_prev, float(t), repeated=True)
             t_prev = float(t)
             E[i], P[i], C[i], dE[:, i], dP[:, i], dC[:, i] = self.obs.values(Y, self.aug.rhs(Y, t_prev))
             if i % self.every == 0:
