@@ -203,6 +203,9 @@ def compare(model, sizes=None, drive: float = 0.5, *, params: dict | None = None
     -------
     Comparison
     """
+    if options.get("sensitivities"):
+        raise InputError("compare: sensitivities are not reported by compare; compute them with "
+                         "charge(..., sensitivities=[...]) or cqc charge --sensitivity")
     m, single, sizes, fixed = check_compare(model, sizes, drive, params=params, progress=progress, **options)
     for bad in ("params", "drive"):
         options.pop(bad, None)

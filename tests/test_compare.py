@@ -86,6 +86,8 @@ def test_compare_bad_input():
     with pytest.raises(cqc.InputError, match="size parameter"):
         cqc.compare("giant-spin", [1, 2])
     assert main(["compare", "xxz-chain", "--sizes", "0,2"]) == 2
+    with pytest.raises(cqc.InputError, match="sensitivities are not reported by compare"):
+        cqc.compare("xxz-chain", [2, 3], sensitivities=["J"])
 
 
 def test_jackknife_curves_are_the_leave_one_group_out_means():

@@ -117,6 +117,9 @@ def _check_sections(cfg) -> dict:
         for key in val if allowed is not None else ():
             if sec == "run" and key in MOVED:
                 raise InputError(f"config key 'run.{key}': {MOVED[key]}")
+            if sec == "run" and key == "sensitivities":
+                raise InputError("config key 'run.sensitivities': studies do not store sensitivities; compute them "
+                                 "with charge(..., sensitivities=[...]) or cqc charge --sensitivity")
             if key not in allowed:
                 raise InputError(f"unknown config key '{sec}.{key}' (known: {', '.join(allowed)})"
                                  f"{_hint(key, allowed)}")

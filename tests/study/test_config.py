@@ -30,6 +30,7 @@ BAD = [
     ({"run": {"dephasin": 0.1}}, "'run.dephasin'.*did you mean 'dephasing'"),
     ({"run": {"protocol": "pulse"}}, "unknown protocol"),
     ({"run": {"method": "closed", "dephasing": 0.1}}, "'run.method'"),
+    ({"run": {"sensitivities": ["J"]}}, "'run.sensitivities': studies do not store sensitivities"),
     ({"plots": {"timeseries": [{"N": 99}]}}, "'plots.timeseries'"),
     ({"plots": {"timeseries": [{"K": 3}]}}, "'plots.timeseries': unknown key 'K'"),
     ({"plot": {"timeseries": [{"N": 3}]}}, r"\[plot\].*did you mean 'plots'"),
