@@ -226,9 +226,27 @@ class UserEnvelope(_Smooth):
         return {"name": "user", "label": self.label, "kinks": list(self.kinks)}
 
 
-class Table(_Smooth):
+class _Nodes:
+    """Shared by protocols given as rows (t_k, f_k) in ``self.t``, ``self.f``: the nodes are the
+    breakpoints, the amplitude is the largest |f_k|, ``describe`` lists the rows under ``kind``."""
+
+    kind = "nodes"
+
+    def breakpoints(self, t0, t1):
+        return _inside(self.t.tolist(), t0, t1)
+
+    def amplitude(self) -> float:
+        return float(np.max(np.abs(self.f)))
+
+    def describe(self):
+        return {"name": self.kind, "points": np.column_stack([self.t, self.f]).tolist()}
+
+
+class Table(_Nodes, _Smooth):
     """f from a table of (t, f) values, linearly interpolated (kinks at the nodes); held
     at the first and last value outside the table."""
+
+    kind = "table"
 
     def __init__(self, points):
         try:
@@ -246,20 +264,13 @@ class Table(_Smooth):
     def value(self, t: float) -> float:
         return float(np.interp(t, self.t, self.f))
 
-    def breakpoints(self, t0, t1):
-        return _inside(self.t.tolist(), t0, t1)
 
-    def amplitude(self) -> float:
-        return float(np.max(np.abs(self.f)))
-
-    def describe(self):
-        return {"name": "table", "points": np.column_stack([self.t, self.f]).tolist()}
-
-
-class Steps(Protocol):
+class Steps(_Nodes, Protocol):
     """Piecewise constant f from rows (t_k, f_k), t strictly increasing: f = f_k on [t_k, t_{k+1}),
     the last row's f from its time on, 0 before the first time (``cqc optimize`` writes its slices
     this way, ending with a row (tau, 0)). Exact in every solver (no interpolation)."""
+
+    kind = "steps"
 
     def __init__(self, points):
         try:
@@ -274,15 +285,6 @@ class Steps(Protocol):
     def value(self, t: float) -> float:
         k = int(np.searchsorted(self.t, t, side="right")) - 1
         return 0.0 if k < 0 else float(self.f[k])
-
-    def breakpoints(self, t0, t1):
-        return _inside(self.t.tolist(), t0, t1)
-
-    def amplitude(self) -> float:
-        return float(np.max(np.abs(self.f)))
-
-    def describe(self):
-        return {"name": "steps", "points": np.column_stack([self.t, self.f]).tolist()}
 
 
 def _steps(arg: str) -> Steps:
