@@ -33,7 +33,7 @@ EXAMPLES = int(LONG) if LONG else None
 SETTINGS = dict(deadline=None, database=None, derandomize=not LONG,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                        HealthCheck.function_scoped_fixture])
-VALIDATE_S = 2.0  # wall-time bound of a validation (seconds; generous for a shared 2-core machine)
+VALIDATE_S = 10.0  # hang guard of a validation (seconds; the heavy-work guard is the _Heavy check)
 RUN_S = 20.0  # wall-time bound of an accepted cheap run (Numba kernels may compile on a cold cache)
 MEMORY_LIMIT = "1G"  # the memory guard's budget during the fuzz test
 RSS_GROWTH_MB = 1500  # the process may not grow by more than this over a whole test
