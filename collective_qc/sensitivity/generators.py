@@ -112,16 +112,32 @@ def _refuse_noise(built: list, param) -> None:
         raise InputError(f"sensitivity {param.name!r} changes the noise (jump operators): use method='exact'")
 
 
-def piece_derivative(plan, charging: dict, param, density: bool, base: Operators | None = None) -> tuple[Pieces, str]:
+def _refuse_changed_jumps(built: list, param) -> None:
+    """A trajectory run's parameter must leave the jump operators as they are."""
+    from ..core.errors import InputError
+
+    ref = built[0].jumps
+    same = all(len(ops.jumps) == len(ref) and all(abs(a.matrix - b.matrix).sum() == 0 for a, b in
+                                                    zip(ops.jumps, ref, strict=True)) for ops in built)
+    if not same:
+        raise InputError(f"sensitivity {param.name!r} changes the jump operators: trajectories estimate "
+                         "Hamiltonian parameters and uniform noise rates; use method='exact'")
+
+
+def piece_derivative(plan, charging: dict, param, density: bool, base: Operators | None = None,
+                     jumps_fixed: bool = False) -> tuple[Pieces, str]:
     """(dG0/dtheta, dGV/dtheta, dH_B/dtheta) and how they were obtained ("exact (linear)" or the
     finite-difference stencil used). `base`: the operators at theta, when already built (QuSpin
-    builds cost ~0.5 s each)."""
+    builds cost ~0.5 s each). ``jumps_fixed`` (state vectors of a trajectory run, whose pieces
+    hold the Hamiltonian only): the jump operators may be present but must not change with theta."""
     theta = param.value
     h = STEP * max(abs(theta), 1.0)
     offsets = (0.0, h, 2 * h) if _one_sided(param) else (-h, 0.0, h)
     built = [base if s == 0.0 and base is not None else operators_at(plan, charging, param, theta + s)
              for s in offsets]
-    if not density:
+    if jumps_fixed:
+        _refuse_changed_jumps(built, param)
+    elif not density:
         _refuse_noise(built, param)
     at = [pieces(ops, density) for ops in built]
     second = at[0].combine(at, (1.0, -2.0, 1.0))

@@ -32,7 +32,7 @@ from .observe import DensityObserver, StateObserver
 __all__ = ["check_sensitivities", "prepare_sensitivities", "compute_sensitivities", "Prepared", "SENSITIVITY_METHODS",
            "augmented_memory"]
 
-SENSITIVITY_METHODS = ("closed", "exact")
+SENSITIVITY_METHODS = ("closed", "exact", "trajectories")
 REPRODUCTION_TOL = 1e-8  # the tangents' own E, P, C_Q against the run's (relative): warned above this
 CHECKPOINT_FRACTION = 0.1  # stored sample states may take this share of the available memory
 
@@ -59,9 +59,16 @@ def check_sensitivities(names, plan) -> list:
     """The parameters of `names` for this run, or InputError / ResourceError in one line (method,
     names, memory), before any heavy work."""
     if plan.method not in SENSITIVITY_METHODS:
-        raise InputError(f"sensitivities are computed for methods {' and '.join(SENSITIVITY_METHODS)} (exact "
-                         f"forward tangents); this run uses method {plan.method!r}")
+        raise InputError(f"sensitivities are computed for methods {', '.join(SENSITIVITY_METHODS)}; this run uses "
+                         f"method {plan.method!r}")
     params = resolve_names(names, plan)
+    if plan.method == "trajectories":  # unbiased estimators with errors (:mod:`.trajectory`)
+        from .trajectory import trajectory_memory
+        from .trajectory_ops import check_trajectory
+
+        check_trajectory(params, plan)
+        check_memory(trajectory_memory(plan, len(params)), f"trajectory sensitivities of {len(params)} parameters")
+        return params
     if plan.method == "closed" and any(p.kind == "rate" or p.key in ("gamma", "kappa") for p in params):
         bad = next(p.name for p in params if p.kind == "rate" or p.key in ("gamma", "kappa"))
         raise InputError(f"sensitivity {bad!r} is a noise rate: use method='exact' (a closed run has no noise)")
@@ -201,6 +208,10 @@ class Prepared:
 def prepare_sensitivities(plan, charging: dict, params) -> Prepared:
     """Operators on the full basis and their derivatives, the initial state and its tangents (refusing a
     split degenerate ground level), the augmented system: everything but the propagation."""
+    if plan.method == "trajectories":
+        from .trajectory_ops import prepare_trajectory
+
+        return prepare_trajectory(plan, charging, params)
     t_start = _time.perf_counter()
     density = _density(plan)
     ops = operators_at(plan, charging)
@@ -220,6 +231,10 @@ def compute_sensitivities(prepared: Prepared, result) -> tuple[dict, dict]:
     (small products: threads only contend, as in the closed solver)."""
     from threadpoolctl import threadpool_limits
 
+    if not isinstance(prepared, Prepared):  # a trajectory run (:mod:`.trajectory`)
+        from .trajectory import compute_trajectory
+
+        return compute_trajectory(prepared, result)
     with threadpool_limits(1):
         return _compute(prepared, result)
 
