@@ -193,7 +193,8 @@ def charge(
         figures and drawn values are in ``result.realisations`` (:mod:`collective_qc.ensemble`;
         progress then counts realisations). R > 1 without disorder is refused.
     sensitivities : None | list of str
-        Parameters theta of exact sensitivities (methods closed and exact; :mod:`collective_qc.sensitivity`):
+        Parameters theta of sensitivities (methods closed and exact: exact; trajectories: unbiased estimators
+        with ``*_error`` fields; :mod:`collective_qc.sensitivity`):
         model parameters ("J"), graph attributes of one node or edge ("omega@3", "J@(0,1)", "weight@0"),
         "drive", envelope fields ("protocol.sigma") and noise rates ("dephasing"). ``result.sensitivities[name]``
         holds dE/dtheta, dP/dtheta, dC_Q/dtheta per sample and the derivatives of tau_c, E_max, P_max, C_Q*.

@@ -205,7 +205,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "closed runs: record |P| / (2 Delta H_B Delta H) at every sample", "yes|no"),
     Option("sensitivities", None, _names,
            "parameters theta of exact sensitivities dE/dtheta, dP/dtheta, dC_Q/dtheta and of tau_c, E_max, P_max "
-           "(methods closed, exact): model parameters, ATTR@NODE, ATTR@(U,V), drive, protocol.FIELD, noise rates "
+           "(methods closed, exact; trajectories: estimates with errors): model parameters, "
+           "ATTR@NODE, ATTR@(U,V), drive, protocol.FIELD, noise rates "
            "(collective_qc.sensitivity); on the CLI `cqc charge --sensitivity NAME`, repeatable, as names may hold "
            "commas (default: none)", "NAME", cli=False),
 )}
