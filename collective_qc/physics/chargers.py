@@ -19,6 +19,13 @@ Catalog (``charger_names()``; ``NAME[:ARGS]`` strings, e.g. ``"field:axis=y"``,
 ``cavity``   the spin-boson couplings of the graph's edges: g 2 S^x_i (a + a^dag)
              (Dicke) or g (S^+_i a + S^-_i a^dag) (rotating-wave modes); the default
              of graphs with boson modes. Unbounded (its norm grows with the cutoff).
+``graph``    V = sum_i sum_a h^a_i s^a_i + sum_<ij> sum_a Jc^a_ij s^a_i s^a_j (s^a = 2 S^a, Pauli
+             at S = 1/2) from the graph's charger attributes: site fields ``hx``, ``hy``, ``hz``
+             and bond couplings ``Jcx``, ``Jcy``, ``Jcz`` (default 0). A charger with its own
+             per-site and per-bond numbers, e.g. a disordered interacting chain; ``disorder``
+             draws these attributes like any other (``hx=uniform:2``), one charger per
+             realisation. A graph that carries them with any other charger is refused (they
+             would be ignored).
 
 User chargers: a :class:`Charger` instance (e.g. :class:`StaticCharger` with a
 QuSpin-style static list), a name added with :func:`register_charger`, or the
@@ -39,9 +46,9 @@ import numpy as np
 
 from ..core.errors import InputError, shown
 
-__all__ = ["Charger", "FieldCharger", "GlobalCharger", "KLocalCharger", "CavityCharger", "StaticCharger",
-           "MatrixCharger", "CHARGERS", "register_charger", "charger_names", "parse_charger", "resolve_charger",
-           "field_norm", "dicke_norm"]
+__all__ = ["Charger", "FieldCharger", "GlobalCharger", "KLocalCharger", "CavityCharger", "GraphCharger",
+           "StaticCharger", "MatrixCharger", "CHARGERS", "register_charger", "charger_names", "parse_charger",
+           "resolve_charger", "charger_attributes", "field_norm", "dicke_norm"]
 
 
 class Charger:
@@ -233,6 +240,71 @@ class CavityCharger(Charger):
         return out
 
 
+def charger_attributes(mg) -> list[tuple[str, object]]:
+    """(attribute, node or edge) of every 'graph'-charger attribute the graph gives, in graph order."""
+    from .graph import CHARGER_BOND_KEYS, CHARGER_SITE_KEYS
+
+    g = mg.graph
+    if g is None:
+        return []
+    out = [(k, n) for n, a in g.nodes(data=True) for k in CHARGER_SITE_KEYS if k in a]
+    return out + [(k, (u, v)) for u, v, a in g.edges(data=True) for k in CHARGER_BOND_KEYS if k in a]
+
+
+def _pauli_terms(a: str, idx: list, coeff: float) -> list[tuple]:
+    """prod_{i in idx} s^a_i (s^a = 2 S^a) times `coeff` as QuSpin S^+/S^-/S^z terms (1 or 2 sites)."""
+    if a == "z":
+        return [("z" * len(idx), idx, coeff * 2.0 ** len(idx))]
+    phase = {"+": 1.0, "-": 1.0} if a == "x" else {"+": -1j, "-": 1j}  # 2 S^x = S^+ + S^-, 2 S^y = -i S^+ + i S^-
+    out = []
+    for ops in itertools.product("+-", repeat=len(idx)):
+        c = complex(coeff * math.prod(phase[op] for op in ops))
+        out.append(("".join(ops), idx, c if c.imag else c.real))  # s^x, s^y s^y: real; s^y alone: imaginary
+    return out
+
+
+class GraphCharger(Charger):
+    """``graph``: V = sum_i sum_a h^a_i s^a_i + sum_<ij> sum_a Jc^a_ij s^a_i s^a_j, s^a = 2 S^a.
+
+    The numbers are the graph's node attributes ``hx``, ``hy``, ``hz`` and spin-spin edge
+    attributes ``Jcx``, ``Jcy``, ``Jcz`` (energy units, Pauli-normalised like the bonds of H_B);
+    so a disorder specification that draws them gives one charger per realisation.
+    """
+
+    name = "graph"
+    symmetric = False  # per-site numbers: no momentum blocks
+
+    def fit(self, mg):
+        for s in mg.spins:
+            if s.sites > 1:
+                raise InputError(f"charger 'graph' does not fit the basis: node {s.node!r} is a collective spin of "
+                                 f"{s.sites} sites; use the explicit N-site graph (representation=explicit)")
+        if not charger_attributes(mg):
+            raise InputError("charger 'graph' reads the graph's charger attributes (hx, hy, hz on spin nodes, "
+                             "Jcx, Jcy, Jcz on bonds), and this graph gives none")
+
+    def terms(self, mg):
+        out = []
+        for i, s in enumerate(mg.spins):
+            for a, h in zip("xyz", s.charger_field):
+                if h:
+                    out += _pauli_terms(a, [i], h)
+        for b in mg.bonds:
+            for a, jc in zip("xyz", b.charger):
+                if jc:
+                    out += _pauli_terms(a, [b.i, b.j], jc)
+        return out
+
+    def is_complex(self, mg) -> bool:
+        return any(s.charger_field[1] for s in mg.spins)
+
+    def norm_bound(self, mg) -> float:
+        """sum_i sum_a |h^a_i| 2S + sum_bonds sum_a |Jc^a| (2S)^2."""
+        two_s = max([2.0 * s.spin for s in mg.spins] + [1.0])
+        return float(sum(two_s * sum(map(abs, s.charger_field)) for s in mg.spins)
+                     + sum(two_s ** 2 * sum(map(abs, b.charger)) for b in mg.bonds))
+
+
 SPIN_CHARS, BOSON_CHARS = set("+-zxyI"), set("+-nI")
 
 
@@ -355,6 +427,8 @@ CHARGERS: dict[str, tuple] = {  # name -> (factory, positional argument name, on
     "global": (GlobalCharger, None, "prod_i s+_i + h.c. on all N spin-1/2 sites; norm 1"),
     "k-local": (KLocalCharger, "k", "sum over k-site subsets of prod s+ + h.c. (k=1..N)"),
     "cavity": (CavityCharger, None, "the graph's spin-boson couplings (Dicke / Tavis-Cummings)"),
+    "graph": (GraphCharger, None, "sum_i h^a_i s^a_i + sum_<ij> Jc^a_ij s^a_i s^a_j from the graph's attributes "
+                                  "hx/hy/hz and Jcx/Jcy/Jcz (drawable by disorder)"),
 }
 
 
@@ -421,7 +495,21 @@ def resolve_charger(spec, mg) -> tuple[Charger, bool]:
     if spec is None and mg.graph is not None:
         spec = mg.graph.graph.get("charger")
     if spec is None:
-        return (CavityCharger(strict=False) if mg.modes else FieldCharger()), True
-    ch = parse_charger(spec)
-    ch.fit(mg)
-    return ch, False
+        ch, default = (CavityCharger(strict=False) if mg.modes else FieldCharger()), True
+    else:
+        ch, default = parse_charger(spec), False
+        ch.fit(mg)
+    if not isinstance(ch, GraphCharger):
+        _refuse_unread(mg, ch)
+    return ch, default
+
+
+def _refuse_unread(mg, ch: Charger) -> None:
+    """Refuse charger attributes (hx..., Jcx...) that the run's charger would ignore."""
+    found = charger_attributes(mg)
+    if found:
+        key, where = found[0]
+        what = f"edge {where!r}" if isinstance(where, tuple) else f"node {where!r}"
+        raise InputError(f"graph attribute {key!r} ({what}, given or drawn by disorder) is read only by charger "
+                         f"'graph', but this run's charger is {ch.describe().get('name', ch.name)!r}; "
+                         "use charger='graph' (--charger graph) or drop the attribute")

@@ -14,9 +14,13 @@ callable   (Python)     f(rng, mu) -> values, mu the array of clean values (one 
 ========== ============ ==============================================================
 
 Attributes that can be drawn (the graph schema's numbers): on spin nodes ``omega``, ``D``, ``E``,
-``B40``, ``B44``, ``weight`` (charger weight), and the per-site rates ``gamma`` (dephasing) and
-``kappa`` (relaxation), whose clean value is the run's uniform rate where the node has none; on
-spin-spin edges ``J``, ``Delta``, ``Jx``, ``Jy``, ``Jz``; on spin-boson edges ``g``. A rate must
+``B40``, ``B44``, ``weight`` (charger weight), the per-site rates ``gamma`` (dephasing) and
+``kappa`` (relaxation), whose clean value is the run's uniform rate where the node has none, and
+the ``graph`` charger's site fields ``hx``, ``hy``, ``hz``; on spin-spin edges ``J``, ``Delta``,
+``Jx``, ``Jy``, ``Jz`` and the ``graph`` charger's couplings ``Jcx``, ``Jcy``, ``Jcz``; on
+spin-boson edges ``g``. A charger attribute (h*, Jc*) draws a disordered *charger*: the run must
+use the charger ``graph`` (:mod:`collective_qc.physics.chargers`), which reads them; any other
+charger refuses a graph that carries them. Its clean value is 0 where the graph gives none. A rate must
 stay >= 0 for every draw: only distributions whose support is non-negative are accepted for it
 (uniform and bimodal with W/2 <= mu, lognormal), checked before anything runs.
 
@@ -47,9 +51,9 @@ __all__ = ["DISTRIBUTIONS", "NODE_ATTRIBUTES", "EDGE_ATTRIBUTES", "RATE_ATTRIBUT
 
 DISTRIBUTIONS = {"uniform": "width", "normal": "sigma", "bimodal": "width", "lognormal": "sigma"}  # name -> parameter
 NODE_ATTRIBUTES = {"omega": 1.0, "D": 0.0, "E": 0.0, "B40": 0.0, "B44": 0.0, "weight": 1.0, "gamma": None,
-                   "kappa": None}  # clean default (None: the run's uniform rate)
+                   "kappa": None, "hx": 0.0, "hy": 0.0, "hz": 0.0}  # clean default (None: the run's uniform rate)
 RATE_ATTRIBUTES = {"gamma": "dephasing", "kappa": "relaxation"}  # per-site rate -> the run option it defaults to
-BOND_ATTRIBUTES = {"J": 0.0, "Delta": 1.0, "Jx": 0.0, "Jy": 0.0, "Jz": 0.0}
+BOND_ATTRIBUTES = {"J": 0.0, "Delta": 1.0, "Jx": 0.0, "Jy": 0.0, "Jz": 0.0, "Jcx": 0.0, "Jcy": 0.0, "Jcz": 0.0}
 CAVITY_ATTRIBUTES = {"g": 1.0}
 EDGE_ATTRIBUTES = {**BOND_ATTRIBUTES, **CAVITY_ATTRIBUTES}
 

@@ -19,6 +19,8 @@ Spin nodes:
 ``weight``    drive weight w_i in V = sum_i w_i 2 S^x_i (default 1).
 ``gamma``     dephasing rate, jump sqrt(gamma) 2 S^z_i (default: the run's uniform value).
 ``kappa``     relaxation rate, jump sqrt(kappa) S^-_i (default: the run's uniform value).
+``hx``, ``hy``, ``hz``  charger field on this site (default 0), read only by the charger
+              ``graph``: the term h^a_i s^a_i of V (Pauli-normalised s^a = 2 S^a).
 ``sites``     number of battery sites this node stands for (default 1); a collective
               spin j = N/2 of N permutation-symmetric spin-1/2 sites has ``sites = N``.
 ``J``, ``Delta`` or ``Jx``, ``Jy``, ``Jz``  (collective node only, ``sites = N > 1``) uniform
@@ -41,6 +43,9 @@ Delta defaults to 1, i.e. isotropic). Models written with spin operators (J S.S)
 J S_i.S_j = (J/4) s_i.s_j. An edge ``weight`` (as written by plain weighted-graph tools)
 means J when ``J`` is absent; a bond with neither is J = 0. (On a *spin node*, ``weight``
 is the drive weight w_i instead.)
+Charger couplings of a bond, ``Jcx``, ``Jcy``, ``Jcz`` (default 0; Pauli-normalised), read only by
+the charger ``graph``: the term Jc^a s^a_i s^a_j of V. An edge with only these is a bond of the
+charger (J = 0 in H_B, no warning).
 Spin-boson edges (charger couplings): ``g`` (default 1); the charger term is
 lambda f(t) g 2 S^x_i (a + a^dag), or g (S^+_i a + S^-_i a^dag) for rotating-wave modes
 (boson node attribute ``rwa = True``).
@@ -56,9 +61,12 @@ from ..core.errors import InputError, shown
 from ..core.validate import boolean, number
 
 PAIR_KEYS = {"J", "Delta", "Jx", "Jy", "Jz"}  # on a collective spin node: couplings among its sites
-SPIN_KEYS = {"kind", "spin", "omega", "D", "E", "B40", "B44", "weight", "gamma", "kappa", "sites"} | PAIR_KEYS
+CHARGER_SITE_KEYS = ("hx", "hy", "hz")  # the 'graph' charger's site fields and bond couplings (Pauli-normalised)
+CHARGER_BOND_KEYS = ("Jcx", "Jcy", "Jcz")
+SPIN_KEYS = {"kind", "spin", "omega", "D", "E", "B40", "B44", "weight", "gamma", "kappa", "sites"} | PAIR_KEYS | \
+    set(CHARGER_SITE_KEYS)
 BOSON_KEYS = {"kind", "omega", "n_max", "kappa", "photons", "rwa"}
-BOND_KEYS = {"J", "Delta", "Jx", "Jy", "Jz"}
+BOND_KEYS = {"J", "Delta", "Jx", "Jy", "Jz"} | set(CHARGER_BOND_KEYS)
 CAVITY_EDGE_KEYS = {"g"}
 # attributes that layout tools or file formats add; ignored
 IGNORED_KEYS = {"pos", "label", "id", "name", "weight_label", "color"}
@@ -82,6 +90,7 @@ class SpinSite:
     pair_Jx: float = 0.0  # collective node: Pauli-normalised couplings among its sites (see module doc)
     pair_Jy: float = 0.0
     pair_Jz: float = 0.0
+    charger_field: tuple = (0.0, 0.0, 0.0)  # (hx, hy, hz) of the 'graph' charger
 
     @property
     def dim(self) -> int:
@@ -113,6 +122,7 @@ class Bond:
     Jx: float
     Jy: float
     Jz: float
+    charger: tuple = (0.0, 0.0, 0.0)  # (Jcx, Jcy, Jcz) of the 'graph' charger
 
 
 @dataclass(frozen=True)
@@ -251,6 +261,7 @@ def _parse_node(node, attrs: dict):
             gamma=None if attrs.get("gamma") is None else _number(attrs["gamma"], f"{w} 'gamma'", nonneg=True),
             kappa=None if attrs.get("kappa") is None else _number(attrs["kappa"], f"{w} 'kappa'", nonneg=True),
             sites=_number(attrs.get("sites", 1), f"{w} 'sites'", positive=True, integer=True),
+            charger_field=tuple(_number(attrs.get(k, 0.0), f"{w} {k!r}") for k in CHARGER_SITE_KEYS),
         )
         if site.sites > 1 and abs(site.spin - 0.5 * site.sites) > 1e-12:
             raise InputError(
@@ -301,7 +312,8 @@ def _parse_bond(u, v, attrs: dict, iu: int, iv: int):
                 f"(allowed: {', '.join(sorted(BOND_KEYS))})"
             )
     jx, jy, jz, coupled = _couplings(attrs, f"edge ({u!r}, {v!r})", weight_is_J=True)
-    return Bond(min(iu, iv), max(iu, iv), jx, jy, jz), coupled
+    charger = tuple(_number(attrs.get(k, 0.0), f"edge ({u!r}, {v!r}): attribute {k!r}") for k in CHARGER_BOND_KEYS)
+    return Bond(min(iu, iv), max(iu, iv), jx, jy, jz, charger), coupled or any(k in attrs for k in CHARGER_BOND_KEYS)
 
 
 def _couplings(attrs: dict, who: str, weight_is_J: bool):

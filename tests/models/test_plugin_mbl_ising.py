@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from reference import SX, SZ, evolve_energy, ground, site_op
+from reference import SX, SY, SZ, evolve_energy, ground, site_op
 
 import collective_qc as cqc
 from collective_qc.physics import registry
@@ -18,11 +18,13 @@ PLUGIN = os.path.join(os.path.dirname(__file__), "..", "..", "studies", "plugins
 @pytest.fixture
 def model_class():
     """The plug-in's class, registered for the test only (the registry is restored afterwards)."""
+    registry.get_model("two-level")  # the catalog loaded first, so that the restore below keeps it
     before = dict(registry.MODELS)
     if not cqc.load_plugin(PLUGIN):  # imported earlier in this process: register its class again
         real = os.path.realpath(PLUGIN)
         module = next(m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == real)
         registry.register_model(module.MBLIsingChain)
+        registry.register_model(module.MBLChargerChain)
     yield registry.get_model("mbl-ising-chain")
     registry.MODELS.clear()
     registry.MODELS.update(before)
@@ -58,3 +60,21 @@ def test_drawn_fields_charge_like_dense_reference(model_class):
     hb, v = _hand_built(omegas, 0.25, 0.25)
     e_ref = evolve_energy(hb, v, 0.5, res.times, ground(hb))
     np.testing.assert_allclose(res.energy, e_ref, atol=1e-9)
+
+
+def test_disordered_charger_n4_against_dense_protocol_in_its_own_frame(model_class):
+    """mbl-charger-chain, one N = 4 realisation (Jz = 0.7, W = 3): E(t) against dense evolution of the protocol
+    as Rossini et al. write it, H_0 = h sum sy_i charged by H_1 = sum [J sx sx + Jz sz sz + h_i sz] (lambda = 1)
+    from the ground state of H_0, with h_i the drawn hx: checks the graph charger and the model's rotation."""
+    h, j, jz, n = 0.8, 1.0, 0.7, 4
+    res = cqc.charge("mbl-charger-chain", 1.0, params={"N": n, "h": h, "J": j, "Jz": jz}, t_max=6, n_times=31,
+                     method="closed", disorder={"hx": {"dist": "uniform", "width": 6.0}}, seed=2)
+    fields = np.asarray(res.realisations[0]["drawn"]["hx"]["values"])
+    assert np.all(np.abs(fields) <= 3.0) and np.ptp(fields) > 0
+    h0 = sum(h * site_op(SY, i, n) for i in range(n))
+    h1 = sum(fields[i] * site_op(SZ, i, n) for i in range(n))
+    for i in range(n - 1):
+        h1 = h1 + j * site_op(SX, i, n) @ site_op(SX, i + 1, n) + jz * site_op(SZ, i, n) @ site_op(SZ, i + 1, n)
+    e_ref = evolve_energy(h0, h1, 1.0, res.times, ground(h0))
+    np.testing.assert_allclose(res.energy, e_ref, atol=1e-9)
+    assert res.metadata["charger"]["name"] == "graph" and max(e_ref) > 0.5
