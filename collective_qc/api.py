@@ -105,6 +105,7 @@ def charge(
     disorder=None,
     realisations: int = _DEFAULT["realisations"],
     sensitivities=_DEFAULT["sensitivities"],
+    sensitivity_mode: str = _DEFAULT["sensitivity_mode"],
     **unknown,
 ) -> ChargeResult:
     """Charge a model with H(lambda, t) = H_B + H_aux + lambda f(t) V and measure it.
@@ -198,6 +199,11 @@ def charge(
         model parameters ("J"), graph attributes of one node or edge ("omega@3", "J@(0,1)", "weight@0"),
         "drive", envelope fields ("protocol.sigma") and noise rates ("dephasing"). ``result.sensitivities[name]``
         holds dE/dtheta, dP/dtheta, dC_Q/dtheta per sample and the derivatives of tau_c, E_max, P_max, C_Q*.
+    sensitivity_mode : "auto" | "forward" | "adjoint"
+        forward: exact tangents (2 + 2K state blocks for K parameters), every sample and figure; adjoint
+        (closed runs, piecewise-constant envelopes): one backward pass for all parameters, the figures'
+        derivatives only (the per-sample series are None; ``metadata["sensitivity"]["note"]``); auto
+        (default): adjoint where it is available and cheaper by block count (K >= 6), else forward.
     progress : None, True or callable (done, total) -> None
         Progress of the run: True for a :class:`collective_qc.core.progress.Progress` (a bar on a
         terminal, status lines when piped); a callable receives (samples or trajectories
@@ -275,12 +281,16 @@ def _sensitivities(args: dict, plan, charging: dict):
     is asked for; bad names, methods, memory and a split degenerate ground level refused here."""
     from .planning.options import check_options
 
-    names = check_options({"sensitivities": args.get("sensitivities")})["sensitivities"]
+    checked = check_options({"sensitivities": args.get("sensitivities"),
+                             "sensitivity_mode": args.get("sensitivity_mode", "auto")})
+    names = checked["sensitivities"]
     if not names:
         return None
-    from .sensitivity import check_sensitivities, prepare_sensitivities
+    from .sensitivity import check_sensitivities, choose_mode, prepare_adjoint, prepare_sensitivities
 
-    return prepare_sensitivities(plan, charging, check_sensitivities(names, plan))
+    mode = choose_mode(plan, len(names), checked["sensitivity_mode"])
+    params = check_sensitivities(names, plan, mode)
+    return (prepare_adjoint if mode == "adjoint" else prepare_sensitivities)(plan, charging, params)
 
 
 _CHARGE = charge

@@ -5,9 +5,11 @@ checks the names (:func:`check_sensitivities`) and prepares the tangents (:func:
 before the run, then fills ``result.sensitivities[name]`` (:func:`compute_sensitivities`); names in :mod:`.names`, the
 operator derivatives in :mod:`.generators`, the initial state's in :mod:`.initial`, the augmented
 forward-tangent propagation in :mod:`.engine`, the observables in :mod:`.observe`, the derived
-figures in :mod:`.run`. Definitions and limits: docs/sensitivities.md.
+figures in :mod:`.run`; the adjoint pass (all parameters at once, derived figures only) in
+:mod:`.adjoint`. Definitions and limits: docs/sensitivities.md.
 """
 
+from .adjoint import SENSITIVITY_MODES, AdjointPrepared, choose_mode, prepare_adjoint
 from .names import Parameter, resolve_names, valid_names
 from .run import (
     SENSITIVITY_METHODS,
@@ -19,4 +21,5 @@ from .run import (
 )
 
 __all__ = ["Parameter", "resolve_names", "valid_names", "check_sensitivities", "prepare_sensitivities",
-           "compute_sensitivities", "Prepared", "augmented_memory", "SENSITIVITY_METHODS"]
+           "compute_sensitivities", "Prepared", "augmented_memory", "SENSITIVITY_METHODS", "SENSITIVITY_MODES",
+           "AdjointPrepared", "choose_mode", "prepare_adjoint"]

@@ -22,7 +22,7 @@ from scipy.sparse.linalg import cg, splu
 
 from ..core.errors import InputError
 
-__all__ = ["state_tangents", "DENSE_STATE_LIMIT"]
+__all__ = ["state_tangents", "ground_split", "sector_solver", "DENSE_STATE_LIMIT"]
 
 DENSE_STATE_LIMIT = 4096  # spin-sector dimension of the dense eigendecomposition (thermal states)
 
@@ -74,6 +74,12 @@ def state_tangents(ops, init, dHBs: list, names: list, density: bool) -> list:
     return out
 
 
+def sector_solver(ops, init):
+    """(sector indices, b -> (H_B - E_g)^+ b on the sector) of a ground or ground-manifold state."""
+    sector = _sector(ops)
+    return sector, _bordered(ops.H_B[sector][:, sector], init.vectors[sector])
+
+
 def _bordered(H, X):
     """b -> (H - E_g)^+ b for b orthogonal to the ground members X: conjugate gradients on H - E_g
     (positive semi-definite; the Krylov space of b stays orthogonal to its kernel, projected again at
@@ -104,7 +110,12 @@ def _bordered(H, X):
 def _ground(solve, D, X, name):
     """-(H - E_g)^+ (1 - P_0) D X for the ground members X (columns), refusing a split degenerate level."""
     DX = D @ X
-    Q = X.conj().T @ DX
+    return -solve(DX - X @ ground_split(D, X, name, DX))
+
+
+def ground_split(D, X, name, DX=None) -> np.ndarray:
+    """X^dag D X for the ground members X; InputError when D splits their degenerate level."""
+    Q = X.conj().T @ (D @ X if DX is None else DX)
     m = X.shape[1]
     if m > 1:
         spread = np.max(np.abs(Q - np.trace(Q) / m * np.eye(m)))
@@ -112,7 +123,7 @@ def _ground(solve, D, X, name):
             raise InputError(f"sensitivity {name!r}: the {m}-fold degenerate ground level of H_B is split by it "
                              "(the zero-temperature state is not differentiable there); use a thermal state or "
                              "break the degeneracy")
-    return -solve(DX - X @ Q)
+    return Q
 
 
 def _thermal(w, v, D, T):

@@ -55,9 +55,9 @@ def augmented_memory(plan, n_params: int) -> float:
     return blocks * (16.0 * n * 12 + 4 * 24.0 * nnz) + 3 * 16.0 * dim * dim * plan.initial.startswith("thermal")
 
 
-def check_sensitivities(names, plan) -> list:
+def check_sensitivities(names, plan, mode: str = "forward") -> list:
     """The parameters of `names` for this run, or InputError / ResourceError in one line (method,
-    names, memory), before any heavy work."""
+    names, memory of the `mode`: "forward" or "adjoint"), before any heavy work."""
     if plan.method not in SENSITIVITY_METHODS:
         raise InputError(f"sensitivities are computed for methods {', '.join(SENSITIVITY_METHODS)}; this run uses "
                          f"method {plan.method!r}")
@@ -76,8 +76,15 @@ def check_sensitivities(names, plan) -> list:
     if plan.initial.startswith("thermal") and spins > DENSE_STATE_LIMIT:
         raise InputError(f"sensitivities of a thermal state on {spins} spin states need a dense diagonalisation "
                          f"(at most {DENSE_STATE_LIMIT}); use initial='ground' or 'product', or a smaller model")
-    check_memory(augmented_memory(plan, len(params)), f"sensitivities of {len(params)} parameters "
-                 f"(augmented system of {2 + 2 * len(params)} copies of the state)")
+    if mode == "adjoint":
+        from ..physics.operators import estimate_nnz_per_row
+
+        per_row = estimate_nnz_per_row(plan.model_graph)
+        check_memory(plan.dim * (16.0 * 12 * 10 + 24.0 * per_row * (3 + len(params))),
+                     f"adjoint sensitivities of {len(params)} parameters (their operator derivatives)")
+    else:
+        check_memory(augmented_memory(plan, len(params)), f"sensitivities of {len(params)} parameters "
+                     f"(augmented system of {2 + 2 * len(params)} copies of the state)")
     return params
 
 
@@ -231,11 +238,17 @@ def compute_sensitivities(prepared: Prepared, result) -> tuple[dict, dict]:
     (small products: threads only contend, as in the closed solver)."""
     from threadpoolctl import threadpool_limits
 
-    if not isinstance(prepared, Prepared):  # a trajectory run (:mod:`.trajectory`)
+    from .adjoint import AdjointPrepared, adjoint_figures
+
+    if not isinstance(prepared, (Prepared, AdjointPrepared)):  # a trajectory run (:mod:`.trajectory`)
         from .trajectory import compute_trajectory
 
         return compute_trajectory(prepared, result)
     with threadpool_limits(1):
+        if isinstance(prepared, AdjointPrepared):
+            tau, dpmax, info = adjoint_figures(prepared, result)
+            series = [(None, None, None)] * len(prepared.params)
+            return _records(prepared.params, prepared.plan, prepared.notes, series, tau, dpmax, result), info
         return _compute(prepared, result)
 
 
@@ -246,14 +259,7 @@ def _compute(prepared: Prepared, result) -> tuple[dict, dict]:
     E, P, C, dE, dP, dC = run.sample()
     tau = _tau(run, P, result.tau_c)
     t_p, dpmax = _power_max(run, P)
-    out = {p.name: _record(p, plan, (dE[k], dP[k], dC[k]), tau, k, dpmax[k], notes[k])
-           for k, p in enumerate(params)}
-    undefined = result.undefined  # figures that are not results (round-off C_Q*, no maximum): no derivative
-    for p in params:  # theta dE_max/dtheta / E_max (the tornado plot's bars)
-        rec = out[p.name]
-        rec.update({k: None for k in undefined if k in rec})
-        if rec["energy_max"] is not None and result.energy_max:
-            rec["normalised_energy_max"] = p.value * rec["energy_max"] / result.energy_max
+    out = _records(params, plan, notes, list(zip(dE, dP, dC, strict=True)), tau, dpmax, result)
     info = _info(result, (E, P, C), prepared.density, tau, t_p, prepared.seconds + _time.perf_counter() - t_start)
     worst = max(info["reproduces_run"].values())
     if worst > REPRODUCTION_TOL:
@@ -262,6 +268,18 @@ def _compute(prepared: Prepared, result) -> tuple[dict, dict]:
         warnings.warn(f"the sensitivity propagation (full basis) differs from the run's E, P, C_Q by {worst:.1e} "
                       "(relative): its derivatives may not be those of this run", UserWarning, stacklevel=3)
     return out, info
+
+
+def _records(params, plan, notes, series, tau, dpmax, result) -> dict:
+    """{name: record} from the per-parameter series (or Nones) and figure derivatives."""
+    out = {p.name: _record(p, plan, series[k], tau, k, dpmax[k], notes[k]) for k, p in enumerate(params)}
+    undefined = result.undefined  # figures that are not results (round-off C_Q*, no maximum): no derivative
+    for p in params:  # theta dE_max/dtheta / E_max (the tornado plot's bars)
+        rec = out[p.name]
+        rec.update({k: None for k in undefined if k in rec})
+        if rec["energy_max"] is not None and result.energy_max:
+            rec["normalised_energy_max"] = p.value * rec["energy_max"] / result.energy_max
+    return out
 
 
 def _record(p, plan, series, tau, k: int, dpmax, note) -> dict:
@@ -284,7 +302,7 @@ def _info(result, mine, density, tau, t_p, wall) -> dict:
     diff = {name: float(np.max(np.abs(a - b))) / max(float(np.max(np.abs(b))), 1e-300)
             for name, a, b in zip(("energy", "power", "capacitance"), mine,
                                   (result.energy, result.power, result.capacitance), strict=True)}
-    return {"engine": "density matrix" if density else "state vectors",
+    return {"mode": "forward", "engine": "density matrix" if density else "state vectors",
             "propagation": "expm_multiply (piecewise constant) / DOP853 rtol 1e-12 (smooth)",
             "reproduces_run": diff, "energy_scale": scale, "tau_c_refined": None if tau is None else tau["t"],
             "power_max_time": t_p, "wall_time_s": wall}
