@@ -262,7 +262,8 @@ def charge(
                           f"until it is (the run restarts)")
         plan = plan_run({**args, "model": finer, "params": None})
     warn_cutoff(cutoff)
-    result = _result(problem, sol, observables, errors, measures, cutoff, history, t_start)
+    with run_policy(problem.size, problem.parallel_work):  # the figures re-propagate (refined maxima)
+        result = _result(problem, sol, observables, errors, measures, cutoff, history, t_start)
     return _with_sensitivities(result, wanted, problem, args, charging) if wanted else result
 
 
