@@ -154,20 +154,27 @@ def _coefficients(mg) -> dict:
 
 
 def battery_derivative(plan, param, h: float, density: bool, base: Operators) -> Pieces | None:
-    """The pieces' derivative when theta moves H_B coefficients only, linearly (the graphs at
-    theta - h, theta, theta + h agree in everything else): d H_B from the changed QuSpin terms alone,
-    one small build instead of two full ones (exact: the coefficients' central difference). None
-    otherwise (the caller rebuilds the operators)."""
+    """The pieces' derivative when theta moves H_B coefficients only (the graphs at theta and
+    theta + h agree in everything else): d H_B from the changed QuSpin terms alone, one small build
+    instead of two full ones. A node or edge attribute enters H_B linearly by construction
+    (:func:`collective_qc.physics.operators._battery_terms`): the forward difference of the
+    coefficients is exact. A model parameter may not: its coefficients at theta - h too, and None
+    unless their second difference vanishes (then their central difference is exact). None also
+    when anything else changes (the caller rebuilds the operators)."""
     from ..physics.operators import _matrix, _Terms
 
-    graphs = [graph_at(plan, param, param.value + s)[0] for s in (-h, 0.0, h)]
-    rest = _rest(graphs[1])
-    if any(_rest(g) != rest for g in (graphs[0], graphs[2])):
+    local = param.kind in ("node", "edge")
+    offsets = (0.0, h) if local else (-h, 0.0, h)
+    graphs = [plan.model_graph if s == 0.0 else graph_at(plan, param, param.value + s)[0] for s in offsets]
+    rest = _rest(plan.model_graph)
+    if any(_rest(g) != rest for g in graphs if g is not plan.model_graph):
         return None
-    lo, mid, hi = (_coefficients(g) for g in graphs)
-    terms, scale = _Terms(bool(graphs[1].modes)), max([abs(c) for c in mid.values()] + [1e-300])
-    for key in set(lo) | set(mid) | set(hi):
-        a, b, c = lo.get(key, 0.0), mid.get(key, 0.0), hi.get(key, 0.0)
+    coef = [_coefficients(g) for g in graphs]
+    lo, mid, hi = (None, *coef) if local else coef
+    terms, scale = _Terms(bool(plan.model_graph.modes)), max([abs(c) for c in mid.values()] + [1e-300])
+    for key in set(mid) | set(hi) | set(lo or ()):
+        b, c = mid.get(key, 0.0), hi.get(key, 0.0)
+        a = 2 * b - c if lo is None else lo.get(key, 0.0)
         if abs(a - 2 * b + c) > LINEAR_TOL * scale:
             return None
         if c != a:
