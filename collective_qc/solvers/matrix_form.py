@@ -208,23 +208,20 @@ class MatrixFormLindbladian:
         dim = self.dim
         H0, V = self.H0.tocoo(), sp.coo_matrix(self.V, dtype=np.complex128)
         keep0, keepv = H0.row != H0.col, V.row != V.col
-        rows = np.concatenate([H0.row[keep0], V.row[keepv]])
-        cols = np.concatenate([H0.col[keep0], V.col[keepv]])
-        pos = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(dim, dim))
-        pos.sum_duplicates()
-        pos.sort_indices()
-        pos.data = np.arange(pos.nnz, dtype=np.float64) + 1.0  # 1-based slot of each entry
+        key0 = H0.row[keep0].astype(np.int64) * dim + H0.col[keep0]
+        keyv = V.row[keepv].astype(np.int64) * dim + V.col[keepv]
+        keys = np.unique(np.concatenate([key0, keyv]))  # row-major: CSR order, sorted columns
+        indptr = np.searchsorted(keys // dim, np.arange(dim + 1), side="left").astype(np.int64)
 
-        def on_pattern(A, keep):
-            slot = np.asarray(pos[A.row[keep], A.col[keep]]).ravel().astype(np.int64) - 1
-            out = np.zeros(pos.nnz, dtype=np.complex128)
-            np.add.at(out, slot, A.data[keep])
+        def on_pattern(key, data):
+            out = np.zeros(keys.size, dtype=np.complex128)
+            np.add.at(out, np.searchsorted(keys, key), data)
             return out
 
-        off0, offv = on_pattern(H0, keep0), on_pattern(V, keepv)
+        off0, offv = on_pattern(key0, H0.data[keep0]), on_pattern(keyv, V.data[keepv])
         if not np.any(off0.imag) and not np.any(offv.imag):  # real data stays real (half the flops)
             off0, offv = off0.real.copy(), offv.real.copy()
-        return (pos.indptr.astype(np.int64), pos.indices.astype(np.int64), off0, offv,
+        return (indptr, (keys % dim).astype(np.int64), off0, offv,
                 np.ascontiguousarray(self.H0.diagonal(), dtype=np.complex128),
                 np.ascontiguousarray(self.V.diagonal(), dtype=np.complex128))
 
