@@ -27,9 +27,18 @@ The ergotropy is not sampled: charged unitarily from a passive state (the ground
 state of H_B), a state keeps its spectrum and starts passive, so its ergotropy is E(t) itself
 (check_ergotropy measures |ergotropy - E| on a few realisations each run).
 
-Usage: python studies/disordered_chains.py [--out DIR] [--quick] [--parts ising,xxz,thermal] [--workers K]
+Part ``rossini``: the protocol of Rossini, Andolina and Polini as assumed in studies/README.md section 9
+(their text was not available here): the battery is a uniform field, H_0 = h sum_i sy_i, charged by
+switching on (lambda = 1) the disordered Ising chain H_1 = sum_i [J sx_i sx_{i+1} + Jz sz_i sz_{i+1} + h_i sz_i],
+h_i uniform in [-W, W], from the ground state of H_0; the plug-in model ``mbl-charger-chain`` (the ``graph``
+charger, random fields ``hx`` drawn by ``[disorder]``). Energies in J, times in 1/J, h = J = 1; Jz = 1
+(interacting: ergodic at small W, MBL at large W) and Jz = 0 (Anderson localised). N = 8, 10, R = 100,
+t <= 20 (401 samples). The histograms are of three optimal-time definitions per realisation: tau_c (first
+maximum of E), the time of the largest E(t)/t (the largest average power) and of the largest E in the window.
+
+Usage: python studies/disordered_chains.py [--out DIR] [--quick] [--parts ising,xxz,thermal,rossini] [--workers K]
 Writes disordered_chains_{summary,units}.csv, disordered_chains.json and the figures
-disordered_chains_{vs_W,tau_hist,entropy,thermal}.png to OUT (default studies/out/disordered_chains/).
+disordered_chains_{vs_W,tau_hist,entropy,thermal,rossini}.png to OUT (default studies/out/disordered_chains/).
 """
 
 from __future__ import annotations
@@ -64,6 +73,13 @@ FULL = {"W": [1.0, 2.0, 4.0, 6.0, 10.0],
         "thermal": {"sizes": [6], "W": [1.0, 4.0, 10.0], "T": [0.1, 0.5, 1.0, 2.0], "R": 20}}
 QUICK = {"W": [1.0, 4.0, 10.0], "tiers": [([6, 8], 10, True)],
          "thermal": {"sizes": [6], "W": [4.0], "T": [0.5, 2.0], "R": 4}}
+ROSSINI_MODEL = ("mbl-charger-chain", {"h": 1.0, "J": 1.0})  # energies in J
+ROSSINI_RUN = {"t_max": 20.0, "n_times": 401, "method": "closed"}
+ROSSINI_DRIVE = 1.0
+FULL["rossini"] = {"sizes": [8, 10], "R": 100, "phases": {"mbl": (1.0, [0.5, 2.0, 5.0, 10.0]), "al": (0.0, [2.0, 5.0])}}
+QUICK["rossini"] = {"sizes": [6], "R": 10, "phases": {"mbl": (1.0, [0.5, 5.0]), "al": (0.0, [5.0])}}
+OPTIMAL_TIMES = {"tau_c": "tau_c: first maximum of E", "t_avgP": "time of the largest E(t)/t",
+                 "t_Emax": "time of the largest E in t <= 20"}
 FIGS = {"tau_c": "tau_c [1/omega0]", "energy_max_per_site": "E_max/N [omega0]",
         "power_max_per_site": "P_max/N [omega0^2]", "average_power_max_per_site": "max E/t per site [omega0^2]"}
 GAMMAS = {"gamma_power": "Gamma_P", "gamma_energy": "Gamma_E", "gamma_tau": "Gamma_tau"}
@@ -98,6 +114,21 @@ def study_configs(cfg: dict) -> list[dict]:
     out.append(_entry("thermal_clean", "thermal", "ising", model, params, th["sizes"], 1, run, []))
     key = f"thermal_N{'-'.join(map(str, th['sizes']))}"
     out.append(_entry(key, "thermal", "ising", model, params, th["sizes"], th["R"], run, th["W"]))
+    return out + rossini_configs(cfg["rossini"])
+
+
+def rossini_configs(ros: dict) -> list[dict]:
+    """The studies of part ``rossini``: per phase (mbl: Jz = 1, al: Jz = 0) one study over its half-widths W,
+    random charger fields ``hx`` uniform in [-W, W] (full width 2W), drive lambda = 1."""
+    out = []
+    model, params = ROSSINI_MODEL
+    for phase, (jz, widths) in ros["phases"].items():
+        key = f"rossini_{phase}_N{'-'.join(map(str, ros['sizes']))}"
+        config = {"study": {"name": f"{NAME}-{key}", "model": model, "sizes": list(ros["sizes"]),
+                            "drive": ROSSINI_DRIVE, "seed": SEED, "realisations": ros["R"]},
+                  "params": {**params, "Jz": jz}, "run": dict(ROSSINI_RUN),
+                  "disorder": {"hx": {"dist": "uniform", "width": [2.0 * w for w in widths]}}}
+        out.append({"key": key, "part": "rossini", "model": f"rossini-{phase}", "W": list(widths), "config": config})
     return out
 
 
@@ -146,9 +177,10 @@ def _half_width(entry: dict, df: pd.DataFrame):
     """W = half the drawn box width (the swept column, or the config's one value; 0 for a clean study)."""
     if "disorder" not in entry["config"]:
         return 0.0
-    if "disorder_omega_width" in df:
-        return df["disorder_omega_width"] / 2.0
-    width = entry["config"]["disorder"]["omega"]["width"]
+    attr = next(iter(entry["config"]["disorder"]))  # omega (battery fields) or hx (charger fields)
+    if f"disorder_{attr}_width" in df:
+        return df[f"disorder_{attr}_width"] / 2.0
+    width = entry["config"]["disorder"][attr]["width"]
     return (width[0] if isinstance(width, list) else width) / 2.0
 
 
@@ -161,11 +193,14 @@ def _temperature(entry: dict, df: pd.DataFrame):
 
 
 def _extras(res) -> dict:
-    """The half-chain entropy at tau_c (linear interpolation between samples), its largest value, and the
-    times of the largest E(t) and of the largest E(t)/t over the samples."""
+    """The half-chain entropy at tau_c (linear interpolation between samples), its largest value, the
+    times of the largest E(t) and of the largest E(t)/t over the samples, and the mean and the standard
+    deviation in time of E(t) over the second half of the window (its temporal fluctuations)."""
     t, e = np.asarray(res.times), np.asarray(res.energy)
     ratio = np.where(t > 0, e / np.where(t > 0, t, 1.0), -np.inf)
-    out = {"t_Emax": float(t[np.argmax(e)]), "t_avgP": float(t[np.argmax(ratio)])}
+    late = t >= 0.5 * t[-1]  # the second half of the window: E(t) after the charge has spread
+    out = {"t_Emax": float(t[np.argmax(e)]), "t_avgP": float(t[np.argmax(ratio)]),
+           "E_late_mean": float(e[late].mean()), "E_late_std": float(e[late].std())}
     for name, key in (("entanglement_entropy", "entropy"),):
         series = res.observables.get(name)
         if series is None:
@@ -205,14 +240,15 @@ def summarise(units: pd.DataFrame, tables: pd.DataFrame) -> pd.DataFrame:
             row = {"part": part, "model": model, "N": int(n), "W": w, "temperature": temp, "R": len(g),
                    "tau_c_undefined": int(g["tau_c"].isna().sum()),
                    "baseline_tau_c_undefined": int(base["tau_c"].isna().sum())}
-            extra = [c for c in ("entropy_at_tau_c", "entropy_max", "t_Emax", "t_avgP")
+            extra = [c for c in ("entropy_at_tau_c", "entropy_max", "t_Emax", "t_avgP", "E_late_mean", "E_late_std")
                      if c in g and g[c].notna().any()]
             for col in [*FIGS, *extra, *GAMMAS]:
                 row[col], row[f"{col}_stderr"] = _mean_se(g[col])
-            tau = g["tau_c"].dropna()
-            row.update({"tau_c_std": float(tau.std(ddof=1)) if len(tau) > 1 else np.nan,
-                        "tau_c_q10": float(tau.quantile(0.1)), "tau_c_median": float(tau.median()),
-                        "tau_c_q90": float(tau.quantile(0.9))})
+            for col in [c for c in OPTIMAL_TIMES if c in g]:
+                tau = g[col].dropna()
+                row.update({f"{col}_std": float(tau.std(ddof=1)) if len(tau) > 1 else np.nan,
+                            f"{col}_q10": float(tau.quantile(0.1)), f"{col}_median": float(tau.median()),
+                            f"{col}_q90": float(tau.quantile(0.9))})
             for col in ("tau_c", "energy_max_per_site", "power_max_per_site"):
                 row[f"baseline_{col}"], row[f"baseline_{col}_stderr"] = _mean_se(base[col])
             rows.append(row)
@@ -249,7 +285,7 @@ def _errorbar(ax, x, y, err, **kw):
 def plot_vs_w(summary: pd.DataFrame, path: str) -> None:
     """Per model (rows): E_max/N, P_max/N, tau_c and Gamma_P, Gamma_E, Gamma_tau against W, one colour per N
     (+-1 standard error); single site dotted; Gammas: ratio of means solid, mean of ratios dashed."""
-    ground = summary[summary["part"] != "thermal"]
+    ground = summary[~summary["part"].isin(["thermal", "rossini"])]
     sizes = sorted(ground["N"].unique())
     colors = dict(zip(sizes, plt.cm.viridis(np.linspace(0, 0.85, len(sizes)))))
     fig, axes = plt.subplots(len(MODELS), 6, figsize=(24, 4.2 * len(MODELS)), squeeze=False)
@@ -300,7 +336,7 @@ def _clip_mean_of_ratios(ax, sel: pd.DataFrame, gam: str) -> None:
 def plot_tau_hist(units: pd.DataFrame, path: str) -> None:
     """Histograms (probability density) of tau_c at each W, per model: N = 8 (the tier with 100 realisations),
     the largest N, and the single site; the clean chain's tau_c as a vertical line."""
-    ground = units[units["part"] != "thermal"]
+    ground = units[~units["part"].isin(["thermal", "rossini"])]
     ws = sorted(w for w in ground["W"].unique() if w > 0)
     big = int(ground["N"][ground["role"] == "size"].max())
     fig, axes = plt.subplots(len(MODELS), len(ws), figsize=(3.6 * len(ws), 3.4 * len(MODELS)), squeeze=False)
@@ -332,7 +368,8 @@ def plot_tau_hist(units: pd.DataFrame, path: str) -> None:
 def plot_entropy(units: pd.DataFrame, summary: pd.DataFrame, path: str) -> None:
     """Half-chain entanglement entropy at tau_c against W (N = 6, 8; mean +- standard error), and E_max/N against
     it per realisation at N = 8, coloured by W."""
-    sel = summary[(summary["part"] != "thermal") & summary.get("entropy_at_tau_c", pd.Series(dtype=float)).notna()]
+    sel = summary[~summary["part"].isin(["thermal", "rossini"])
+                  & summary.get("entropy_at_tau_c", pd.Series(dtype=float)).notna()]
     fig, axes = plt.subplots(1, 1 + len(MODELS), figsize=(5.2 * (1 + len(MODELS)), 4.2))
     for short, marker in zip(MODELS, "os"):
         for n, color in zip(sorted(sel["N"].unique()), ("C0", "C1", "C2")):
@@ -378,6 +415,39 @@ def plot_thermal(summary: pd.DataFrame, path: str) -> None:
     plt.close(fig)
 
 
+def plot_rossini(units: pd.DataFrame, path: str) -> None:
+    """Part rossini: histograms (probability density) of the optimal charging time over realisations, one column
+    per (phase, W), one row per definition (OPTIMAL_TIMES), logarithmic time axes and bins (shared per row); the
+    largest N filled, the smaller N as a step line."""
+    sel = units[(units["part"] == "rossini") & (units["role"] == "size")]
+    cases = [(m, w) for m in sorted(sel["model"].unique(), reverse=True)
+             for w in sorted(sel[sel["model"] == m]["W"].unique())]
+    sizes = sorted(sel["N"].unique())
+    fig, axes = plt.subplots(len(OPTIMAL_TIMES), len(cases), figsize=(3.3 * len(cases), 2.9 * len(OPTIMAL_TIMES)),
+                             squeeze=False)
+    for row, (col, label) in zip(axes, OPTIMAL_TIMES.items()):
+        vals = sel[col][sel[col] > 0]
+        lo, top = (float(vals.min()), float(vals.max())) if len(vals) else (0.1, 1.0)
+        bins = np.geomspace(lo / 1.05, top * 1.05, 41)  # times span two decades: logarithmic bins
+        for ax, (model, w) in zip(row, cases):
+            g = sel[(sel["model"] == model) & (sel["W"] == w)]
+            for n in sizes:
+                tau = g[g["N"] == n][col].dropna()
+                style = {"alpha": 0.6, "color": "C0"} if n == sizes[-1] else {"histtype": "step", "color": "C3"}
+                ax.hist(tau, bins=bins, density=True, label=f"N = {n} ({len(tau)})", **style)
+            jz = "Jz = 1" if model.endswith("mbl") else "Jz = 0 (AL)"
+            ax.set(xlabel=f"{label.split(':')[0]} [1/J]", ylabel="probability density [J]", title=f"{jz}, W = {w:g} J",
+                   xscale="log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.legend(fontsize=6)
+        row[0].annotate(label, (0.0, 1.18), xycoords="axes fraction", fontsize=8, weight="bold")
+    fig.suptitle("Rossini et al. protocol (assumed): uniform-field battery charged by a disordered Ising chain, "
+                 "lambda = 1, h = J = 1; optimal charging time over realisations")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def collect(entries: list[dict], out: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(units, tables) of every study that has outputs in OUT/studies (a part not run yet is left out)."""
     done = [e for e in entries if os.path.exists(os.path.join(out, "studies", e["key"], "table.csv"))]
@@ -400,6 +470,11 @@ def report(summary: pd.DataFrame, log) -> None:
             f" G_P={pm(r, 'gamma_power_ratio_of_means')} ({pm(r, 'gamma_power')})"
             f" G_E={pm(r, 'gamma_energy_ratio_of_means')} ({pm(r, 'gamma_energy')})"
             f" G_tau={pm(r, 'gamma_tau_ratio_of_means')} ({pm(r, 'gamma_tau')}){ent}")
+        if r["part"] == "rossini":
+            times = " ".join(f"{c} {r[c + '_q10']:.3g}/{r[c + '_median']:.3g}/{r[c + '_q90']:.3g}"
+                             for c in OPTIMAL_TIMES)
+            log(f"      optimal times q10/median/q90 [1/J]: {times}; E(t >= 10)/N {pm(r, 'E_late_mean', r['N'])},"
+                f" its std in time /N {pm(r, 'E_late_std', r['N'])} [J]")
 
 
 def write_outputs(out: str, units: pd.DataFrame, summary: pd.DataFrame, meta: dict) -> list[str]:
@@ -408,20 +483,24 @@ def write_outputs(out: str, units: pd.DataFrame, summary: pd.DataFrame, meta: di
     summary.to_csv(os.path.join(out, f"{NAME}_summary.csv"), index=False)
     with open(os.path.join(out, f"{NAME}.json"), "w") as fh:
         json.dump({"meta": meta, "summary": json.loads(summary.to_json(orient="records"))}, fh, indent=1)
-    figs = [os.path.join(out, f"{NAME}_{k}.png") for k in ("vs_W", "tau_hist", "entropy", "thermal")]
-    plot_vs_w(summary, figs[0])
-    plot_tau_hist(units, figs[1])
-    plot_entropy(units, summary, figs[2])
+    figs = [os.path.join(out, f"{NAME}_{k}.png") for k in ("vs_W", "tau_hist", "entropy", "thermal", "rossini")]
+    if (~summary["part"].isin(["thermal", "rossini"])).any():
+        plot_vs_w(summary, figs[0])
+        plot_tau_hist(units, figs[1])
+        plot_entropy(units, summary, figs[2])
     if (summary["part"] == "thermal").any():
         plot_thermal(summary, figs[3])
-    return figs
+    if (summary["part"] == "rossini").any():
+        plot_rossini(units, figs[4])
+    return [f for f in figs if os.path.exists(f)]
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=None, help="output folder (default studies/out/disordered_chains[_quick])")
     ap.add_argument("--quick", action="store_true", help="N = 6, 8, R = 10, W = 1, 4, 10; a small thermal part")
-    ap.add_argument("--parts", default="ising,xxz,thermal", help="comma-separated parts to compute (all are reported)")
+    ap.add_argument("--parts", default="ising,xxz,thermal,rossini",
+                    help="comma-separated parts to compute (all are reported)")
     ap.add_argument("--workers", type=int, default=0, help="worker processes (0: run in this process)")
     a = ap.parse_args(argv)
     cfg = QUICK if a.quick else FULL
