@@ -408,9 +408,9 @@ class _ChebyshevRun:
 
 
 def solve_lindblad(problem: SolveProblem, options: SolverOptions | None = None, progress=None) -> Solution:
-    from threadpoolctl import threadpool_limits
+    from ..core.runtime import one_thread
 
-    with threadpool_limits(1):  # BLAS is used only for small reductions: same bits for any thread count
+    with one_thread():  # BLAS is used only for small reductions: same bits for any thread count
         return _solve_lindblad(problem, SolverOptions() if options is None else options, progress)
 
 

@@ -194,8 +194,7 @@ class _WindowLeak(Exception):
 
 def _propagate(problem: SolveProblem, options: SolverOptions, progress, R0) -> Solution | None:
     """One run in the generator's current window; None when the edge population exceeds EDGE_TOL."""
-    from threadpoolctl import threadpool_limits
-
+    from ..core.runtime import one_thread
     from .lindblad import run_generator
 
     gen = problem.ops.gen
@@ -215,7 +214,7 @@ def _propagate(problem: SolveProblem, options: SolverOptions, progress, R0) -> S
     observe = None if problem.observe is None else \
         (lambda R: np.atleast_1d(problem.observe(SampledState(blocks=R))))
     try:
-        with threadpool_limits(1):
+        with one_thread():
             sol = run_generator(problem, gen, funcs, (R0.copy(), np.zeros_like(R0)), observe, options.series_tol,
                                 progress, watch=watch)
     except _WindowLeak:
