@@ -56,7 +56,8 @@ def main():
     print(f"run + adjoint sensitivities of {len(params)} parameters: {adj_s:.2f} s (median of {a.repeat}); "
           f"sensitivity part {info['wall_time_s']:.2f} s; {info['quadrature']}")
     print(f"ratio: {adj_s / run_s:.2f} (target <= 3)")
-    print(f"reproduces the run: {info['reproduces_run']}; backward reconstruction {info['backward_reconstruction']:.1e}")
+    print(f"reproduces the run: {info['reproduces_run']}; "
+          f"backward reconstruction {info['backward_reconstruction']:.1e}")
     if a.check:
         t0 = time.perf_counter()
         fwd = cqc.charge("all-to-all", **RUN, sensitivities=list(CHECKED), sensitivity_mode="forward")
