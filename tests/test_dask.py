@@ -120,6 +120,7 @@ def _cqc(*args):
     return subprocess.run([sys.executable, "-m", "collective_qc", *args], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_plugin_study_on_workers_matches_in_process(tmp_path):
     """Issue 23 item 6: a plug-in model file reaches the Dask workers (it failed with 'unknown model')."""
     (tmp_path / "ladder.py").write_text(LADDER)

@@ -46,7 +46,11 @@ def script_of(page) -> str:
     return "\n".join(out)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+HEAVY_PAGES = {"scaling-study", "plugin-model", "collective-advantage", "scale-out"}  # 15-70 s each: -m slow
+
+
+@pytest.mark.parametrize("page", [pytest.param(p, marks=pytest.mark.slow) if p.stem in HEAVY_PAGES else p
+                                  for p in PAGES], ids=[p.stem for p in PAGES])
 def test_tutorial_code_runs(page, tmp_path):
     script = tmp_path / "tutorial.py"
     script.write_text(script_of(page))

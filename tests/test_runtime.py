@@ -55,6 +55,7 @@ def _layer(extra_env):
     return " ".join(out.stdout.split()[:2])
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_charge_chooses_a_layer_whose_threads_sleep_whatever_omp_says():
     """Issue 22 item 11: Numba picked its OpenMP layer with libgomp's default (spinning) waits
     (10.5 s instead of 0.38 s with OMP_NUM_THREADS=1; 12.2 s against 0.65 s beside a CPU-bound
@@ -109,6 +110,7 @@ def test_policy_restores_the_thread_count():
     assert numba.get_num_threads() == before
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_large_ground_state_is_the_same_on_every_run():
     """Issue 22 item 5: ARPACK started from a random vector, so a ground state above the dense
     limit (and every closed run from it) differed in the last digits from run to run."""

@@ -127,6 +127,7 @@ def _dense_closed_energy(times, drive, T):
     return e - e[0]
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_typical_states_closed_run_within_its_standard_errors(monkeypatch):
     times, drive = np.linspace(0, 4, 9), 0.5
     ref = _dense_closed_energy(times, drive, CHAIN["temperature"])

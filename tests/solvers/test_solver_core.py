@@ -116,7 +116,7 @@ def test_general_jump_operator_uses_sparse_path():
     _compare(new, old, 1e-9)
 
 
-@pytest.mark.parametrize("n,initial", [(4, "ground"), (10, "product")])
+@pytest.mark.parametrize("n,initial", [(4, "ground"), pytest.param(10, "product", marks=pytest.mark.slow)])
 def test_closed_equals_expm_multiply_solver(n, initial):
     ops = build_operators(validate_graph(make_model("xxz-ring", {"N": n}).graph()))
     init = initial_state(ops, initial)

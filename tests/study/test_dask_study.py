@@ -38,6 +38,7 @@ def test_study_on_cluster_equals_in_process(tmp_path, client):
     assert _table(tmp_path / "local") == _table(tmp_path / "dask")
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_worker_killed_mid_study_loses_nothing(tmp_path, client):
     cfg = {**CONFIG, "study": {**CONFIG["study"], "name": "dask-kill"},
            "run": {**CONFIG["run"], "ntraj": 160}}

@@ -107,6 +107,7 @@ def test_progress_shows_when_a_point_starts_over():
     assert out.strip().splitlines()[-1].startswith("study dicke: 2/3 points (1 loaded, 1 computed)")
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_two_runs_on_one_directory(tmp_path):
     cfg = tmp_path / "resume.toml"
     cfg.write_text(RESUME_TOML)

@@ -17,6 +17,7 @@ from collective_qc.core.errors import InputError
 from collective_qc.study import Study, load_config
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_resume_after_sigkill(reference, tmp_path):
     cfg, ref = reference
     out = tmp_path / "run"
@@ -106,10 +107,11 @@ def _flip_byte(path):
 
 DAMAGE = [
     ("N3-*.json", lambda p: p.write_bytes(b'{"finished": tr'), r"N3-\w+\.json' is corrupted \(is not valid JSON"),
-    ("N3-*.json", _tamper_json, r"N3-\w+\.json' is corrupted \(does not match its checksum"),
+    pytest.param("N3-*.json", _tamper_json, r"N3-\w+\.json' is corrupted \(does not match its checksum",
+                 marks=pytest.mark.slow),
     ("N2-*.npz", _flip_byte, r"N2-\w+\.npz' is corrupted \(does not match its checksum"),
     ("N4-*.npz", os.remove, r"N4-\w+\.npz' is corrupted \(is missing"),
-    ("base-*.json", lambda p: p.write_text("[]"), r"base-\w+\.json' is corrupted"),
+    pytest.param("base-*.json", lambda p: p.write_text("[]"), r"base-\w+\.json' is corrupted", marks=pytest.mark.slow),
 ]
 
 
@@ -152,6 +154,7 @@ def test_force_removes_only_own_files(tmp_path):
     assert len(point_files(d)) == 6  # the old config's points were the store's own: removed
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_force_starts_over(tmp_path):
     cfg = {"study": {"model": "xxz-chain", "sizes": [2]}, "run": {"t_max": 5, "n_times": 21}}
     d = tmp_path / "s"
@@ -163,6 +166,7 @@ def test_force_starts_over(tmp_path):
     assert len(rows) == 2 and (d / "table.csv").exists()
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_adopt_from_intact_points(tmp_path, capsys):
     d = tmp_path / "s"
     ref = Study(SMALL, d)

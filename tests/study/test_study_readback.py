@@ -145,6 +145,7 @@ def test_undefined_is_nan_with_reason(tmp_path):
     assert ds["gamma_capacitance"].isnull().all() and list(ds["gamma_power"].values) == pytest.approx([2, 3], 2e-3)
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_trajectory_study_with_irregular_times(tmp_path):
     """Trajectory points (standard errors, jackknife curves) and a swept t_max (no shared time
     grid): every group opens without phony dimensions, the jackknife over (quantity, group, times);
@@ -181,6 +182,7 @@ def test_unfinished_study_is_refused(tmp_path):
     assert "\n" not in str(exc.value)
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_xarray_grid_of_several_swept_keys(tmp_path):
     """Three swept keys of three kinds (number, string, bool): every cell of to_xarray() is the
     table.csv row of the same swept values (and its baseline's seed), group names readable."""
