@@ -24,8 +24,18 @@ from collective_qc.core.validate import SizeEstimate, power
 from collective_qc.physics.model import graph_bytes
 
 
+class _OpenChain(Model):
+    """An open chain of N spin-1/2 sites: its size estimate (2^N states, N nodes and bonds)."""
+
+    size_param = "N"
+
+    def size_estimate(self) -> SizeEstimate:
+        n = self.values["N"]
+        return SizeEstimate(n_sites=n, dim=power(2.0, n), graph_bytes=graph_bytes(n, n))
+
+
 @register_model
-class MBLIsingChain(Model):
+class MBLIsingChain(_OpenChain):
     """Open chain: H_B = sum_i (omega/2) sz_i + sum_<ij> (J sx_i sx_j + Jz sz_i sz_j) (Pauli operators)."""
 
     name = "mbl-ising-chain"
@@ -36,10 +46,6 @@ class MBLIsingChain(Model):
         Param("J", float, 0.25, "Ising coupling of the sx sx bond terms (Pauli operators)", unit="energy"),
         Param("Jz", float, 0.25, "interaction of the sz sz bond terms (Pauli operators)", unit="energy"),
     )
-
-    def size_estimate(self) -> SizeEstimate:
-        n = self.values["N"]
-        return SizeEstimate(n_sites=n, dim=power(2.0, n), graph_bytes=graph_bytes(n, n))
 
     def graph(self) -> nx.Graph:
         v = self.values
@@ -52,7 +58,7 @@ class MBLIsingChain(Model):
 
 
 @register_model
-class MBLChargerChain(Model):
+class MBLChargerChain(_OpenChain):
     """Rossini-Andolina-Polini protocol: uniform-field battery, disordered interacting Ising chain as the charger.
 
     As written by Rossini, Andolina and Polini (PRB 100, 115142 (2019); protocol as assumed in
@@ -83,10 +89,6 @@ class MBLChargerChain(Model):
         Param("J", float, 1.0, "charger Ising coupling J sx sx (Pauli operators)", unit="energy"),
         Param("Jz", float, 1.0, "charger interaction Jz sz sz (Pauli operators)", unit="energy"),
     )
-
-    def size_estimate(self) -> SizeEstimate:
-        n = self.values["N"]
-        return SizeEstimate(n_sites=n, dim=power(2.0, n), graph_bytes=graph_bytes(n, n))
 
     def graph(self) -> nx.Graph:
         v = self.values
