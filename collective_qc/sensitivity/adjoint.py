@@ -53,10 +53,11 @@ ADJOINT_BLOCKS = 12  # state-block propagations of the adjoint: forward pair + p
 
 
 def adjoint_refusal(plan) -> str | None:
-    """Why this run has no adjoint pass (one line), or None."""
-    if plan.method != "closed" or plan.initial.startswith("thermal"):
-        return ("sensitivity_mode='adjoint' is for closed state-vector runs (a density-matrix run is not "
-                "reversible without stored states); use sensitivity_mode='forward'")
+    """Why this run has no adjoint pass (one line), or None. Closed state-vector runs and density-matrix
+    runs (exact, closed from a thermal state: :mod:`.adjoint_density`) with a piecewise-constant envelope."""
+    if plan.method not in ("closed", "exact"):
+        return (f"sensitivity_mode='adjoint' is for methods closed and exact (this run uses {plan.method!r}); "
+                "use sensitivity_mode='forward'")
     if not plan.protocol.piecewise_constant:
         return ("sensitivity_mode='adjoint' needs a piecewise-constant envelope (this one is smooth); use "
                 "sensitivity_mode='forward'")
@@ -163,12 +164,23 @@ class AdjointPrepared:
     reverse: _Reversed
     seconds: float
 
+    def evaluator(self, result):
+        """(the run's evaluator with kept states, the pair at t = 0)."""
+        return _forward_run(self, result)
+
+    def backward(self, figures) -> _Backward:
+        return _Backward(self, figures)
+
 
 def prepare_adjoint(plan, charging: dict, params) -> AdjointPrepared:
     """Operators on the full basis and every parameter's derivative, stacked; a split degenerate ground
-    level refused here (before the run)."""
-    from .run import _tangents
+    level refused here (before the run). Density-matrix runs: :func:`.adjoint_density.prepare_density`."""
+    from .run import _density, _tangents
 
+    if _density(plan):
+        from .adjoint_density import prepare_density
+
+        return prepare_density(plan, charging, params)
     t_start = _time.perf_counter()
     ops = operators_at(plan, charging)
     base = pieces(ops, False)
@@ -185,13 +197,23 @@ def prepare_adjoint(plan, charging: dict, params) -> AdjointPrepared:
 
 
 def _forward_run(prep: AdjointPrepared, result):
-    """The run's evaluator (:class:`.run._Run`) on the closed solver's Chebyshev propagation, with
-    states kept at the samples that bracket tau_c and the largest P only."""
+    """The run's evaluator on the closed solver's Chebyshev propagation (:func:`kept_run`)."""
+    plan = prep.plan
+    aug = Augmented(prep.base.G0, prep.base.GV, plan.drive, plan.protocol, [])
+    x0 = prep.init.vectors.astype(np.complex128)
+    Y0 = np.stack([x0, np.zeros_like(x0)])
+    advance = lambda Y, t0, t1: propagate(prep.forward, plan.protocol, Y, t0, t1)  # noqa: E731
+    return kept_run(aug, StateObserver(prep.base.HB, prep.init.weights, []), plan.times, Y0, result, advance), Y0
+
+
+def kept_run(aug, obs, times, Y0, result, advance):
+    """The run's evaluator (:class:`.run._Run`) of the pair Y = [x, x_l] advanced by ``advance(Y, t0, t1)``,
+    with states kept at the samples that bracket tau_c and the largest P only."""
     from ..analysis.merit import first_maximum_bracket
     from .run import _Run
 
     class Forward(_Run):
-        def __init__(self, aug, obs, times, Y0, keep):
+        def __init__(self, keep):
             self.aug, self.obs, self.times, self.saved = aug, obs, np.asarray(times, float), {-1: Y0}
             raw0 = obs.values(Y0, aug.rhs(Y0, 0.0))
             self.e0, self.de0 = raw0[0], raw0[3]
@@ -201,23 +223,19 @@ def _forward_run(prep: AdjointPrepared, result):
                 self.saved[i] = Y
 
         def _advance(self, Y, t0, t1):
-            return propagate(prep.forward, self.aug.protocol, Y, t0, t1) if t1 > t0 else Y
+            return advance(Y, t0, t1) if t1 > t0 else Y
 
         def state(self, t: float):
             i = max((k for k in self.saved if k < 0 or self.times[k] <= t), key=lambda k: k)
             return self._advance(self.saved[i], 0.0 if i < 0 else float(self.times[i]), t)
 
-    plan, P = prep.plan, np.asarray(result.power, float)
-    aug = Augmented(prep.base.G0, prep.base.GV, plan.drive, plan.protocol, [])
-    obs = StateObserver(prep.base.HB, prep.init.weights, [])
-    x0 = prep.init.vectors.astype(np.complex128)
-    Y0 = np.stack([x0, np.zeros_like(x0)])
+    P = np.asarray(result.power, float)
     k = int(np.argmax(P))
     keep = {i for i in (k - 1, k) if 0 <= i < len(P)}
-    bracket = first_maximum_bracket(plan.times, P)
+    bracket = first_maximum_bracket(times, P)
     if bracket is not None:
         keep.add(bracket[0])
-    return Forward(aug, obs, plan.times, Y0, keep), Y0
+    return Forward(keep)
 
 
 def _cotangents(prep, Z, t: float, kinds) -> np.ndarray:
@@ -268,6 +286,7 @@ class _Backward:
         self.nodes, self.weights = np.polynomial.legendre.leggauss(GL_NODES)
         self.acc = np.zeros((len(prep.params), len(figures)))
         self.n_nodes = 0
+        self.panel_rule = f"a h <= {PANEL_PHASE}"
 
     def split(self, S):
         """(Z (2, n, m), nu (2, n, m, J)) views of S."""
@@ -278,14 +297,18 @@ class _Backward:
         n, m, J = Z_end.shape[1], self.m, len(self.figures)
         S = np.zeros((2, n, m * (1 + J)), dtype=np.complex128)
         S[:, :, :m] = Z_end
-        proto = self.prep.plan.protocol
-        kick_times = {s for _, s, _ in self.prep.stack.kicks if 0 < s < t_end}
-        stops = sorted({0.0, t_end, *(t for _, t in self.figures), *proto.breakpoints(0.0, t_end), *kick_times})
+        stops = self.stops(t_end)
         S = self._arrive(S, t_end)
         for a, b in zip(stops[-2::-1], stops[:0:-1], strict=True):
             S = self._segment(S, a, b)
             S = self._arrive(S, a)
         return S
+
+    def stops(self, t_end: float) -> list:
+        """0, t_end, the figures' times, the envelope's breakpoints and the switching times (ascending)."""
+        proto = self.prep.plan.protocol
+        kick_times = {s for _, s, _ in self.prep.stack.kicks if 0 < s < t_end}
+        return sorted({0.0, t_end, *(t for _, t in self.figures), *proto.breakpoints(0.0, t_end), *kick_times})
 
     def _arrive(self, S, t: float):
         """At a stop: the kicks there (before the figures' injection), then inject the figures at t."""
@@ -297,10 +320,29 @@ class _Backward:
         if here:
             S = S.copy()
             Z, nu = self.split(S)
-            cot = _cotangents(self.prep, Z, t, [self.figures[j][0] for j in here])
+            cot = self.cotangents(Z, t, [self.figures[j][0] for j in here])
             for i, j in enumerate(here):
                 S[:, :, self.m * (1 + j): self.m * (2 + j)] = cot[..., i]
         return S
+
+    def cotangents(self, Z, t: float, kinds) -> np.ndarray:
+        """nu columns (2, n, m, J) of the figures `kinds` at Z(t)."""
+        return _cotangents(self.prep, Z, t, kinds)
+
+    def direct(self, Z, t: float, kinds) -> np.ndarray:
+        """dg/dtheta at fixed Z (K, J)."""
+        return _direct(self.prep, Z, t, kinds)
+
+    def initial(self, S) -> np.ndarray:
+        """The t = 0 terms (K, J)."""
+        return _initial(self.prep, self, S)
+
+    def describe(self, S, Y0) -> dict:
+        """Engine, propagation and the state recovered backwards at t = 0 against the initial one."""
+        Z0, _ = self.split(S)
+        return {"engine": "state vectors, adjoint (one backward pass for all parameters)",
+                "propagation": "Chebyshev series of the closed solver, forward and reversed",
+                "backward_reconstruction": float(np.max(np.abs(Z0 - Y0)) / max(float(np.max(np.abs(Y0))), 1e-300))}
 
     def _kick(self, Z, nu) -> np.ndarray:
         """Re <mu, jump>/c per figure: lambda Re<nu1, GV x> + Re<nu0, GV x> + lambda Re<nu0, GV x_l>."""
@@ -359,34 +401,31 @@ def _initial(prep, back: _Backward, S) -> np.ndarray:
 
 
 def adjoint_figures(prep: AdjointPrepared, result):
-    """({name: (tau dict or None, dP_max (K,))}, info) of a finished closed run: tau_c and t_p refined on
+    """({name: (tau dict or None, dP_max (K,))}, info) of a finished closed or exact run: tau_c and t_p refined on
     the forward propagation (as in :mod:`.run`), then one backward pass for all parameters."""
     from .run import _power_max, _tau
 
     t_start = _time.perf_counter()
-    run, Y0 = _forward_run(prep, result)
+    run, Y0 = prep.evaluator(result)
     P = np.asarray(result.power, float)
     tau = _tau(run, P, result.tau_c)
     t_p, _ = _power_max(run, P)
     figures = ([("E", tau["t"]), ("P", tau["t"]), ("C", tau["t"])] if tau else []) + [("P", t_p)]
     t_end = max(t for _, t in figures)
-    back = _Backward(prep, figures)
+    back = prep.backward(figures)
     S = back.run(run.state(t_end), t_end)
     K = len(prep.params)
-    total = back.acc + _initial(prep, back, S)
-    Z0, _ = back.split(S)
+    total = back.acc + back.initial(S)
     for j, (kind, t) in enumerate(figures):
-        total[:, j] += _direct(prep, run.state(t) if t > 0 else Y0, t, [kind])[:, 0]
+        total[:, j] += back.direct(run.state(t) if t > 0 else Y0, t, [kind])[:, 0]
     if tau:
         _, _, _, _, _, _, pdot, cdot = run.at(tau["t"])
         dtau = -total[:, 1] / pdot
         tau.update({"tau_c": dtau, "energy_max": total[:, 0], "capacitance_at_tau_c": total[:, 2] + cdot * dtau})
     figs_at = _reproduction(run, result, tau, t_p)
-    info = {"mode": "adjoint", "engine": "state vectors, adjoint (one backward pass for all parameters)",
-            "propagation": "Chebyshev series of the closed solver, forward and reversed",
-            "quadrature": f"Gauss-Legendre, {GL_NODES} nodes per panel, a h <= {PANEL_PHASE} ({back.n_nodes} nodes)",
+    info = {"mode": "adjoint", **back.describe(S, Y0),
+            "quadrature": f"Gauss-Legendre, {GL_NODES} nodes per panel, {back.panel_rule} ({back.n_nodes} nodes)",
             "reproduces_run": figs_at,
-            "backward_reconstruction": float(np.max(np.abs(Z0 - Y0)) / max(float(np.max(np.abs(Y0))), 1e-300)),
             "energy_scale": max(float(np.max(np.abs(result.energy))), 1e-300),
             "tau_c_refined": None if tau is None else tau["t"], "power_max_time": t_p,
             "wall_time_s": prep.seconds + _time.perf_counter() - t_start,

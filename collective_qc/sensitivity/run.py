@@ -80,8 +80,13 @@ def check_sensitivities(names, plan, mode: str = "forward") -> list:
         from ..physics.operators import estimate_nnz_per_row
 
         per_row = estimate_nnz_per_row(plan.model_graph)
-        check_memory(plan.dim * (16.0 * 12 * 10 + 24.0 * per_row * (3 + len(params))),
-                     f"adjoint sensitivities of {len(params)} parameters (their operator derivatives)")
+        if _density(plan):  # the working set; checkpoints take what is left (:mod:`.adjoint_density`)
+            from .adjoint_density import density_adjoint_memory
+
+            need = density_adjoint_memory(plan.dim, per_row, len(params))
+        else:
+            need = plan.dim * (16.0 * 12 * 10 + 24.0 * per_row * (3 + len(params)))
+        check_memory(need, f"adjoint sensitivities of {len(params)} parameters (their operator derivatives)")
     else:
         check_memory(augmented_memory(plan, len(params)), f"sensitivities of {len(params)} parameters "
                      f"(augmented system of {2 + 2 * len(params)} copies of the state)")

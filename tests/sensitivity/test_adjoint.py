@@ -46,9 +46,9 @@ def test_adjoint_matches_forward_on_off():
 
 
 def test_adjoint_refusals_in_one_line():
-    with pytest.raises(InputError, match="closed state-vector runs"):
-        cqc.charge("xxz-chain", drive=0.5, params={"N": 2}, method="exact", dephasing=0.05, t_max=2, n_times=11,
-                   sensitivities=["J"], sensitivity_mode="adjoint")
+    with pytest.raises(InputError, match="for methods closed and exact"):
+        cqc.charge("xxz-chain", drive=0.5, params={"N": 2}, method="trajectories", dephasing=0.05, t_max=2,
+                   n_times=11, ntraj=10, sensitivities=["J"], sensitivity_mode="adjoint")
     with pytest.raises(InputError, match="piecewise-constant envelope"):
         cqc.charge("xxz-chain", drive=0.5, params={"N": 2}, method="closed", protocol="ramp:1", t_max=2,
                    n_times=11, sensitivities=["J"], sensitivity_mode="adjoint")
@@ -66,7 +66,7 @@ def test_auto_chooses_by_cost():
     plan = Plan()
     assert choose_mode(plan, 3, "auto") == "forward"
     assert choose_mode(plan, 6, "auto") == "adjoint"
-    plan.method = "exact"
+    plan.method = "trajectories"
     assert choose_mode(plan, 50, "auto") == "forward"
     res = cqc.charge("xxz-chain", sensitivities=NAMES, **CHAIN)
     assert res.metadata["sensitivity"]["mode"] == "adjoint"
