@@ -32,7 +32,7 @@ from .observe import DensityObserver, StateObserver
 __all__ = ["check_sensitivities", "prepare_sensitivities", "compute_sensitivities", "Prepared", "SENSITIVITY_METHODS",
            "augmented_memory"]
 
-SENSITIVITY_METHODS = ("closed", "exact", "trajectories")
+SENSITIVITY_METHODS = ("closed", "exact", "trajectories", "permutation")
 REPRODUCTION_TOL = 1e-8  # the tangents' own E, P, C_Q against the run's (relative): warned above this
 CHECKPOINT_FRACTION = 0.1  # stored sample states may take this share of the available memory
 
@@ -68,6 +68,11 @@ def check_sensitivities(names, plan, mode: str = "forward") -> list:
 
         check_trajectory(params, plan)
         check_memory(trajectory_memory(plan, len(params)), f"trajectory sensitivities of {len(params)} parameters")
+        return params
+    if plan.method == "permutation":  # exact tangents on the block state (:mod:`.permutation`)
+        from .permutation import check_permutation
+
+        check_permutation(params, plan)
         return params
     if plan.method == "closed" and any(p.kind == "rate" or p.key in ("gamma", "kappa") for p in params):
         bad = next(p.name for p in params if p.kind == "rate" or p.key in ("gamma", "kappa"))
@@ -215,6 +220,7 @@ class Prepared:
     observer: object
     Y0: np.ndarray
     seconds: float
+    engine: str | None = None  # what propagates the tangents, when not the full basis (the info's "engine")
 
 
 def prepare_sensitivities(plan, charging: dict, params) -> Prepared:
@@ -224,6 +230,10 @@ def prepare_sensitivities(plan, charging: dict, params) -> Prepared:
         from .trajectory_ops import prepare_trajectory
 
         return prepare_trajectory(plan, charging, params)
+    if plan.method == "permutation":
+        from .permutation import prepare_permutation
+
+        return prepare_permutation(plan, charging, params)
     t_start = _time.perf_counter()
     density = _density(plan)
     ops = operators_at(plan, charging)
@@ -266,6 +276,8 @@ def _compute(prepared: Prepared, result) -> tuple[dict, dict]:
     t_p, dpmax = _power_max(run, P)
     out = _records(params, plan, notes, list(zip(dE, dP, dC, strict=True)), tau, dpmax, result)
     info = _info(result, (E, P, C), prepared.density, tau, t_p, prepared.seconds + _time.perf_counter() - t_start)
+    if prepared.engine:
+        info["engine"] = info["propagation"] = prepared.engine
     worst = max(info["reproduces_run"].values())
     if worst > REPRODUCTION_TOL:
         import warnings
