@@ -115,9 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--plot", metavar="FILE", help="draw the run as PNG: E(t)/N, P(t)/N, C_Q(t)/N; with --disorder the "
                                                   "mean E(t), P(t) with error bands and histograms of tau_c, E_max")
     c.add_argument("--sensitivity", action="append", dest="sensitivities", metavar="NAME", default=None,
-                   help="sensitivity d/dtheta of E, P, C_Q and tau_c, E_max, P_max (closed, exact; trajectories with "
-                        "errors): a model "
-                        "parameter, ATTR@NODE, ATTR@(U,V), drive, protocol.FIELD or a noise rate; repeatable; "
+                   help="sensitivity d/dtheta of E, P, C_Q and tau_c, E_max, P_max (closed, exact, permutation; "
+                        "trajectories with errors): a model parameter, "
+                        "ATTR@NODE (not permutation), ATTR@(U,V), drive, protocol.FIELD or a noise rate; repeatable; "
                         "with --plot also a tornado chart FILE-sensitivities.png")
     c.add_argument("--hdf5", metavar="FILE", help="write the series, figures and sensitivities as HDF5")
 

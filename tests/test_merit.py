@@ -42,3 +42,15 @@ def test_power_max_refined_between_samples_without_evaluator():
     sampled_error = 1.0 - p.max()
     assert sampled_error > 1e-3  # the premise: the samples miss the peak
     assert abs(m.power_max - 1.0) < 2e-4 and abs(m.power_max - 1.0) < sampled_error / 10
+
+
+def test_power_max_at_a_switch_off_is_the_left_limit():
+    """On-off charging whose P still rises at tau: P_max = P(tau^-), found on its own smooth piece
+    (the bounded search over a whole sample interval could miss the narrow piece before tau)."""
+    import collective_qc as cqc
+
+    kw = dict(params={"N": 3, "J": 0.3}, method="closed")
+    for tau in (0.8, 0.8001):  # tau on a sample, and just after one (a piece 1e-4 wide)
+        run = cqc.charge("xxz-chain", 0.5, protocol=f"on-off:{tau}", t_max=3, n_times=61, **kw)
+        left = cqc.charge("xxz-chain", 0.5, times=np.array([0.0, tau - 1e-12]), **kw).power[-1]
+        assert abs(run.power_max - left) < 1e-7, (tau, run.power_max, left)  # solver tolerance; missed: ~1e-5

@@ -91,6 +91,7 @@ def figures_of_merit(
     capacitance,
     evaluate: Callable[[int, float], tuple[float, float, float]] | None = None,
     energy_scale: float | None = None,
+    switches: Callable[[float, float], list] | None = None,
 ) -> Merit:
     """Compute the figures of merit.
 
@@ -104,12 +105,15 @@ def figures_of_merit(
     energy_scale : float, optional
         An energy scale of the run (e.g. a bound of ||H_B||); E(t) below ``ROUNDOFF`` times it is
         round-off (see :func:`roundoff_reason`).
+    switches : callable (t0, t1) -> list of float, optional
+        The envelope's switching times inside (t0, t1) (``Protocol.breakpoints``): P_max is refined
+        on each smooth piece, one-sided limits included (:func:`refined_power_max`).
     """
     t = np.asarray(times, dtype=float)
     e = np.asarray(energy, dtype=float)
     p = np.asarray(power, dtype=float)
     c = np.asarray(capacitance, dtype=float)
-    power_max = refined_power_max(t, p, evaluate)
+    power_max = refined_power_max(t, p, evaluate, switches)
     with np.errstate(divide="ignore", invalid="ignore"):
         avg = np.where(t > 0, e / np.where(t > 0, t, 1.0), -np.inf)
     k_avg = int(np.argmax(avg))
@@ -148,13 +152,17 @@ def _power_root(t, p, k0, k1) -> float:
     return t[k0] + brentq(lambda s: np.polyval(coef, s), 0.0, t[k1] - t[k0], xtol=1e-14)
 
 
-def refined_power_max(times, power, evaluate=None) -> float:
+def refined_power_max(times, power, evaluate=None, switches=None) -> float:
     """max_t P(t) refined between samples (power units).
 
     Around the largest sample k, P is maximised on [t_{k-1}, t_k] and [t_k, t_{k+1}]: with the
     solver's exact evaluator ``evaluate(k, t) -> (E, P, C)`` by bounded maximisation (solver
-    precision), else as the maximum of the cubic through the samples k-1 .. k+2 (or k-2 .. k+1 at
-    the end of the window; error O(dt^4) for smooth P). Never below the largest sample.
+    precision) on each smooth piece, else as the maximum of the cubic through the samples
+    k-1 .. k+2 (or k-2 .. k+1 at the end of the window; error O(dt^4) for smooth P). Never below
+    the largest sample. ``switches(t0, t1)``: the envelope's switching times strictly inside
+    (t0, t1); P jumps with f there, so each piece between them is maximised on its own and its
+    one-sided end values count (the maximum of on-off charging is P(tau^-), which a search over
+    the whole interval can miss).
     """
     t, p = np.asarray(times, dtype=float), np.asarray(power, dtype=float)
     k = int(np.argmax(p))
@@ -165,11 +173,27 @@ def refined_power_max(times, power, evaluate=None) -> float:
         return max(best, _cubic_max(t, p, k))
     for a in (k - 1, k):
         if 0 <= a < len(t) - 1:
-            width = t[a + 1] - t[a]
-            r = minimize_scalar(lambda s, a=a: -evaluate(a, s)[1], bounds=(t[a], t[a + 1]), method="bounded",
-                                options={"xatol": 1e-7 * max(width, 1e-300)})
-            if r.success and np.isfinite(r.fun):
-                best = max(best, float(-r.fun))
+            cuts = [float(b) for b in (switches(t[a], t[a + 1]) if switches is not None else [])]
+            for lo, hi in zip([t[a], *cuts], [*cuts, t[a + 1]], strict=True):
+                best = max(best, _piece_max(lambda s, a=a: evaluate(a, s)[1], lo, hi, bool(cuts)))
+    return best
+
+
+def _piece_max(P, lo: float, hi: float, ends: bool) -> float:
+    """max of P on the smooth piece (lo, hi): bounded maximisation, and with ``ends`` the one-sided
+    values at lo^+ and hi^- (switching times)."""
+    width = hi - lo
+    best = -np.inf
+    if width > 0:
+        r = minimize_scalar(lambda s: -P(s), bounds=(lo, hi), method="bounded",
+                            options={"xatol": 1e-7 * max(width, 1e-300)})
+        if r.success and np.isfinite(r.fun):
+            best = float(-r.fun)
+    if ends:
+        for s in (np.nextafter(lo, hi), np.nextafter(hi, lo)):
+            v = P(float(s))
+            if np.isfinite(v):
+                best = max(best, float(v))
     return best
 
 

@@ -50,6 +50,10 @@ SENSITIVITY_MODES = ("auto", "forward", "adjoint")
 GL_NODES = 8  # Gauss-Legendre nodes per panel
 PANEL_PHASE = 4.0  # a h per panel (integrand frequencies <= 2a: GL error <~ h (2 a h)^16 1.7e-23, 5e-9 h)
 ADJOINT_BLOCKS = 12  # state-block propagations of the adjoint: forward pair + pair and 4 figure columns back
+# density-matrix runs: the forward mode's 2 + 2K blocks run over the whole sample window, the adjoint's
+# only to max(tau_c, t_p); measured (benchmarks/adjoint_cost.py --exact, N = 5 ring, dephasing) the
+# adjoint costs about 6 forward blocks: 1.1 s against 1.0 s at K = 1, 0.9 against 1.0 at K = 2
+DENSITY_ADJOINT_BLOCKS = 6
 
 
 def adjoint_refusal(plan) -> str | None:
@@ -67,7 +71,8 @@ def adjoint_refusal(plan) -> str | None:
 def choose_mode(plan, n_params: int, requested: str) -> str:
     """"forward" or "adjoint": as asked (adjoint refused in one line where not available), or for
     "auto" the cheaper by block count: forward propagates 2 + 2K state blocks over the window,
-    adjoint about ADJOINT_BLOCKS (plus K sparse products per quadrature node, ~K/4 blocks)."""
+    adjoint about ADJOINT_BLOCKS (DENSITY_ADJOINT_BLOCKS for density matrices; plus K sparse
+    products per quadrature node, ~K/4 blocks): from K = 6 (state vectors), K = 3 (density matrices)."""
     if requested == "forward":
         return "forward"
     why = adjoint_refusal(plan)
@@ -75,7 +80,9 @@ def choose_mode(plan, n_params: int, requested: str) -> str:
         if why:
             raise InputError(why)
         return "adjoint"
-    return "adjoint" if why is None and ADJOINT_BLOCKS + n_params / 4 < 2 + 2 * n_params else "forward"
+    density = plan.method == "exact" or plan.initial.startswith("thermal")
+    blocks = DENSITY_ADJOINT_BLOCKS if density else ADJOINT_BLOCKS
+    return "adjoint" if why is None and blocks + n_params / 4 < 2 + 2 * n_params else "forward"
 
 
 class _Stack:
@@ -403,7 +410,7 @@ def _initial(prep, back: _Backward, S) -> np.ndarray:
 def adjoint_figures(prep: AdjointPrepared, result):
     """({name: (tau dict or None, dP_max (K,))}, info) of a finished closed or exact run: tau_c and t_p refined on
     the forward propagation (as in :mod:`.run`), then one backward pass for all parameters."""
-    from .run import _power_max, _tau
+    from .run import _power_max, _tau, switch_shift
 
     t_start = _time.perf_counter()
     run, Y0 = prep.evaluator(result)
@@ -431,7 +438,7 @@ def adjoint_figures(prep: AdjointPrepared, result):
             "wall_time_s": prep.seconds + _time.perf_counter() - t_start,
             "note": "adjoint mode: derivatives of tau_c, E_max, P_max and C_Q* only; the per-sample series "
                     "(energy, power, capacitance) are None (sensitivity_mode='forward' gives them)"}
-    return tau, total[:, -1] if K else np.zeros(0), info
+    return tau, total[:, -1] + switch_shift(run, t_p, prep.params) if K else np.zeros(0), info
 
 
 def _reproduction(run, result, tau, t_p) -> dict:

@@ -192,7 +192,9 @@ def _tau(run: _Run, P, base_tau):
 
 
 def _power_max(run: _Run, P):
-    """dP_max/dtheta at the refined maximum of P (a zero of dP/dt next to the largest sample)."""
+    """dP_max/dtheta at the refined maximum of P: a zero of dP/dt next to the largest sample, or
+    the one-sided limit of P at a switching time of the envelope there (P jumps with f: a maximum
+    at the switch-off of on-off charging is P(tau^-), whose derivative is dP/dtheta(tau^-))."""
     k = int(np.argmax(P))
     best_t, best = float(run.times[k]), float(P[k])
     pdot = lambda s: run.at(s)[6]  # noqa: E731
@@ -204,7 +206,27 @@ def _power_max(run: _Run, P):
                 value = run.at(s)[1]
                 if value > best:
                     best_t, best = s, value
+    lo, hi = float(run.times[max(k - 1, 0)]), float(run.times[min(k + 1, len(run.times) - 1)])
+    for b in run.aug.protocol.breakpoints(np.nextafter(lo, -np.inf), np.nextafter(hi, np.inf)):  # ends included
+        for s in (np.nextafter(b, -np.inf), np.nextafter(b, np.inf)):  # the two one-sided limits
+            value = run.at(float(s))[1]
+            if value > best:
+                best_t, best = float(s), value
     return best_t, run.at(best_t)[4]
+
+
+def switch_shift(run: _Run, t: float, params) -> np.ndarray:
+    """The part of dP_max/dtheta from a maximum that sits at a switching time s(theta) of the
+    envelope (one-sided limit t -> s): P_max = P(s(theta)^-; theta) moves with s, adding
+    dP/dt(t) ds/dtheta (zero for every other parameter and maximum)."""
+    out = np.zeros(len(params))
+    for k, p in enumerate(params):
+        if p.kind != "protocol":
+            continue
+        for s, ds, _, _ in kicks(run.aug.protocol, p.key):
+            if abs(t - s) <= 4 * np.spacing(max(abs(s), 1.0)):
+                out[k] += run.at(t)[6] * ds
+    return out
 
 
 @dataclass
@@ -274,6 +296,7 @@ def _compute(prepared: Prepared, result) -> tuple[dict, dict]:
     E, P, C, dE, dP, dC = run.sample()
     tau = _tau(run, P, result.tau_c)
     t_p, dpmax = _power_max(run, P)
+    dpmax = dpmax + switch_shift(run, t_p, params)
     out = _records(params, plan, notes, list(zip(dE, dP, dC, strict=True)), tau, dpmax, result)
     info = _info(result, (E, P, C), prepared.density, tau, t_p, prepared.seconds + _time.perf_counter() - t_start)
     if prepared.engine:

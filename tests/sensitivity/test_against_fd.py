@@ -134,3 +134,23 @@ SMOOTH_EXACT = [  # the exact solver's own smooth-envelope runs take ~15 s each 
 def test_exact_run_with_a_smooth_envelope(case):
     name, set_value, value, protocol = case
     check("xxz-ring", name, set_value, value, tol=TOL, **dict(NOISY, protocol=protocol))
+
+
+@pytest.mark.parametrize("mode", ["forward", "adjoint"])
+def test_power_max_at_a_switching_time_moves_with_it(mode):
+    """P_max = P(tau^-; theta) of on-off charging: dP_max/dJ at tau^- and dP_max/dtau = dP/dt(tau^-)
+    against central differences of the run's own P_max (the run refines it at the switch)."""
+    import collective_qc as cqc
+
+    kw = dict(method="closed", t_max=3, n_times=61)
+
+    def pmax(J=0.3, tau=0.8):
+        return cqc.charge("xxz-chain", 0.5, params={"N": 3, "J": J}, protocol=f"on-off:{tau}", **kw).power_max
+
+    res = cqc.charge("xxz-chain", 0.5, params={"N": 3, "J": 0.3}, protocol="on-off:0.8",
+                     sensitivities=["J", "protocol.tau"], sensitivity_mode=mode, **kw)
+    h = 1e-4
+    fd = {"J": (pmax(J=0.3 + h) - pmax(J=0.3 - h)) / (2 * h),
+          "protocol.tau": (pmax(tau=0.8 + h) - pmax(tau=0.8 - h)) / (2 * h)}
+    for name, ref in fd.items():
+        assert abs(res.sensitivities[name]["power_max"] - ref) <= 1e-6 * abs(ref) + 1e-8, (name, ref)
