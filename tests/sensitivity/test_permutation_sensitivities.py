@@ -140,6 +140,7 @@ def test_sensitivities_leave_the_run_unchanged():
     ({"sensitivities": ["omega@0"]}, "'omega@0' is a per-site attribute: it breaks the permutation symmetry"),
     ({"sensitivities": ["J@(0,1)"]}, r"'J@\(0,1\)' is a per-bond attribute: it breaks the permutation symmetry"),
     ({"sensitivities": ["J"], "initial": "thermal:0.7"}, "'J' moves the initial state 'thermal:0.7'"),
+    ({"sensitivities": ["J"], "sensitivity_mode": "adjoint"}, "sensitivity_mode='adjoint' is for methods"),
 ])
 def test_refusals_in_one_line(kwargs, match):
     opts = {**RUN, "params": MODEL, "dephasing": 0.05, "method": "permutation", **kwargs}
