@@ -211,9 +211,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "commas (default: none)", "NAME", cli=False),
     Option("sensitivity_mode", "auto", _choice(("auto", "forward", "adjoint")),
            "how sensitivities are computed: forward (exact tangents, 2 + 2K state blocks; every sample and "
-           "figure), adjoint (closed runs with a piecewise-constant envelope: one backward pass for any number "
-           "of parameters; tau_c, E_max, P_max, C_Q* only) or auto (adjoint where it is available and cheaper "
-           "by block count, i.e. from 6 parameters)", "auto|forward|adjoint"),
+           "figure), adjoint (closed and exact runs with a piecewise-constant envelope: one backward pass for any "
+           "number of parameters; tau_c, E_max, P_max, C_Q* only) or auto (adjoint where it is available and "
+           "cheaper by block count, i.e. from 6 parameters, 3 for density matrices)", "auto|forward|adjoint"),
 )}
 
 

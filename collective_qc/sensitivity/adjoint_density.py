@@ -135,11 +135,11 @@ class _Checkpoints:
         self.every = 1 if self.with_nodes else max(1, int(np.ceil(n_edges * size / budget)))
         if self.every > 1:  # kept edges plus one recomputed group: fewest at k = sqrt(edges)
             self.every = max(self.every, int(np.ceil(np.sqrt(n_edges))))
-        least = (n_edges / self.every + self.every + len(offsets) + 1) * size
+        least = (n_edges / self.every + (self.every if self.every > 1 else 0) + len(offsets) + 1) * size
         if least > budget:
             raise ResourceError(f"adjoint checkpoints of {n_edges} panel edges need at least "
-                                f"{format_bytes(least)}, more than the "
-                                f"{CHECKPOINT_SHARE:.0%} share of the available memory ({format_bytes(budget)}); "
+                                f"{format_bytes(least)}, more than their share of the available memory "
+                                f"({CHECKPOINT_SHARE:.3g} of it: {format_bytes(budget)}); "
                                 "use sensitivity_mode='forward' or a smaller model")
         self.saved, self.nodes, self.group = {0: Y0}, {}, {}
         Y = Y0

@@ -19,6 +19,13 @@ def _compare(model, names, tol=1e-6, **kwargs):
     info = adj.metadata["sensitivity"]
     assert info["mode"] == "adjoint" and "per-sample series" in info["note"]
     assert max(info["reproduces_run"].values()) < 1e-10 and info["backward_reconstruction"] < 1e-10
+    agree(adj, fwd, names, tol)
+    return adj
+
+
+def agree(adj, fwd, names, tol):
+    """The adjoint's figure derivatives against forward mode's (relative to the larger of |value| and
+    1e-3 of the largest over the parameters); no per-sample series in adjoint mode."""
     for name in names:
         a, f = adj.sensitivities[name], fwd.sensitivities[name]
         assert a["energy"] is None and a["power"] is None and a["capacitance"] is None
@@ -28,7 +35,6 @@ def _compare(model, names, tol=1e-6, **kwargs):
                 continue
             scale = max(abs(f[key]), 1e-3 * max(abs(fwd.sensitivities[n][key] or 0.0) for n in names))
             assert abs(a[key] - f[key]) <= tol * scale, (name, key, a[key], f[key])
-    return adj
 
 
 @pytest.mark.parametrize("initial", ["product", "ground"])

@@ -6,11 +6,11 @@ checkpoint fallback (edges only, then every k-th edge); the automatic choice."""
 from __future__ import annotations
 
 import pytest
+from test_adjoint import FIGURES, agree
 
 import collective_qc as cqc
 from collective_qc.sensitivity import adjoint_density
 
-FIGURES = ("energy_max", "tau_c", "power_max", "capacitance_at_tau_c")
 OPEN = dict(drive=0.5, method="exact", dephasing=0.1, relaxation=0.05, t_max=6.0, n_times=61)
 NAMES = ["J", "Delta", "omega@1", "J@(1,2)", "drive", "dephasing", "relaxation"]
 
@@ -21,15 +21,7 @@ def _compare(model, names, tol=1e-6, **kwargs):
     info = adj.metadata["sensitivity"]
     assert info["mode"] == "adjoint" and info["engine"].startswith("density matrix")
     assert max(info["reproduces_run"].values()) < 1e-10
-    for name in names:
-        a, f = adj.sensitivities[name], fwd.sensitivities[name]
-        assert a["energy"] is None
-        for key in FIGURES:
-            if f[key] is None or a[key] is None:
-                assert f[key] is None and a[key] is None, (name, key)
-                continue
-            scale = max(abs(f[key]), 1e-3 * max(abs(fwd.sensitivities[n][key] or 0.0) for n in names))
-            assert abs(a[key] - f[key]) <= tol * scale, (name, key, a[key], f[key])
+    agree(adj, fwd, names, tol)
     return adj
 
 
@@ -61,7 +53,7 @@ def test_exact_adjoint_checkpoint_fallback(monkeypatch):
     ref = cqc.charge("xxz-chain", sensitivities=names, sensitivity_mode="adjoint", **kw)
     assert "nodes" in ref.metadata["sensitivity"]["checkpoints"]
     size = 2 * 64 * 16  # one pair state of dim^2 = 64
-    monkeypatch.setattr(adjoint_density, "CHECKPOINT_SHARE", 14 * size / adjoint_density.available_memory())
+    monkeypatch.setattr(adjoint_density, "CHECKPOINT_SHARE", 16 * size / adjoint_density.available_memory())
     res = cqc.charge("xxz-chain", sensitivities=names, sensitivity_mode="adjoint", **kw)
     info = res.metadata["sensitivity"]["checkpoints"]
     assert "at all" in info and "recomputed" in info, info
@@ -105,7 +97,12 @@ def test_exact_auto_chooses_adjoint_by_cost():
         protocol = type("P", (), {"piecewise_constant": True})()
 
     assert choose_mode(Plan(), 2, "auto") == "forward"
-    assert choose_mode(Plan(), 12, "auto") == "adjoint"
-    res = cqc.charge("xxz-chain", sensitivities=NAMES + ["Delta@(0,1)", "omega@0", "omega@2", "J@(0,1)", "omega"],
-                     params={"N": 3}, **OPEN)
+    assert choose_mode(Plan(), 3, "auto") == "adjoint"
+    Plan.method, Plan.initial = "closed", "thermal:1"  # a density matrix too
+    assert choose_mode(Plan(), 3, "auto") == "adjoint"
+    Plan.initial = "product"  # state vectors: from 6
+    assert choose_mode(Plan(), 3, "auto") == "forward"
+    res = cqc.charge("xxz-chain", sensitivities=["J", "drive", "dephasing"], params={"N": 3}, **OPEN)
     assert res.metadata["sensitivity"]["mode"] == "adjoint"
+    res = cqc.charge("xxz-chain", sensitivities=["J", "drive"], params={"N": 3}, **OPEN)
+    assert res.metadata["sensitivity"]["mode"] == "forward"
