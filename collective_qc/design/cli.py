@@ -1,7 +1,8 @@
 """``cqc optimize MODEL --tau T --out DIR ...``: the parser of the subcommand and its handler (the
 wiring lives in :mod:`collective_qc.cli`). Writes ``protocol.csv`` (usable as
 ``cqc charge MODEL --protocol steps:DIR/protocol.csv``), ``optimize.json`` and, with ``--plot``,
-``protocol.png``, ``energy.png``, ``history.png``."""
+``protocol.png``, ``energy.png``, ``history.png``; prints the ``cqc charge`` command that reruns the
+optimum (with ``--vary``, the optimal parameter values as ``-p NAME=VALUE``)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ def add_optimize_parser(sub) -> None:
                                         "W(tau) (GRAPE gradients, L-BFGS-B, seeded starts)")
     o.add_argument("model", help="catalog name (see `cqc models`) or a .graphml / node-link .json graph")
     o.add_argument("--param", "-p", action="append", metavar="KEY=VALUE", help="model parameter")
+    o.add_argument("--vary", action="append", metavar="NAME=LO:HI", default=None,
+                   help="also optimise the float model parameter NAME in [LO, HI] (repeatable; exact gradients; "
+                        "the operators must be affine in it)")
     o.add_argument("--tau", type=_num("tau"), required=True, help="final time (time unit of the model); with "
                                                                     "--objective time:X the longest time searched")
     o.add_argument("--drive", type=_num("drive"), default=1.0, help="lambda, the charging amplitude (energy unit); "
@@ -65,17 +69,23 @@ def run_optimize(args, params: dict) -> int:
     res = optimize(args.model, args.tau, params=params, drive=args.drive, f_max=args.f_max, slices=args.slices,
                    basis=args.basis, objective=args.objective, starts=args.starts, seed=args.seed,
                    maxiter=args.maxiter, dephasing=args.dephasing, relaxation=args.relaxation, pumping=args.pumping,
-                   initial=args.initial, battery_off=args.battery_off, advantage=not args.no_advantage)
+                   initial=args.initial, battery_off=args.battery_off, vary=args.vary or {},
+                   advantage=not args.no_advantage)
     files = res.write(args.out, plot=args.plot)
     u = res.info["units"]
     out = sys.stdout
     out.write(f"{res.info['model']}: {res.options.objective} at tau = {res.tau:.6g} {u['time']}: "
               f"{res.objective:.10g} {u['energy']} (constant drive f = {res.options.f_max:g}: "
               f"E = {res.constant_objective:.10g} {u['energy']})\n")
+    if res.parameters:
+        out.write("optimal parameters: " + ", ".join(f"{k} = {v!r}" for k, v in res.parameters.items()) + "\n")
     if res.single_site is not None:
         s = res.single_site
         out.write(f"single site optimum {s['objective']:.10g} {u['energy']}; Gamma = F_N / (N F_1) = {s['gamma']:.6g} "
                   f"(N = {s['N']})\n")
     out.write(f"{len(res.amplitudes)} slices, {res.options.starts} starts, {res.evaluations} evaluations, "
               f"{res.wall_time:.3g} s; wrote {', '.join(files)}\n")
+    command = res.charge_command(files[0])
+    if command is not None:
+        out.write(f"rerun: {command}\n")
     return 0

@@ -34,7 +34,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-__all__ = ["Dynamics", "evaluate", "terminal_observable", "propagate_states"]
+__all__ = ["Dynamics", "Tangents", "Terminal", "evaluate", "terminal_observable", "propagate_states"]
 
 
 @dataclass
@@ -75,18 +75,56 @@ class Dynamics:
         if getattr(self, "_liouvillians", None) is None:
             d = self.H0.shape[0]
             eye = sp.identity(d, format="csr")
-
-            def comm(H):  # -i [H, .]
-                H = sp.csr_matrix(H)
-                return -1j * (sp.kron(eye, H) - sp.kron(H.T, eye))
-
-            L0 = comm(self.H0)
+            L0 = commutator(self.H0)
             for L in self.jumps:
                 L = sp.csr_matrix(L)
                 LdL = (L.conj().T @ L).tocsr()
                 L0 = L0 + sp.kron(L.conj(), L) - 0.5 * (sp.kron(eye, LdL) + sp.kron(LdL.T, eye))
-            self._liouvillians = (L0.tocsr(), comm(self.V).tocsr())
+            self._liouvillians = (L0.tocsr(), commutator(self.V))
         return self._liouvillians
+
+
+def commutator(H) -> sp.csr_matrix:
+    """-i [H, .] on column-stacked vec(rho), sparse."""
+    eye = sp.identity(H.shape[0], format="csr")
+    H = sp.csr_matrix(H)
+    return (-1j * (sp.kron(eye, H) - sp.kron(H.T, eye))).tocsr()
+
+
+@dataclass
+class Tangents:
+    """d/dtheta_j of the pieces of :class:`Dynamics` at one parameter point (j = 0 ... P - 1).
+
+    Attributes
+    ----------
+    dH0, dV, dHB : list of ndarray (d, d)
+        Derivatives of the drift, the charger and H_B (energy unit per unit of theta_j).
+    dvectors : list of (ndarray (d, m) or None)
+        Derivatives of the initial members (None: the initial state does not depend on theta_j).
+    """
+
+    dH0: list
+    dV: list
+    dHB: list
+    dvectors: list
+
+    def __len__(self) -> int:
+        return len(self.dH0)
+
+    def liouvillians(self) -> list:
+        """(dL0/dtheta_j, dL_V/dtheta_j) per parameter (the jump operators do not depend on theta)."""
+        return [(commutator(a), commutator(b)) for a, b in zip(self.dH0, self.dV, strict=True)]
+
+    def density_tangents(self, dyn: Dynamics) -> list:
+        """d rho0/dtheta_j = sum_m w_m (|d psi_m><psi_m| + |psi_m><d psi_m|), or None."""
+        out = []
+        for dpsi in self.dvectors:
+            if dpsi is None:
+                out.append(None)
+                continue
+            half = (dpsi * dyn.weights) @ dyn.vectors.conj().T
+            out.append(half + half.conj().T)
+        return out
 
 
 def _unitary_and_derivative(H: np.ndarray, dH: np.ndarray, dt: float, grad: bool):
@@ -96,54 +134,81 @@ def _unitary_and_derivative(H: np.ndarray, dH: np.ndarray, dt: float, grad: bool
     U = (W * ph) @ W.conj().T
     if not grad:
         return U, None
+    return U, W @ ((W.conj().T @ dH @ W) * _divided(e, ph, dt)) @ W.conj().T
+
+
+def _divided(e: np.ndarray, ph: np.ndarray, dt: float) -> np.ndarray:
+    """D_ab = (ph_a - ph_b) / (e_a - e_b), -i dt ph_a where e_a = e_b (ph = exp(-i dt e))."""
     de = e[:, None] - e[None, :]
     same = np.abs(de) < 1e-12 * max(1.0, float(np.max(np.abs(e))))
-    D = np.where(same, -1j * dt * ph[:, None], (ph[:, None] - ph[None, :]) / np.where(same, 1.0, de))
-    return U, W @ ((W.conj().T @ dH @ W) * D) @ W.conj().T
+    return np.where(same, -1j * dt * ph[:, None], (ph[:, None] - ph[None, :]) / np.where(same, 1.0, de))
 
 
-def _closed(dyn: Dynamics, u: np.ndarray, tau: float, observable, grad: bool):
+def _closed(dyn: Dynamics, u: np.ndarray, tau: float, observable, grad: bool, tangents=None):
+    """Forward: per slice the eigendecomposition H_k = W diag(e) W^dag and psi_k = W ph W^dag psi_{k-1}.
+    Backward: with chi~ = W^dag chi_k, psi~ = W^dag psi_{k-1} and G = D o (chi~^* w psi~^T), the
+    matrix S_k = W^* G W^T gives <chi_k| dU_k |psi_{k-1}> = sum_ij (dH)_ij (S_k)_ij for any direction
+    dH of H_k, so the control (dH = lambda V) and every parameter (dH0/dtheta + lambda u_k dV/dtheta)
+    cost one elementwise product each."""
     M = len(u)
     dt = tau / M
-    dH = dyn.drive * dyn.V
-    states, derivs, props = [dyn.vectors], [], []
+    states, eigs = [dyn.vectors], []
     for k in range(M):
-        U, dU = _unitary_and_derivative(dyn.H0 + dyn.drive * u[k] * dyn.V, dH, dt, grad)
-        props.append(U)
-        derivs.append(dU)
-        states.append(U @ states[-1])
+        e, W = np.linalg.eigh(dyn.H0 + dyn.drive * u[k] * dyn.V)
+        ph = np.exp(-1j * dt * e)
+        eigs.append((e, W, ph))
+        states.append(W @ (ph[:, None] * (W.conj().T @ states[-1])))
     psi = states[-1]
-    A = observable((psi * dyn.weights) @ psi.conj().T)
+    rho = (psi * dyn.weights) @ psi.conj().T
+    A = observable(rho)
     value = float(np.real(np.sum(dyn.weights * np.einsum("im,ij,jm->m", psi.conj(), A, psi))))
     if not grad:
         return value, None
     g = np.empty(M)
+    gt = np.zeros(0 if tangents is None else len(tangents))
     chi = A @ psi
+    lamV = dyn.drive * dyn.V
     for k in range(M - 1, -1, -1):
-        g[k] = 2.0 * np.real(np.sum(dyn.weights * np.einsum("im,im->m", chi.conj(), derivs[k] @ states[k])))
-        chi = props[k].conj().T @ chi
-    return value, g
+        e, W, ph = eigs[k]
+        ct, pt = W.conj().T @ chi, W.conj().T @ states[k]
+        G = _divided(e, ph, dt) * ((ct.conj() * dyn.weights) @ pt.T)
+        S = W.conj() @ G @ W.T
+        g[k] = 2.0 * np.real(np.sum(lamV * S))
+        if tangents is not None:
+            gt += 2.0 * np.real([np.sum((tangents.dH0[j] + dyn.drive * u[k] * tangents.dV[j]) * S)
+                                 for j in range(len(tangents))])
+        chi = W @ (ph.conj()[:, None] * ct)  # U_k^dag chi
+    if tangents is None:
+        return value, g
+    for j in range(len(tangents)):  # the initial state's change, carried by the co-state at t = 0
+        dpsi = tangents.dvectors[j]
+        if dpsi is not None:
+            gt[j] += 2.0 * np.real(np.sum(dyn.weights * np.einsum("im,im->m", chi.conj(), dpsi)))
+    return value, g, gt + observable.explicit(dyn, rho, tangents)
 
 
-def _open(dyn: Dynamics, u: np.ndarray, tau: float, observable, grad: bool):
+def _open(dyn: Dynamics, u: np.ndarray, tau: float, observable, grad: bool, tangents=None):
     """Forward with the augmented generator [[A_k, dA],[0, A_k]] acting on (0, r): its exponential
-    gives (dP_k r, P_k r) in one action (Van Loan 1978), no d^2 x d^2 propagator is formed."""
+    gives (dP_k r, P_k r) in one action (Van Loan 1978), no d^2 x d^2 propagator is formed. Each
+    parameter direction dA = dt (dL0/dtheta + lambda u_k dL_V/dtheta) costs one more such action."""
     M = len(u)
     dt = tau / M
     d = dyn.H0.shape[0]
     L0, LV = dyn.liouvillians()
+    dirs = [] if tangents is None or not grad else tangents.liouvillians()
     n = L0.shape[0]
     if 2 * n <= DENSE_ACTION:  # small: dense matrices throughout
         L0, LV = L0.toarray(), LV.toarray()
+        dirs = [(a.toarray(), b.toarray()) for a, b in dirs]
     r = [dyn.rho0.reshape(-1, order="F").astype(complex)]
-    dr = []  # dP_k r_{k-1}
+    dr, drt = [], []  # dP_k r_{k-1} along the control and along each parameter
     for k in range(M):
         A = dt * (L0 + dyn.drive * u[k] * LV)
         if grad:
-            B = sp.bmat([[A, dt * dyn.drive * LV], [None, A]], format="csr") if sp.issparse(A) else \
-                np.block([[A, dt * dyn.drive * LV], [np.zeros_like(A), A]])
-            out = _action(B, np.concatenate([np.zeros(n, complex), r[-1]]))
+            out = _action(_augmented(A, dt * dyn.drive * LV), np.concatenate([np.zeros(n, complex), r[-1]]))
             dr.append(out[:n])
+            drt.append([_action(_augmented(A, dt * (a + dyn.drive * u[k] * b)),
+                                np.concatenate([np.zeros(n, complex), r[-1]]))[:n] for a, b in dirs])
             r.append(out[n:])
         else:
             r.append(_action(A, r[-1]))
@@ -155,10 +220,24 @@ def _open(dyn: Dynamics, u: np.ndarray, tau: float, observable, grad: bool):
     if not grad:
         return value, None
     g = np.empty(M)
+    gt = np.zeros(len(dirs))
     for k in range(M - 1, -1, -1):
         g[k] = float(np.real(c @ dr[k]))
+        gt += [float(np.real(c @ x)) for x in drt[k]]
         c = _action((dt * (L0 + dyn.drive * u[k] * LV)).T, c)  # c^T P_k
-    return value, g
+    if tangents is None:
+        return value, g
+    for j, drho in enumerate(tangents.density_tangents(dyn)):  # the initial state's change
+        if drho is not None:
+            gt[j] += float(np.real(c @ drho.reshape(-1, order="F")))
+    return value, g, gt + observable.explicit(dyn, rho, tangents)
+
+
+def _augmented(A, dA):
+    """The block generator [[A, dA], [0, A]] (sparse or dense as A)."""
+    if sp.issparse(A):
+        return sp.bmat([[A, dA], [None, A]], format="csr")
+    return np.block([[A, dA], [np.zeros_like(A), A]])
 
 
 DENSE_ACTION = 128  # below this size a dense exponential is cheaper than an expm_multiply call
@@ -174,8 +253,9 @@ def _action(A, v: np.ndarray) -> np.ndarray:
     return spla.expm_multiply(A, v, traceA=A.diagonal().sum())
 
 
-def evaluate(dyn: Dynamics, u, tau: float, observable, grad: bool = True):
-    """F = Tr[A rho(tau)] and dF/du_k for slice amplitudes ``u`` (dimensionless, length M).
+def evaluate(dyn: Dynamics, u, tau: float, observable, grad: bool = True, tangents: Tangents | None = None):
+    """F = Tr[A rho(tau)] and dF/du_k for slice amplitudes ``u`` (dimensionless, length M); with
+    ``tangents`` also dF/dtheta_j for the model parameters they describe (then a triple).
 
     Parameters
     ----------
@@ -188,30 +268,86 @@ def evaluate(dyn: Dynamics, u, tau: float, observable, grad: bool = True):
         The terminal observable (Hermitian, d x d) given the final density matrix.
     grad : bool
         Also return the gradient (else None).
+    tangents : Tangents, optional
+        d/dtheta of H0, V, H_B and the initial members (``observable`` must then be a
+        :class:`Terminal`): the slice terms use the same exact propagator derivatives with
+        dH/dtheta in place of lambda V, the initial state's change is carried by the co-state at
+        t = 0, and :meth:`Terminal.explicit` adds the change of the observable itself.
+
+    Returns
+    -------
+    (F, dF/du) or, with ``tangents`` and ``grad``, (F, dF/du, dF/dtheta); the gradients are None
+    without ``grad``.
     """
     u = np.asarray(u, dtype=float)
-    return (_closed if dyn.closed else _open)(dyn, u, tau, observable, grad)
+    out = (_closed if dyn.closed else _open)(dyn, u, tau, observable, grad, tangents)
+    return (*out, None) if tangents is not None and not grad else out
 
 
-def terminal_observable(dyn: Dynamics, kind: str):
+def terminal_observable(dyn: Dynamics, kind: str) -> Terminal:
     """A(rho) for the objective ``kind``: H_B - E(0) (energy), or for the ergotropy
     W = Tr[H_B rho] - sum_k r_k e_k (r_k the eigenvalues of rho in decreasing order with
     eigenvectors |v_k>, e_k those of H_B in increasing order) the observable
     A = H_B - sum_k e_k |v_k><v_k|, whose first-order change is dW = Tr[A d rho]. At degenerate
     eigenvalues of rho this is one of the one-sided derivatives (W is not differentiable there;
     a pure state's W = <H_B> - e_0 is smooth and its A = H_B - e_0 gives the same gradient as E)."""
-    if kind == "energy":  # E(tau) = Tr[(H_B - E(0)) rho(tau)] (the trace is kept)
-        E0 = float(np.real(np.trace(dyn.H_B @ dyn.rho0)))
-        shifted = dyn.H_B - E0 * np.eye(dyn.H_B.shape[0])
-        return lambda rho: shifted
-    e = np.linalg.eigvalsh(dyn.H_B)
+    return Terminal(dyn, kind)
 
-    def ergotropy(rho):
+
+class Terminal:
+    """The terminal observable rho -> A of :func:`terminal_observable`, and the explicit part of
+    dF/dtheta when H_B and the initial state depend on parameters (:meth:`explicit`)."""
+
+    def __init__(self, dyn: Dynamics, kind: str):
+        self.kind = "energy" if kind == "energy" else "ergotropy"
+        self.HB = dyn.H_B
+        if self.kind == "energy":  # E(tau) = Tr[(H_B - E(0)) rho(tau)] (the trace is kept)
+            self.E0 = float(np.real(np.trace(dyn.H_B @ dyn.rho0)))
+            self.shifted = dyn.H_B - self.E0 * np.eye(dyn.H_B.shape[0])
+        else:
+            self.levels, self.states = np.linalg.eigh(dyn.H_B)
+
+    def __call__(self, rho: np.ndarray) -> np.ndarray:
+        if self.kind == "energy":
+            return self.shifted
         r, v = np.linalg.eigh(rho)
         v = v[:, ::-1]  # decreasing populations
-        return dyn.H_B - (v * e) @ v.conj().T
+        return self.HB - (v * self.levels) @ v.conj().T
 
-    return ergotropy
+    def explicit(self, dyn: Dynamics, rho: np.ndarray, tangents: Tangents) -> np.ndarray:
+        """dF/dtheta_j at fixed rho(tau) and fixed propagation: energy
+        Tr[dH_B rho(tau)] - dE(0), dE(0) = Tr[dH_B rho0] + Tr[H_B d rho0]; ergotropy
+        Tr[dH_B rho(tau)] - sum_k r_k de_k (levels e_k of H_B; inside a degenerate level the
+        eigenvalues of its block of dH_B, increasing, paired with decreasing r: the derivative for
+        increasing theta)."""
+        out = np.zeros(len(tangents))
+        drho0 = tangents.density_tangents(dyn) if self.kind == "energy" else None
+        r = None
+        for j, dHB in enumerate(tangents.dHB):
+            if self.kind == "energy":
+                out[j] = np.real(np.sum(dHB * (rho - dyn.rho0).T))
+                if drho0[j] is not None:
+                    out[j] -= np.real(np.sum(self.HB * drho0[j].T))
+            elif np.any(dHB):
+                r = np.linalg.eigvalsh(rho)[::-1] if r is None else r
+                out[j] = np.real(np.sum(dHB * rho.T)) - float(r @ _level_derivatives(self.levels, self.states, dHB))
+        return out
+
+
+def _level_derivatives(e: np.ndarray, v: np.ndarray, dH: np.ndarray) -> np.ndarray:
+    """de_k/dtheta of the increasing levels e (eigenvectors v) along dH: <v_k|dH|v_k>, and inside a
+    degenerate level the increasing eigenvalues of v^dag dH v on it (the right derivative)."""
+    out = np.empty(len(e))
+    tol = 1e-10 * max(1.0, float(np.max(np.abs(e))))
+    k = 0
+    while k < len(e):
+        m = k + 1
+        while m < len(e) and e[m] - e[k] <= tol:
+            m += 1
+        block = v[:, k:m]
+        out[k:m] = np.linalg.eigvalsh(block.conj().T @ dH @ block)
+        k = m
+    return out
 
 
 def propagate_states(dyn: Dynamics, u, tau: float, times) -> np.ndarray:

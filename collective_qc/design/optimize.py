@@ -5,7 +5,8 @@ charging amplitude being lambda f_max). f is piecewise constant on M slices of t
 or a smooth Fourier basis sampled on the slices); the gradient is exact (:mod:`.grape`) and SciPy's
 L-BFGS-B, with the bounds |u_k| <= f_max for free slices, runs from several seeded starts. Closed
 problems propagate state vectors in the run's symmetry block or conserved sector; open problems
-(dephasing, relaxation, pumping) the vectorised Lindblad equation.
+(dephasing, relaxation, pumping) the vectorised Lindblad equation. With ``vary`` chosen float model
+parameters are optimised jointly with f inside their bounds (:mod:`.parameters`).
 
 Example
 -------
@@ -24,6 +25,7 @@ from scipy.optimize import minimize
 from ..core.errors import InputError
 from .grape import evaluate, terminal_observable
 from .options import OptimizeOptions, options_from
+from .parameters import ParameterFamily
 from .problem import build_dynamics
 from .result import OptimizeResult, curves
 
@@ -76,19 +78,49 @@ class Parametrisation:
         return rng.normal(0.0, 1.0, self.size)
 
 
+def _objective(dyn, family, par, kind: str, tau: float):
+    """x -> (F, dF/dx): x the control parameters, followed by the varied model parameters."""
+    n = par.size
+    if family is None:
+        observable = terminal_observable(dyn, kind)
+
+        def fun(x):
+            F, g = evaluate(dyn, par.amplitudes(x), tau, observable)
+            return F, par.pullback(x, g)
+
+        return fun
+
+    def joint(x):
+        d, tangents = family.at(x[n:])
+        F, g, gt = evaluate(d, par.amplitudes(x[:n]), tau, terminal_observable(d, kind), tangents=tangents)
+        return F, np.concatenate([par.pullback(x[:n], g), gt])
+
+    return joint
+
+
 def _run_start(dyn, opts, par, observable, x0, tau):
-    """One L-BFGS-B run from x0; (best x, best F, history of F per iteration, evaluations)."""
-    last, history = {}, []
+    """One L-BFGS-B run of the envelope alone from x0 (as :func:`_lbfgs`; the benchmarks call it)."""
 
     def fun(x):
         F, g = evaluate(dyn, par.amplitudes(x), tau, observable)
-        last["F"] = F
-        return -F, -par.pullback(x, g)
+        return F, par.pullback(x, g)
+
+    return _lbfgs(fun, par.bounds, opts, x0)
+
+
+def _lbfgs(fun, bounds, opts, x0):
+    """One L-BFGS-B run maximising fun (x -> (F, dF/dx)) from x0; (best x, best F, history of F per
+    iteration, evaluations)."""
+    history = []
+
+    def negative(x):
+        F, g = fun(x)
+        return -F, -g
 
     def callback(intermediate_result):
         history.append(-float(intermediate_result.fun))
 
-    res = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=par.bounds, callback=callback,
+    res = minimize(negative, x0, jac=True, method="L-BFGS-B", bounds=bounds, callback=callback,
                    options={"maxiter": opts.maxiter, "gtol": opts.gtol, "ftol": 1e-15, "maxcor": 30})
     return res.x, -float(res.fun), history, int(res.nfev)
 
@@ -105,40 +137,51 @@ def _bang_bang_start(dyn, par, observable, tau) -> np.ndarray:
     return u_best
 
 
-def _best_at(dyn, opts, tau):
-    """The best of the starts at final time tau: (u, F, histories, evaluations). Free slices: start 0
-    f = f_max/2, start 1 the best single-switch bang-bang drive (constant drive included), the others
-    seeded random; a smooth basis: start 0 its fit to f_max/2, the others seeded random."""
+def _best_at(dyn, opts, tau, family=None):
+    """The best of the starts at final time tau: (u, F, histories, evaluations, theta). Free slices:
+    start 0 f = f_max/2, start 1 the best single-switch bang-bang drive (constant drive included), the
+    others seeded random; a smooth basis: start 0 its fit to f_max/2, the others seeded random. Varied
+    parameters (``family``) start at their run values in starts 0 and 1, uniform in their bounds after."""
     par = Parametrisation(opts)
-    observable = terminal_observable(dyn, "ergotropy" if opts.objective == "ergotropy" else "energy")
+    kind = "ergotropy" if opts.objective == "ergotropy" else "energy"
+    fun = _objective(dyn, family, par, kind, tau)
+    bounds = par.bounds
+    if family is not None:
+        bounds = (bounds or [(None, None)] * par.size) + family.bounds
     rng = np.random.default_rng(np.random.SeedSequence(opts.seed))
     best, histories, nfev = None, [], 0
     for j in range(opts.starts):
-        x0 = _bang_bang_start(dyn, par, observable, tau) if j == 1 and par.modes is None else par.start(j, rng)
-        x, F, hist, n = _run_start(dyn, opts, par, observable, x0, tau)
+        if j == 1 and par.modes is None:
+            x0 = _bang_bang_start(dyn, par, terminal_observable(dyn, kind), tau)
+        else:
+            x0 = par.start(j, rng)
+        if family is not None:
+            theta0 = family.start if j <= 1 else rng.uniform(family.lo, family.hi)
+            x0 = np.concatenate([x0, theta0])
+        x, F, hist, n = _lbfgs(fun, bounds, opts, x0)
         histories.append(hist)
         nfev += n
         if best is None or F > best[1]:
-            best = (par.amplitudes(x), F)
-    return best[0], best[1], histories, nfev
+            best = (par.amplitudes(x[:par.size]), F, x[par.size:])
+    return best[0], best[1], histories, nfev, best[2]
 
 
-def _shortest_time(dyn, opts):
+def _shortest_time(dyn, opts, family=None):
     """Bisection for the shortest tau <= opts.tau at which the optimal E reaches fraction x E_max."""
     e = np.linalg.eigvalsh(dyn.H_B)
     E0 = float(np.real(np.trace(dyn.H_B @ dyn.rho0)))
     target = opts.fraction * (e[-1] - E0)
-    u, F, hist, nfev = _best_at(dyn, opts, opts.tau)
+    u, F, hist, nfev, theta = _best_at(dyn, opts, opts.tau, family)
     if F < target:
         raise InputError(f"objective time:{opts.fraction:g}: even at tau = {opts.tau:g} the best E = {F:.6g} is below "
                          f"{opts.fraction:g} x E_max = {target:.6g}; give a longer --tau")
-    lo, hi, found = 0.0, opts.tau, (opts.tau, u, F, hist)
+    lo, hi, found = 0.0, opts.tau, (opts.tau, u, F, hist, theta)
     for _ in range(14):
         mid = 0.5 * (lo + hi)
-        u_m, F_m, h_m, n = _best_at(dyn, opts, mid)
+        u_m, F_m, h_m, n, th_m = _best_at(dyn, opts, mid, family)
         nfev += n
         if F_m >= target:
-            hi, found = mid, (mid, u_m, F_m, h_m)
+            hi, found = mid, (mid, u_m, F_m, h_m, th_m)
         else:
             lo = mid
     return (*found, nfev, target)
@@ -156,9 +199,10 @@ def optimize(model, tau: float, *, options: OptimizeOptions | None = None, advan
         Final time (time unit of the model); for ``objective="time:X"`` the longest time searched.
     options : OptimizeOptions, optional
         All settings in one checked object; or give them as keywords (``drive``, ``f_max``,
-        ``slices``, ``basis``, ``objective``, ``params``, ``dephasing``, ``relaxation``, ``pumping``,
-        ``initial``, ``battery_off``, ``starts``, ``seed``, ``maxiter``, ``gtol``; see
-        :class:`~collective_qc.design.options.OptimizeOptions`).
+        ``slices``, ``basis``, ``objective``, ``params``, ``vary``, ``dephasing``, ``relaxation``,
+        ``pumping``, ``initial``, ``battery_off``, ``starts``, ``seed``, ``maxiter``, ``gtol``; see
+        :class:`~collective_qc.design.options.OptimizeOptions`). ``vary={"J": (0, 2)}`` optimises the
+        model parameter J in [0, 2] jointly with f (exact gradients; :mod:`.parameters`).
     advantage : bool
         Also optimise the model's single site (:meth:`Model.single_site`) with the same settings and
         report Gamma = F_N / (N F_1) (skipped for models without a size parameter).
@@ -166,8 +210,9 @@ def optimize(model, tau: float, *, options: OptimizeOptions | None = None, advan
     Returns
     -------
     OptimizeResult
-        The optimal slice table, the objective and its history, E(t) of the optimal and the constant
-        drive (f = f_max), and the advantage.
+        The optimal slice table (and with ``vary`` the optimal parameter values), the objective and
+        its history, E(t) of the optimal and the constant drive (f = f_max, at the same parameters),
+        and the advantage.
 
     Raises
     ------
@@ -178,19 +223,38 @@ def optimize(model, tau: float, *, options: OptimizeOptions | None = None, advan
     if options is not None and settings:
         raise InputError("optimize(): give the settings either as options= or as keywords, not both")
     start = _time.perf_counter()
-    dyn, info = build_dynamics(model, opts)
+    family, dyn, info = _problem(model, opts)
     target = None
     if opts.objective == "time":
-        tau_opt, u, F, histories, nfev, target = _shortest_time(dyn, opts)
+        tau_opt, u, F, histories, theta, nfev, target = _shortest_time(dyn, opts, family)
     else:
         tau_opt = opts.tau
-        u, F, histories, nfev = _best_at(dyn, opts, tau_opt)
+        u, F, histories, nfev, theta = _best_at(dyn, opts, tau_opt, family)
     wall = _time.perf_counter() - start
+    if family is not None:
+        dyn = family.at(theta)[0]
+        info = {**info, "vary": {"builds": family.builds, "battery_parameters":
+                                 [n for n, t in zip(family.names, family.touches_battery, strict=True) if t]}}
     t, E_opt, E_const = curves(dyn, u, tau_opt, opts.f_max)
     single = _single_site(model, opts, F, tau_opt) if advantage else None
+    parameters = None if family is None else dict(zip(family.names, map(float, theta), strict=True))
     return OptimizeResult(options=opts, tau=tau_opt, amplitudes=u, objective=F, histories=histories,
                           times=t, energy=E_opt, energy_constant=E_const, info=info, evaluations=nfev,
-                          wall_time=wall, single_site=single, time_target=target)
+                          wall_time=wall, single_site=single, time_target=target, parameters=parameters,
+                          model_arg=model if isinstance(model, str) else None)
+
+
+def _problem(model, opts):
+    """(ParameterFamily or None, Dynamics at the start, record): the fixed problem, or with ``vary``
+    the family of problems over the parameters' box (checked in one line before any build)."""
+    if not opts.vary:
+        return (None, *build_dynamics(model, opts))
+    family = ParameterFamily.build(model, opts)
+    if opts.objective == "time" and any(family.touches_battery):
+        names = ", ".join(n for n, t in zip(family.names, family.touches_battery, strict=True) if t)
+        raise InputError(f"objective time:X with vary {names}: they change H_B and so E_max, the target; vary "
+                         "charger or auxiliary parameters only, or use objective energy")
+    return family, family.at(family.start)[0], family.info
 
 
 def _single_site(model, opts, F, tau: float) -> dict | None:
@@ -206,6 +270,10 @@ def _single_site(model, opts, F, tau: float) -> dict | None:
                                         "pumping", "initial", "battery_off", "starts", "seed", "maxiter", "gtol")}
     if opts.objective == "time":
         kw["objective"] = "energy"  # the single site's best E at the same tau
-    one = optimize(m.single_site(), tau, advantage=False, **kw)
+    site = m.single_site()
+    floats = {p.name for p in getattr(site, "params", ()) if p.type is float}
+    kw["vary"] = {k: v for k, v in opts.vary.items() if k in floats}  # the single site optimised likewise
+    one = optimize(site, tau, advantage=False, **kw)
     F1 = one.objective
-    return {"objective": F1, "N": int(n), "gamma": F / (int(n) * F1) if F1 > 0 else float("nan")}
+    return {"objective": F1, "N": int(n), "gamma": F / (int(n) * F1) if F1 > 0 else float("nan"),
+            "parameters": one.parameters}

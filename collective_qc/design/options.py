@@ -58,6 +58,11 @@ class OptimizeOptions:
         top eigenvalue of H_B in the run's basis; bisection over tau).
     params : dict
         Model parameters (as for ``charge``).
+    vary : dict
+        Model parameters optimised with f: {name: (lo, hi)} (or a list of ``"NAME=LO:HI"``), float
+        parameters of the model (``cqc models NAME``), each bounded to [lo, hi] in its unit, starting
+        from its run value (``params`` or the default) clipped into the bounds. Empty: only f varies.
+        The Hamiltonian must be affine in each of them (checked; :mod:`.parameters`).
     dephasing, relaxation, pumping : float
         Uniform Lindblad rates (energy unit); any nonzero rate makes the problem open.
     initial : str
@@ -83,6 +88,7 @@ class OptimizeOptions:
     basis: str | None = None
     objective: str = "energy"
     params: dict = field(default_factory=dict)
+    vary: dict = field(default_factory=dict)
     dephasing: float = 0.0
     relaxation: float = 0.0
     pumping: float = 0.0
@@ -105,6 +111,7 @@ class OptimizeOptions:
         self.maxiter = _count("maxiter", self.maxiter, 1, 10**6)
         self.gtol = _positive("gtol", self.gtol)
         self.params = dict(self.params or {})
+        self.vary = _vary(self.vary)
         self.objective, self.fraction = _objective(self.objective)
         self.modes = _basis(self.basis)
 
@@ -146,6 +153,44 @@ def _basis(spec) -> tuple[str, int] | None:
             return ("gauss" if name == "gauss" else "fourier", k)
     raise InputError(f"basis must be 'fourier:K' or 'gauss:K' with an integer K >= 1 (or omitted for free slices), "
                      f"got {shown(spec)}")
+
+
+def _vary(spec) -> dict:
+    """{name: (lo, hi)} from a dict of pairs or ``"LO:HI"`` strings, or from ``"NAME=LO:HI"`` strings."""
+    if spec is None:
+        return {}
+    if isinstance(spec, str):
+        spec = [spec]
+    if not isinstance(spec, dict):
+        pairs = {}
+        for item in spec if isinstance(spec, (list, tuple)) else [spec]:
+            name, eq, bounds = str(item).partition("=")
+            if not eq or not name.strip():
+                raise InputError(f"vary: write NAME=LO:HI, e.g. J=0:2, got {shown(item)}")
+            if name.strip() in pairs:
+                raise InputError(f"vary: {name.strip()!r} is given twice")
+            pairs[name.strip()] = bounds
+        spec = pairs
+    out = {}
+    for name, bounds in spec.items():
+        if not isinstance(name, str) or not name:
+            raise InputError(f"vary: parameter names must be strings, got {shown(name)}")
+        lo, hi = _bounds(name, bounds)
+        out[name] = (lo, hi)
+    return out
+
+
+def _bounds(name: str, bounds) -> tuple[float, float]:
+    """(lo, hi), finite with lo < hi, from a pair or a ``"LO:HI"`` string."""
+    if isinstance(bounds, str):
+        bounds = bounds.split(":")
+    try:
+        lo, hi = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise InputError(f"vary {name!r}: bounds must be two numbers LO:HI (or a pair), got {shown(bounds)}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
+        raise InputError(f"vary {name!r}: bounds must be finite with LO < HI, got {lo:g}:{hi:g}")
+    return lo, hi
 
 
 def options_from(tau, settings: dict) -> OptimizeOptions:

@@ -62,6 +62,10 @@ class OptimizeResult:
         {"objective": F_1, "N": N, "gamma": F_N / (N F_1)} for N optimally charged single sites.
     time_target : float or None
         With ``time:X``, the energy X x E_max the shortest tau reaches.
+    parameters : dict or None
+        With ``vary``, the optimal values of the varied model parameters (model units).
+    model_arg : str or None
+        The model as named to ``optimize`` (catalog name or graph file), for :meth:`charge_command`.
     """
 
     options: object
@@ -77,7 +81,34 @@ class OptimizeResult:
     wall_time: float
     single_site: dict | None = None
     time_target: float | None = None
+    parameters: dict | None = None
+    model_arg: str | None = None
     files: list = field(default_factory=list)
+    files_dir: str | None = None
+
+    @property
+    def charge_params(self) -> dict:
+        """The model parameters of a charge run that reruns the optimum: the run's ``params`` with the
+        optimal varied values (full precision)."""
+        return {**{k: v for k, v in self.options.params.items()}, **(self.parameters or {})}
+
+    def charge_command(self, protocol: str = "protocol.csv") -> str | None:
+        """The ``cqc charge`` command line that reruns the optimal protocol (and parameters) to tau, with
+        the steps table at ``protocol``; None when the model was not given by name."""
+        if self.model_arg is None:
+            return None
+        o = self.options
+        words = ["cqc", "charge", self.model_arg]
+        words += [f"-p {k}={v!r}" if isinstance(v, float) else f"-p {k}={v}" for k, v in self.charge_params.items()]
+        words += [f"--drive {o.drive!r}", f"--t-max {self.tau!r}", f"--protocol steps:{protocol}"]
+        if o.initial != "ground":
+            words.append(f"--initial {o.initial}")
+        words += [f"--{r} {getattr(o, r)!r}" for r in ("dephasing", "relaxation", "pumping") if getattr(o, r)]
+        if o.is_open:
+            words.append("--method exact")
+        if o.battery_off:
+            words.append("--battery-off-while-charging yes")
+        return " ".join(words)
 
     @property
     def constant_objective(self) -> float:
@@ -87,6 +118,8 @@ class OptimizeResult:
     def __repr__(self) -> str:
         u = self.info["units"]
         gamma = "" if self.single_site is None else f", Gamma = {self.single_site['gamma']:.6g}"
+        if self.parameters:
+            gamma += ", " + ", ".join(f"{k} = {v:.10g}" for k, v in self.parameters.items())
         return (f"OptimizeResult({self.options.objective}: {self.objective:.10g} {u['energy']} at tau = {self.tau:.6g} "
                 f"{u['time']}, constant drive {self.constant_objective:.6g}, {len(self.amplitudes)} slices, "
                 f"{self.evaluations} evaluations, {self.wall_time:.3g} s{gamma})")
@@ -99,6 +132,9 @@ class OptimizeResult:
                 "drive": o.drive, "f_max": o.f_max, "basis": o.basis, "starts": o.starts, "seed": o.seed,
                 "noise": {"dephasing": o.dephasing, "relaxation": o.relaxation, "pumping": o.pumping},
                 "params": {k: str(v) for k, v in o.params.items()}, "battery_off": o.battery_off,
+                "vary": {k: list(b) for k, b in o.vary.items()}, "parameters": self.parameters,
+                "charge_params": self.charge_params if self.parameters else None,
+                "charge_command": self.charge_command(os.path.join(self.files_dir or ".", "protocol.csv")),
                 "histories": self.histories, "evaluations": self.evaluations, "wall_time_s": self.wall_time,
                 "single_site": self.single_site, "problem": self.info,
                 "curves": {"t": self.times.tolist(), "E_optimal": self.energy.tolist(),
@@ -110,6 +146,7 @@ class OptimizeResult:
         """Write ``protocol.csv``, ``optimize.json`` (and with ``plot`` ``protocol.png``,
         ``energy.png``, ``history.png``) into the directory ``out``; returns the paths."""
         os.makedirs(out, exist_ok=True)
+        self.files_dir = str(out)
         files = [write_steps(os.path.join(out, "protocol.csv"), self.tau, self.amplitudes)]
         path = os.path.join(out, "optimize.json")
         with open(path, "w") as fh:
