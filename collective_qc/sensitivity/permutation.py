@@ -37,7 +37,7 @@ from .generators import LINEAR_TOL, STEP, Pieces, _one_sided, graph_at
 from .observe import DensityObserver
 
 __all__ = ["check_permutation", "prepare_permutation", "block_superoperators", "BlockObserver",
-           "permutation_memory"]
+           "permutation_memory", "thermal_tangent"]
 
 ENGINE = "block state (Dicke ladder), sparse super-operators; expm_multiply / DOP853 rtol 1e-12"
 
@@ -170,20 +170,48 @@ def _derivative(plan, charging, param, space, battery_off: bool, base: Pieces):
     return built[0].combine(built, coeffs), note
 
 
-def _initial(plan, charging, param, space, R0) -> None:
-    """Refuse (one line) a parameter that moves the initial block state (ground, thermal): its
-    derivative is not propagated here."""
+def _initial(plan, charging, param, space, R0):
+    """dR(0)/dtheta, or None where the initial state does not move (product, Dicke, a parameter that
+    leaves H_B alone); one-line InputError for a ground state that moves (not implemented here)."""
     from ..solvers.permutation_blocks import block_operators, initial_blocks
 
     if plan.initial.split(":")[0] in ("product", "dicke") or not param.changes_operators:
-        return
+        return None
     h = STEP * max(abs(param.value), 1.0)
     form = _form_at(plan, charging, param, param.value + h)
     moved, _ = initial_blocks(form, space, block_operators(form, space)["H_B"], plan.initial)
-    if np.max(np.abs(moved - R0)) > 1e-12:
+    if np.max(np.abs(moved - R0)) <= 1e-14 * max(np.max(np.abs(R0)), 1e-300):
+        return None
+    if not plan.initial.startswith("thermal"):
         raise InputError(f"sensitivity {param.name!r} moves the initial state {plan.initial!r} of method permutation "
-                         "(its derivative is not implemented there); use initial='product' or 'dicke:J,M', or "
-                         "method='exact'")
+                         "(its derivative is not implemented there); use initial='product', 'dicke:J,M' or "
+                         "'thermal:T', or method='exact'")
+    return "thermal"
+
+
+def thermal_tangent(space, HB_blocks, dHB_flat, R0, T: float, ph: int = 0) -> np.ndarray:
+    """dR(0)/dtheta of the thermal block state R_j = d_j exp(-H_j/T) / Z (spin part, cavity in its
+    Fock state ``ph``) for dH_B given as the flat hb derivative: per block, in the eigenbasis of H_j,
+    the Daleckii-Krein matrix F_ab = (p_a - p_b) / (E_a - E_b) (-p_a / T at E_a = E_b; p = the block's
+    weights d_j e^{-E/T} / Z) times V^dag dH_j V, plus R_j Tr[dH_B R] / T (the normalisation)."""
+    nb = space.nb
+    out = np.zeros_like(R0)
+    trace = 0.0
+    parts = []
+    for b in range(len(space.js)):
+        s = int(space.size[b])
+        dH = dHB_flat[space.offset[b]:space.offset[b] + s * s].reshape(s, s).T[ph::nb, ph::nb]
+        E, V = np.linalg.eigh(HB_blocks[b].toarray()[::nb, ::nb])
+        R = space.block(R0, b)[ph::nb, ph::nb]
+        p = np.real(np.einsum("ia,ij,ja->a", V.conj(), R, V))  # the weights (R diagonal in V)
+        gap = E[:, None] - E[None, :]
+        small = np.abs(gap) <= 1e-12 * max(float(np.max(np.abs(E))), 1.0)
+        F = np.where(small, -p[None, :] / T, p[None, :] * np.expm1(-gap / T) / np.where(small, 1.0, gap))
+        parts.append((b, V @ (F * (V.conj().T @ dH @ V)) @ V.conj().T, R))
+        trace += float(np.real(np.sum(dH * R.T)))
+    for b, dR, R in parts:
+        space.block(out, b)[ph::nb, ph::nb] = dR + R * (trace / T)
+    return out
 
 
 def prepare_permutation(plan, charging: dict, params):
@@ -198,16 +226,21 @@ def prepare_permutation(plan, charging: dict, params):
     space = _space(plan, params)
     form = _form_at(plan, charging, None)
     base = block_superoperators(form, space, battery_off)
-    R0, _ = initial_blocks(form, space, block_operators(form, space)["H_B"], plan.initial)
+    HB_blocks = block_operators(form, space)["H_B"]
+    R0, _ = initial_blocks(form, space, HB_blocks, plan.initial)
     tangents, notes, dhbs = [], [], []
     for p in params:
         tg, note, dhb = Tangent(p.name), None, None
         if p.changes_operators:
-            _initial(plan, charging, p, space, R0)
+            moves = _initial(plan, charging, p, space, R0)
             d, note = _derivative(plan, charging, p, space, battery_off, base)
             tg.dG0, tg.dGV = _nonzero(d.G0), _nonzero(d.GV)
             dhb = _nonzero(d.HB)
             dhb = None if dhb is None else dhb.toarray().ravel()
+            if moves and dhb is not None:
+                T = float(plan.initial.split(":")[1])
+                ph = 0 if form.mode is None else int(form.mode.photons)
+                tg.x0 = thermal_tangent(space, HB_blocks, dhb, R0, T, ph)
         elif p.kind == "drive":
             tg.is_drive, note = True, "exact (analytic)"
         else:  # an envelope field
@@ -219,6 +252,9 @@ def prepare_permutation(plan, charging: dict, params):
     aug = Augmented(base.G0, base.GV, plan.drive, plan.protocol, tangents)
     Y0 = np.zeros((2 + 2 * len(tangents), space.length, 1), dtype=np.complex128)
     Y0[0, :, 0] = R0
+    for k, tg in enumerate(tangents):
+        if tg.x0 is not None:
+            Y0[2 + 2 * k, :, 0] = tg.x0
     observer = BlockObserver(base.HB.toarray().ravel(), dhbs)
     return Prepared(plan, params, notes, True, aug, observer, Y0, _time.perf_counter() - t_start, engine=ENGINE)
 
