@@ -106,25 +106,29 @@ def _layout(space, G, lo=None) -> Layout:
                   np.unique(cuts).astype(np.int64), g, lo)
 
 
-def _bands(mats, sizes) -> Bands:
+def _bands(mats, sizes, also=None):
     """The diagonals of real block matrices (InternalError-free: the block operators are real by
-    construction, physics.permutation rotating a y field onto x)."""
-    start, off, vstart, vals, pos = [0], [], [], [], 0
-    for A, s in zip(mats, sizes, strict=True):
-        A = sp.coo_matrix(A)
-        if np.any(np.imag(A.data) != 0.0):
+    construction, physics.permutation rotating a y field onto x). With ``also`` (a second list of
+    block matrices): (the Bands of ``mats`` on the union of both lists' diagonals, the values of
+    ``also`` on the same diagonals), so that mats + s also is ``Bands(..., vals + s vals_also)``."""
+    start, off, vstart, vals, more, pos = [0], [], [], [], [], 0
+    for k, (A, s) in enumerate(zip(mats, sizes, strict=True)):
+        pair = [sp.coo_matrix(A)] + ([] if also is None else [sp.coo_matrix(also[k])])
+        if any(np.any(np.imag(M.data) != 0.0) for M in pair):
             raise ValueError("permutation kernel: a block operator is not real")
-        d_of = A.col.astype(np.int64) - A.row
-        for d in np.unique(d_of):
-            v = np.zeros(int(s))
-            np.add.at(v, A.row[d_of == d], np.real(A.data[d_of == d]))
+        d_of = [M.col.astype(np.int64) - M.row for M in pair]
+        for d in np.unique(np.concatenate(d_of)):
+            for M, dm, out in zip(pair, d_of, (vals, more), strict=False):
+                v = np.zeros(int(s))
+                np.add.at(v, M.row[dm == d], np.real(M.data[dm == d]))
+                out.append(_lanes(v))
             off.append(int(d))
             vstart.append(pos)
-            vals.append(_lanes(v))
             pos += 2 * int(s)
         start.append(len(off))
-    return Bands(np.array(start, np.int64), np.array(off, np.int64), np.array(vstart, np.int64),
-                 np.concatenate(vals) if vals else np.zeros(0))
+    bands = Bands(np.array(start, np.int64), np.array(off, np.int64), np.array(vstart, np.int64),
+                  np.concatenate(vals) if vals else np.zeros(0))
+    return bands if also is None else (bands, np.concatenate(more) if more else np.zeros(0))
 
 
 def _sandwich_weights(term_list, space) -> Sandwiches:
@@ -400,12 +404,15 @@ class PermutationLindbladian:
                          default=0.0))
 
     def _h(self, f: float) -> Bands:
-        """The diagonals of H_0 + lambda f V per block (the decay G is applied apart)."""
+        """The diagonals of H_0 + lambda f V per block (the decay G is applied apart), cached per f;
+        a new f (smooth envelopes) costs one axpy on the union of H_0's and V's diagonals."""
         if f not in self._hf:
             if len(self._hf) > 8:
                 self._hf.clear()
-            mats = [H + (self.drive * f) * V for H, V in zip(self.H0, self.V, strict=True)]
-            self._hf[f] = _bands(mats, self.layout.size)
+            if not hasattr(self, "_hv"):
+                self._hv = _bands(self.H0, self.layout.size, also=self.V)
+            bands, v = self._hv
+            self._hf[f] = bands._replace(val=bands.val + (self.drive * f) * v)
         return self._hf[f]
 
     def half_width(self, f: float) -> float:
