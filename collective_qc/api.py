@@ -194,8 +194,9 @@ def charge(
         figures and drawn values are in ``result.realisations`` (:mod:`collective_qc.ensemble`;
         progress then counts realisations). R > 1 without disorder is refused.
     sensitivities : None | list of str
-        Parameters theta of sensitivities (methods closed and exact: exact; trajectories: unbiased estimators
-        with ``*_error`` fields; :mod:`collective_qc.sensitivity`):
+        Parameters theta of sensitivities (methods closed, exact and permutation: exact, permutation runs for
+        global names only, not ``ATTR@NODE``; trajectories: unbiased estimators with ``*_error`` fields;
+        :mod:`collective_qc.sensitivity`):
         model parameters ("J"), graph attributes of one node or edge ("omega@3", "J@(0,1)", "weight@0"),
         "drive", envelope fields ("protocol.sigma") and noise rates ("dephasing"). ``result.sensitivities[name]``
         holds dE/dtheta, dP/dtheta, dC_Q/dtheta per sample and the derivatives of tau_c, E_max, P_max, C_Q*.
@@ -509,7 +510,7 @@ def _result(problem: Problem, sol, observables, errors, measures, cutoff, histor
     plan = problem.plan
     m = plan.model
     merit = figures_of_merit(sol.times, sol.energy, sol.power, sol.capacitance, evaluate=sol.evaluate,
-                             energy_scale=plan.scales["H_B"] + plan.scales["H_aux"])
+                             energy_scale=plan.scales["H_B"] + plan.scales["H_aux"], switches=plan.protocol.breakpoints)
     _warn_not_a_result(merit, m.name)
     return ChargeResult(
         times=sol.times, energy=sol.energy, power=sol.power, capacitance=sol.capacitance,
