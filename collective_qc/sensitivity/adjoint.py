@@ -43,7 +43,7 @@ from .generators import operators_at, pieces
 from .initial import ground_split, sector_solver
 from .observe import StateObserver
 
-__all__ = ["AdjointPrepared", "prepare_adjoint", "adjoint_figures", "choose_mode", "adjoint_refusal",
+__all__ = ["AdjointPrepared", "prepare_state_adjoint", "adjoint_figures", "choose_mode", "adjoint_refusal",
            "SENSITIVITY_MODES", "GL_NODES", "PANEL_PHASE"]
 
 SENSITIVITY_MODES = ("auto", "forward", "adjoint")
@@ -179,15 +179,12 @@ class AdjointPrepared:
         return _Backward(self, figures)
 
 
-def prepare_adjoint(plan, charging: dict, params) -> AdjointPrepared:
+def prepare_state_adjoint(plan, charging: dict, params) -> AdjointPrepared:
     """Operators on the full basis and every parameter's derivative, stacked; a split degenerate ground
-    level refused here (before the run). Density-matrix runs: :func:`.adjoint_density.prepare_density`."""
-    from .run import _density, _tangents
+    level refused here (before the run). State vectors; density-matrix runs:
+    :func:`.adjoint_density.prepare_density` (:func:`.run.prepare_adjoint` chooses)."""
+    from .forward import _tangents
 
-    if _density(plan):
-        from .adjoint_density import prepare_density
-
-        return prepare_density(plan, charging, params)
     t_start = _time.perf_counter()
     ops = operators_at(plan, charging)
     base = pieces(ops, False)
@@ -217,7 +214,7 @@ def kept_run(aug, obs, times, Y0, result, advance):
     """The run's evaluator (:class:`.run._Run`) of the pair Y = [x, x_l] advanced by ``advance(Y, t0, t1)``,
     with states kept at the samples that bracket tau_c and the largest P only."""
     from ..analysis.merit import first_maximum_bracket
-    from .run import _Run
+    from .forward import _Run
 
     class Forward(_Run):
         def __init__(self, keep):
@@ -410,7 +407,7 @@ def _initial(prep, back: _Backward, S) -> np.ndarray:
 def adjoint_figures(prep: AdjointPrepared, result):
     """({name: (tau dict or None, dP_max (K,))}, info) of a finished closed or exact run: tau_c and t_p refined on
     the forward propagation (as in :mod:`.run`), then one backward pass for all parameters."""
-    from .run import _power_max, _tau, switch_shift
+    from .forward import _power_max, _tau, switch_shift
 
     t_start = _time.perf_counter()
     run, Y0 = prep.evaluator(result)

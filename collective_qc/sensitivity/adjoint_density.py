@@ -103,7 +103,7 @@ def _vec_t(A) -> sp.csr_matrix:
 def prepare_density(plan, charging: dict, params) -> DensityAdjoint:
     """Operators, the Lindbladian pieces and every parameter's derivative (stacked on one pattern), the
     initial state's derivatives (a split degenerate ground level refused here, before the run)."""
-    from .run import _tangents
+    from .forward import _tangents
 
     t_start = _time.perf_counter()
     ops = operators_at(plan, charging)

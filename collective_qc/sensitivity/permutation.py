@@ -219,7 +219,7 @@ def prepare_permutation(plan, charging: dict, params):
     derivatives, the initial block state (refusing a parameter that moves a ground or thermal
     state), the augmented system; run.py's ``compute_sensitivities`` then propagates it."""
     from ..solvers.permutation_blocks import block_operators, initial_blocks
-    from .run import Prepared
+    from .forward import Prepared
 
     t_start = _time.perf_counter()
     battery_off = bool(charging["battery_off_while_charging"])
