@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+from collective_qc.models.spin_lattices import XXZChain
 
 import collective_qc as cq
 from collective_qc.cli import main
@@ -17,7 +18,6 @@ from collective_qc.design import optimize
 from collective_qc.design.optimize import Parametrisation, _objective
 from collective_qc.design.options import OptimizeOptions
 from collective_qc.design.parameters import ParameterFamily
-from models.spin_lattices import XXZChain
 
 
 def _joint_check(model, opts, seed=1):
