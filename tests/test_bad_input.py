@@ -180,6 +180,7 @@ def test_json_checked_before_computing(tmp_path, capsys, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # the probe file is not left behind
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_scheduler_port_held_by_something_else(capsys):
     """A port that accepts TCP but speaks no Dask: refused within the connect timeout, not hung."""
     import socket
@@ -282,6 +283,7 @@ def test_issue22_charger_refused_by_the_plan():
     plan_run("xxz-chain", params={"N": 3}, charger="k-local:k=3")
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_issue22_gaussian_narrow_pulse_computes():
     """gauss:1,1e-160 was an OverflowError; the pulse has area 2.5e-160, so nothing is charged."""
     from collective_qc.physics.protocols import parse_protocol

@@ -108,6 +108,7 @@ def test_v15_triangle_against_dense(omega):
         np.testing.assert_allclose(w[4:], 0.75 * J, atol=1e-12)
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_cr8_ring_against_kronecker_products():
     p = make_model("cr8-ring").values
     ops = ours("cr8-ring")
@@ -119,6 +120,7 @@ def test_cr8_ring_against_kronecker_products():
     np.testing.assert_allclose(w, w_ref, atol=1e-8)
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_cr8_zero_field_singlet_ground_state_and_triplet():
     J = 1.46
     h = ours("cr8-ring", {"omega": 0.0, "D": 0.0}).H_B

@@ -450,6 +450,7 @@ def test_window_widens_when_the_state_spreads():
     _assert_same(exact, perm)
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_damped_series_matches_the_imaginary_axis_series(monkeypatch):
     """A strongly damped generator (N = 400 window, decay >> commutator width) propagated with
     the real-foci ellipse agrees with the default imaginary-axis series to 1e-10 relative."""

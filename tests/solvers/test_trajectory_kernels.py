@@ -181,6 +181,7 @@ def test_solver_options_reach_charge_and_keywords_override_them():
         _run(solver_options=SolverOptions(integrator="taylor", ntraj=2))
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_one_dask_worker_and_odd_task_size_give_the_in_process_bits():
     """With tests/test_dask.py (two workers): in process, one worker, any task size, same bits."""
     pytest.importorskip("distributed")

@@ -32,6 +32,7 @@ def _table(d):
         return fh.read()
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_study_on_cluster_equals_in_process(tmp_path, client):
     Study(CONFIG, tmp_path / "local").run()
     Study(CONFIG, tmp_path / "dask").run(executor=client)

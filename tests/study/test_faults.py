@@ -97,6 +97,7 @@ def _campaign(tiny, tmp_path, kills_wanted, seed):
     return kills, phases
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_killed_study_resumes_byte_identical(tiny, tmp_path):
     kills, phases = _campaign(tiny, tmp_path, 3, seed=1)
     assert kills >= 3

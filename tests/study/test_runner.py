@@ -38,6 +38,7 @@ def test_adding_a_size_computes_only_that_size(tmp_path):
     assert len(point_files(d)) == 8
 
 
+@pytest.mark.slow  # default suite under 10 min on CI; run with -m slow
 def test_plots_only(tmp_path, monkeypatch, capsys):
     import collective_qc.study.compute as compute
 

@@ -106,11 +106,12 @@ def _flip_byte(path):
 
 
 DAMAGE = [
-    ("N3-*.json", lambda p: p.write_bytes(b'{"finished": tr'), r"N3-\w+\.json' is corrupted \(is not valid JSON"),
+    pytest.param("N3-*.json", lambda p: p.write_bytes(b'{"finished": tr'),
+                 r"N3-\w+\.json' is corrupted \(is not valid JSON", marks=pytest.mark.slow),
     pytest.param("N3-*.json", _tamper_json, r"N3-\w+\.json' is corrupted \(does not match its checksum",
                  marks=pytest.mark.slow),
     ("N2-*.npz", _flip_byte, r"N2-\w+\.npz' is corrupted \(does not match its checksum"),
-    ("N4-*.npz", os.remove, r"N4-\w+\.npz' is corrupted \(is missing"),
+    pytest.param("N4-*.npz", os.remove, r"N4-\w+\.npz' is corrupted \(is missing", marks=pytest.mark.slow),
     pytest.param("base-*.json", lambda p: p.write_text("[]"), r"base-\w+\.json' is corrupted", marks=pytest.mark.slow),
 ]
 
