@@ -395,6 +395,7 @@ CASES = {  # real charger in its flip form and from CSR rows; a complex charger 
 
 
 @needs_simd
+@pytest.mark.slow  # ~85 s on a cold Numba cache (it compiles the other form of every kernel); run with -m slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_seeded_trajectories_are_the_same_bits_in_both_forms(case, monkeypatch):
     """Both forms in one process (two compiled specialisations of the same cached kernels: the
