@@ -149,13 +149,14 @@ def switch_shift(run: _Run, t: float, params) -> np.ndarray:
     """The part of dP_max/dtheta from a maximum that sits at a switching time s(theta) of the
     envelope (one-sided limit t -> s): P_max = P(s(theta)^-; theta) moves with s, adding
     dP/dt(t) ds/dtheta (zero for every other parameter and maximum)."""
-    out = np.zeros(len(params))
+    out, pdot = np.zeros(len(params)), None
     for k, p in enumerate(params):
         if p.kind != "protocol":
             continue
         for s, ds, _, _ in kicks(run.aug.protocol, p.key):
             if abs(t - s) <= 4 * np.spacing(max(abs(s), 1.0)):
-                out[k] += run.at(t)[6] * ds
+                pdot = run.at(t)[6] if pdot is None else pdot  # one propagation, not one per parameter
+                out[k] += pdot * ds
     return out
 
 

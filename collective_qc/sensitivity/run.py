@@ -130,15 +130,14 @@ def compute_sensitivities(prepared: Prepared, result) -> tuple[dict, dict]:
     """({name: record}, info) for a finished closed or exact run (``result`` its ChargeResult;
     ``prepared`` from :func:`prepare_sensitivities` on the run's final plan). BLAS runs on one thread
     (small products: threads only contend, as in the closed solver)."""
-    from threadpoolctl import threadpool_limits
-
+    from ..core.runtime import one_thread
     from .adjoint import AdjointPrepared, adjoint_figures
 
     if not isinstance(prepared, (Prepared, AdjointPrepared)):  # a trajectory run (:mod:`.trajectory`)
         from .trajectory import compute_trajectory
 
         return compute_trajectory(prepared, result)
-    with threadpool_limits(1):
+    with one_thread():
         if isinstance(prepared, AdjointPrepared):
             tau, dpmax, info = adjoint_figures(prepared, result)
             series = [(None, None, None)] * len(prepared.params)

@@ -254,7 +254,7 @@ def _figures(m: dict, k: int, tau, t_p):
 
 def compute_trajectory(prep: TrajectoryPrepared, result) -> tuple[dict, dict]:
     """({name: record}, info) for a finished trajectory run (``result`` its ChargeResult)."""
-    from threadpoolctl import threadpool_limits
+    from ..core.runtime import one_thread
 
     t_start = _time.perf_counter()
     plan = prep.plan
@@ -263,7 +263,7 @@ def compute_trajectory(prep: TrajectoryPrepared, result) -> tuple[dict, dict]:
     tau = None if result.tau_c is None else float(result.tau_c)
     t_p = float(times[int(np.argmax(result.power))])
     meas = _Measure(prep, () if tau is None else (tau,))
-    with threadpool_limits(1):
+    with one_thread():
         mean_jumps = propagate_ensemble(prep, times, int(plan.ntraj), int(plan.seed),
                                         () if tau is None else (tau,), meas)
     series = {key: np.stack([meas.out[float(t)][key] for t in times], axis=-1) for key in ("E", "C", "dE", "dP", "dC")}

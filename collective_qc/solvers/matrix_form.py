@@ -183,7 +183,7 @@ class MatrixFormLindbladian:
         self.H0 = (sp.csr_matrix(ops.H0, dtype=np.complex128) - 0.5j * G).tocsr()
         self.V = sp.csr_matrix(ops.V)
         self._v = _csr(self.V)
-        self._hf = {}
+        self._hf, self._parts = {}, self._pattern()
         self.decay = float(abs(sp.linalg.norm(G, 1))) if ops.jumps else 0.0  # >= max decay rate
         self._m = Pair(np.empty((dim, dim), dtype=np.complex128), np.empty((dim, dim), dtype=np.complex128))
 
@@ -192,8 +192,6 @@ class MatrixFormLindbladian:
         (piecewise-constant envelopes); a smooth envelope's new f costs two axpys on the fixed union
         pattern of H_0 and V (:meth:`_pattern`), not a sparse sum."""
         if f not in self._hf:
-            if not hasattr(self, "_parts"):
-                self._parts = self._pattern()
             indptr, indices, off0, offv, d0, dv = self._parts
             s = self.drive * f
             if len(self._hf) > 8:

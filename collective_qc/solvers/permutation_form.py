@@ -372,6 +372,7 @@ class PermutationLindbladian:
         self.HB, self.H0, self.V, self.G = ops["H_B"], ops["H_0"], ops["V"], ops["G"]
         self.layout = _layout(sp_, self.G)
         self.v = _bands(self.V, self.layout.size)
+        self._hv = _bands(self.H0, self.layout.size, also=self.V)  # H_0 + s V = one axpy (_h)
         _, self.term_list = sandwich_terms(form, sp_)
         self.sandwiches = _sandwich_weights(self.term_list, sp_)
         self.excitations = None  # the active window (None: every row; see window())
@@ -409,8 +410,6 @@ class PermutationLindbladian:
         if f not in self._hf:
             if len(self._hf) > 8:
                 self._hf.clear()
-            if not hasattr(self, "_hv"):
-                self._hv = _bands(self.H0, self.layout.size, also=self.V)
             bands, v = self._hv
             self._hf[f] = bands._replace(val=bands.val + (self.drive * f) * v)
         return self._hf[f]
