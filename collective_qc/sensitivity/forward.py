@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import brentq
 
 from ..analysis.merit import first_maximum_bracket
@@ -47,6 +48,7 @@ def _tangents(plan, charging, params, density, base_ops):
 
 
 def _nonzero(A):
+    A = sp.csr_matrix(A)
     A.eliminate_zeros()
     return A if A.nnz else None
 

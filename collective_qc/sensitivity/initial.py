@@ -126,14 +126,19 @@ def ground_split(D, X, name, DX=None) -> np.ndarray:
     return Q
 
 
+def daleckii_krein(E, p, T: float) -> np.ndarray:
+    """The divided differences F_ab = (p_a - p_b) / (E_a - E_b) of Gibbs weights p ~ exp(-E/T)
+    (-p_a / T where E_a = E_b), in the form p_b expm1(-(E_a - E_b)/T) / (E_a - E_b) that keeps its
+    digits for small gaps: d exp(-H/T) = V (F o V^dag dH V) V^dag (Daleckii-Krein)."""
+    gap = E[:, None] - E[None, :]
+    small = np.abs(gap) <= 1e-12 * max(float(np.max(np.abs(E))), 1.0)
+    return np.where(small, -p[None, :] / T, p[None, :] * np.expm1(-gap / T) / np.where(small, 1.0, gap))
+
+
 def _thermal(w, v, D, T):
     """d rho of rho = exp(-H/T)/Z by the Daleckii-Krein formula (eigenvalues w, vectors v, dH = D)."""
     g = np.exp(-(w - w[0]) / T)
     z = g.sum()
-    de = w[:, None] - w[None, :]
-    close = np.abs(de) <= 1e-10 * max(1.0, abs(w).max())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        F = np.where(close, -0.5 * (g[:, None] + g[None, :]) / T, (g[:, None] - g[None, :]) / np.where(close, 1, de))
-    dg = v @ (F * (v.conj().T @ D @ v)) @ v.conj().T
+    dg = v @ (daleckii_krein(w, g, T) * (v.conj().T @ D @ v)) @ v.conj().T
     rho = (v * (g / z)) @ v.conj().T
     return dg / z - rho * np.trace(dg).real / z

@@ -33,7 +33,9 @@ from ..core.errors import InputError
 from ..core.validate import check_memory
 from .engine import Augmented, Tangent
 from .envelopes import field_derivative, kicks
+from .forward import _nonzero
 from .generators import LINEAR_TOL, STEP, Pieces, _one_sided, graph_at
+from .initial import daleckii_krein
 from .observe import DensityObserver
 
 __all__ = ["check_permutation", "prepare_permutation", "block_superoperators", "BlockObserver",
@@ -204,10 +206,7 @@ def thermal_tangent(space, HB_blocks, dHB_flat, R0, T: float, ph: int = 0) -> np
         E, V = np.linalg.eigh(HB_blocks[b].toarray()[::nb, ::nb])
         R = space.block(R0, b)[ph::nb, ph::nb]
         p = np.real(np.einsum("ia,ij,ja->a", V.conj(), R, V))  # the weights (R diagonal in V)
-        gap = E[:, None] - E[None, :]
-        small = np.abs(gap) <= 1e-12 * max(float(np.max(np.abs(E))), 1.0)
-        F = np.where(small, -p[None, :] / T, p[None, :] * np.expm1(-gap / T) / np.where(small, 1.0, gap))
-        parts.append((b, V @ (F * (V.conj().T @ dH @ V)) @ V.conj().T, R))
+        parts.append((b, V @ (daleckii_krein(E, p, T) * (V.conj().T @ dH @ V)) @ V.conj().T, R))
         trace += float(np.real(np.sum(dH * R.T)))
     for b, dR, R in parts:
         space.block(out, b)[ph::nb, ph::nb] = dR + R * (trace / T)
@@ -258,8 +257,3 @@ def prepare_permutation(plan, charging: dict, params):
     observer = BlockObserver(base.HB.toarray().ravel(), dhbs)
     return Prepared(plan, params, notes, True, aug, observer, Y0, _time.perf_counter() - t_start, engine=ENGINE)
 
-
-def _nonzero(A):
-    A = sp.csr_matrix(A)
-    A.eliminate_zeros()
-    return A if A.nnz else None
