@@ -227,6 +227,7 @@ def _run_kwargs(args) -> dict:
 def _cmd_charge(args) -> int:
     from .api import charge, check_charge
     from .core.progress import Progress
+    from .ensemble import EnsembleInterrupted
     from .parallel import open_client
 
     kwargs = _run_kwargs(args)
@@ -242,8 +243,14 @@ def _cmd_charge(args) -> int:
         writable_file(args.plot, "--plot")
     if args.scheduler is not None or args.workers is not None:  # refuse bad input before starting a cluster
         check_charge(args.model, **kwargs)
-    with open_client(args.scheduler, args.workers) as client, Progress(f"charge {args.model}") as prog:
-        res = charge(args.model, client=client, progress=prog, **kwargs)
+    try:
+        with open_client(args.scheduler, args.workers) as client, Progress(f"charge {args.model}") as prog:
+            res = charge(args.model, client=client, progress=prog, **kwargs)
+    except EnsembleInterrupted as exc:  # keep the finished realisations: print and write them
+        res, interrupted = exc.partial, exc
+        sys.stderr.write(f"cqc: {exc}; the results below are the ensemble of the finished ones\n")
+    else:
+        interrupted = None
     print(res.summary())
     from .sensitivity.report import sensitivity_lines
 
@@ -263,7 +270,7 @@ def _cmd_charge(args) -> int:
         title = f"{res.model} N = {res.n_sites}: normalised sensitivities"
         written = plots.tornado(res.sensitivities, _tornado_path(args.plot), res.energy_max, res.tau_c, title=title)
         print(f"wrote {written}")
-    return 0
+    return 130 if interrupted else 0
 
 
 def _tornado_path(plot: str) -> str:

@@ -222,3 +222,89 @@ def test_one_realisation_keeps_its_own_figures():
     assert res.tau_c == res.realisations[0]["figures"]["tau_c"] == res.figures["tau_c"]["mean"]
     omega = res.realisations[0]["drawn"]["omega"]["values"][0]
     assert res.tau_c == pytest.approx(bl.charging_time(0.5, omega), rel=1e-6)  # Eq. 25 at the drawn splitting
+
+
+def test_running_moments_match_numpy_mean_and_stderr():
+    """The streamed mean and s / sqrt(R) against NumPy on the stacked series (R = 1, 2, 37); a
+    series one realisation lacks is dropped."""
+    from collective_qc.analysis.ensemble import RunningMoments
+
+    rng = np.random.default_rng(5)
+    for R in (1, 2, 37):
+        stack = 3.0 + rng.standard_normal((R, 11)) * np.linspace(0.1, 10.0, 11)
+        m = RunningMoments()
+        for k, row in enumerate(stack):
+            m.add({"x": row, **({"y": row} if k != R - 1 or R == 1 else {})})
+        np.testing.assert_allclose(m.mean("x"), stack.mean(axis=0), rtol=1e-14, atol=0)
+        if R == 1:
+            assert m.stderr("x") is None and m.names() == ["x", "y"]
+        else:
+            np.testing.assert_allclose(m.stderr("x"), stack.std(axis=0, ddof=1) / np.sqrt(R), rtol=1e-12)
+            assert m.names() == ["x"]
+
+
+def test_realisation_count_beyond_memory_is_refused_before_any_run(no_run, monkeypatch):
+    """R records that cannot fit are refused in one line naming realisations (CQC_MEMORY_LIMIT)."""
+    from collective_qc.core.errors import ResourceError
+
+    monkeypatch.setenv("CQC_MEMORY_LIMIT", "1G")
+    with pytest.raises(ResourceError, match=r"realisations = 10000000 \(") as err:
+        cqc.charge("xxz-chain", params={"N": 4}, disorder="omega=uniform:0.5", realisations=10_000_000)
+    assert "\n" not in str(err.value)
+    cqc.api.check_charge("xxz-chain", params={"N": 4}, disorder="omega=uniform:0.5", realisations=100_000)
+
+
+def _interrupt_at(monkeypatch, r_stop):
+    """Realisation `r_stop`'s run raises KeyboardInterrupt (as Ctrl-C would in the middle of it)."""
+    import collective_qc.ensemble as ens
+
+    real_run, calls = ens.run_ensemble, []
+
+    def run_ensemble(args, charge, check):
+        def stopping(model, **kw):
+            calls.append(1)
+            if len(calls) == r_stop + 1:
+                raise KeyboardInterrupt
+            return charge(model, **kw)
+
+        return real_run(args, stopping, check)
+
+    monkeypatch.setattr(ens, "run_ensemble", run_ensemble)
+
+
+def test_interrupted_ensemble_keeps_the_finished_realisations(monkeypatch):
+    """Ctrl-C in realisation 3 of 10: EnsembleInterrupted carries the ensemble of realisations
+    0-2, the same numbers as asking for R = 3."""
+    from collective_qc.ensemble import EnsembleInterrupted
+
+    kw = dict(disorder="omega=uniform:0.5", seed=2, t_max=4.0, n_times=9, **{k: FREE[k] for k in ("params", "method")})
+    want = cqc.charge("xxz-chain", realisations=3, **kw)
+    _interrupt_at(monkeypatch, 3)
+    with pytest.raises(EnsembleInterrupted) as err:
+        cqc.charge("xxz-chain", realisations=10, **kw)
+    part = err.value.partial
+    assert isinstance(err.value, KeyboardInterrupt) and err.value.requested == 10
+    assert part.n_realisations == 3 and part.metadata["interrupted"] == "after 3 of 10 realisations (Ctrl-C)"
+    np.testing.assert_array_equal(part.energy, want.energy)
+    np.testing.assert_array_equal(part.energy_stderr, want.energy_stderr)
+    assert part.figures == want.figures and want.metadata["interrupted"] is None
+
+
+def test_interrupted_before_any_realisation_is_a_plain_interrupt(monkeypatch):
+    from collective_qc.ensemble import EnsembleInterrupted
+
+    _interrupt_at(monkeypatch, 0)
+    with pytest.raises(KeyboardInterrupt) as err:
+        cqc.charge("two-level", disorder="omega=uniform:0.2", realisations=4, t_max=2.0, n_times=5)
+    assert not isinstance(err.value, EnsembleInterrupted)
+
+
+def test_cli_prints_and_writes_an_interrupted_ensemble(monkeypatch, tmp_path, capsys):
+    _interrupt_at(monkeypatch, 2)
+    out_json = tmp_path / "part.json"
+    rc = main(["charge", "two-level", "--t-max", "2", "--n-times", "5", "--disorder", "omega=uniform:0.2",
+               "--realisations", "5", "--json", str(out_json)])
+    cap = capsys.readouterr()
+    assert rc == 130 and "interrupted after 2 of 5 realisations" in cap.err
+    assert "INTERRUPTED after 2 of 5 realisations" in cap.out
+    assert len(json.loads(out_json.read_text())["realisations"]) == 2

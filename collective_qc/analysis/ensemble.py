@@ -37,7 +37,7 @@ from .figures import FIGURES, GAMMAS
 from .merit import figures_of_merit
 from .results import ChargeResult, format_value, jsonable
 
-__all__ = ["summary", "two_way_gammas", "SUMMARY_KEYS", "EnsembleResult", "RealisationSource", "ensemble_result",
+__all__ = ["summary", "two_way_gammas", "SUMMARY_KEYS", "EnsembleResult", "RealisationSource", "EnsembleAccumulator", "RunningMoments",
            "realisation_figures", "trajectory_seed", "write_node_link", "ERGOTROPY_FIGURES"]
 
 SUMMARY_KEYS = ("mean", "stderr", "median", "q10", "q90", "n")
@@ -157,49 +157,100 @@ def realisation_figures(res) -> dict:
     return out
 
 
-def _mean_and_error(stack: np.ndarray):
-    """Mean over axis 0 and its standard error s / sqrt(R) (None for R = 1)."""
-    R = stack.shape[0]
-    return stack.mean(axis=0), (stack.std(axis=0, ddof=1) / np.sqrt(R) if R > 1 else None)
+class RunningMoments:
+    """Mean and sample variance of same-shape series added one realisation at a time (Welford's
+    update), so an ensemble holds O(n_times) numbers whatever R. A series name missing from a
+    realisation is dropped: only the series every realisation sampled are averaged."""
+
+    def __init__(self):
+        self.n = 0
+        self._mean: dict = {}
+        self._m2: dict = {}
+
+    def add(self, series: dict) -> None:
+        """Fold in one realisation's {name: array} (float copies; the arrays are not kept)."""
+        self.n += 1
+        if self.n == 1:
+            self._mean = {k: np.array(v, dtype=float) for k, v in series.items()}
+            self._m2 = {k: np.zeros_like(v) for k, v in self._mean.items()}
+            return
+        for k in [k for k in self._mean if k not in series]:
+            del self._mean[k], self._m2[k]
+        for k, mean in self._mean.items():
+            x = np.asarray(series[k], dtype=float)
+            delta = x - mean
+            mean += delta / self.n
+            self._m2[k] += delta * (x - mean)
+
+    def names(self) -> list:
+        return sorted(self._mean)
+
+    def mean(self, name: str) -> np.ndarray:
+        return self._mean[name]
+
+    def stderr(self, name: str):
+        """s / sqrt(R) with s the sample standard deviation (ddof 1); None for R = 1."""
+        return None if self.n < 2 else np.sqrt(self._m2[name] / ((self.n - 1) * self.n))
 
 
-def _mean_observables(results) -> tuple[dict, dict | None]:
-    """Means and standard errors over realisations of the time series every realisation has."""
-    names = set.intersection(*(set(r.observables or {}) for r in results))
-    means, errors = {}, {}
-    for name in sorted(names):
-        means[name], errors[name] = _mean_and_error(np.array([r.observables[name] for r in results], dtype=float))
-    return means, (errors if len(results) > 1 and errors else None)
+class EnsembleAccumulator:
+    """Realisation runs folded in one at a time (:meth:`add`), then :meth:`result`.
 
+    Keeps the running moments of E, P, C_Q and the sampled observables, each realisation's
+    figures and record (drawn values, seeds), and the first run (an ensemble of one is that
+    run): memory O(n_times + R x record), not O(R x n_times). ``n`` realisations so far; an
+    interrupted ensemble is :meth:`result` of the finished ones.
+    """
 
-def ensemble_result(results: list, records: list[dict], source: RealisationSource, meta: dict) -> EnsembleResult:
-    """The :class:`EnsembleResult` of realisation runs `results` (ChargeResults on the same sample
-    times) with their `records` ({index, drawn, ...}), the `source` they were drawn from and the
-    ensemble's provenance `meta` (disorder, R, seed, units, ...)."""
-    first, t = results[0], results[0].times
-    e, e_err = _mean_and_error(np.array([r.energy for r in results]))
-    p, p_err = _mean_and_error(np.array([r.power for r in results]))
-    c, c_err = _mean_and_error(np.array([r.capacitance for r in results]))
-    merit = figures_of_merit(t, e, p, c) if len(results) > 1 else first  # one realisation: its own figures
-    per = [realisation_figures(r) for r in results]
-    keys = list(FIGURES) + [k for k in ERGOTROPY_FIGURES if all(k in f for f in per)]
-    figures = {k: summary([f.get(k) for f in per]) for k in keys}
-    rows = [{**rec, "figures": f, "method": r.method} for rec, f, r in zip(records, per, results, strict=True)]
-    methods = sorted({r.method for r in results})
-    undefined = [r.metadata.get("undefined") for r in results]
-    observables, obs_err = _mean_observables(results)
-    mean_undefined = getattr(merit, "undefined", None) if len(results) > 1 else undefined[0]
-    metadata = {**meta, "methods": methods,
-                "undefined": mean_undefined or (f"every realisation: {undefined[0]}" if all(undefined) else None)}
-    out = EnsembleResult(
-        times=t, energy=e, power=p, capacitance=c, n_sites=first.n_sites, tau_c=merit.tau_c,
-        energy_max=merit.energy_max, power_max=merit.power_max, average_power_max=merit.average_power_max,
-        capacitance_at_tau_c=merit.capacitance_at_tau_c, model=meta.get("model", first.model),
-        params=dict(meta.get("params", {})), method=methods[0] if len(methods) == 1 else ",".join(methods),
-        drive=first.drive, energy_stderr=e_err, power_stderr=p_err, capacitance_stderr=c_err, metadata=metadata,
-        observables=observables, observables_stderr=obs_err, figures=figures, realisations=rows)
-    out._source = source  # noqa: SLF001 - what realised_graph() draws from (not serialised)
-    return out
+    def __init__(self):
+        self.curves, self.observables = RunningMoments(), RunningMoments()
+        self.rows: list = []
+        self.first = None
+        self.methods: set = set()
+        self.all_undefined = True
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    def add(self, res, record: dict) -> None:
+        """Fold in realisation run `res` (a ChargeResult) with its `record` ({index, drawn, ...})."""
+        if self.first is None:
+            self.first = res
+        self.curves.add({"energy": res.energy, "power": res.power, "capacitance": res.capacitance})
+        self.observables.add(dict(res.observables or {}))
+        self.rows.append({**record, "figures": realisation_figures(res), "method": res.method})
+        self.methods.add(res.method)
+        self.all_undefined = self.all_undefined and bool(res.metadata.get("undefined"))
+
+    def result(self, source: RealisationSource, meta: dict) -> EnsembleResult:
+        """The :class:`EnsembleResult` of the realisations so far, drawn from `source`, with the
+        ensemble's provenance `meta` (disorder, R, seed, units, ...)."""
+        first, t, c = self.first, self.first.times, self.curves
+        e, p, cq = (c.mean(k) for k in ("energy", "power", "capacitance"))
+        merit = figures_of_merit(t, e, p, cq) if self.n > 1 else first  # one realisation: its own figures
+        per = [row["figures"] for row in self.rows]
+        keys = list(FIGURES) + [k for k in ERGOTROPY_FIGURES if all(k in f for f in per)]
+        methods = sorted(self.methods)
+        first_undefined = first.metadata.get("undefined")
+        mean_undefined = getattr(merit, "undefined", None) if self.n > 1 else first_undefined
+        metadata = {**meta, "methods": methods,
+                    "undefined": mean_undefined or (f"every realisation: {first_undefined}" if self.all_undefined
+                                                    else None)}
+        obs = self.observables
+        observables = {k: obs.mean(k) for k in obs.names()}
+        obs_err = {k: obs.stderr(k) for k in obs.names()} if self.n > 1 and observables else None
+        out = EnsembleResult(
+            times=t, energy=e, power=p, capacitance=cq, n_sites=first.n_sites, tau_c=merit.tau_c,
+            energy_max=merit.energy_max, power_max=merit.power_max, average_power_max=merit.average_power_max,
+            capacitance_at_tau_c=merit.capacitance_at_tau_c, model=meta.get("model", first.model),
+            params=dict(meta.get("params", {})), method=methods[0] if len(methods) == 1 else ",".join(methods),
+            drive=first.drive, energy_stderr=c.stderr("energy"), power_stderr=c.stderr("power"),
+            capacitance_stderr=c.stderr("capacitance"), metadata=metadata, observables=observables,
+            observables_stderr=obs_err, figures={k: summary([f.get(k) for f in per]) for k in keys},
+            realisations=self.rows)
+        out._source = source  # noqa: SLF001 - what realised_graph() draws from (not serialised)
+        return out
 
 
 @dataclass
@@ -276,7 +327,8 @@ class EnsembleResult(ChargeResult):
                  f"drive = {self.drive:g} [{u.drive}]",
                  f"  disorder         {dis} (around each clean value)",
                  f"  ensemble         R = {self.n_realisations} realisations, seed {meta.get('seed')} "
-                 "(realisation r drawn from the streams of (seed, 0, r) only)",
+                 "(realisation r drawn from the streams of (seed, 0, r) only)"
+                 + (f"; INTERRUPTED {meta['interrupted']}" if meta.get("interrupted") else ""),
                  *self._setup_lines(),
                  f"  {'over realisations':28s} {'mean +- stderr':>22s} {'median':>11s} {'10 %':>11s} "
                  f"{'90 %':>11s}  defined"]
