@@ -17,10 +17,9 @@ omega_i = omega + h_i, omega = 1, h_i uniform in [-W, W]: the study's ``[disorde
 
 Every (model, sizes) group is one resumable ``collective_qc.study`` directory under OUT/studies/:
 each realisation is stored as it finishes, so the script can be stopped and rerun (a rerun
-computes nothing new and rewrites the tables and plots). Tiers, to fit the compute budget:
-N = 6, 8 with R = 100 realisations (and the half-chain entanglement entropy), N = 10 and 12 with
-R = 100, N = 14 with R = 100 (Ising) and R = 20 (XXZ; ``r_cap``, the compute budget: deleting the cap
-resumes it to 100; a closed N = 14 run takes ~3.5 s on one core). The thermal part
+computes nothing new and rewrites the tables and plots). Tiers: N = 6, 8 with R = 100 realisations
+(and the half-chain entanglement entropy), then N = 10, 12 and 14, each with R = 100 (a closed
+N = 14 run takes ~3.5 s on one core; raising a tier's R later resumes its study). The thermal part
 charges the Ising chain at N = 6 from Gibbs states at
 T = 0.1, 0.5, 1, 2 (omega0) with the exact (density-matrix) solver.
 
@@ -71,8 +70,7 @@ CLOSED_RUN = {"t_max": 10.0, "n_times": 201, "method": "closed"}
 THERMAL_RUN = {"t_max": 10.0, "n_times": 201, "method": "exact", "initial": "thermal"}
 FULL = {"W": [1.0, 2.0, 4.0, 6.0, 10.0],
         "tiers": [([6, 8], 100, True), ([10], 100, False), ([12], 100, False), ([14], 100, False)],
-        "thermal": {"sizes": [6], "W": [1.0, 4.0, 10.0], "T": [0.1, 0.5, 1.0, 2.0], "R": 20},
-        "r_cap": {("xxz", 14): 20}}  # compute budget: XXZ N = 14 keeps R = 20 (raise it to resume to 100)
+        "thermal": {"sizes": [6], "W": [1.0, 4.0, 10.0], "T": [0.1, 0.5, 1.0, 2.0], "R": 20}}
 QUICK = {"W": [1.0, 4.0, 10.0], "tiers": [([6, 8], 10, True)],
          "thermal": {"sizes": [6], "W": [4.0], "T": [0.5, 2.0], "R": 4}}
 ROSSINI_MODEL = ("mbl-charger-chain", {"h": 1.0, "J": 1.0})  # energies in J
@@ -107,7 +105,6 @@ def study_configs(cfg: dict) -> list[dict]:
         run = dict(CLOSED_RUN, quantities=["entropy"])
         out.append(_entry(f"{short}_clean", short, short, model, params, sizes, 1, run, []))
         for tier_sizes, r, entropy in cfg["tiers"]:
-            r = cfg.get("r_cap", {}).get((short, max(tier_sizes)), r)
             run = dict(CLOSED_RUN, **({"quantities": ["entropy"]} if entropy else {}))
             key = f"{short}_N{'-'.join(map(str, tier_sizes))}"  # R is not in the key: raising it resumes
             out.append(_entry(key, short, short, model, params, tier_sizes, r, run, cfg["W"]))
@@ -529,7 +526,6 @@ def main(argv=None) -> None:
     units, tables = collect(entries, out)
     summary = summarise(units, tables)
     meta = {"quick": a.quick, "W": cfg["W"], "tiers": cfg["tiers"], "thermal": cfg["thermal"], "models": MODELS,
-            "r_cap": {f"{m}_N{n}": r for (m, n), r in cfg.get("r_cap", {}).items()},
             "drive": DRIVE, "seed": SEED, "closed_run": CLOSED_RUN, "thermal_run": THERMAL_RUN,
             "wall_s_this_call": {k: round(v, 1) for k, v in walls.items()}, "ergotropy_check": worst,
             "version": cqc.__version__}
