@@ -164,3 +164,31 @@ def test_compare_header_shows_sizes_run():
     default = cqc.physics.registry.make_model("xxz-chain", {}).values["N"]
     assert f"'N': {default}" not in head
     assert "N" not in cmp.params
+
+
+def test_trajectory_energy_within_its_noise_is_not_a_result():
+    """A unitary charger cannot charge the infinite-temperature state on average (the exact
+    solver gives E ~ 1e-12 at T = 1e12); sampled by 40 trajectories, E(t) is noise within 3 standard
+    errors at every sample, and every figure says so instead of reporting the noise's maximum. At
+    T = 0.5 the same run charges far outside its noise."""
+    from collective_qc.analysis.verdict import NOISE, within_noise
+
+    kw = dict(params={"N": 4}, method="trajectories", dephasing=0.05, ntraj=40, initial="thermal", t_max=4.0,
+              n_times=17, seed=3)
+    hot = cqc.charge("xxz-ring", temperature=1e12, **kw)
+    assert within_noise(hot) and hot.undefined == {f: NOISE for f in hot.undefined} and len(hot.undefined) == 5
+    assert "NOISE" in hot.summary() and json.loads(json.dumps(hot.to_dict()))["energy_max"] is None
+    warm = cqc.charge("xxz-ring", temperature=0.5, **kw)
+    assert not within_noise(warm) and "energy_max" not in warm.undefined
+    exact = cqc.charge("xxz-ring", temperature=1e12, **{**kw, "method": "exact"})
+    assert abs(exact.energy).max() < 1e-10  # O(||H||^2 / T): nothing to resolve
+
+
+def test_within_noise_needs_every_sample_inside_the_band():
+    from collective_qc.analysis.verdict import within_noise
+
+    run = SimpleNamespace(energy=[0.0, 0.2, -0.1], energy_stderr=[0.0, 0.1, 0.1])
+    assert within_noise(run)
+    run.energy = [0.0, 0.31, -0.1]
+    assert not within_noise(run)
+    assert not within_noise(SimpleNamespace(energy=[0.0, 0.0], energy_stderr=None))

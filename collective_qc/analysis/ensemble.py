@@ -37,8 +37,8 @@ from .figures import FIGURES, GAMMAS
 from .merit import figures_of_merit
 from .results import ChargeResult, format_value, jsonable
 
-__all__ = ["summary", "two_way_gammas", "SUMMARY_KEYS", "EnsembleResult", "RealisationSource", "EnsembleAccumulator", "RunningMoments",
-           "realisation_figures", "trajectory_seed", "write_node_link", "ERGOTROPY_FIGURES"]
+__all__ = ["summary", "two_way_gammas", "SUMMARY_KEYS", "EnsembleResult", "RealisationSource", "EnsembleAccumulator",
+           "RunningMoments", "realisation_figures", "trajectory_seed", "write_node_link", "ERGOTROPY_FIGURES"]
 
 SUMMARY_KEYS = ("mean", "stderr", "median", "q10", "q90", "n")
 

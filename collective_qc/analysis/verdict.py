@@ -5,6 +5,10 @@ with the reason, in the terminal, JSON, CSV and plots alike) when
 
 - the run is NOT CHARGED: E(t) stays at round-off level (``metadata["undefined"]``, set by
   :func:`collective_qc.analysis.merit.roundoff_reason`): every figure, P_max and max E/t included;
+- a sampled E(t) (trajectories, disorder realisations) is INDISTINGUISHABLE FROM ZERO: |E| <= 3
+  standard errors at every sample, so its maximum, slope and timing are those of the noise
+  (e.g. a state at infinite temperature, which a unitary charger cannot charge on average):
+  every figure;
 - E(t) has no maximum in the time window: tau_c, E_max, C_Q*;
 - C_Q* is round-off against the run's capacitance scale
   (:func:`collective_qc.analysis.merit.capacitance_roundoff_reason`);
@@ -22,13 +26,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .figures import FIGURES
 
-__all__ = ["figure_reasons", "ratio", "unresolved", "NOT_CHARGED", "NO_MAXIMUM", "UNRESOLVED"]
+__all__ = ["figure_reasons", "ratio", "unresolved", "within_noise", "NOT_CHARGED", "NO_MAXIMUM", "UNRESOLVED",
+           "NOISE"]
 
 NOT_CHARGED = "NOT CHARGED: E(t) stays at round-off level (the charger does not charge this state)"
 NO_MAXIMUM = "no maximum of E(t) in the time window; extend t_max"
 UNRESOLVED = "unresolved (trajectory noise): some jackknife replicates cannot determine it"
+NOISE_SIGMAS = 3.0
+NOISE = (f"E(t) is indistinguishable from zero: |E| <= {NOISE_SIGMAS:g} standard errors at every sample (the "
+         "figures would be those of the sampling noise; more trajectories or realisations resolve it)")
 _AT_TAU = ("tau_c", "energy_max", "capacitance_at_tau_c")
 
 
@@ -44,6 +54,8 @@ def figure_reasons(res, errors: dict | None = None) -> dict:
     """
     if (getattr(res, "metadata", None) or {}).get("undefined"):
         return {fig: NOT_CHARGED for fig in FIGURES}
+    if within_noise(res):
+        return {fig: NOISE for fig in FIGURES}
     from .merit import capacitance_roundoff_reason
 
     reasons = {}
@@ -59,6 +71,16 @@ def figure_reasons(res, errors: dict | None = None) -> dict:
         if fig not in reasons and unresolved((errors or {}).get(fig)):
             reasons[fig] = UNRESOLVED
     return reasons
+
+
+def within_noise(res) -> bool:
+    """True when `res` carries standard errors of E(t) and |E| <= NOISE_SIGMAS x stderr at every
+    sample: the mean curve does not leave its own noise band."""
+    err = getattr(res, "energy_stderr", None)
+    if err is None:
+        return False
+    e, err = np.asarray(res.energy, dtype=float), np.asarray(err, dtype=float)
+    return bool(e.size) and bool(np.all(np.abs(e) <= NOISE_SIGMAS * err))
 
 
 def unresolved(err) -> bool:
