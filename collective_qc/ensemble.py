@@ -58,6 +58,7 @@ def _setup(args: dict) -> Ensemble:
     InputError naming the key at fault, before anything runs."""
     from .core.validate import mapping
     from .physics.registry import make_model
+    from .planning.guard import check_buildable, times_spec
 
     R = OPTIONS["realisations"].parse(args.get("realisations", 1))
     dis = parse_disorder(args.get("disorder"))
@@ -68,7 +69,8 @@ def _setup(args: dict) -> Ensemble:
         getattr(args.get("solver_options"), "seed", OPTIONS["seed"].default)
     rates = {k: OPTIONS[k].parse(args.get(k) or 0.0) for k in ("dephasing", "relaxation")}
     model = make_model(args["model"], mapping(args.get("params"), "params"))
-    clean = model.graph()
+    check_buildable(model, times_spec(args.get("times"), args.get("t_max"), args.get("n_times"))[0])
+    clean = model.graph()  # after the size check: a model too large to build is refused first
     _refuse_collective(clean, model.name)
     dis.check_rates(rates, clean)
     run_args = {k: v for k, v in args.items() if k not in _NOT_PASSED}

@@ -230,7 +230,7 @@ CASES22 = [  # (id, CLI args, words the one-line error must contain)
     ("k-local:k=2,k=3 (last kept)", ["charge", "xxz-chain", "-p", "N=3", "--charger", "k-local:k=2,k=3"],
      ["'k'", "twice"]),
     ("ntraj=1e308 (OverflowError)", ["charge", "xxz-chain", "-p", "N=3", "--method", "trajectories",
-                                     "--dephasing", "0.1", "--ntraj", "1e308"], ["ntraj", "1e+308"]),
+                                     "--dephasing", "0.1", "--ntraj", "1e308"], ["ntraj", "64-bit"]),
     ("giant-spin S=1e6 (KeyError)", ["charge", "giant-spin", "-p", "S=1e6"], ["'S'", "5000"]),
     ("table overflowing span (silently 0)", ["charge", "two-level", "--protocol", "table:-1e308/0;1e308/1"],
      ["table", "overflow"]),
@@ -238,7 +238,11 @@ CASES22 = [  # (id, CLI args, words the one-line error must contain)
      ["protocol", "max|f(t)|"]),
     ("omega=1e300 (numpy overflow warnings)", ["charge", "two-level", "-p", "omega=1e300", "--t-max", "1e-300"],
      ["omega", "1e+100"]),
-    ("N=1e300 (300-digit integer)", ["charge", "xxz-ring", "-p", "N=1e300"], ["N = 1e+300"]),
+    ("N=1e300 (300-digit integer)", ["charge", "xxz-ring", "-p", "N=1e300"], ["'N'", "64-bit"]),
+    ("N=1e15 (memory)", ["charge", "xxz-ring", "-p", "N=1e15"], ["N = 1e+15"]),
+    ("ntraj=1e20 (int64 overflow in HDF5)", ["charge", "xxz-chain", "-p", "N=3", "--ntraj", "1e20"],
+     ["ntraj", "64-bit"]),
+    ("J=1e-310 (subnormal)", ["charge", "xxz-chain", "-p", "N=3", "-p", "J=1e-310"], ["'J'", "subnormal"]),
     ("--dephsing (no suggestion)", ["charge", "two-level", "--dephsing", "0.1"], ["--dephsing", "--dephasing"]),
     ("--norm feld", ["charge", "two-level", "--norm", "feld"], ["--norm", "'field'"]),
     ("--out on charge (suggested itself)", ["charge", "two-level", "--out", "x"],
@@ -450,3 +454,14 @@ def test_issue22_ctrl_c_during_charge_is_one_line_rc130(monkeypatch, capsys):
     assert main(["charge", "two-level"]) == 130
     err = capsys.readouterr().err
     assert err == "cqc: interrupted\n", err
+
+
+@pytest.mark.parametrize("graph_entry", [[1, 2], "abc", None])
+def test_node_link_graph_entry_must_be_an_object(tmp_path, capsys, graph_entry):
+    import json
+
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps({"graph": graph_entry, "nodes": [{"id": 0}, {"id": 1}], "edges": []}))
+    assert main(["charge", str(path), "--t-max", "2", "--n-times", "11"]) == 2
+    err = capsys.readouterr().err
+    assert "'graph' entry is an object" in err and err.count("\n") == 1

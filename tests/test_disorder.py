@@ -308,3 +308,39 @@ def test_cli_prints_and_writes_an_interrupted_ensemble(monkeypatch, tmp_path, ca
     assert rc == 130 and "interrupted after 2 of 5 realisations" in cap.err
     assert "INTERRUPTED after 2 of 5 realisations" in cap.out
     assert len(json.loads(out_json.read_text())["realisations"]) == 2
+
+
+def test_huge_model_with_disorder_refused_before_its_graph(monkeypatch):
+    import networkx as nx
+
+    from collective_qc.core.errors import ResourceError
+
+    real = nx.path_graph
+
+    def built(n, *a, **k):
+        if isinstance(n, int) and n > 10**6:
+            raise AssertionError("graph built before the size check")
+        return real(n, *a, **k)
+
+    monkeypatch.setattr(nx, "path_graph", built)
+    with pytest.raises(ResourceError, match="N = 1,000,000,000 sites"):
+        cqc.charge("xxz-chain", params={"N": 10**9}, disorder="omega=normal:0.1")
+
+
+@pytest.mark.parametrize("spec, words", [
+    ({"omega": {"dist": ["uniform"], "width": 0.1}}, "unknown distribution ['uniform']"),
+    ({"omega": {"dist": {}, "width": 0.1}}, "unknown distribution {}"),
+    ("omega=lognormal:50", "sigma must be <= 5 for lognormal"),
+])
+def test_distribution_refusals_of_odd_specs(no_run, spec, words):
+    with pytest.raises(InputError) as err:
+        cqc.charge("xxz-chain", params={"N": 3}, disorder=spec)
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_lognormal_at_its_largest_sigma_draws_finite_positive_values():
+    """sigma = 5: every draw finite and > 0, mean-preserving form mu exp(sigma z - sigma^2 / 2)."""
+    res = cqc.charge("xxz-chain", params={"N": 3, "J": 0.0}, disorder="omega=lognormal:5", realisations=4, seed=1,
+                     t_max=1.0, n_times=5)
+    vals = np.concatenate([r["drawn"]["omega"]["values"] for r in res.realisations])
+    assert np.all(np.isfinite(vals)) and np.all(vals > 0)

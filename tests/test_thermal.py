@@ -241,3 +241,17 @@ def test_temperature_reaches_cli_flags_and_study_config(tmp_path):
     toml = tmp_path / "s.toml"
     toml.write_text('[study]\nmodel = "xxz-chain"\nsizes = [2]\n[run]\ninitial = "thermal"\ntemperature = 0.25\n')
     assert load_config(toml)["run"]["temperature"] == 0.25
+
+
+def test_collective_spin_node_refuses_a_thermal_state_that_permutation_runs():
+    """The Gibbs state of N sites has weight in every total-spin sector; a collective node holds
+    only J = N/2. Refused there in one line, while the permutation solver (every J with its
+    multiplicity) and the explicit graph give the same run (dicke N = 2, T = 0.7)."""
+    kw = dict(params={"N": 2}, initial="thermal", temperature=0.7, t_max=2.0, n_times=11)
+    msg = _one_line_error("collective spin node of 2 sites", model="dicke", **kw)
+    assert "permutation" in msg and "explicit" in msg
+    perm = cqc.charge("dicke", method="permutation", **kw)
+    explicit = cqc.charge("dicke", **{**kw, "params": {"N": 2, "representation": "explicit"}})
+    np.testing.assert_allclose(perm.energy, explicit.energy, rtol=0, atol=1e-7)
+    ground = cqc.charge("dicke", **{**kw, "temperature": 0.0})  # T = 0 stays the collective ground state
+    assert ground.energy_max > perm.energy_max

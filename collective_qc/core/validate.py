@@ -17,6 +17,7 @@ import math
 import numbers
 import os
 import re
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = ["number", "integer", "workers", "MAX_WORKERS", "WORKER_BYTES", "boole
            "parse_size", "available_memory",
            "check_memory", "format_dim", "as_float", "power", "SizeEstimate", "MEMORY_FRACTION"]
 
+INT64_MAX = 2 ** 63 - 1  # the largest integer option (arrays, HDF5 attributes and seeds hold int64)
 MEMORY_FRACTION = 0.8  # a run may use this fraction of the available memory
 MAX_WORKERS = 1024  # most local Dask worker processes one run may start
 WORKER_BYTES = 300 * 2**20  # one local worker process: 265 MiB RSS measured once warm (kernels compiled)
@@ -74,6 +76,9 @@ def number(value, name: str, *, positive=False, nonneg=False, integer=False, min
             if out != math.floor(out):
                 raise InputError(f"{name} must be {kind}, got {shown(raw)}")
             out = int(out)
+        elif out != 0.0 and abs(out) < sys.float_info.min:
+            raise InputError(f"{name} is subnormal ({shown(raw)}, below 2.2e-308 in magnitude: it has lost its "
+                             "precision); give 0 or a value of normal size")
     if positive and out <= 0:
         raise InputError(f"{name} must be > 0, got {shown(raw)}")
     if nonneg and out < 0:
@@ -82,6 +87,8 @@ def number(value, name: str, *, positive=False, nonneg=False, integer=False, min
         raise InputError(f"{name} must be {'an integer ' if integer else ''}>= {minimum}, got {shown(raw)}")
     if maximum is not None and out > maximum:
         raise InputError(f"{name} must be {'an integer ' if integer else ''}<= {maximum}, got {shown(raw)}")
+    if integer and abs(out) > INT64_MAX:
+        raise InputError(f"{name} must fit a 64-bit integer (|n| <= 9.2e18), got {shown(raw)}")
     return out if integer else float(out)
 
 

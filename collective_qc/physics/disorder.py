@@ -49,6 +49,7 @@ from .model import GraphModel
 __all__ = ["DISTRIBUTIONS", "NODE_ATTRIBUTES", "EDGE_ATTRIBUTES", "RATE_ATTRIBUTES", "Distribution", "Disorder",
            "parse_disorder", "realisation_rng", "point_key", "RealisedModel"]
 
+LOGNORMAL_SIGMA_MAX = 5.0  # median draw exp(-12.5) = 4e-6 of the clean value; beyond, every draw is ~0
 DISTRIBUTIONS = {"uniform": "width", "normal": "sigma", "bimodal": "width", "lognormal": "sigma"}  # name -> parameter
 NODE_ATTRIBUTES = {"omega": 1.0, "D": 0.0, "E": 0.0, "B40": 0.0, "B44": 0.0, "weight": 1.0, "gamma": None,
                    "kappa": None, "hx": 0.0, "hy": 0.0, "hz": 0.0}  # clean default (None: the run's uniform rate)
@@ -116,7 +117,7 @@ def _entry(attr: str, value) -> Distribution:
         raise InputError(f"{where} must be a table like {{dist = \"uniform\", width = 0.5}} or NAME:SCALE, "
                          f"got {shown(value)}")
     name = table.pop("dist", None)
-    if name not in DISTRIBUTIONS:
+    if not isinstance(name, str) or name not in DISTRIBUTIONS:
         import difflib
 
         close = difflib.get_close_matches(str(name), DISTRIBUTIONS, n=2)
@@ -127,7 +128,12 @@ def _entry(attr: str, value) -> Distribution:
     if set(table) != {key}:
         raise InputError(f"{where}: distribution {name!r} takes exactly one parameter {key!r}, got "
                          f"{', '.join(map(repr, table)) or 'none'}")
-    return Distribution(attr, name, _scale(f"{where} {key}", table[key]))
+    scale = _scale(f"{where} {key}", table[key])
+    if name == "lognormal" and scale > LOGNORMAL_SIGMA_MAX:
+        raise InputError(f"{where} sigma must be <= {LOGNORMAL_SIGMA_MAX:g} for lognormal, got {scale:g}: its median "
+                         f"draw is exp(-sigma^2/2) = {math.exp(-scale * scale / 2):.1e} of the clean value and its "
+                         "mean is carried by draws no feasible ensemble sees")
+    return Distribution(attr, name, scale)
 
 
 def _scale(where: str, value) -> float:

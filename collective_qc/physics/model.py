@@ -316,11 +316,15 @@ def load_graph_file(path: str) -> nx.Graph:
         elif path.endswith(".json"):
             with open(path) as fh:
                 data = json.load(fh)
+            if not isinstance(data, dict) or not isinstance(data.get("graph", {}), dict):
+                got = data.get("graph") if isinstance(data, dict) else data
+                raise InputError(f"graph file {path!r}: node-link JSON must be an object whose 'graph' entry is an "
+                                 f"object of graph attributes, got {shown(got)}")
             g = node_link_graph(data)
         else:
             raise InputError(f"graph file {path!r}: use .graphml or node-link .json")
+        return nx.Graph(g)
     except InputError:
         raise
     except Exception as exc:  # parse errors from networkx / json
         raise InputError(f"graph file {path!r} could not be read: {exc}") from None
-    return nx.Graph(g)

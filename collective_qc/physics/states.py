@@ -206,6 +206,13 @@ def check_initial(value, mg, where: str = "initial", explicit: bool = True, samp
         raise InputError(f"{head}: the thermal state is built by dense diagonalisation of H_B on the spins, "
                          f"dimension {_spin_dim(mg)} > {SPECTRAL_LIMIT} (methods closed and trajectories sample it "
                          "by typical states); use one of them or a smaller model")
+    if explicit and spec.kind == "thermal" and spec.T:
+        node = next((s for s in mg.spins if s.sites > 1), None)
+        if node is not None:
+            raise InputError(f"{head}: a collective spin node of {node.sites} sites holds only their J = N/2 "
+                             "multiplet, so its Gibbs state would leave out every other total-spin sector of the "
+                             "N sites; use method permutation (every J, with its multiplicity) or "
+                             "representation='explicit'")
     if spec.kind != "dicke":
         return spec
     n = mg.n_sites

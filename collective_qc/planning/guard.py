@@ -83,7 +83,7 @@ class RunPlan:
         return {k: getattr(self, k) for k in NOISE_RATES}
 
 
-def _times_spec(times, t_max, n_times):
+def times_spec(times, t_max, n_times):
     """(n_samples, t_final, array or None): checks without allocating the sample times."""
     if times is None:
         t_max = number(OPTIONS["t_max"].default if t_max is None else t_max, "t_max", positive=True)
@@ -122,7 +122,7 @@ def _options(o: dict) -> dict:
             "collective_dephasing", "collective_pumping", "symmetry", "ntraj", "seed", "tolerance", "quantities",
             "integrator", "charger", "norm", "battery_off_while_charging", "speed_limit")
     out = check_options({k: o[k] for k in keys if o.get(k) is not None})
-    out.pop("t_max"), out.pop("n_times"), out.pop("protocol")  # checked by _times_spec, parse_protocol
+    out.pop("t_max"), out.pop("n_times"), out.pop("protocol")  # checked by times_spec, parse_protocol
     out["initial"] = resolve_initial(out["initial"], out.pop("temperature"))  # thermal + T -> thermal:T (0: ground)
     out["quantities"] = parse_quantities(out["quantities"])
     out["drive"] = number(o["drive"], "drive")
@@ -171,7 +171,7 @@ def plan_run(args: dict) -> RunPlan:
     from ..physics.registry import make_model
 
     o = _options(args)
-    n_t, t_final, t = _times_spec(args["times"], args["t_max"], args["n_times"])
+    n_t, t_final, t = times_spec(args["times"], args["t_max"], args["n_times"])
     m = make_model(args["model"], o["params"])
     found = planned(m, o, n_t)
     if found is None:  # too large to build: only the lower bound was checked (and refused)
@@ -197,13 +197,7 @@ def planned(m, o: dict, n_t: int, where: str = ""):
     (a study point). The one estimate that ``charge`` and a study's memory check both use."""
     from ..physics.graph import validate_graph
 
-    est = m.size_estimate()
-    if not est.exact:  # a lower bound: the cheapest method, one state vector, the samples
-        hint = (" (a permutation-invariant model runs with method permutation in representation='collective')"
-                if "representation" in getattr(m, "values", {}) else "")
-        check_memory(lower_bound_memory(est, n_t),
-                     f"{where}model {m.name!r} with N = {format_count(est.n_sites)} sites (Hilbert space dimension "
-                     f">= {format_dim(est.dim).replace('above ', '')}) and n_times = {format_count(n_t)}{hint}")
+    est = check_buildable(m, n_t, where)
     mg = est.model_graph if est.exact else validate_graph(m.graph())
     size = run_size(m, mg, n_t, o)
     used = choose_method(o["method"], is_noisy(mg, o["dephasing"], o["relaxation"], **collective_rates(o)), size,
@@ -213,6 +207,19 @@ def planned(m, o: dict, n_t: int, where: str = ""):
                        f"n_times = {format_count(n_t)}"
                        + (f", ntraj = {format_count(o['ntraj'])})" if solver(used).accepts.statistical else ")"))
     return mg, used, need
+
+
+def check_buildable(m, n_t: int, where: str = ""):
+    """Model `m`'s size estimate, after refusing (ResourceError) a model too large to build by a
+    lower bound on its memory (graph, one state vector, `n_t` samples): call it before ``m.graph()``."""
+    est = m.size_estimate()
+    if not est.exact:  # a lower bound: the cheapest method, one state vector, the samples
+        hint = (" (a permutation-invariant model runs with method permutation in representation='collective')"
+                if "representation" in getattr(m, "values", {}) else "")
+        check_memory(lower_bound_memory(est, n_t),
+                     f"{where}model {m.name!r} with N = {format_count(est.n_sites)} sites (Hilbert space dimension "
+                     f">= {format_dim(est.dim).replace('above ', '')}) and n_times = {format_count(n_t)}{hint}")
+    return est
 
 
 def lower_bound_memory(est, n_times: int) -> float:

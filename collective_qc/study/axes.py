@@ -62,7 +62,7 @@ def disorder_entries(section) -> tuple[dict, list]:
             raise InputError(f"config key {key!r} must be a table like {{dist = \"uniform\", width = 0.5}}, "
                              f"got {shown(value)}")
         name = value.get("dist")
-        if name not in DISTRIBUTIONS:
+        if not isinstance(name, str) or name not in DISTRIBUTIONS:
             raise InputError(f"config key '{key}.dist': unknown distribution {shown(name)} (choose from "
                              f"{', '.join(DISTRIBUTIONS)}){_hint(name, DISTRIBUTIONS)}")
         param = DISTRIBUTIONS[name]

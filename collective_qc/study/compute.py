@@ -54,17 +54,19 @@ def point_memory(point: dict) -> tuple[float, str]:
     """(bytes, method) of a point's run: the estimate ``charge`` checks
     (:func:`collective_qc.planning.guard.planned`, which reads the solver table), checked against
     the memory guard (ResourceError naming the point); no graph is built for models too large to run."""
-    from ..planning.guard import planned
+    from ..planning.guard import check_buildable, planned
     from ..planning.options import check_options, parse_quantities
     from ..solvers.solution import SolverOptions
-    from .realise import unit_model
+    from .realise import clean_model, unit_model
 
     d = point["definition"]
     opts = check_options(d["run"])
     opts["quantities"] = parse_quantities(opts["quantities"])
     opts["solver_options"] = SolverOptions(ntraj=opts["ntraj"], seed=point["seed"], rtol=opts["tolerance"],
                                            atol=opts["tolerance"], integrator=opts["integrator"])
-    _, used, need = planned(unit_model(point), opts, opts["n_times"], where=f"point {point['id']}: ")
+    where = f"point {point['id']}: "
+    check_buildable(clean_model(d), opts["n_times"], where)  # before a realisation draws on the clean graph
+    _, used, need = planned(unit_model(point), opts, opts["n_times"], where=where)
     return need, used
 
 

@@ -288,3 +288,28 @@ def test_realisations_identical_on_a_dask_cluster(tmp_path):
     with open_client(workers=2) as client:
         Study(CONFIG, tmp_path / "b").run(executor=client)
     assert _bytes(tmp_path / "a", "points.csv") == _bytes(tmp_path / "b", "points.csv")
+
+
+def test_huge_disordered_study_refused_before_any_graph(tmp_path, monkeypatch):
+    """A realisation draws on the clean graph; a size no run could hold is refused by the memory
+    guard's lower bound first, without building it."""
+    import networkx as nx
+
+    from collective_qc.core.errors import ResourceError
+
+    real = nx.path_graph
+
+    def built(n, *a, **k):
+        if isinstance(n, int) and n > 10**6:
+            raise AssertionError("graph built before the size check")
+        return real(n, *a, **k)
+
+    monkeypatch.setattr(nx, "path_graph", built)
+    with pytest.raises(ResourceError, match="N = 1,000,000,000 sites"):
+        Study(_cfg(study={"sizes": [1_000_000_000]}), str(tmp_path / "big")).run()
+
+
+@pytest.mark.parametrize("dist", [["uniform", "normal"], {}])
+def test_distribution_name_of_the_wrong_type_is_one_line(tmp_path, dist):
+    with pytest.raises(InputError, match="unknown distribution"):
+        Study(_cfg(disorder={"omega": {"dist": dist, "width": 0.1}}), str(tmp_path / "s")).run()
