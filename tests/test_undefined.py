@@ -192,3 +192,18 @@ def test_within_noise_needs_every_sample_inside_the_band():
     run.energy = [0.0, 0.31, -0.1]
     assert not within_noise(run)
     assert not within_noise(SimpleNamespace(energy=[0.0, 0.0], energy_stderr=None))
+
+
+def test_a_run_that_only_discharges_has_no_charging_figures():
+    """omega = -1 makes |g> the top state of H_B: E(t) = -(drive^2/Omega^2) sin^2(Omega t) ... < 0
+    after t = 0, so max E(t)/t (negative) and every Gamma built on it are not results."""
+    from collective_qc.analysis.verdict import DISCHARGES
+
+    res = cqc.charge("two-level", params={"omega": -1.0}, initial="product", t_max=4.0, n_times=21)
+    assert max(res.energy[1:]) < 0
+    assert res.undefined == {f: DISCHARGES for f in res.undefined} and len(res.undefined) == 5
+    assert "DISCHARGES, see below" in res.summary()
+    cmp = cqc.compare("xxz-chain", [2], params={"omega": -1.0}, initial="product", t_max=4.0, n_times=21)
+    row = cmp.rows[0]
+    for key in (*GAMMA_COLS, "average_power_max"):
+        assert row[key] is None and "DISCHARGES" in row["undefined"][key], (key, row[key])

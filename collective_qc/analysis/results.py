@@ -156,17 +156,17 @@ class ChargeResult:
         """Human-readable figures of merit with units, standard errors (trajectory runs) and
         the run's set-up (noise, protocol, initial state, graph file). A figure that is not a
         result is printed as "undefined (reason)"."""
-        from .verdict import NOISE, figure_reasons
+        from .verdict import DISCHARGES, NOISE, figure_reasons
 
         u = self.units
         err = self.figure_errors() if self.energy_stderr is not None else {}
         why = figure_reasons(self, err)
-        noise = NOISE in why.values()
+        whole = next((w for w in (NOISE, DISCHARGES) if w in why.values()), None)  # a verdict on the whole run
+        tag = "NOT CHARGED" if self.not_charged else whole and whole.split(":")[0]
 
         def f(key, per_site=False):
             if key in why:
-                return "undefined (NOT CHARGED, see below)" if self.not_charged else \
-                    "undefined (NOISE, see below)" if noise else f"undefined ({why[key]})"
+                return f"undefined ({tag}, see below)" if tag else f"undefined ({why[key]})"
             x, e = getattr(self, key), err.get(key)
             if per_site:
                 x, e = x / self.n_sites, None if e is None else e / self.n_sites
@@ -188,8 +188,8 @@ class ChargeResult:
         if self.not_charged:
             lines.append(f"  NOT CHARGED [energies in {u.energy}]: {self.metadata['undefined']} (is the initial state "
                          "dark to the charger?)")
-        if noise:
-            lines.append(f"  NOISE: {NOISE}")
+        if whole and not self.not_charged:
+            lines.append(f"  {whole}")
         from ..planning.cutoff import cutoff_lines
 
         meta = self.metadata

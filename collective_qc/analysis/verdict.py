@@ -9,6 +9,8 @@ with the reason, in the terminal, JSON, CSV and plots alike) when
   standard errors at every sample, so its maximum, slope and timing are those of the noise
   (e.g. a state at infinite temperature, which a unitary charger cannot charge on average):
   every figure;
+- the run DISCHARGES: E(t) < 0 at every sample after t = 0 (the initial state lies above what the
+  charger leaves, e.g. ``initial="product"`` with omega < 0): every figure;
 - E(t) has no maximum in the time window: tau_c, E_max, C_Q*;
 - C_Q* is round-off against the run's capacitance scale
   (:func:`collective_qc.analysis.merit.capacitance_roundoff_reason`);
@@ -30,14 +32,16 @@ import numpy as np
 
 from .figures import FIGURES
 
-__all__ = ["figure_reasons", "ratio", "unresolved", "within_noise", "NOT_CHARGED", "NO_MAXIMUM", "UNRESOLVED",
-           "NOISE"]
+__all__ = ["figure_reasons", "ratio", "unresolved", "within_noise", "discharges", "DISCHARGES", "NOT_CHARGED",
+           "NO_MAXIMUM", "UNRESOLVED", "NOISE"]
 
 NOT_CHARGED = "NOT CHARGED: E(t) stays at round-off level (the charger does not charge this state)"
 NO_MAXIMUM = "no maximum of E(t) in the time window; extend t_max"
 UNRESOLVED = "unresolved (trajectory noise): some jackknife replicates cannot determine it"
+DISCHARGES = ("DISCHARGES: E(t) < 0 at every sample after t = 0 (the initial state holds more energy than the "
+              "charger leaves; e.g. the top state of H_B), so no charging figure is a result")
 NOISE_SIGMAS = 3.0
-NOISE = (f"E(t) is indistinguishable from zero: |E| <= {NOISE_SIGMAS:g} standard errors at every sample (the "
+NOISE = (f"NOISE: E(t) is indistinguishable from zero: |E| <= {NOISE_SIGMAS:g} standard errors at every sample (the "
          "figures would be those of the sampling noise; more trajectories or realisations resolve it)")
 _AT_TAU = ("tau_c", "energy_max", "capacitance_at_tau_c")
 
@@ -56,6 +60,8 @@ def figure_reasons(res, errors: dict | None = None) -> dict:
         return {fig: NOT_CHARGED for fig in FIGURES}
     if within_noise(res):
         return {fig: NOISE for fig in FIGURES}
+    if discharges(res):
+        return {fig: DISCHARGES for fig in FIGURES}
     from .merit import capacitance_roundoff_reason
 
     reasons = {}
@@ -81,6 +87,12 @@ def within_noise(res) -> bool:
         return False
     e, err = np.asarray(res.energy, dtype=float), np.asarray(err, dtype=float)
     return bool(e.size) and bool(np.all(np.abs(e) <= NOISE_SIGMAS * err))
+
+
+def discharges(res) -> bool:
+    """True when E(t) < 0 at every sample after t = 0: the run only takes energy out of the battery."""
+    e = np.asarray(res.energy, dtype=float)
+    return e.size > 1 and bool(np.all(e[1:] < 0))
 
 
 def unresolved(err) -> bool:
