@@ -27,6 +27,7 @@ from .analysis.statistics import check_bounds, figure_errors, make_row
 from .analysis.tables import cell, text_table, undefined_notes
 from .core.errors import InputError, format_count, shown
 from .core.validate import integer, mapping, number
+from .ensemble import for_baseline
 from .physics.registry import make_model
 
 __all__ = ["compare", "check_compare", "compare_sweep", "check_sweep", "parse_sweeps", "sweep_combinations",
@@ -112,7 +113,8 @@ class Comparison:
         lines = text_table(head, body)
         notes = ["1 (base): the single-site version, run once with the same drive, noise, protocol and method"]
         if errors:
-            notes.append("x(e): value with one standard error e in its last digits (trajectory averages)")
+            notes.append("x(e): value with one standard error e in its last digits (trajectory or disorder-realisation "
+                         "averages)")
         base_why = {k: v for k, v in base["undefined"].items() if k not in GAMMA_OF}
         base_why.update({g.key: base_why[g.figure] for g in GAMMAS if g.figure in base_why})
         entries = [("base", base_why), *((f"N = {r['n_sites']}", r.get("undefined")) for r in self.rows)]
@@ -158,7 +160,7 @@ def check_compare(model, sizes=None, drive: float = 0.5, *, params: dict | None 
     single = m.single_site()
     runs = [m] if fixed else [m.with_size(n) for n in sizes]
     for run in (single, *runs):  # the largest size is refused before any run
-        check_charge(run, drive, **options)
+        check_charge(run, drive, **(for_baseline(single, options) if run is single else options))
     return m, single, sizes, fixed
 
 
@@ -229,7 +231,7 @@ def _run_compare(m, single, sizes, fixed, drive, options, progress) -> Compariso
         return Comparison(m.name, _shown_params(m), {"drive": drive, **opts}, rows, res_1, results,
                           graph_file=getattr(m, "path", None))
     run = _sub_progress(progress, total)
-    res_1 = charge(single, drive, progress=run(0), **options)
+    res_1 = charge(single, drive, progress=run(0), **for_baseline(single, options))
     if progress is not None:
         progress(1, total)
     rows, results = [], {}
@@ -285,7 +287,7 @@ def _compare_chargers(m, single, sizes, drive, options, progress, fixed=False):
             key = round(info["norm"] / res_n.n_sites, 12)
             b_opts = {**base_opts, "norm": key}
         if key not in baselines:
-            baselines[key] = charge(single, drive, **b_opts)
+            baselines[key] = charge(single, drive, **for_baseline(single, b_opts))
         res_1 = baselines[key]
         first = first or res_1
         results[n] = res_n

@@ -33,7 +33,7 @@ from .core.version import __version__
 from .physics.disorder import EDGE_ATTRIBUTES, NODE_ATTRIBUTES, parse_disorder
 from .planning.options import OPTIONS
 
-__all__ = ["run_ensemble", "check_ensemble", "is_ensemble", "EnsembleInterrupted"]
+__all__ = ["run_ensemble", "check_ensemble", "is_ensemble", "EnsembleInterrupted", "for_baseline"]
 
 _NOT_PASSED = ("model", "params", "disorder", "realisations", "progress", "seed")  # the ensemble sets these
 
@@ -75,6 +75,22 @@ def _setup(args: dict) -> Ensemble:
     dis.check_rates(rates, clean)
     run_args = {k: v for k, v in args.items() if k not in _NOT_PASSED}
     return Ensemble(RealisationSource(model, dis, int(seed), rates), R, run_args)
+
+
+def for_baseline(single, options: dict) -> dict:
+    """The charge() options of a comparison's single-site baseline `single`: its disorder keeps the
+    attributes the single site carries (a bond coupling such as J has nothing to draw on there,
+    as in a study's baseline), and with none left the baseline is the clean single run."""
+    if not options.get("disorder"):
+        return options
+    dis = parse_disorder(options["disorder"])
+    drawn = RealisationSource(single, dis, 0, {}).model_of(0).drawn
+    kept = {a: d.func if d.name == "callable" else d.describe() for a, d in dis.dists.items() if a in drawn}
+    if len(kept) == len(dis.dists):
+        return options
+    if kept:
+        return {**options, "disorder": kept}
+    return {k: v for k, v in options.items() if k not in ("disorder", "realisations")}
 
 
 def _refuse_collective(graph, name: str) -> None:

@@ -344,3 +344,14 @@ def test_lognormal_at_its_largest_sigma_draws_finite_positive_values():
                      t_max=1.0, n_times=5)
     vals = np.concatenate([r["drawn"]["omega"]["values"] for r in res.realisations])
     assert np.all(np.isfinite(vals)) and np.all(vals > 0)
+
+
+def test_compare_with_bond_disorder_runs_the_clean_single_site_baseline():
+    """J lives on bonds: the single-site baseline has none, so (as in a study) it is the clean
+    single run, while the N-site rows are ensembles with J drawn."""
+    cmp = cqc.compare("xxz-chain", [2, 3], t_max=2.0, n_times=11, disorder="J=normal:0.1", realisations=3, seed=1)
+    assert not hasattr(cmp.baseline, "realisations") or cmp.baseline.realisations in (None, [])
+    assert all(cmp.results[n].n_realisations == 3 for n in (2, 3))
+    mixed = cqc.compare("xxz-chain", [2], t_max=2.0, n_times=11, disorder="omega=uniform:0.4,J=normal:0.1",
+                        realisations=3, seed=1)
+    assert mixed.baseline.n_realisations == 3 and set(mixed.baseline.metadata["disorder"]) == {"omega"}

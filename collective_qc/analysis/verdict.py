@@ -5,8 +5,8 @@ with the reason, in the terminal, JSON, CSV and plots alike) when
 
 - the run is NOT CHARGED: E(t) stays at round-off level (``metadata["undefined"]``, set by
   :func:`collective_qc.analysis.merit.roundoff_reason`): every figure, P_max and max E/t included;
-- a sampled E(t) (trajectories, disorder realisations) is INDISTINGUISHABLE FROM ZERO: |E| <= 3
-  standard errors at every sample, so its maximum, slope and timing are those of the noise
+- a trajectory average E(t) is INDISTINGUISHABLE FROM ZERO (NOISE): |E| <= 3 standard errors at
+  every sample, so its maximum, slope and timing are those of the noise
   (e.g. a state at infinite temperature, which a unitary charger cannot charge on average):
   every figure;
 - the run DISCHARGES: E(t) < 0 at every sample after t = 0 (the initial state lies above what the
@@ -42,7 +42,7 @@ DISCHARGES = ("DISCHARGES: E(t) < 0 at every sample after t = 0 (the initial sta
               "charger leaves; e.g. the top state of H_B), so no charging figure is a result")
 NOISE_SIGMAS = 3.0
 NOISE = (f"NOISE: E(t) is indistinguishable from zero: |E| <= {NOISE_SIGMAS:g} standard errors at every sample (the "
-         "figures would be those of the sampling noise; more trajectories or realisations resolve it)")
+         "figures would be those of the sampling noise; more trajectories resolve it)")
 _AT_TAU = ("tau_c", "energy_max", "capacitance_at_tau_c")
 
 
@@ -80,11 +80,12 @@ def figure_reasons(res, errors: dict | None = None) -> dict:
 
 
 def within_noise(res) -> bool:
-    """True when `res` carries standard errors of E(t) and |E| <= NOISE_SIGMAS x stderr at every
-    sample: the mean curve does not leave its own noise band."""
+    """True when `res` is a trajectory average (standard errors of E(t), not a disorder ensemble,
+    whose spread is that of realisations which may each charge) and |E| <= NOISE_SIGMAS x stderr
+    at every sample: the mean curve does not leave its own noise band."""
     err = getattr(res, "energy_stderr", None)
-    if err is None:
-        return False
+    if err is None or getattr(res, "realisations", None) is not None:
+        return False  # a disorder ensemble's spread is the realisations' own (each may charge): not noise
     e, err = np.asarray(res.energy, dtype=float), np.asarray(err, dtype=float)
     return bool(e.size) and bool(np.all(np.abs(e) <= NOISE_SIGMAS * err))
 
