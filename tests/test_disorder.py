@@ -331,6 +331,7 @@ def test_huge_model_with_disorder_refused_before_its_graph(monkeypatch):
     ({"omega": {"dist": ["uniform"], "width": 0.1}}, "unknown distribution ['uniform']"),
     ({"omega": {"dist": {}, "width": 0.1}}, "unknown distribution {}"),
     ("omega=lognormal:50", "sigma must be <= 5 for lognormal"),
+    ("omega=uniform:1,,J=normal:0.1", "an empty entry between commas"),
 ])
 def test_distribution_refusals_of_odd_specs(no_run, spec, words):
     with pytest.raises(InputError) as err:
@@ -355,3 +356,16 @@ def test_compare_with_bond_disorder_runs_the_clean_single_site_baseline():
     mixed = cqc.compare("xxz-chain", [2], t_max=2.0, n_times=11, disorder="omega=uniform:0.4,J=normal:0.1",
                         realisations=3, seed=1)
     assert mixed.baseline.n_realisations == 3 and set(mixed.baseline.metadata["disorder"]) == {"omega"}
+
+
+@pytest.mark.parametrize("model, params, spec, words", [
+    ("xxz-chain", {"N": 3}, "D=uniform:1", "no effect on spin-0.5 sites (the term needs S >= 1)"),
+    ("xxz-chain", {"N": 3}, "E=normal:0.1", "no effect on spin-0.5"),
+    ("giant-spin", {"S": "3/2"}, "B40=normal:0.01", "the term needs S >= 2"),
+])
+def test_anisotropy_that_does_nothing_at_this_spin_is_refused(no_run, model, params, spec, words):
+    """D (S^z)^2 is a constant and E (S^+^2 + S^-^2)/2 zero for S = 1/2; O_4 terms vanish for S < 2:
+    every realisation would be the clean run."""
+    with pytest.raises(InputError) as err:
+        cqc.charge(model, params=params, disorder=spec, realisations=2)
+    assert words in str(err.value) and "\n" not in str(err.value)

@@ -314,8 +314,9 @@ def describe_noise(noise: dict, energy_unit: str = "omega0") -> str:
 
 def format_value(x: float, err: float | None = None, digits: int = 6) -> str:
     """``x`` with `digits` significant digits, or ``x +- err`` rounded to the error's
-    second significant digit when a finite positive standard error is given."""
-    if err is None or not math.isfinite(err) or err <= 0 or not math.isfinite(x):
+    second significant digit when a finite positive standard error is given. An error at
+    round-off level (<= 1e-12 |x|: identical samples) is no error: `x` alone."""
+    if err is None or not math.isfinite(err) or err <= 1e-12 * abs(x) or not math.isfinite(x):
         return f"{x:.{digits}g}"
     place = math.floor(math.log10(err)) - 1  # two significant digits of the error
     decimals = max(0, -place)

@@ -49,6 +49,7 @@ from .model import GraphModel
 __all__ = ["DISTRIBUTIONS", "NODE_ATTRIBUTES", "EDGE_ATTRIBUTES", "RATE_ATTRIBUTES", "Distribution", "Disorder",
            "parse_disorder", "realisation_rng", "point_key", "RealisedModel"]
 
+MIN_SPIN = {"D": 1.0, "E": 1.0, "B40": 2.0, "B44": 2.0}  # anisotropies vanish or are constant below this S
 LOGNORMAL_SIGMA_MAX = 5.0  # median draw exp(-12.5) = 4e-6 of the clean value; beyond, every draw is ~0
 DISTRIBUTIONS = {"uniform": "width", "normal": "sigma", "bimodal": "width", "lognormal": "sigma"}  # name -> parameter
 NODE_ATTRIBUTES = {"omega": 1.0, "D": 0.0, "E": 0.0, "B40": 0.0, "B44": 0.0, "weight": 1.0, "gamma": None,
@@ -184,12 +185,28 @@ class Disorder:
             targets, mu = _clean_values(g, attr, rates or {})
             if not targets:
                 continue  # e.g. 'J' on the single-site baseline: nothing to draw
+            _refuse_inert(g, attr, targets)
             values = dist.draw(rng_of(attr), np.asarray(mu, float))
             if attr in RATE_ATTRIBUTES and np.any(values < 0):
                 raise InputError(f"disorder {attr!r}: a drawn rate is negative ({float(values.min()):g})")
             _assign(g, attr, targets, values)
             drawn[attr] = {"targets": [_label(t) for t in targets], "values": [float(v) for v in values]}
         return g, drawn
+
+
+def _refuse_inert(graph: nx.Graph, attr: str, targets: list) -> None:
+    """Refuse drawing an anisotropy that does nothing at the targets' spin length: D (S^z)^2 is a
+    constant and E (S^+^2 + S^-^2)/2 zero for S = 1/2; the fourth-rank B40, B44 terms vanish for S < 2."""
+    need = MIN_SPIN.get(attr)
+    if need is None:
+        return
+    from .graph import parse_spin
+
+    spins = {parse_spin(graph.nodes[t].get("spin", 0.5)) for t in targets}
+    if max(spins) < need:
+        shown_spins = ", ".join(f"{x:g}" for x in sorted(spins))
+        raise InputError(f"disorder {attr!r}: no effect on spin-{shown_spins} sites (the term needs S >= {need:g}); "
+                         "every realisation would be the clean run")
 
 
 def _spins(graph):
@@ -245,7 +262,12 @@ def parse_disorder(spec, where: str = "disorder") -> Disorder:
     if spec is None or isinstance(spec, Disorder):
         return spec or Disorder({})
     if isinstance(spec, str):
-        spec = [part for part in spec.split(",") if part.strip()]
+        parts = spec.split(",")
+        if parts and not parts[-1].strip():
+            parts.pop()  # a trailing comma
+        if any(not part.strip() for part in parts):
+            raise InputError(f"{where}: an empty entry between commas in {shown(spec)}")
+        spec = parts
     if isinstance(spec, (list, tuple)):
         table = {}
         for item in spec:
