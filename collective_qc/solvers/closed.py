@@ -35,7 +35,7 @@ from ..physics.operators import Operators
 from ..physics.protocols import Protocol
 from .chebyshev import X_MAX, charger_pack, closed_step, csr_arrays, spectral_interval
 from .contract import Accepts, RunSize, SampledState, SolveProblem, Solver
-from .solution import Solution, SolverOptions
+from .solution import SampleStates, Solution, SolverOptions
 
 __all__ = ["solve_closed", "ChebyshevPropagator", "ClosedSolver", "SOLVER"]
 
@@ -309,11 +309,10 @@ def sample(run: Sampling, y0, progress=None) -> Solution:
         if progress is not None:
             progress(k + 1, n)
 
+    starts = SampleStates(saved, lambda k: advance(y0, 0.0, float(times[k])))
+
     def evaluate(k: int, t: float):
-        yk = saved.get(k)
-        if yk is None:  # re-propagate from the start (bracket not at the first sign change)
-            yk = advance(y0, 0.0, float(times[k]))
-        yt = advance(yk, float(times[k]), float(t))
+        yt = advance(starts.at(k), float(times[k]), float(t))
         e, p, c = run.observables(yt, protocol.value(float(t)))
         return e - e0, p, c
 

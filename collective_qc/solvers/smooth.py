@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from .solution import SampleStates
+
 __all__ = ["SmoothSampler", "solve_smooth_lindblad"]
 
 
@@ -52,11 +54,10 @@ class SmoothSampler:
             if progress is not None:
                 progress(k + 1, n)
 
+        starts = SampleStates(saved, lambda k: self.advance(y0, 0.0, float(times[k])))
+
         def evaluate(k: int, t: float):
-            yk = saved.get(k)
-            if yk is None:
-                yk = self.advance(y0, 0.0, float(times[k]))
-            return observe(float(t), self.advance(yk, float(times[k]), float(t)))
+            return observe(float(t), self.advance(starts.at(k), float(times[k]), float(t)))
 
         return values, evaluate
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["Solution", "SolverOptions", "INTEGRATORS"]
+__all__ = ["Solution", "SolverOptions", "SampleStates", "INTEGRATORS"]
 
 INTEGRATORS = ("auto", "chebyshev", "dopri5", "rk4")
 
@@ -124,3 +124,24 @@ class Solution:
         err = "with" if self.energy_stderr is not None else "without"
         return (f"Solution({len(self.times)} samples, {n_obs} observable series, {err} standard errors, "
                 f"info={self.info})")
+
+
+class SampleStates:
+    """The states at sample indices that ``Solution.evaluate(k, t)`` starts from: those ``saved``
+    while sampling (around the first sign change of P), else re-propagated from the start by
+    ``replay(k)`` once and kept (the ``keep`` latest), so a refinement's evaluations near one
+    sample (a P_max search: tens of them) pay one propagation from t = 0, not one each. The same
+    bits as re-propagating every time."""
+
+    def __init__(self, saved: dict, replay: Callable[[int], Any], keep: int = 4):
+        self.saved, self.replay, self.keep = saved, replay, keep
+        self.replayed: dict = {}
+
+    def at(self, k: int):
+        y = self.saved.get(k, self.replayed.get(k))
+        if y is None:
+            y = self.replay(k)
+            if len(self.replayed) >= self.keep:
+                self.replayed.pop(next(iter(self.replayed)))
+            self.replayed[k] = y
+        return y
