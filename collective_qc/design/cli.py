@@ -66,6 +66,9 @@ def run_optimize(args, params: dict) -> int:
 
     if args.basis is not None and args.basis.strip() == "":
         raise InputError("--basis: give fourier:K or gauss:K, or leave it out")
+    if args.initial.strip() == "thermal":
+        raise InputError("--initial thermal needs its temperature written in: --initial thermal:T (optimize has no "
+                         "--temperature)")
     res = optimize(args.model, args.tau, params=params, drive=args.drive, f_max=args.f_max, slices=args.slices,
                    basis=args.basis, objective=args.objective, starts=args.starts, seed=args.seed,
                    maxiter=args.maxiter, dephasing=args.dephasing, relaxation=args.relaxation, pumping=args.pumping,
@@ -77,6 +80,8 @@ def run_optimize(args, params: dict) -> int:
     out.write(f"{res.info['model']}: {res.options.objective} at tau = {res.tau:.6g} {u['time']}: "
               f"{res.objective:.10g} {u['energy']} (constant drive f = {res.options.f_max:g}: "
               f"E = {res.constant_objective:.10g} {u['energy']})\n")
+    if res.info.get("undefined"):
+        out.write(f"{res.info['undefined']}\n")
     if res.parameters:
         out.write("optimal parameters: " + ", ".join(f"{k} = {v!r}" for k, v in res.parameters.items()) + "\n")
     if res.single_site is not None:

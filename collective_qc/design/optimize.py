@@ -22,6 +22,7 @@ import time as _time
 import numpy as np
 from scipy.optimize import minimize
 
+from ..analysis.merit import roundoff_reason
 from ..core.errors import InputError
 from .grape import evaluate, terminal_observable
 from .options import OptimizeOptions, options_from
@@ -242,7 +243,10 @@ def optimize(model, tau: float, *, options: OptimizeOptions | None = None, advan
         info = {**info, "vary": {"builds": family.builds, "battery_parameters":
                                  [n for n, t in zip(family.names, family.touches_battery, strict=True) if t]}}
     t, E_opt, E_const = curves(dyn, u, tau_opt, opts.f_max)
-    single = _single_site(model, opts, F, tau_opt) if advantage else None
+    why = roundoff_reason(np.concatenate([E_opt, E_const]), float(np.abs(np.linalg.eigvalsh(dyn.H_B)).max()))
+    if why:  # the optimum and the constant drive charge nothing above round-off
+        info = {**info, "undefined": f"NOT CHARGED: {why}"}
+    single = _single_site(model, opts, F, tau_opt) if advantage and not why else None
     parameters = None if family is None else dict(zip(family.names, map(float, theta), strict=True))
     return OptimizeResult(options=opts, tau=tau_opt, amplitudes=u, objective=F, histories=histories,
                           times=t, energy=E_opt, energy_constant=E_const, info=info, evaluations=nfev,

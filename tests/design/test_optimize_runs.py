@@ -86,3 +86,14 @@ def test_unknown_setting_and_bad_steps_file(tmp_path):
 
 def test_package_level_entry_point():
     assert cq.optimize is optimize
+
+
+def test_an_optimum_at_round_off_is_not_charged(tmp_path, capsys):
+    """From the T -> infinity Gibbs state no envelope charges anything: the 'optimum' is round-off
+    (|E| ~ 1e-14), reported NOT CHARGED with no single-site Gamma."""
+    res = optimize("xxz-chain", 1.0, params={"N": 2}, slices=4, starts=1, maxiter=3, initial="thermal:1e300")
+    assert abs(res.objective) < 1e-12 and res.info["undefined"].startswith("NOT CHARGED")
+    assert res.single_site is None
+    assert main(["optimize", "xxz-chain", "-p", "N=2", "--tau", "1", "--out", str(tmp_path / "o"), "--initial",
+                 "thermal"]) == 2
+    assert "--initial thermal:T" in capsys.readouterr().err
