@@ -86,7 +86,11 @@ def check_vary(model, opts) -> list[Varied]:
                 p.parse(v, name_of)
             except InputError as exc:
                 raise InputError(f"vary {name!r}: bound {v:g}: {exc}") from None
-        out.append(Varied(name, lo, hi, float(min(max(float(m.values[name]), lo), hi))))
+        start = float(m.values[name])
+        if name in opts.params and not lo <= start <= hi:  # a given start outside its box: a typo, not a start
+            raise InputError(f"vary {name!r}: the given {name} = {start:g} (the start) lies outside the bounds "
+                             f"{lo:g}:{hi:g}; leave {name} out of the parameters or widen the bounds")
+        out.append(Varied(name, lo, hi, float(min(max(start, lo), hi))))
     return out
 
 

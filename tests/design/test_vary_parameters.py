@@ -134,3 +134,8 @@ def test_refusals_in_one_line(model, settings, words):
                  slices=2, starts=1,
                  advantage=False, **settings)
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_given_start_outside_the_vary_box_is_refused():
+    with pytest.raises(InputError, match=r"vary 'J': the given J = 0.5 \(the start\) lies outside the bounds 2:3"):
+        optimize("xxz-chain", 1.0, params={"N": 2, "J": 0.5}, vary={"J": (2.0, 3.0)}, slices=4, starts=1, maxiter=3)
