@@ -310,19 +310,9 @@ def test_cli_prints_and_writes_an_interrupted_ensemble(monkeypatch, tmp_path, ca
     assert len(json.loads(out_json.read_text())["realisations"]) == 2
 
 
-def test_huge_model_with_disorder_refused_before_its_graph(monkeypatch):
-    import networkx as nx
-
+def test_huge_model_with_disorder_refused_before_its_graph(no_huge_graph):
     from collective_qc.core.errors import ResourceError
 
-    real = nx.path_graph
-
-    def built(n, *a, **k):
-        if isinstance(n, int) and n > 10**6:
-            raise AssertionError("graph built before the size check")
-        return real(n, *a, **k)
-
-    monkeypatch.setattr(nx, "path_graph", built)
     with pytest.raises(ResourceError, match="N = 1,000,000,000 sites"):
         cqc.charge("xxz-chain", params={"N": 10**9}, disorder="omega=normal:0.1")
 
