@@ -206,7 +206,6 @@ class EnsembleAccumulator:
         self.curves, self.observables = RunningMoments(), RunningMoments()
         self.rows: list = []
         self.first = None
-        self.methods: set = set()
         self.all_undefined = True
 
     @property
@@ -220,7 +219,6 @@ class EnsembleAccumulator:
         self.curves.add({"energy": res.energy, "power": res.power, "capacitance": res.capacitance})
         self.observables.add(dict(res.observables or {}))
         self.rows.append({**record, "figures": realisation_figures(res), "method": res.method})
-        self.methods.add(res.method)
         self.all_undefined = self.all_undefined and bool(res.metadata.get("undefined"))
 
     def result(self, source: RealisationSource, meta: dict) -> EnsembleResult:
@@ -231,7 +229,7 @@ class EnsembleAccumulator:
         merit = figures_of_merit(t, e, p, cq) if self.n > 1 else first  # one realisation: its own figures
         per = [row["figures"] for row in self.rows]
         keys = list(FIGURES) + [k for k in ERGOTROPY_FIGURES if all(k in f for f in per)]
-        methods = sorted(self.methods)
+        methods = sorted({row["method"] for row in self.rows})
         first_undefined = first.metadata.get("undefined")
         mean_undefined = getattr(merit, "undefined", None) if self.n > 1 else first_undefined
         metadata = {**meta, "methods": methods,

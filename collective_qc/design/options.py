@@ -61,7 +61,8 @@ class OptimizeOptions:
     vary : dict
         Model parameters optimised with f: {name: (lo, hi)} (or a list of ``"NAME=LO:HI"``), float
         parameters of the model (``cqc models NAME``), each bounded to [lo, hi] in its unit, starting
-        from its run value (``params`` or the default) clipped into the bounds. Empty: only f varies.
+        from its run value: a value given in ``params`` must lie in the bounds, the model's default is
+        clipped into them. Empty: only f varies.
         The Hamiltonian must be affine in each of them (checked; :mod:`.parameters`).
     dephasing, relaxation, pumping : float
         Uniform Lindblad rates (energy unit); any nonzero rate makes the problem open.

@@ -44,6 +44,7 @@ import networkx as nx
 import numpy as np
 
 from ..core.errors import InputError, shown
+from .graph import parse_spin
 from .model import GraphModel
 
 __all__ = ["DISTRIBUTIONS", "NODE_ATTRIBUTES", "EDGE_ATTRIBUTES", "RATE_ATTRIBUTES", "Distribution", "Disorder",
@@ -200,8 +201,6 @@ def _refuse_inert(graph: nx.Graph, attr: str, targets: list) -> None:
     need = MIN_SPIN.get(attr)
     if need is None:
         return
-    from .graph import parse_spin
-
     spins = {parse_spin(graph.nodes[t].get("spin", 0.5)) for t in targets}
     if max(spins) < need:
         shown_spins = ", ".join(f"{x:g}" for x in sorted(spins))
